@@ -1,0 +1,425 @@
+"""Caller identity from the INVITE: P-Asserted-Identity, From and the channel's caller id.
+
+Standards used:
+
+* RFC 3261 clause 20.10 / 25.1: ``name-addr = [display-name] "<" addr-spec ">"``; an
+  ``addr-spec`` without angle brackets ends at the first ``;`` (those are header parameters).
+* RFC 3325 clause 9.1: P-Asserted-Identity carries one or two values (a SIP/SIPS URI and/or a tel
+  URI), comma separated. The network asserted it, so it is preferred over From.
+* RFC 3323 clause 4.2: an anonymous From is ``"Anonymous" <sip:anonymous@anonymous.invalid>``;
+  ``Privacy: id`` (RFC 3325 clause 9.3) asks that the asserted identity is not shown.
+* RFC 3966 clause 5.1.1: visual separators ``-``, ``.``, ``(``, ``)`` in telephone numbers.
+
+Presentation. ``withheld`` means the caller asked to hide the number (anonymous/restricted/private
+user, the ``anonymous.invalid`` host, or ``Privacy: id``); the number is still extracted when the
+network asserted it, because a PSAP is entitled to it -- whether to display it is the renderer's
+decision. ``unknown`` means no number is available and nothing says it was hidden (empty user,
+``unknown``, ``unavailable``, garbage). ``allowed`` means a number was found and nothing hides it.
+
+``identify_caller`` never raises for hostile input: each source that fails to parse is reported
+in ``problems`` and the next source is tried (PAI, then From, then the channel caller).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import urllib.parse
+from typing import Literal
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict
+
+from ntpd112.intake.errors import IntakeParseError, check_input_size
+
+Source = Literal["pai", "from", "channel"]
+Presentation = Literal["allowed", "withheld", "unknown"]
+
+DEFAULT_REGION = "ID"
+MAX_DISPLAY_NAME_CHARS = 128
+# E.164 allows 15 digits; national formats with prefixes stay well within 20.
+_NUMBER = re.compile(r"\+?[0-9]{2,20}")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+_VISUAL_SEPARATORS = str.maketrans("", "", " \t-.()/")
+_WITHHELD_USERS = frozenset({"anonymous", "restricted", "private", "withheld", "anonymous.invalid"})
+_UNKNOWN_USERS = frozenset({"", "unknown", "unavailable"})
+_ANONYMOUS_HOST = "anonymous.invalid"
+# Bidirectional and other invisible format controls: harmless in a database, misleading on screen.
+_INVISIBLE_FORMAT_CHARS = frozenset(
+    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SipAddress(_Frozen):
+    """One parsed name-addr or addr-spec."""
+
+    display_name: str | None
+    uri: str
+    scheme: str
+    user: str | None
+    host: str | None
+
+
+class NormalizedNumber(_Frozen):
+    """A dial string with separators removed and, when valid, its E.164 form."""
+
+    raw: str
+    e164: str | None
+    country_code: int | None
+
+
+class CallerIdentity(_Frozen):
+    """Who called, as far as the signalling tells."""
+
+    raw_value: str
+    source: Source
+    number_raw: str | None
+    number_e164: str | None
+    presentation: Presentation
+    display_name: str | None
+    is_foreign: bool
+    country_code: int | None
+    problems: list[str]
+
+
+def strip_visual_separators(text: str) -> str:
+    """Remove RFC 3966 visual separators (and blanks/slashes seen in the wild)."""
+    return text.translate(_VISUAL_SEPARATORS)
+
+
+def sanitize_display_name(text: str | None) -> str | None:
+    """Plain text fit for storage: control and invisible bidi characters removed, blanks
+    collapsed, at most 128 characters. Markup or SQL stay as literal text (escaping is the
+    renderer's job)."""
+    if text is None:
+        return None
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") or char in _INVISIBLE_FORMAT_CHARS:
+            kept.append(" " if char in "\t\r\n" else "")
+        else:
+            kept.append(char)
+    cleaned = " ".join("".join(kept).split())
+    cleaned = cleaned[:MAX_DISPLAY_NAME_CHARS].strip()
+    return cleaned or None
+
+
+def normalize_phone_number(text: str, default_region: str = DEFAULT_REGION) -> NormalizedNumber:
+    """Normalise a dial string (``0812-3456-7890``, ``62812...``, ``+62812...``, ``021 5551234``).
+
+    Raises IntakeParseError when ``text`` is not a dial string at all. A dial string that
+    libphonenumber does not consider a valid number yields ``e164=None``. Digits without ``+``
+    that are not valid in ``default_region`` are retried as international (``447911123456``).
+    """
+    if len(text) > 64:
+        raise IntakeParseError("not_a_number", "dial string longer than 64 characters")
+    digits = strip_visual_separators(text.strip())
+    if not _NUMBER.fullmatch(digits):
+        raise IntakeParseError("not_a_number", f"not a dial string: {text[:40]!r}")
+    candidates = [digits]
+    if not digits.startswith(("+", "0")):
+        candidates.append("+" + digits)
+    for candidate in candidates:
+        try:
+            parsed = phonenumbers.parse(candidate, default_region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            return NormalizedNumber(raw=digits, e164=e164, country_code=parsed.country_code)
+    return NormalizedNumber(raw=digits, e164=None, country_code=None)
+
+
+def privacy_hides_identity(privacy: str | None) -> bool:
+    """True when a Privacy header value (RFC 3323 clause 4.2) contains the ``id`` token."""
+    if not privacy:
+        return False
+    tokens = re.split(r"[;,\s]+", privacy.strip().lower())
+    return "id" in tokens
+
+
+def parse_address_header(value: str) -> list[SipAddress]:
+    """Parse a From / P-Asserted-Identity value into its addresses (at least one).
+
+    Raises IntakeParseError on anything that is not a well formed list of name-addr/addr-spec.
+    """
+    check_input_size(value, "address header")
+    entries = _split_outside_quotes_and_brackets(value)
+    addresses = [_parse_address(entry) for entry in entries]
+    if not addresses:
+        raise IntakeParseError("empty", "address header is empty")
+    return addresses
+
+
+def identify_caller(
+    pai: str | None,
+    from_header: str | None,
+    channel_number: str | None,
+    channel_name: str | None,
+    privacy: str | None = None,
+    default_region: str = DEFAULT_REGION,
+) -> CallerIdentity:
+    """Decide who called: P-Asserted-Identity, else From, else the channel caller.
+
+    The first source that yields a valid number wins; failing that, the first that yields any dial
+    string; failing that, the first source present. Never raises on hostile input.
+    """
+    problems: list[str] = []
+    candidates: list[_Candidate] = []
+    header_sources: tuple[tuple[Source, str | None], ...] = (("pai", pai), ("from", from_header))
+    for source, raw in header_sources:
+        if raw is None:
+            continue
+        candidate = _candidate_from_header(source, raw, default_region, problems)
+        if candidate is not None:
+            candidates.append(candidate)
+    candidates.append(_candidate_from_channel(channel_number, channel_name, default_region, problems))
+
+    chosen = (
+        next((c for c in candidates if c.number is not None and c.number.e164 is not None), None)
+        or next((c for c in candidates if c.number is not None), None)
+        or next((c for c in candidates if c.status == "withheld"), None)
+        or next(c for c in candidates if c.present)
+    )
+    withheld = privacy_hides_identity(privacy) or any(c.status == "withheld" for c in candidates)
+    presentation: Presentation
+    if withheld:
+        presentation = "withheld"
+    elif chosen.number is not None:
+        presentation = "allowed"
+    else:
+        presentation = "unknown"
+
+    display_name = chosen.display_name or next(
+        (
+            c.display_name
+            for c in candidates
+            if c.display_name and c.display_name.lower() not in _WITHHELD_USERS
+        ),
+        None,
+    )
+    number = chosen.number
+    home_code = phonenumbers.country_code_for_region(default_region)
+    country_code = number.country_code if number is not None else None
+    return CallerIdentity(
+        raw_value=chosen.raw,
+        source=chosen.source,
+        number_raw=number.raw if number is not None else None,
+        number_e164=number.e164 if number is not None else None,
+        presentation=presentation,
+        display_name=display_name,
+        is_foreign=country_code is not None and country_code != home_code,
+        country_code=country_code,
+        problems=problems,
+    )
+
+
+class _Candidate(_Frozen):
+    source: Source
+    raw: str
+    present: bool
+    status: Literal["number", "withheld", "unknown"]
+    number: NormalizedNumber | None
+    display_name: str | None
+
+
+def _candidate_from_header(
+    source: Source, raw: str, default_region: str, problems: list[str]
+) -> _Candidate | None:
+    try:
+        addresses = parse_address_header(raw)
+    except IntakeParseError as exc:
+        problems.append(f"{source}: {exc.code}: {exc.message}")
+        return None
+    # RFC 3325 allows a SIP URI and a tel URI; use the first that carries a dial string.
+    best: _Candidate | None = None
+    for address in addresses:
+        candidate = _candidate_from_user(
+            source,
+            raw,
+            address.user,
+            address.host,
+            sanitize_display_name(address.display_name),
+            default_region,
+            problems,
+        )
+        if best is None or (best.number is None and candidate.number is not None):
+            best = candidate
+    return best
+
+
+def _candidate_from_channel(
+    number: str | None, name: str | None, default_region: str, problems: list[str]
+) -> _Candidate:
+    raw = number or ""
+    display = sanitize_display_name(name)
+    if len(raw) > 256:
+        problems.append("channel: too_large: caller number longer than 256 characters")
+        return _Candidate(
+            source="channel", raw="", present=True, status="unknown", number=None, display_name=display
+        )
+    return _candidate_from_user("channel", raw, raw, None, display, default_region, problems)
+
+
+def _candidate_from_user(
+    source: Source,
+    raw: str,
+    user: str | None,
+    host: str | None,
+    display_name: str | None,
+    default_region: str,
+    problems: list[str],
+) -> _Candidate:
+    user_key = (user or "").strip().lower()
+    if user_key in _WITHHELD_USERS or (host or "").lower() == _ANONYMOUS_HOST:
+        status: Literal["number", "withheld", "unknown"] = "withheld"
+    elif user_key in _UNKNOWN_USERS:
+        status = "unknown"
+    else:
+        status = "number"
+    number: NormalizedNumber | None = None
+    if status == "number" and user is not None:
+        try:
+            number = normalize_phone_number(user, default_region)
+        except IntakeParseError as exc:
+            problems.append(f"{source}: {exc.code}: {exc.message}")
+            status = "unknown"
+        else:
+            if number.e164 is None:
+                problems.append(f"{source}: invalid_number: {number.raw!r} is not a valid number")
+    return _Candidate(
+        source=source,
+        raw=raw,
+        present=True,
+        status=status,
+        number=number,
+        display_name=display_name,
+    )
+
+
+def _split_outside_quotes_and_brackets(value: str) -> list[str]:
+    """Split on commas that are outside quoted strings and angle brackets (RFC 3261 7.3.1)."""
+    entries: list[str] = []
+    current: list[str] = []
+    in_quotes = False
+    in_brackets = False
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if in_quotes:
+            if char == "\\" and index + 1 < len(value):
+                current.append(value[index : index + 2])
+                index += 2
+                continue
+            if char == '"':
+                in_quotes = False
+        elif char == '"':
+            in_quotes = True
+        elif char == "<":
+            in_brackets = True
+        elif char == ">":
+            in_brackets = False
+        elif char == "," and not in_brackets:
+            entries.append("".join(current))
+            current = []
+            index += 1
+            continue
+        current.append(char)
+        index += 1
+    if in_quotes:
+        raise IntakeParseError("unterminated_quote", "display name quote is not closed")
+    entries.append("".join(current))
+    stripped = [entry.strip() for entry in entries]
+    if any(not entry for entry in stripped):
+        raise IntakeParseError("empty", "empty entry in address header")
+    return stripped
+
+
+def _parse_address(entry: str) -> SipAddress:
+    display_name: str | None
+    if entry.startswith('"'):
+        display_name, rest = _read_quoted_string(entry)
+        rest = rest.lstrip()
+        if not rest.startswith("<"):
+            raise IntakeParseError("bad_name_addr", "quoted display name not followed by '<'")
+    elif "<" in entry:
+        split_at = entry.index("<")
+        display_name = entry[:split_at].strip() or None
+        rest = entry[split_at:]
+    else:
+        # Bare addr-spec: what follows ';' are header parameters (RFC 3261 clause 20.10).
+        uri = entry.split(";", 1)[0].strip()
+        return _parse_uri(uri, None)
+    close = rest.find(">")
+    if close < 0:
+        raise IntakeParseError("bad_name_addr", "'<' without matching '>'")
+    uri = rest[1:close].strip()
+    trailing = rest[close + 1 :].strip()
+    if trailing and not trailing.startswith(";"):
+        raise IntakeParseError("bad_name_addr", "unexpected text after '>'")
+    return _parse_uri(uri, display_name)
+
+
+def _read_quoted_string(text: str) -> tuple[str, str]:
+    """Read a quoted-string starting at text[0] == '"'; return (content, remainder)."""
+    chars: list[str] = []
+    index = 1
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            if index + 1 >= len(text):
+                break
+            chars.append(text[index + 1])
+            index += 2
+            continue
+        if char == '"':
+            return "".join(chars), text[index + 1 :]
+        chars.append(char)
+        index += 1
+    raise IntakeParseError("unterminated_quote", "display name quote is not closed")
+
+
+def _parse_uri(uri: str, display_name: str | None) -> SipAddress:
+    if not uri:
+        raise IntakeParseError("bad_uri", "empty URI")
+    if any(unicodedata.category(char) == "Cc" or char.isspace() for char in uri):
+        raise IntakeParseError("bad_uri", "URI contains blanks or control characters")
+    scheme, colon, rest = uri.partition(":")
+    if not colon or not _SCHEME.fullmatch(scheme):
+        raise IntakeParseError("bad_uri", f"no URI scheme in {uri[:40]!r}")
+    scheme = scheme.lower()
+    user: str | None
+    host: str | None
+    if scheme in ("sip", "sips"):
+        rest = rest.split("?", 1)[0]
+        if "@" in rest:
+            userinfo, hostport = rest.split("@", 1)
+            # Drop the (deprecated) password and user parameters such as ;phone-context.
+            user = userinfo.split(":", 1)[0].split(";", 1)[0]
+        else:
+            user, hostport = None, rest
+        host = _host_of(hostport)
+        if not host:
+            raise IntakeParseError("bad_uri", "SIP URI without host")
+    elif scheme == "tel":
+        user = rest.split(";", 1)[0]
+        host = None
+        if not user:
+            raise IntakeParseError("bad_uri", "tel URI without number")
+    else:
+        raise IntakeParseError("unsupported_scheme", f"URI scheme {scheme!r} carries no caller number")
+    if user is not None:
+        user = urllib.parse.unquote(user)
+    return SipAddress(display_name=display_name, uri=uri, scheme=scheme, user=user, host=host)
+
+
+def _host_of(hostport: str) -> str:
+    host = hostport.split(";", 1)[0]
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]" if "]" in host else ""
+    return host.split(":", 1)[0].lower()
