@@ -1,0 +1,95 @@
+"""The composition root: builds every adapter and service from the settings, wires them, starts and stops them
+in order. Nothing else constructs adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+from aiohttp import web
+
+from ntpd112.backoff import Backoff
+from ntpd112.calls.handler import CallHandler
+from ntpd112.config import Settings
+from ntpd112.logs import get_logger
+from ntpd112.metrics import Metrics
+from ntpd112.pbx.ami import AmiClient
+from ntpd112.pbx.ari import AriClient
+from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
+from ntpd112.store.db import Database
+from ntpd112.store.journal import Journal
+from ntpd112.store.repo import Repository
+from ntpd112.web.app import WebDeps, create_app
+
+log = get_logger(__name__)
+
+
+class Service:
+    def __init__(self, settings: Settings, trunks: TrunkTable | None = None) -> None:
+        self.settings = settings
+
+        def backoff() -> Backoff:
+            return Backoff(settings.reconnect_initial_delay, settings.reconnect_max_delay)
+
+        self.metrics = Metrics()
+        self.database = Database(settings.database_url.get_secret_value())
+        self.journal = Journal(self.database, settings.spool_dir, settings.journal_max_in_memory, backoff())
+        self.repository = Repository(self.database)
+        self.ari = AriClient(
+            settings.ari_base_url, settings.ari_username, settings.ari_password, settings.ari_app,
+            request_timeout=settings.ari_request_timeout, backoff=backoff(),
+        )
+        self.ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_password)
+        self.calls = CallHandler(self.ari, self.journal, trunks or load_trunks(), self.metrics)
+        self.metrics.watch(
+            counters={
+                "ntpd112_ari_reconnects": ("ARI websocket reconnects", lambda: self.ari.reconnects),
+                "ntpd112_ami_reconnects": ("AMI reconnects (logins after the first)", lambda: self.ami.reconnects),
+            },
+            gauges={"ntpd112_journal_backlog": ("records waiting for the database", lambda: self.journal.backlog)},
+        )
+        self.web_app = create_app(WebDeps(self.repository, self.metrics, self.health))
+        self._runner: web.AppRunner | None = None
+
+    async def health(self) -> dict[str, dict[str, Any]]:
+        return {
+            "ari": self.ari.health(),
+            "ami": self.ami.health(),
+            "database": await self.database.health(),
+            "journal": self.journal.health(),
+        }
+
+    async def start(self) -> None:
+        await self.database.start()
+        await self.journal.start()
+        await self.ami.start()
+        await self.ari.start(self.calls.on_event, self.calls.resync)
+        self._runner = web.AppRunner(self.web_app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
+        log.info("ntpd112 started", http=f"http://{self.settings.http_host}:{self.settings.http_port}",
+                 ari=self.settings.ari_base_url, ami=f"{self.settings.ami_host}:{self.settings.ami_port}")
+
+    async def stop(self) -> None:
+        # Reverse order: stop taking work, then let the journal flush, then close the database.
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.ari.stop()
+        await self.ami.stop()
+        await self.journal.stop()
+        await self.database.stop()
+        log.info("ntpd112 stopped")
+
+
+async def run_service(settings: Settings) -> None:
+    service = Service(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()

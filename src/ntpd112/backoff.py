@@ -1,0 +1,24 @@
+"""Capped exponential backoff with jitter, shared by every reconnect loop."""
+
+from __future__ import annotations
+
+import random
+
+
+class Backoff:
+    def __init__(self, initial: float, maximum: float, factor: float = 2.0) -> None:
+        if initial <= 0 or maximum < initial:
+            raise ValueError("backoff needs 0 < initial <= maximum")
+        self._initial = initial
+        self._maximum = maximum
+        self._factor = factor
+        self._current = initial
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt; grows until the cap. Jitter keeps many clients from syncing up."""
+        delay = self._current
+        self._current = min(self._current * self._factor, self._maximum)
+        return delay * random.uniform(0.8, 1.0)  # noqa: S311 - jitter, not cryptography
+
+    def reset(self) -> None:
+        self._current = self._initial

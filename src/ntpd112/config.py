@@ -1,0 +1,106 @@
+"""Settings: one validated object, read from the environment (prefix NTPD112_) and `.env`.
+
+Validation happens before the event loop starts; a bad or missing setting stops start-up with one line that
+names the setting (see `load_settings`). Secrets are `SecretStr` so they never print in logs or reprs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "NTPD112_"
+DEFAULT_STATE_DIR = Path.home() / ".cache" / "ntpd112"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it and is safe to print."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: SecretStr = Field(
+        description="SQLAlchemy URL, postgresql+asyncpg://user:password@host:port/db (holds a password)"
+    )
+
+    ari_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8088/ari")
+    ari_username: str = "ntpd112"
+    ari_password: SecretStr
+    ari_app: str = Field("ntpd112", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_username: str = "ntpd112"
+    ami_password: SecretStr
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8112, ge=1, le=65535)
+
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    spool_dir: Path = Field(DEFAULT_STATE_DIR / "spool", description="where records wait while the DB is down")
+    journal_max_in_memory: int = Field(10_000, ge=100)
+
+    # Seconds the service waits for a REST answer from ARI before giving up on that request.
+    ari_request_timeout: float = Field(5.0, gt=0, le=60)
+    # Reconnect backoff: first delay and cap, in seconds.
+    reconnect_initial_delay: float = Field(0.5, gt=0, le=10)
+    reconnect_max_delay: float = Field(10.0, gt=0, le=300)
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("postgresql+asyncpg://"):
+            raise ValueError("must start with postgresql+asyncpg://")
+        return value
+
+    @property
+    def ari_base_url(self) -> str:
+        return str(self.ari_url).rstrip("/")
+
+
+class LocalAsteriskSettings(BaseSettings):
+    """Settings of the development/test Asterisk that the project provisions itself (`ntpd112 asterisk`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    asterisk_root: Path = DEFAULT_STATE_DIR / "asterisk-root"
+    debian_mirror: str = ""  # empty: read from this machine's apt sources
+    sip_bind: str = "127.0.0.1"
+    sip_port: int = Field(5060, ge=1, le=65535)
+    ami_port: int = Field(5038, ge=1, le=65535)
+    http_port: int = Field(8088, ge=1, le=65535)
+    ari_username: str = "ntpd112"
+    ari_password: SecretStr | None = None
+    ami_username: str = "ntpd112"
+    ami_password: SecretStr | None = None
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = ENV_PREFIX + "_".join(str(part) for part in first["loc"]).upper()
+    problem = "is missing" if first["type"] == "missing" else f"is invalid: {first['msg']}"
+    return f"setting {name} {problem}"
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+def load_local_asterisk_settings() -> LocalAsteriskSettings:
+    try:
+        return LocalAsteriskSettings()
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None

@@ -1,0 +1,206 @@
+"""A thin ARI client on aiohttp: REST with timeouts, the events websocket with heartbeat, reconnect with capped
+backoff, resync after reconnect and in-order handling of the events of each channel.
+
+Why not a library: ari-py does not import on Python 3, and aioari, asyncari and ari-client go deaf or freeze the
+event loop when the websocket drops. Asterisk does not replay events missed while disconnected, so after every
+(re)connect the owner's `on_connected` hook resyncs from the REST state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+
+from ntpd112.backoff import Backoff
+from ntpd112.logs import get_logger
+from ntpd112.pbx.ari_models import (
+    AriEvent,
+    AriEventError,
+    Channel,
+    event_channel_id,
+    parse_event,
+)
+from ntpd112.tasks import KeyedSerialExecutor, TaskSet
+
+log = get_logger(__name__)
+
+EventHandler = Callable[[AriEvent], Awaitable[None]]
+ConnectedHook = Callable[[], Awaitable[None]]
+
+# Websocket heartbeat: a dead TCP connection (Asterisk killed, network gone) is noticed within ~2x this.
+HEARTBEAT_SECONDS = 5.0
+# Events of no channel (ApplicationReplaced, ...) share one serial lane.
+_GLOBAL_LANE = "-"
+
+
+class AriError(Exception):
+    def __init__(self, status: int, message: str, method: str, path: str) -> None:
+        super().__init__(f"ARI {method} {path}: {status} {message}")
+        self.status = status
+
+
+class AriUnavailable(AriError):
+    """Asterisk could not be reached or did not answer in time."""
+
+
+class AriClient:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: SecretStr,
+        app: str,
+        *,
+        request_timeout: float,
+        backoff: Backoff,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._auth = aiohttp.BasicAuth(username, password.get_secret_value())
+        self.app = app
+        self._request_timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._backoff = backoff
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks = TaskSet("ari")
+        self._executor: KeyedSerialExecutor[AriEvent] | None = None
+        self._on_connected: ConnectedHook | None = None
+        self.connected = False
+        self.connections = 0
+        self.last_error: str | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    async def start(self, on_event: EventHandler, on_connected: ConnectedHook) -> None:
+        self._session = aiohttp.ClientSession(auth=self._auth, timeout=self._request_timeout)
+        self._executor = KeyedSerialExecutor(on_event, self._tasks)
+        self._on_connected = on_connected
+        self._tasks.spawn(self._events_loop(), name="ari-events")
+
+    async def stop(self) -> None:
+        await self._tasks.aclose()
+        if self._session is not None:
+            await self._session.close()
+        self.connected = False
+
+    @property
+    def reconnects(self) -> int:
+        return max(self.connections - 1, 0)
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": self.connected, "connections": self.connections, "last_error": self.last_error}
+
+    # -- events -------------------------------------------------------------------------------------------
+
+    async def _events_loop(self) -> None:
+        assert self._session is not None and self._executor is not None and self._on_connected is not None
+        ws_url = self._base_url.replace("http", "ws", 1) + "/events"
+        params = {"app": self.app, "subscribeAll": "false"}
+        while True:
+            try:
+                async with self._session.ws_connect(
+                    ws_url, params=params, heartbeat=HEARTBEAT_SECONDS, timeout=aiohttp.ClientWSTimeout(ws_close=5)
+                ) as websocket:
+                    self.connected = True
+                    self.connections += 1
+                    self.last_error = None
+                    self._backoff.reset()
+                    log.info("ari connected", app=self.app, connections=self.connections)
+                    # Resync in the background: the websocket must keep being read while REST calls run.
+                    self._tasks.spawn(self._on_connected(), name="ari-resync")
+                    async for message in websocket:
+                        if message.type == aiohttp.WSMsgType.TEXT:
+                            self._dispatch(message.data)
+                        elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
+                            break
+                    self.last_error = f"websocket closed ({websocket.close_code})"
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                self.last_error = f"{type(error).__name__}: {error}"
+            finally:
+                if self.connected:
+                    log.warning("ari disconnected", reason=self.last_error)
+                self.connected = False
+            delay = self._backoff.next_delay()
+            log.info("ari reconnecting", delay=round(delay, 2), reason=self.last_error)
+            await asyncio.sleep(delay)
+
+    def _dispatch(self, raw: str) -> None:
+        assert self._executor is not None
+        try:
+            payload = json.loads(raw)
+            event = parse_event(payload)
+        except (ValueError, AriEventError) as error:
+            log.warning("ari event ignored", reason=str(error))
+            return
+        if event.type == "ApplicationReplaced":
+            # Another client registered the same app name and took our events; say so loudly.
+            log.error("ari application replaced by another connection", app=self.app)
+        self._executor.submit(event_channel_id(event) or _GLOBAL_LANE, event)
+
+    # -- REST ---------------------------------------------------------------------------------------------
+
+    async def request(
+        self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None
+    ) -> Any:
+        if self._session is None:
+            raise AriUnavailable(0, "client not started", method, path)
+        try:
+            async with self._session.request(method, self._base_url + path, params=params, json=body) as response:
+                text = await response.text()
+                if response.status >= 400:
+                    raise AriError(response.status, _error_message(text), method, path)
+                return json.loads(text) if text else None
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise AriUnavailable(0, f"{type(error).__name__}: {error}", method, path) from error
+
+    async def list_channels(self) -> list[Channel]:
+        return [Channel.model_validate(item) for item in await self.request("GET", "/channels")]
+
+    async def get_channel(self, channel_id: str) -> Channel | None:
+        try:
+            return Channel.model_validate(await self.request("GET", f"/channels/{channel_id}"))
+        except AriError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    async def get_variable(self, channel_id: str, variable: str) -> str | None:
+        """A channel variable or dialplan function value; None when it does not exist.
+
+        Quirk: reading a function whose value does not exist, such as PJSIP_HEADER(read,X) for a header the INVITE
+        did not carry, answers HTTP 500 "Unable to read provided function" instead of an empty value.
+        """
+        try:
+            result = await self.request("GET", f"/channels/{channel_id}/variable", params={"variable": variable})
+        except AriError as error:
+            if error.status in (404, 500) and not isinstance(error, AriUnavailable):
+                return None
+            raise
+        value = result.get("value") if isinstance(result, dict) else None
+        return value if isinstance(value, str) else None
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/answer")
+
+    async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, priority: int = 1) -> None:
+        params = {"context": context, "extension": extension, "priority": str(priority)}
+        await self.request("POST", f"/channels/{channel_id}/continue", params=params)
+
+    async def subscribe_channel(self, channel_id: str) -> None:
+        """Keep receiving this channel's events (ChannelDestroyed with the hangup cause) after it leaves Stasis."""
+        await self.request(
+            "POST", f"/applications/{self.app}/subscription", params={"eventSource": f"channel:{channel_id}"}
+        )
+
+
+def _error_message(text: str) -> str:
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text[:200]
+    return str(payload.get("message", text[:200])) if isinstance(payload, dict) else text[:200]

@@ -1,0 +1,118 @@
+"""The Asterisk configuration ntpd112 ships, rendered from the project's files and settings. Pure: no I/O here
+except reading the trunk table in `load_trunks`.
+
+`render_include_files` gives the files an existing /etc/asterisk includes (pjsip, dialplan, AMI and ARI users);
+the local Asterisk (pbx/local.py) adds its own top-level files around them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+ASTERISK_DIR = PROJECT_DIR / "asterisk"
+DIALPLAN_DIR = PROJECT_DIR / "dialplan"
+DEFAULT_TRUNKS_FILE = ASTERISK_DIR / "trunks.toml"
+
+# Names end up inside Asterisk config section headers and dialplan: allow nothing that could break out of them.
+_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+
+
+class TrunkConfigError(ValueError):
+    """The trunk table is invalid; the message names the trunk and field."""
+
+
+class Trunk(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=_NAME_PATTERN)
+    operator: str = Field(min_length=1, max_length=80, pattern=r"^[^\[\]\r\n;]+$")
+    network: Literal["mobile", "fixed"]
+    match: tuple[str, ...] = Field(min_length=1)
+    contact: str | None = Field(None, pattern=r"^sips?:[A-Za-z0-9.:\[\]_-]+$")
+
+    @field_validator("match")
+    @classmethod
+    def _addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            ipaddress.ip_network(value, strict=False)  # raises ValueError with a clear message
+        return values
+
+    @property
+    def endpoint(self) -> str:
+        return f"trunk-{self.name}"
+
+
+class TrunkTable(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    trunk: tuple[Trunk, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> TrunkTable:
+        names = [t.name for t in self.trunk]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise ValueError(f"duplicate trunk names: {', '.join(sorted(duplicates))}")
+        return self
+
+    def by_endpoint(self, endpoint: str) -> Trunk | None:
+        return next((t for t in self.trunk if t.endpoint == endpoint), None)
+
+
+def parse_trunks(text: str) -> TrunkTable:
+    try:
+        return TrunkTable.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as error:
+        raise TrunkConfigError(f"trunk table is not valid TOML: {error}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise TrunkConfigError(f"trunk table: {where}: {first['msg']}") from None
+
+
+def load_trunks(path: Path = DEFAULT_TRUNKS_FILE) -> TrunkTable:
+    return parse_trunks(path.read_text(encoding="utf-8"))
+
+
+def render_trunks(table: TrunkTable) -> str:
+    lines = ["; Rendered by `ntpd112 asterisk render` from trunks.toml. Do not edit: edit trunks.toml.", ""]
+    for trunk in table.trunk:
+        lines += [f"; {trunk.operator} ({trunk.network})", f"[{trunk.endpoint}](ntpd112-trunk)"]
+        if trunk.contact:
+            lines += [f"aors={trunk.endpoint}", "", f"[{trunk.endpoint}](ntpd112-trunk-aor)", f"contact={trunk.contact}"]
+        lines += ["", f"[{trunk.endpoint}-identify]", "type=identify", f"endpoint={trunk.endpoint}"]
+        lines += [f"match={address}" for address in trunk.match]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_ari_user(username: str, password: str) -> str:
+    return f"[{username}]\ntype=user\nread_only=no\npassword_format=plain\npassword={password}\n"
+
+
+def render_manager_user(username: str, password: str) -> str:
+    # Only loopback may log in; the service needs read for events and write for queue/originate actions.
+    return (
+        f"[{username}]\nsecret={password}\ndeny=0.0.0.0/0.0.0.0\npermit=127.0.0.1/255.255.255.255\n"
+        "read=system,call,agent,user,dtmf,reporting,cdr,dialplan\n"
+        "write=system,call,agent,user,originate,reporting\n"
+    )
+
+
+def render_include_files(
+    table: TrunkTable, ari_username: str, ari_password: str, ami_username: str, ami_password: str
+) -> dict[str, str]:
+    """The files an Asterisk installation includes to run ntpd112, by file name."""
+    return {
+        "pjsip_ntpd112.conf": (ASTERISK_DIR / "pjsip_ntpd112.conf").read_text(encoding="utf-8"),
+        "pjsip_ntpd112_trunks.conf": render_trunks(table),
+        "extensions_ntpd112.conf": (DIALPLAN_DIR / "extensions_ntpd112.conf").read_text(encoding="utf-8"),
+        "ari_ntpd112.conf": render_ari_user(ari_username, ari_password),
+        "manager_ntpd112.conf": render_manager_user(ami_username, ami_password),
+    }

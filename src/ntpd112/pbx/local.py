@@ -1,0 +1,229 @@
+"""The local Asterisk 22 used in development and tests: provisioned into a chroot, configured, started, stopped.
+
+Debian bookworm has no Asterisk; Debian sid has 22.x, and installing it into the host would upgrade libc and
+hundreds of packages. So the project debootstraps a minimal sid root with Asterisk into a cache directory outside
+the repository, reuses it across runs and clones, and runs `chroot ROOT /usr/sbin/asterisk -f`. The chroot shares
+the host network, so SIP, AMI and ARI listen on loopback. The service does not know or care that Asterisk is local:
+it only sees host, ports and credentials from its settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from ntpd112.config import LocalAsteriskSettings
+from ntpd112.logs import get_logger
+from ntpd112.pbx.asterisk_config import ASTERISK_DIR, load_trunks, render_include_files
+
+log = get_logger(__name__)
+
+PROMPTS_DIR = ASTERISK_DIR / "prompts"
+PROMPT_SOUNDS_SUBDIR = Path("usr/share/asterisk/sounds/ntpd112")
+
+
+class LocalAsteriskError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class LocalAsteriskStatus:
+    running: bool
+    pid: int | None
+    version: str | None
+
+
+def debian_mirror_from_apt() -> str:
+    """The Debian mirror this machine's apt already uses (the only one reachable from a closed network)."""
+    candidates = [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]
+    for path in candidates:
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words = line.split()
+            if words[:1] == ["URIs:"] and len(words) > 1 and "security" not in words[1]:
+                return words[1]
+            if words[:1] == ["deb"] and len(words) > 1 and "security" not in words[1]:
+                return words[-3] if words[1].startswith("[") else words[1]
+    return "http://deb.debian.org/debian"
+
+
+class LocalAsterisk:
+    def __init__(self, settings: LocalAsteriskSettings) -> None:
+        self._settings = settings
+        self.root = settings.asterisk_root
+
+    # -- provisioning -------------------------------------------------------------------------------------
+
+    @property
+    def installed(self) -> bool:
+        return (self.root / "usr/sbin/asterisk").exists()
+
+    def ensure_installed(self) -> None:
+        if self.installed:
+            return
+        if shutil.which("debootstrap") is None:
+            raise LocalAsteriskError("debootstrap is not installed (apt-get install debootstrap)")
+        mirror = self._settings.debian_mirror or debian_mirror_from_apt()
+        staging = self.root.with_name(self.root.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        log.info("provisioning local asterisk (debootstrap sid, about a minute)", root=str(self.root), mirror=mirror)
+        # minbase keeps the root small (~500 MB); built into a staging directory so an interrupted run never
+        # leaves a half-made root that looks installed.
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", "--include=asterisk", "sid", str(staging), mirror],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        staging.rename(self.root)
+
+    def install_config(self) -> bool:
+        """Write the project's configuration into the root. Returns True when anything changed."""
+        ari_password, ami_password = self._settings.ari_password, self._settings.ami_password
+        if ari_password is None or ami_password is None:
+            raise LocalAsteriskError("NTPD112_ARI_PASSWORD and NTPD112_AMI_PASSWORD must be set (run `ntpd112 setup`)")
+        values = {
+            "sip_bind": self._settings.sip_bind,
+            "sip_port": str(self._settings.sip_port),
+            "ami_bind": "127.0.0.1",
+            "ami_port": str(self._settings.ami_port),
+            "http_bind": "127.0.0.1",
+            "http_port": str(self._settings.http_port),
+        }
+        files = {
+            path.name: Template(path.read_text(encoding="utf-8")).substitute(values)
+            for path in sorted((ASTERISK_DIR / "local").glob("*.conf"))
+        }
+        files |= render_include_files(
+            load_trunks(),
+            self._settings.ari_username,
+            ari_password.get_secret_value(),
+            self._settings.ami_username,
+            ami_password.get_secret_value(),
+        )
+        etc = self.root / "etc/asterisk"
+        changed = False
+        for name, text in files.items():
+            target = etc / name
+            if target.exists() and target.read_text(encoding="utf-8") == text:
+                continue
+            target.write_text(text, encoding="utf-8")
+            target.chmod(0o640)
+            changed = True
+        return changed
+
+    def install_prompts(self) -> None:
+        """Speak the Bahasa Indonesia prompts with espeak-ng and convert them to 8 kHz mono WAV for Asterisk.
+
+        An admin's own recording `asterisk/prompts/NAME.wav` replaces the generated one.
+        """
+        target_dir = self.root / PROMPT_SOUNDS_SUBDIR
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for text_file in sorted(PROMPTS_DIR.glob("*.txt")):
+            text = text_file.read_text(encoding="utf-8").strip()
+            recording = text_file.with_suffix(".wav")
+            source_id = hashlib.sha256(
+                recording.read_bytes() if recording.exists() else text.encode()
+            ).hexdigest()[:16]
+            target = target_dir / f"{text_file.stem}.wav"
+            stamp = target.with_suffix(".source")
+            if target.exists() and stamp.exists() and stamp.read_text() == source_id:
+                continue
+            spoken = target.with_suffix(".espeak.wav")
+            if recording.exists():
+                shutil.copyfile(recording, spoken)
+            else:
+                subprocess.run(["espeak-ng", "-v", "id", "-s", "150", "-w", str(spoken), text], check=True)
+            # Asterisk's wav format is 8 kHz, 16-bit, mono.
+            subprocess.run(["sox", str(spoken), "-r", "8000", "-c", "1", "-b", "16", str(target)], check=True)
+            spoken.unlink()
+            stamp.write_text(source_id)
+
+    # -- process control ----------------------------------------------------------------------------------
+
+    def _cli(self, command: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["chroot", str(self.root), "/usr/sbin/asterisk", "-rx", command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def cli(self, command: str) -> str:
+        result = self._cli(command)
+        if result.returncode != 0:
+            raise LocalAsteriskError(f"asterisk -rx {command!r} failed: {result.stderr.strip() or result.stdout}")
+        return result.stdout
+
+    def _pid(self) -> int | None:
+        # Not var/run: it is an absolute symlink to /run, which from outside the chroot means the host's /run.
+        pid_file = self.root / "run/asterisk/asterisk.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def status(self) -> LocalAsteriskStatus:
+        if not self.installed:
+            return LocalAsteriskStatus(False, None, None)
+        pid = self._pid()
+        if pid is None:
+            return LocalAsteriskStatus(False, None, None)
+        result = self._cli("core show version", timeout=5)
+        version = result.stdout.strip() if result.returncode == 0 else None
+        return LocalAsteriskStatus(result.returncode == 0, pid, version)
+
+    def start(self, timeout: float = 60) -> None:
+        """Start Asterisk if it is not running; restart it if its configuration changed."""
+        self.ensure_installed()
+        changed = self.install_config()
+        self.install_prompts()
+        if self.status().running:
+            if not changed:
+                return
+            log.info("asterisk configuration changed: restarting local asterisk")
+            self.stop()
+        log_dir = self.root / "var/log/asterisk"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        # /var/run is a symlink to /run, whose asterisk directory systemd-tmpfiles would make; nobody does here.
+        (self.root / "run/asterisk").mkdir(parents=True, exist_ok=True)
+        with (log_dir / "console.log").open("ab") as console:
+            # -f: no fork, so the process is ours (own session, survives our exit); -n: no colour codes in the log.
+            subprocess.Popen(
+                ["chroot", str(self.root), "/usr/sbin/asterisk", "-f", "-n"],
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._pid() is not None and self._cli("core waitfullybooted", timeout=timeout).returncode == 0:
+                log.info("local asterisk started", pid=self._pid())
+                return
+            time.sleep(0.2)
+        raise LocalAsteriskError(f"local asterisk did not start within {timeout:.0f} s; see {log_dir}/console.log")
+
+    def stop(self, timeout: float = 20) -> None:
+        pid = self._pid()
+        if pid is None:
+            return
+        self._cli("core stop now", timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._pid() is None:
+                return
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+        log.warning("local asterisk did not stop in time; killed", pid=pid)

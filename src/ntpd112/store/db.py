@@ -1,0 +1,53 @@
+"""The PostgreSQL adapter: one async engine, explicit start/stop, a health probe."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self.last_error: str | None = None
+
+    async def start(self) -> None:
+        # Nothing connects here: the pool opens connections on first use, so an unreachable database does not
+        # stop the service from starting (calls are journaled and spooled until it returns).
+        self._engine = create_async_engine(
+            self._url, pool_size=5, max_overflow=5, pool_pre_ping=True, pool_timeout=5,
+            connect_args={"timeout": 5, "command_timeout": 30, "server_settings": {"application_name": "ntpd112"}},
+        )
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+
+    async def stop(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("database not started")
+        return self._engine
+
+    def session(self) -> AsyncSession:
+        if self._sessions is None:
+            raise RuntimeError("database not started")
+        return self._sessions()
+
+    async def health(self) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - any failure means "down"; the reason is reported
+            self.last_error = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            return {"ok": False, "error": self.last_error}
+        self.last_error = None
+        return {"ok": True}

@@ -1,0 +1,253 @@
+"""The journal: every record about a call goes through here, asynchronously, in order, and is never lost.
+
+Call handling only calls `record_call` / `record_event`, which never wait for the database. A writer task drains
+the in-memory queue into PostgreSQL in batches. When PostgreSQL fails, the journal switches to spooling: pending
+and new records are appended to a JSON-lines spool file (so they also survive a restart of the service) until the
+spool has been replayed into PostgreSQL, which keeps the order. Every write is idempotent (upsert by call id,
+insert-or-ignore by event id), so replaying a record twice is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ntpd112.backoff import Backoff
+from ntpd112.logs import get_logger
+from ntpd112.store.db import Database
+from ntpd112.store.models import Call, CallEvent
+from ntpd112.tasks import TaskSet
+
+log = get_logger(__name__)
+
+# Names the rows of one Asterisk call identically everywhere (service, reconciliation, tests).
+_CALL_NAMESPACE = uuid.UUID("0b6a3f1e-7c1d-4c39-9a55-112112112112")
+BATCH_SIZE = 200
+_SPOOL_NAME = "journal.jsonl"
+_REPLAY_NAME = "journal.replaying.jsonl"
+
+
+def call_id_for(uniqueid: str) -> uuid.UUID:
+    return uuid.uuid5(_CALL_NAMESPACE, uniqueid)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """Set these fields of the call (creating the row if needed). Fields left out keep their stored value."""
+
+    call_id: uuid.UUID
+    uniqueid: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    event_id: uuid.UUID
+    call_id: uuid.UUID
+    at: datetime
+    type: str
+    data: dict[str, Any]
+
+
+Record = CallRecord | EventRecord
+
+
+def _to_json(record: Record) -> str:
+    if isinstance(record, CallRecord):
+        fields = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.fields.items()}
+        payload = {"kind": "call", "call_id": str(record.call_id), "uniqueid": record.uniqueid, "fields": fields}
+    else:
+        payload = {
+            "kind": "event", "event_id": str(record.event_id), "call_id": str(record.call_id),
+            "at": record.at.isoformat(), "type": record.type, "data": record.data,
+        }
+    return json.dumps(payload, separators=(",", ":"), default=str)
+
+
+_DATETIME_FIELDS = {c.name for c in Call.__table__.columns if c.type.python_type is datetime}
+
+
+def _from_json(line: str) -> Record:
+    payload = json.loads(line)
+    if payload["kind"] == "call":
+        fields = {
+            k: (datetime.fromisoformat(v) if k in _DATETIME_FIELDS and isinstance(v, str) else v)
+            for k, v in payload["fields"].items()
+        }
+        return CallRecord(uuid.UUID(payload["call_id"]), payload["uniqueid"], fields)
+    return EventRecord(
+        uuid.UUID(payload["event_id"]), uuid.UUID(payload["call_id"]), datetime.fromisoformat(payload["at"]),
+        payload["type"], payload["data"],
+    )
+
+
+async def write_records(connection: AsyncConnection, records: Iterable[Record]) -> None:
+    """Apply records in order inside the caller's transaction. Idempotent."""
+    for record in records:
+        if isinstance(record, CallRecord):
+            values = {"id": record.call_id, "uniqueid": record.uniqueid, **record.fields}
+            statement = insert(Call).values(values)
+            update = {name: statement.excluded[name] for name in record.fields} | {"updated_at": utcnow()}
+            await connection.execute(statement.on_conflict_do_update(index_elements=[Call.id], set_=update))
+        else:
+            await connection.execute(
+                insert(CallEvent)
+                .values(id=record.event_id, call_id=record.call_id, at=record.at, type=record.type, data=record.data)
+                .on_conflict_do_nothing(index_elements=[CallEvent.id])
+            )
+
+
+class Journal:
+    def __init__(self, database: Database, spool_dir: Path, max_in_memory: int, backoff: Backoff) -> None:
+        self._database = database
+        self._spool_dir = spool_dir
+        self._max_in_memory = max_in_memory
+        self._backoff = backoff
+        self._queue: asyncio.Queue[Record] = asyncio.Queue()
+        self._tasks = TaskSet("journal")
+        self._spooling = False
+        self._in_flight = False
+        self.written = 0
+        self.last_error: str | None = None
+
+    @property
+    def _spool_file(self) -> Path:
+        return self._spool_dir / _SPOOL_NAME
+
+    @property
+    def _replay_file(self) -> Path:
+        return self._spool_dir / _REPLAY_NAME
+
+    # -- what call handling calls (never waits) --------------------------------------------------------------
+
+    def record_call(self, uniqueid: str, **fields: Any) -> uuid.UUID:
+        call_id = call_id_for(uniqueid)
+        self._submit(CallRecord(call_id, uniqueid, fields))
+        return call_id
+
+    def record_event(
+        self, call_id: uuid.UUID, event_type: str, data: dict[str, Any] | None = None, at: datetime | None = None
+    ) -> None:
+        self._submit(EventRecord(uuid.uuid4(), call_id, at or utcnow(), event_type, data or {}))
+
+    def _submit(self, record: Record) -> None:
+        if self._spooling or self._queue.qsize() >= self._max_in_memory:
+            self._append_to_spool([record])
+        else:
+            self._queue.put_nowait(record)
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._spool_dir.mkdir(parents=True, exist_ok=True)
+        # Records spooled by an earlier run are replayed before anything new.
+        self._spooling = self._spool_file.exists() or self._replay_file.exists()
+        self._tasks.spawn(self._writer(), name="journal-writer")
+
+    async def stop(self, flush_timeout: float = 5.0) -> None:
+        try:
+            async with asyncio.timeout(flush_timeout):
+                while (self._queue.qsize() or self._spooling) and self.last_error is None:
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            pass
+        await self._tasks.aclose()
+        leftover = self._drain_queue()
+        if leftover:
+            self._append_to_spool(leftover)
+            log.warning("journal stopped with unwritten records; spooled", records=len(leftover))
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize() + (1 if self._spooling else 0)
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": not self._spooling, "queued": self._queue.qsize(), "spooling": self._spooling,
+                "written": self.written, "last_error": self.last_error}
+
+    async def flushed(self, timeout: float = 10.0) -> None:
+        """Wait until everything submitted so far is in PostgreSQL (tests and shutdown use this)."""
+        async with asyncio.timeout(timeout):
+            while self._queue.qsize() or self._spooling or self._in_flight:
+                await asyncio.sleep(0.02)
+
+    # -- the writer --------------------------------------------------------------------------------------
+
+    def _drain_queue(self, limit: int | None = None) -> list[Record]:
+        records: list[Record] = []
+        while not self._queue.empty() and (limit is None or len(records) < limit):
+            records.append(self._queue.get_nowait())
+        return records
+
+    def _append_to_spool(self, records: list[Record]) -> None:
+        self._spool_dir.mkdir(parents=True, exist_ok=True)
+        with self._spool_file.open("a", encoding="utf-8") as spool:
+            spool.writelines(_to_json(record) + "\n" for record in records)
+
+    async def _write(self, records: list[Record]) -> None:
+        async with self._database.engine.begin() as connection:
+            await write_records(connection, records)
+        self.written += len(records)
+
+    async def _writer(self) -> None:
+        while True:
+            if self._spooling:
+                await self._replay_spool()
+                continue
+            first = await self._queue.get()
+            batch = [first, *self._drain_queue(BATCH_SIZE - 1)]
+            self._in_flight = True
+            try:
+                await self._write(batch)
+                self.last_error = None
+            except asyncio.CancelledError:
+                self._append_to_spool(batch)
+                raise
+            except Exception as error:  # noqa: BLE001 - any database failure: keep the records, retry later
+                self.last_error = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+                log.error("database write failed; spooling records until it returns", error=self.last_error)
+                self._spooling = True
+                self._append_to_spool(batch + self._drain_queue())
+            finally:
+                self._in_flight = False
+
+    async def _replay_spool(self) -> None:
+        """Write the spool into PostgreSQL in order. New records keep going to a fresh spool file meanwhile."""
+        if not self._replay_file.exists():
+            if not self._spool_file.exists():
+                self._spooling = False
+                self._backoff.reset()
+                log.info("journal spool replayed; writing directly again")
+                return
+            self._spool_file.rename(self._replay_file)
+        try:
+            lines = self._replay_file.read_text(encoding="utf-8").splitlines()
+            records = []
+            for number, line in enumerate(lines, 1):
+                try:
+                    records.append(_from_json(line))
+                except (ValueError, KeyError) as error:
+                    # A torn last line from a crash mid-write: report it, keep the rest.
+                    log.error("unreadable spool line skipped", line=number, error=str(error))
+            for start in range(0, len(records), BATCH_SIZE):
+                await self._write(records[start : start + BATCH_SIZE])
+            self._replay_file.unlink()
+            self.last_error = None
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - database still down: wait and retry
+            self.last_error = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            await asyncio.sleep(self._backoff.next_delay())

@@ -1,0 +1,102 @@
+"""Queries for the API and the CLI. Reads only; all call writes go through the journal."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from ntpd112.store.db import Database
+from ntpd112.store.models import ApiToken, Call, CallEvent
+
+Role = Literal["operator", "supervisor", "admin"]
+ROLE_RANK: dict[str, int] = {"operator": 1, "supervisor": 2, "admin": 3}
+TOKEN_PREFIX = "ntpd112_"
+
+
+class CallSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    uniqueid: str
+    linkedid: str | None
+    trunk: str | None
+    carrier: str | None
+    dialed_number: str | None
+    caller_number_raw: str | None
+    caller_number: str | None
+    caller_name: str | None
+    caller_presentation: str | None
+    handled_by: str | None
+    offered_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    hangup_cause: int | None
+    hangup_cause_text: str | None
+
+
+class TimelineEvent(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    at: datetime
+    type: str
+    data: dict[str, Any]
+
+
+class CallDetail(CallSummary):
+    timeline: list[TimelineEvent]
+
+
+class TokenIdentity(BaseModel):
+    id: uuid.UUID
+    name: str
+    role: Role
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Repository:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def list_calls(self, limit: int = 50, offset: int = 0) -> list[CallSummary]:
+        statement = select(Call).order_by(Call.offered_at.desc().nulls_last(), Call.id).limit(limit).offset(offset)
+        async with self._database.session() as session:
+            rows = (await session.scalars(statement)).all()
+        return [CallSummary.model_validate(row) for row in rows]
+
+    async def get_call(self, call_id: uuid.UUID) -> CallDetail | None:
+        async with self._database.session() as session:
+            call = await session.get(Call, call_id)
+            if call is None:
+                return None
+            events = (
+                await session.scalars(
+                    select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.at, CallEvent.seq)
+                )
+            ).all()
+        summary = CallSummary.model_validate(call)
+        return CallDetail(**summary.model_dump(), timeline=[TimelineEvent.model_validate(e) for e in events])
+
+    async def create_token(self, name: str, role: Role) -> str:
+        """Returns the token; only its hash is stored, so this is the one time it can be shown."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        async with self._database.session() as session, session.begin():
+            session.add(ApiToken(name=name, role=role, token_sha256=hash_token(token)))
+        return token
+
+    async def identify_token(self, token: str) -> TokenIdentity | None:
+        statement = select(ApiToken).where(ApiToken.token_sha256 == hash_token(token), ApiToken.revoked_at.is_(None))
+        async with self._database.session() as session:
+            row = (await session.scalars(statement)).first()
+        if row is None or row.role not in ROLE_RANK:
+            return None
+        return TokenIdentity(id=row.id, name=row.name, role=row.role)  # type: ignore[arg-type]

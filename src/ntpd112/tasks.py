@@ -1,0 +1,79 @@
+"""Tracked background tasks and per-key ordered execution. No fire-and-forget: every task is kept, errors are
+logged, and `aclose` cancels and awaits what is left."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
+
+from ntpd112.logs import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+class TaskSet:
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", owner=self._name, task=task.get_name(), exc_info=task.exception())
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def aclose(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class KeyedSerialExecutor(Generic[T]):
+    """Runs `handler(item)` for items of the same key strictly in submission order, keys in parallel.
+
+    Used for ARI events: the events of one channel must be handled in order, while different calls must not wait
+    for each other.
+    """
+
+    def __init__(self, handler: Callable[[T], Awaitable[None]], tasks: TaskSet) -> None:
+        self._handler = handler
+        self._tasks = tasks
+        self._pending: dict[str, deque[T]] = {}
+
+    def submit(self, key: str, item: T) -> None:
+        queue = self._pending.get(key)
+        if queue is None:
+            queue = self._pending[key] = deque()
+            self._tasks.spawn(self._drain(key, queue), name=f"serial:{key}")
+        queue.append(item)
+
+    @property
+    def busy_keys(self) -> int:
+        return len(self._pending)
+
+    async def _drain(self, key: str, queue: deque[T]) -> None:
+        try:
+            while queue:
+                item = queue.popleft()
+                try:
+                    await self._handler(item)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("handler failed", key=key)
+        finally:
+            # No await between the last emptiness check and this line, so no item can slip in unseen.
+            del self._pending[key]
