@@ -283,12 +283,13 @@ def _candidate_from_user(
     else:
         status = "number"
     number: NormalizedNumber | None = None
-    if status == "number" and user is not None:
+    # A dial string under the anonymous.invalid host is still the network's knowledge: keep it.
+    if user_key not in _WITHHELD_USERS and user_key not in _UNKNOWN_USERS and user is not None:
         try:
             number = normalize_phone_number(user, default_region)
         except IntakeParseError as exc:
             problems.append(f"{source}: {exc.code}: {exc.message}")
-            status = "unknown"
+            status = "unknown" if status == "number" else status
         else:
             if number.e164 is None:
                 problems.append(f"{source}: invalid_number: {number.raw!r} is not a valid number")

@@ -60,7 +60,7 @@ class AriClient:
         backoff: Backoff,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._auth = aiohttp.BasicAuth(username, password.get_secret_value())
+        self._auth_header = {"Authorization": aiohttp.encode_basic_auth(username, password.get_secret_value())}
         self.app = app
         self._request_timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._backoff = backoff
@@ -75,7 +75,7 @@ class AriClient:
     # -- lifecycle ----------------------------------------------------------------------------------------
 
     async def start(self, on_event: EventHandler, on_connected: ConnectedHook) -> None:
-        self._session = aiohttp.ClientSession(auth=self._auth, timeout=self._request_timeout)
+        self._session = aiohttp.ClientSession(headers=self._auth_header, timeout=self._request_timeout)
         self._executor = KeyedSerialExecutor(on_event, self._tasks)
         self._on_connected = on_connected
         self._tasks.spawn(self._events_loop(), name="ari-events")

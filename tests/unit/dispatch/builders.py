@@ -24,7 +24,13 @@ BASE: dict[str, Any] = {
     ],
     "targets": [
         {"kind": "hunt_group", "id": "police-desk", "agency": "police", "endpoints": ["pol1", "pol2"]},
-        {"kind": "external", "id": "police-110", "agency": "police", "number": "110", "trunk": "agency-trunk"},
+        {
+            "kind": "external",
+            "id": "police-110",
+            "agency": "police",
+            "number": "110",
+            "trunk": "agency-trunk",
+        },
         {
             "kind": "hunt_group",
             "id": "fire-desk",
@@ -54,7 +60,9 @@ def table(*rules: dict[str, Any], **overrides: Any) -> RoutingTable:
     return load_table(raw_table(*rules, **overrides))
 
 
-def rule(rule_id: str, categories: Any = "*", chain: tuple[str, ...] = ("police-desk",), **extra: Any) -> dict[str, Any]:
+def rule(
+    rule_id: str, categories: Any = "*", chain: tuple[str, ...] = ("police-desk",), **extra: Any
+) -> dict[str, Any]:
     return {"id": rule_id, "categories": categories, "chain": [{"target": t} for t in chain], **extra}
 
 

@@ -44,7 +44,7 @@ def test_call_outcomes_need_no_dispatch() -> None:
 
 def test_default_categories_is_incidents_then_outcomes_and_fresh() -> None:
     cats = default_categories()
-    assert [c.id for c in cats] == EXPECTED_INCIDENTS + ["prank", "silent", "wrong_number", "test"]
+    assert [c.id for c in cats] == [*EXPECTED_INCIDENTS, "prank", "silent", "wrong_number", "test"]
     cats.clear()
     assert len(default_categories()) == 17
 
@@ -88,7 +88,9 @@ def test_severity_ranks_and_labels() -> None:
     assert Severity("high") is Severity.HIGH
 
 
-@pytest.mark.parametrize("bad", ["Fire", "fire-x", "1fire", "", "fire,1", "fire\n", "a" * 41, "kebakaran hutan"])
+@pytest.mark.parametrize(
+    "bad", ["Fire", "fire-x", "1fire", "", "fire,1", "fire\n", "a" * 41, "kebakaran hutan"]
+)
 def test_category_id_must_be_a_safe_slug(bad: str) -> None:
     with pytest.raises(ValidationError):
         Category(id=bad, label_id="x", label_en="x")
@@ -105,7 +107,9 @@ def test_outcome_cannot_be_emergency() -> None:
 
 
 def test_custom_category_roundtrip() -> None:
-    cat = Category(id="flood", label_id="Banjir", label_en="Flood", emergency=True, default_severity=Severity.HIGH)
+    cat = Category(
+        id="flood", label_id="Banjir", label_en="Flood", emergency=True, default_severity=Severity.HIGH
+    )
     assert Category.model_validate_json(cat.model_dump_json()) == cat
 
 

@@ -66,9 +66,14 @@ def test_step_timeouts_are_used() -> None:
 
 
 def test_continuations_are_rendered_in_order() -> None:
-    t = table(rule("accident", ["traffic_accident"], chain=("police-110",), then="med"), rule("med", ["medical"]))
+    t = table(
+        rule("accident", ["traffic_accident"], chain=("police-110",), then="med"), rule("med", ["medical"])
+    )
     dials = [line for line in extension(render_dialplan(t), "cat-traffic_accident") if "Dial(" in line]
-    assert dials == [" same => n,Dial(PJSIP/110@agency-trunk,30)", " same => n,Dial(PJSIP/pol1&PJSIP/pol2,30)"]
+    assert dials == [
+        " same => n,Dial(PJSIP/110@agency-trunk,30)",
+        " same => n,Dial(PJSIP/pol1&PJSIP/pol2,30)",
+    ]
 
 
 def test_every_dispatchable_category_has_an_extension_outcomes_none() -> None:
@@ -125,7 +130,7 @@ _LINE = re.compile(
     | \ same\ =>\ n,Gosub\(ntpd112-routes,default,1\)
     | \ same\ =>\ n,Return\(\$\{GOSUB_RETVAL\}\)
     | \ same\ =>\ n\(done\),Return\(\$\{DIALSTATUS\}\)
-    | 
+    | (?#blank line)
     """,
     re.VERBOSE,
 )
@@ -185,13 +190,23 @@ def test_render_rechecks_values_that_bypassed_validation() -> None:
         kind="hunt_group", id="police-desk", agency="police", endpoints=["pol1&PJSIP/evil"], timeout=30
     )
     evil_number = ExternalNumber.model_construct(
-        kind="external", id="police-110", agency="police", number="110,1,U(x)", trunk="agency-trunk", timeout=30
+        kind="external",
+        id="police-110",
+        agency="police",
+        number="110,1,U(x)",
+        trunk="agency-trunk",
+        timeout=30,
     )
     evil_trunk = ExternalNumber.model_construct(
         kind="external", id="police-110", agency="police", number="110", trunk="t\nexten => x", timeout=30
     )
     evil_timeout = ExternalNumber.model_construct(
-        kind="external", id="police-110", agency="police", number="110", trunk="t", timeout="30,U(x)"
+        kind="external",
+        id="police-110",
+        agency="police",
+        number="110",
+        trunk="t",
+        timeout="30,U(x)",  # type: ignore[arg-type]
     )
     good = table(rule("fire", ["fire"], chain=("police-desk", "police-110")))
     for evil in (evil_group, evil_number, evil_trunk):

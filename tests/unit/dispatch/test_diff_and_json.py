@@ -60,8 +60,8 @@ def test_targets_agencies_holidays_timezone_default_chain() -> None:
     assert changes == [
         "timezone: Asia/Jakarta -> Asia/Makassar",
         "holidays added: 2026-12-25",
-        "agency added: 'pmi' (name \"PMI\"; kind \"red_cross\")",
-        "target 'police-110': number \"110\" -> \"112110\"",
+        'agency added: \'pmi\' (name "PMI"; kind "red_cross")',
+        'target \'police-110\': number "110" -> "112110"',
         "default_chain: hq -> hq > police-110",
     ]
     assert diff(load_table(new_raw), load_table(old_raw))[1] == "holidays removed: 2026-12-25"

@@ -98,7 +98,12 @@ def test_weekday_and_weekend_rules() -> None:
     weekend = {"days": ["sat", "sun"], "start": "00:00", "end": "24:00"}
     t = table(
         rule("weekend", ["crime"], windows=[weekend], priority=1, chain=("police-110",)),
-        rule("weekday", ["crime"], windows=[{**OFFICE, "start": "00:00", "end": "24:00"}], chain=("police-desk",)),
+        rule(
+            "weekday",
+            ["crime"],
+            windows=[{**OFFICE, "start": "00:00", "end": "24:00"}],
+            chain=("police-desk",),
+        ),
     )
     assert match(t, "crime", None, at("fri", "23:59")).rule_id == "weekday"
     assert match(t, "crime", None, at("sat", "00:00")).rule_id == "weekend"
@@ -107,7 +112,13 @@ def test_weekday_and_weekend_rules() -> None:
 
 
 def test_several_windows_any_matches() -> None:
-    t = table(rule("split", ["crime"], windows=[{"start": "06:00", "end": "09:00"}, {"start": "17:00", "end": "20:00"}]))
+    t = table(
+        rule(
+            "split",
+            ["crime"],
+            windows=[{"start": "06:00", "end": "09:00"}, {"start": "17:00", "end": "20:00"}],
+        )
+    )
     assert match(t, "crime", None, at("mon", "08:00")).kind is DecisionKind.ROUTE
     assert match(t, "crime", None, at("mon", "12:00")).kind is DecisionKind.DEFAULT
     assert match(t, "crime", None, at("mon", "19:59")).kind is DecisionKind.ROUTE
@@ -193,7 +204,11 @@ def test_then_continuation_appends_chains_with_their_rule_ids() -> None:
 
 def test_step_timeout_overrides_target_timeout() -> None:
     t = table(
-        {"id": "fire", "categories": ["fire"], "chain": [{"target": "fire-desk"}, {"target": "police-110", "timeout": 45}]}
+        {
+            "id": "fire",
+            "categories": ["fire"],
+            "chain": [{"target": "fire-desk"}, {"target": "police-110", "timeout": 45}],
+        }
     )
     decision = match(t, "fire", None, at("mon", "10:00"))
     assert [s.timeout for s in decision.chain] == [20, 45]
@@ -236,6 +251,8 @@ def test_explain_text() -> None:
 
 
 def test_match_is_deterministic() -> None:
-    t = table(rule("a", "*"), rule("b", ["fire"], areas=["X"]), rule("c", ["fire"], priority=2, windows=[NIGHT]))
+    t = table(
+        rule("a", "*"), rule("b", ["fire"], areas=["X"]), rule("c", ["fire"], priority=2, windows=[NIGHT])
+    )
     first = match(t, "fire", "X", at("thu", "23:30"))
     assert all(match(t, "fire", "X", at("thu", "23:30")) == first for _ in range(5))

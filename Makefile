@@ -1,0 +1,38 @@
+# ntpd112. `make run` and `make test` do all the set-up a fresh machine needs; both are idempotent.
+.DEFAULT_GOAL := help
+VENV := .venv/bin
+
+.PHONY: help setup run test unit integration lint asterisk-start asterisk-stop asterisk-status clean-spool
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: ## Install what is missing, provision and start the local Asterisk, create databases, migrate
+	@scripts/bootstrap.sh
+	@$(VENV)/ntpd112 setup
+
+run: setup ## Run the service against the local Asterisk (prints where everything listens)
+	@$(VENV)/ntpd112 run
+
+test: setup ## Run every test (unit and integration against the real Asterisk, PostgreSQL and SIPp)
+	@$(VENV)/pytest
+
+unit: ## Run the unit tests only (no set-up needed beyond the venv)
+	@$(VENV)/pytest tests/unit
+
+integration: setup ## Run the integration tests only
+	@$(VENV)/pytest tests/integration
+
+lint: ## ruff and mypy
+	@$(VENV)/ruff check src tests migrations
+	@$(VENV)/ruff format --check src tests migrations
+	@$(VENV)/mypy
+
+asterisk-start: ## Start the local Asterisk (provisioned on first use)
+	@$(VENV)/ntpd112 asterisk start
+
+asterisk-stop: ## Stop the local Asterisk
+	@$(VENV)/ntpd112 asterisk stop
+
+asterisk-status: ## Is the local Asterisk running?
+	@$(VENV)/ntpd112 asterisk status

@@ -1,0 +1,110 @@
+"""Integration fixtures: the real local Asterisk 22, the real PostgreSQL test database, the real service.
+
+Nothing here is skipped when a piece is missing: a missing piece is a failure (`make test` sets everything up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dotenv import dotenv_values
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ntpd112.app import Service
+from ntpd112.cli import migrate_database
+from ntpd112.config import Settings, load_local_asterisk_settings
+from ntpd112.pbx.local import LocalAsterisk
+from ntpd112.store.models import Call, CallEvent
+
+pytestmark = pytest.mark.integration
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1) -> None:
+    """Poll until `predicate()` (sync or async) is truthy; fail with its last value otherwise."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def local_asterisk() -> LocalAsterisk:
+    asterisk = LocalAsterisk(load_local_asterisk_settings())
+    asterisk.start()
+    return asterisk
+
+
+@pytest.fixture(scope="session")
+def test_database_url() -> str:
+    url = dotenv_values(Path(".env")).get("NTPD112_TEST_DATABASE_URL")
+    assert url, "NTPD112_TEST_DATABASE_URL missing from .env: run `make setup` first"
+    migrate_database(url)
+    return url
+
+
+@pytest.fixture
+async def clean_database(test_database_url: str) -> str:
+    engine = create_async_engine(test_database_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("TRUNCATE calls, call_events, api_tokens CASCADE"))
+    await engine.dispose()
+    return test_database_url
+
+
+def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "http_port": free_tcp_port(),
+        "spool_dir": spool_dir,
+        "reconnect_initial_delay": 0.2,
+        "reconnect_max_delay": 1.0,
+        "log_format": "json",
+    }
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture
+async def service(local_asterisk: LocalAsterisk, clean_database: str, tmp_path: Path) -> AsyncIterator[Service]:
+    svc = Service(service_settings(clean_database, tmp_path / "spool"))
+    await svc.start()
+    try:
+        await wait_until(lambda: svc.ari.connected and svc.ami.connected)
+        yield svc
+    finally:
+        await svc.stop()
+
+
+def unique_mobile_number() -> str:
+    """A distinct Telkomsel-style number per test, so tests find their own call."""
+    return "0812" + str(uuid.uuid4().int)[:8]
+
+
+async def calls_from(service: Service, e164: str) -> list[Call]:
+    async with service.database.session() as session:
+        return list((await session.scalars(select(Call).where(Call.caller_number == e164))).all())
+
+
+async def timeline(service: Service, call_id: uuid.UUID) -> list[CallEvent]:
+    async with service.database.session() as session:
+        statement = select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.at, CallEvent.seq)
+        return list((await session.scalars(statement)).all())
