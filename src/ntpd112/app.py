@@ -37,15 +37,22 @@ class Service:
         self.journal = Journal(self.database, settings.spool_dir, settings.journal_max_in_memory, backoff())
         self.repository = Repository(self.database)
         self.ari = AriClient(
-            settings.ari_base_url, settings.ari_username, settings.ari_password, settings.ari_app,
-            request_timeout=settings.ari_request_timeout, backoff=backoff(),
+            settings.ari_base_url,
+            settings.ari_username,
+            settings.ari_password,
+            settings.ari_app,
+            request_timeout=settings.ari_request_timeout,
+            backoff=backoff(),
         )
         self.ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_password)
         self.calls = CallHandler(self.ari, self.journal, trunks or load_trunks(), self.metrics)
         self.metrics.watch(
             counters={
                 "ntpd112_ari_reconnects": ("ARI websocket reconnects", lambda: self.ari.reconnects),
-                "ntpd112_ami_reconnects": ("AMI reconnects (logins after the first)", lambda: self.ami.reconnects),
+                "ntpd112_ami_reconnects": (
+                    "AMI reconnects (logins after the first)",
+                    lambda: self.ami.reconnects,
+                ),
             },
             gauges={"ntpd112_journal_backlog": ("records waiting for the database", lambda: self.journal.backlog)},
         )
@@ -68,8 +75,12 @@ class Service:
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
-        log.info("ntpd112 started", http=f"http://{self.settings.http_host}:{self.settings.http_port}",
-                 ari=self.settings.ari_base_url, ami=f"{self.settings.ami_host}:{self.settings.ami_port}")
+        log.info(
+            "ntpd112 started",
+            http=f"http://{self.settings.http_host}:{self.settings.http_port}",
+            ari=self.settings.ari_base_url,
+            ami=f"{self.settings.ami_host}:{self.settings.ami_port}",
+        )
 
     async def stop(self) -> None:
         # Reverse order: stop taking work, then let the journal flush, then close the database.

@@ -61,11 +61,30 @@ def main() -> None:
     pass
 
 
+def _banner(settings: Settings) -> str:
+    local = load_local_asterisk_settings()
+    sip = f"{local.sip_bind}:{local.sip_port}"
+    return "\n".join(
+        [
+            "ntpd112 is starting:",
+            f"  SIP (local Asterisk)  udp/tcp {sip}, trunks by source address (asterisk/trunks.toml)",
+            f"  AMI                   {settings.ami_host}:{settings.ami_port}",
+            f"  ARI                   {settings.ari_base_url}",
+            f"  HTTP API              http://{settings.http_host}:{settings.http_port}  (/health, /metrics, /api)",
+            "  place a test 112 call as a Telkomsel caller:",
+            f"    sipp -sf sipp-scenarios/caller.xml -i 127.0.0.11 -p 5071 -s 112 -m 1 -d 3000"
+            f" -key caller 081234567890 -key caller_name Budi {sip}",
+            "  then: .venv/bin/ntpd112 calls list",
+        ]
+    )
+
+
 @main.command(help="Run the service (ARI, AMI, database, HTTP API) until SIGINT/SIGTERM.")
 def run() -> None:
     settings = _settings()
     from ntpd112.app import run_service
 
+    click.echo(_banner(settings))
     asyncio.run(run_service(settings))
 
 
@@ -208,8 +227,11 @@ def asterisk_render(directory: Path) -> None:
         _fail(str(error))
         return
     files = render_include_files(
-        table, settings.ari_username, settings.ari_password.get_secret_value(),
-        settings.ami_username, settings.ami_password.get_secret_value(),
+        table,
+        settings.ari_username,
+        settings.ari_password.get_secret_value(),
+        settings.ami_username,
+        settings.ami_password.get_secret_value(),
     )
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

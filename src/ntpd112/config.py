@@ -21,9 +21,7 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: SecretStr = Field(
         description="SQLAlchemy URL, postgresql+asyncpg://user:password@host:port/db (holds a password)"
@@ -69,9 +67,7 @@ class Settings(BaseSettings):
 class LocalAsteriskSettings(BaseSettings):
     """Settings of the development/test Asterisk that the project provisions itself (`ntpd112 asterisk`)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     asterisk_root: Path = DEFAULT_STATE_DIR / "asterisk-root"
     debian_mirror: str = ""  # empty: read from this machine's apt sources
@@ -94,7 +90,7 @@ def _describe(error: ValidationError) -> str:
 
 def load_settings() -> Settings:
     try:
-        return Settings()  # type: ignore[call-arg]  # values come from the environment
+        return Settings()  # values come from the environment
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
 

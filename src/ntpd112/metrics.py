@@ -12,8 +12,11 @@ from prometheus_client.registry import Collector
 class _LiveValues(Collector):
     """Values read at scrape time from the adapters (reconnect counts, backlog), so nobody keeps copies."""
 
-    def __init__(self, counters: dict[str, tuple[str, Callable[[], float]]],
-                 gauges: dict[str, tuple[str, Callable[[], float]]]) -> None:
+    def __init__(
+        self,
+        counters: dict[str, tuple[str, Callable[[], float]]],
+        gauges: dict[str, tuple[str, Callable[[], float]]],
+    ) -> None:
         self._counters = counters
         self._gauges = gauges
 
@@ -27,17 +30,25 @@ class _LiveValues(Collector):
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.calls_offered = Counter("ntpd112_calls_offered", "112 calls that reached the service", registry=self.registry)
-        self.calls_answered = Counter("ntpd112_calls_answered", "112 calls answered by the service",
-                                      registry=self.registry)
+        self.calls_offered = Counter(
+            "ntpd112_calls_offered", "112 calls that reached the service", registry=self.registry
+        )
+        self.calls_answered = Counter(
+            "ntpd112_calls_answered", "112 calls answered by the service", registry=self.registry
+        )
         self.calls_active = Gauge("ntpd112_calls_active", "112 calls in progress", registry=self.registry)
         self.intake_seconds = Histogram(
-            "ntpd112_intake_seconds", "StasisStart until the call continues to the queue",
-            buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5), registry=self.registry,
+            "ntpd112_intake_seconds",
+            "StasisStart until the call continues to the queue",
+            buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
         )
 
-    def watch(self, counters: dict[str, tuple[str, Callable[[], float]]],
-              gauges: dict[str, tuple[str, Callable[[], float]]]) -> None:
+    def watch(
+        self,
+        counters: dict[str, tuple[str, Callable[[], float]]],
+        gauges: dict[str, tuple[str, Callable[[], float]]],
+    ) -> None:
         self.registry.register(_LiveValues(counters, gauges))
 
     def render(self) -> bytes:

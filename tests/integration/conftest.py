@@ -6,9 +6,10 @@ Nothing here is skipped when a piece is missing: a missing piece is a failure (`
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ntpd112.pbx.local import LocalAsterisk
 from ntpd112.store.models import Call, CallEvent
 
 pytestmark = pytest.mark.integration
+LOCK_FILE = Path("/tmp/ntpd112-integration.lock")
 
 
 def free_tcp_port() -> int:
@@ -48,10 +50,13 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interv
 
 
 @pytest.fixture(scope="session")
-def local_asterisk() -> LocalAsterisk:
-    asterisk = LocalAsterisk(load_local_asterisk_settings())
-    asterisk.start()
-    return asterisk
+def local_asterisk() -> Iterator[LocalAsterisk]:
+    # One local Asterisk on fixed ports serves every checkout on this machine: integration sessions take turns.
+    with LOCK_FILE.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        asterisk = LocalAsterisk(load_local_asterisk_settings())
+        asterisk.start()
+        yield asterisk
 
 
 @pytest.fixture(scope="session")

@@ -49,9 +49,26 @@ async def run_sipp(
     extra: list[str] | None = None,
 ) -> SippResult:
     args = [
-        "sipp", "-sf", str(SCENARIOS / scenario), "-i", source, "-p", str(free_udp_port(source)),
-        "-s", service, "-m", str(calls), "-d", str(hold_ms), "-nostdin", "-timeout", f"{timeout_s}s",
-        "-timeout_error", "-trace_err", "-error_file", "/dev/stderr",
+        "sipp",
+        "-sf",
+        str(SCENARIOS / scenario),
+        "-i",
+        source,
+        "-p",
+        str(free_udp_port(source)),
+        "-s",
+        service,
+        "-m",
+        str(calls),
+        "-d",
+        str(hold_ms),
+        "-nostdin",
+        "-timeout",
+        f"{timeout_s}s",
+        "-timeout_error",
+        "-trace_err",
+        "-error_file",
+        "/dev/stderr",
     ]
     if rate is not None:
         args += ["-r", str(rate)]
@@ -59,7 +76,10 @@ async def run_sipp(
         args += ["-key", key, value]
     args += [*(extra or []), ASTERISK_SIP]
     process = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL
+        *args,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
     )
     _, stderr = await asyncio.wait_for(process.communicate(), timeout_s + 10)
     return SippResult(process.returncode or 0, stderr.decode(errors="replace"))

@@ -18,7 +18,9 @@ async def test_112_call_is_answered_queued_and_recorded_with_its_timeline(servic
     e164 = "+62" + number[1:]
 
     result = await run_sipp(
-        "caller.xml", source=TRUNK_ADDRESSES["indosat"], keys={"caller": number, "caller_name": "Siti Aminah"},
+        "caller.xml",
+        source=TRUNK_ADDRESSES["indosat"],
+        keys={"caller": number, "caller_name": "Siti Aminah"},
         hold_ms=1500,
     )
 
@@ -68,7 +70,9 @@ async def test_a_trunk_cannot_call_any_other_number(service: Service) -> None:
     # Toll fraud attempts: an international number, a local number, an agency number. All refused with 403.
     for dialed in ("0018005551234", "0215551234", "110"):
         result = await run_sipp(
-            "caller-refused.xml", source=TRUNK_ADDRESSES["telkomsel"], service=dialed,
+            "caller-refused.xml",
+            source=TRUNK_ADDRESSES["telkomsel"],
+            service=dialed,
             keys={"caller": unique_mobile_number()},
         )
         assert result.succeeded, (dialed, result.output)
@@ -79,19 +83,23 @@ async def test_a_trunk_cannot_call_any_other_number(service: Service) -> None:
 
 async def test_unknown_source_address_cannot_call_at_all(service: Service) -> None:
     # 127.0.0.99 is no trunk: PJSIP does not identify it and the call never reaches the dialplan.
-    result = await run_sipp("caller.xml", source="127.0.0.99", keys={"caller": "0812", "caller_name": "x"},
-                            timeout_s=5)
+    result = await run_sipp("caller.xml", source="127.0.0.99", keys={"caller": "0812", "caller_name": "x"}, timeout_s=5)
     assert not result.succeeded
     assert service.metrics.registry.get_sample_value("ntpd112_calls_offered_total") == 0
 
 
 async def test_with_the_service_down_a_112_call_is_still_answered_by_the_failsafe_path(
-    local_asterisk: LocalAsterisk, clean_database: str,
+    local_asterisk: LocalAsterisk,
+    clean_database: str,
 ) -> None:
     # No service runs in this test, so the Stasis app is not registered.
     sipp = asyncio.create_task(
-        run_sipp("caller.xml", source=TRUNK_ADDRESSES["xl"], keys={"caller": unique_mobile_number(),
-                                                                   "caller_name": "Fail Safe"}, hold_ms=3000)
+        run_sipp(
+            "caller.xml",
+            source=TRUNK_ADDRESSES["xl"],
+            keys={"caller": unique_mobile_number(), "caller_name": "Fail Safe"},
+            hold_ms=3000,
+        )
     )
 
     async def channel_waits_in_queue_context() -> bool:
@@ -106,7 +114,8 @@ async def test_with_the_service_down_a_112_call_is_still_answered_by_the_failsaf
 
 
 async def test_service_reconnects_after_asterisk_restarts_and_handles_the_next_call(
-    service: Service, local_asterisk: LocalAsterisk,
+    service: Service,
+    local_asterisk: LocalAsterisk,
 ) -> None:
     await asyncio.to_thread(local_asterisk.stop)
     await wait_until(lambda: not service.ari.connected and not service.ami.connected, timeout=20)
@@ -119,15 +128,20 @@ async def test_service_reconnects_after_asterisk_restarts_and_handles_the_next_c
     assert service.ami.reconnects >= 1
 
     number = unique_mobile_number()
-    result = await run_sipp("caller.xml", source=TRUNK_ADDRESSES["smartfren"],
-                            keys={"caller": number, "caller_name": "After Restart"})
+    result = await run_sipp(
+        "caller.xml",
+        source=TRUNK_ADDRESSES["smartfren"],
+        keys={"caller": number, "caller_name": "After Restart"},
+    )
     assert result.succeeded, result.output
     await wait_until(lambda: len(service.calls.active) == 0)
     await service.journal.flushed()
     [call] = await calls_from(service, "+62" + number[1:])
     assert call.answered_at is not None and call.ended_at is not None
 
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{service.settings.http_port}/metrics") as response:
-            metrics = await response.text()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{service.settings.http_port}/metrics") as response,
+    ):
+        metrics = await response.text()
     assert "ntpd112_ari_reconnects_total" in metrics

@@ -126,7 +126,10 @@ class CallHandler:
         trunk = self._trunks.by_endpoint(args.endpoint)
         headers = await self._read_headers(uniqueid)
         identity = identify_caller(
-            headers.get("P-Asserted-Identity"), headers.get("From"), channel.caller.number, channel.caller.name,
+            headers.get("P-Asserted-Identity"),
+            headers.get("From"),
+            channel.caller.number,
+            channel.caller.name,
             privacy=headers.get("Privacy"),
         )
         call_id = self._journal.record_call(
@@ -192,8 +195,9 @@ class CallHandler:
             await action
         except AriError as error:
             call.log.warning("call step failed", step=name, error=str(error))
-            self._journal.record_event(call.call_id, "step_failed", {"step": name, "status": error.status,
-                                                                      "error": str(error)[:300]})
+            self._journal.record_event(
+                call.call_id, "step_failed", {"step": name, "status": error.status, "error": str(error)[:300]}
+            )
             return False
         return True
 
@@ -209,8 +213,12 @@ class CallHandler:
         # Quirk: ChannelDestroyed often carries cause 0 ("Unknown") after the call ran through dialplan
         # applications; the cause of the hangup request (e.g. 16 for the caller's BYE) is the real one.
         final_cause = cause or call.hangup_cause or 0
-        self._journal.record_call(uniqueid, ended_at=utcnow(), hangup_cause=final_cause,
-                                  hangup_cause_text=cause_text if cause else _cause_text(final_cause))
+        self._journal.record_call(
+            uniqueid,
+            ended_at=utcnow(),
+            hangup_cause=final_cause,
+            hangup_cause_text=cause_text if cause else _cause_text(final_cause),
+        )
         self._journal.record_event(call.call_id, "ended", {"cause": final_cause, "cause_txt": cause_text})
         self._metrics.calls_active.dec()
         call.log.info("112 call ended", cause=final_cause)
@@ -218,9 +226,18 @@ class CallHandler:
 
 # Q.850 causes seen on 112 calls; others are stored by number.
 _CAUSES = {
-    0: "Unknown", 16: "Normal Clearing", 17: "User busy", 18: "No user responding", 19: "No answer",
-    21: "Call rejected", 27: "Destination out of order", 31: "Normal, unspecified", 34: "Circuit/channel congestion",
-    38: "Network out of order", 41: "Temporary failure", 127: "Interworking, unspecified",
+    0: "Unknown",
+    16: "Normal Clearing",
+    17: "User busy",
+    18: "No user responding",
+    19: "No answer",
+    21: "Call rejected",
+    27: "Destination out of order",
+    31: "Normal, unspecified",
+    34: "Circuit/channel congestion",
+    38: "Network out of order",
+    41: "Temporary failure",
+    127: "Interworking, unspecified",
 }
 
 

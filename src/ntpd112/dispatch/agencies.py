@@ -170,9 +170,7 @@ def default_agencies() -> list[Agency]:
 
 
 def _desk(agency: str, desks: int = 2) -> HuntGroup:
-    return HuntGroup(
-        id=f"{agency}-desk", agency=agency, endpoints=[f"{agency}-desk{i}" for i in range(1, desks + 1)]
-    )
+    return HuntGroup(id=f"{agency}-desk", agency=agency, endpoints=[f"{agency}-desk{i}" for i in range(1, desks + 1)])
 
 
 def _number(agency: str, number: str, trunk: str) -> ExternalNumber:

@@ -103,15 +103,11 @@ class Category(BaseModel):
 
 
 def _incident(cat_id: str, label_id: str, label_en: str, *, emergency: bool, severity: Severity) -> Category:
-    return Category(
-        id=cat_id, label_id=label_id, label_en=label_en, emergency=emergency, default_severity=severity
-    )
+    return Category(id=cat_id, label_id=label_id, label_en=label_en, emergency=emergency, default_severity=severity)
 
 
 def _outcome(cat_id: str, label_id: str, label_en: str) -> Category:
-    return Category(
-        id=cat_id, label_id=label_id, label_en=label_en, kind=CategoryKind.OUTCOME, default_severity=None
-    )
+    return Category(id=cat_id, label_id=label_id, label_en=label_en, kind=CategoryKind.OUTCOME, default_severity=None)
 
 
 INCIDENT_CATEGORIES: tuple[Category, ...] = (
@@ -148,12 +144,8 @@ INCIDENT_CATEGORIES: tuple[Category, ...] = (
         emergency=True,
         severity=Severity.HIGH,
     ),
-    _incident(
-        "electricity", "Gangguan listrik (PLN)", "Electricity (PLN)", emergency=False, severity=Severity.LOW
-    ),
-    _incident(
-        "water", "Gangguan air bersih (PDAM)", "Water supply (PDAM)", emergency=False, severity=Severity.LOW
-    ),
+    _incident("electricity", "Gangguan listrik (PLN)", "Electricity (PLN)", emergency=False, severity=Severity.LOW),
+    _incident("water", "Gangguan air bersih (PDAM)", "Water supply (PDAM)", emergency=False, severity=Severity.LOW),
     _incident(
         "non_emergency",
         "Pengaduan non-darurat",
@@ -161,9 +153,7 @@ INCIDENT_CATEGORIES: tuple[Category, ...] = (
         emergency=False,
         severity=Severity.LOW,
     ),
-    _incident(
-        "information", "Permintaan informasi", "Information request", emergency=False, severity=Severity.LOW
-    ),
+    _incident("information", "Permintaan informasi", "Information request", emergency=False, severity=Severity.LOW),
 )
 
 CALL_OUTCOMES: tuple[Category, ...] = (

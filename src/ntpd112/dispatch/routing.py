@@ -186,8 +186,7 @@ class TimeWindow(BaseModel):
     def _not_empty(self) -> TimeWindow:
         if self.start_minute == self.end_minute:
             raise ValueError(
-                f"bad time: window {self.start}-{self.end} is empty or ambiguous; "
-                "use 00:00-24:00 for a whole day"
+                f"bad time: window {self.start}-{self.end} is empty or ambiguous; use 00:00-24:00 for a whole day"
             )
         return self
 
@@ -421,9 +420,7 @@ def _chain_issues(
         issues.append(TableIssue(section, item, field, "empty chain"))
     for index, step in enumerate(chain):
         if step.target not in target_ids:
-            issues.append(
-                TableIssue(section, item, f"{field}[{index}].target", f"unknown target {step.target!r}")
-            )
+            issues.append(TableIssue(section, item, f"{field}[{index}].target", f"unknown target {step.target!r}"))
     return issues
 
 
@@ -477,9 +474,7 @@ def validate_table(table: RoutingTable) -> list[TableIssue]:
                 continue
             category = categories.get(cat_id)
             if category is None:
-                issues.append(
-                    TableIssue("rules", rule.id, f"categories[{index}]", f"unknown category {cat_id!r}")
-                )
+                issues.append(TableIssue("rules", rule.id, f"categories[{index}]", f"unknown category {cat_id!r}"))
             elif not category.dispatch:
                 issues.append(
                     TableIssue(
@@ -495,9 +490,7 @@ def validate_table(table: RoutingTable) -> list[TableIssue]:
         if rule.outside_hours is not None:
             if not rule.windows:
                 issues.append(
-                    TableIssue(
-                        "rules", rule.id, "outside_hours", "outside_hours needs time windows to be outside of"
-                    )
+                    TableIssue("rules", rule.id, "outside_hours", "outside_hours needs time windows to be outside of")
                 )
             covered = [c for c in table.categories if c.dispatch and rule.matches_category(c.id)]
             emergencies = [c.id for c in covered if c.emergency]
@@ -558,9 +551,7 @@ def _issues_from_validation_error(exc: ValidationError, raw: object) -> list[Tab
         parts = [p for p in error["loc"] if p not in _UNION_TAGS]
         if len(parts) >= 2 and parts[0] in _ITEM_SECTIONS and isinstance(parts[1], int):
             section = str(parts[0])
-            issues.append(
-                TableIssue(section, _raw_item_id(raw, section, parts[1]), _field_path(parts[2:]), message)
-            )
+            issues.append(TableIssue(section, _raw_item_id(raw, section, parts[1]), _field_path(parts[2:]), message))
         else:
             issues.append(TableIssue("table", None, _field_path(parts), message))
     return issues
@@ -782,14 +773,10 @@ def match(table: RoutingTable, category: str, area: str | None, at: datetime) ->
         else:
             verdict = RuleVerdict.INACTIVE
             reason = f"{spec}; outside its hours ({rule.describe_windows()}): passed on"
-        checks.append(
-            RuleCheck(rule_id=rule.id, position=position, rank=rank, verdict=verdict, reason=reason)
-        )
+        checks.append(RuleCheck(rule_id=rule.id, position=position, rank=rank, verdict=verdict, reason=reason))
     checks += not_applicable
     lines += [
-        f"rule {c.rule_id!r}: {c.verdict.value}"
-        + (f" (rank {c.rank})" if c.rank is not None else "")
-        + f": {c.reason}"
+        f"rule {c.rule_id!r}: {c.verdict.value}" + (f" (rank {c.rank})" if c.rank is not None else "") + f": {c.reason}"
         for c in checks
     ]
 
@@ -799,9 +786,7 @@ def match(table: RoutingTable, category: str, area: str | None, at: datetime) ->
     kind, rule = chosen
     if kind is DecisionKind.AFTER_HOURS and rule.outside_hours is not None:
         action = rule.outside_hours
-        lines.append(
-            f"decision: after hours by rule {rule.id!r}: message, ticket for {action.ticket_agency!r}"
-        )
+        lines.append(f"decision: after hours by rule {rule.id!r}: message, ticket for {action.ticket_agency!r}")
         return decision(kind, rule.id, [], checks, message=action.message, ticket_agency=action.ticket_agency)
     lines.append(f"decision: route by rule {rule.id!r}")
     return decision(DecisionKind.ROUTE, rule.id, rule_chain(table, rule), checks)
@@ -892,9 +877,7 @@ def diff(old: RoutingTable, new: RoutingTable) -> list[str]:
     old_default = [s.model_dump(mode="json") for s in old.default_chain]
     new_default = [s.model_dump(mode="json") for s in new.default_chain]
     if old_default != new_default:
-        changes.append(
-            f"default_chain: {_fmt('default_chain', old_default)} -> {_fmt('default_chain', new_default)}"
-        )
+        changes.append(f"default_chain: {_fmt('default_chain', old_default)} -> {_fmt('default_chain', new_default)}")
     return changes
 
 
@@ -1037,9 +1020,7 @@ def render_dialplan(table: RoutingTable) -> str:
             lines.append(" same => n,Return(${GOSUB_RETVAL})")
         else:
             rule_id = _safe("rule", route.rule_id)
-            lines.append(
-                f"exten => cat-{category},1,NoOp(ntpd112 fail-safe: category {category}, rule {rule_id})"
-            )
+            lines.append(f"exten => cat-{category},1,NoOp(ntpd112 fail-safe: category {category}, rule {rule_id})")
             for step in route.steps:
                 lines += _dial_lines(step)
             lines.append(f" same => n,Gosub({DIALPLAN_CONTEXT},default,1)")
@@ -1090,9 +1071,7 @@ def default_table() -> RoutingTable:
             categories=["disaster"],
             chain=_steps("bpbd-desk", "bpbd-117", "basarnas-115", "pmi-desk"),
         ),
-        Rule(
-            id="security", categories=["security"], chain=_steps("satpolpp-desk", "polres-desk", "polres-110")
-        ),
+        Rule(id="security", categories=["security"], chain=_steps("satpolpp-desk", "polres-desk", "polres-110")),
         Rule(id="crime", categories=["crime"], chain=_steps("polres-desk", "polres-110")),
         Rule(
             id="traffic-accident",

@@ -155,9 +155,7 @@ def parse_cell_row(row: Sequence[str]) -> CellRecord:
         raise IntakeParseError("bad_row", f"changeable must be 0 or 1, not {changeable_text[:10]!r}")
     created = _timestamp(fields["created"], "created")
     updated = _timestamp(fields["updated"], "updated")
-    average_signal = (
-        parse_integer(fields["averageSignal"], "averageSignal") if fields["averageSignal"] else None
-    )
+    average_signal = parse_integer(fields["averageSignal"], "averageSignal") if fields["averageSignal"] else None
     return CellRecord(
         radio=radio,
         mcc=mcc,

@@ -211,9 +211,7 @@ def parse_geoloc_profile(
             shape.lengths[canonical] = _parse_length_value(values[lowered], canonical)
     for lowered, canonical in _ANGLE_KEYS.items():
         if lowered in values:
-            shape.angles[canonical] = _parse_angle_value(
-                values[lowered], canonical, radians_label_means_degrees
-            )
+            shape.angles[canonical] = _parse_angle_value(values[lowered], canonical, radians_label_means_degrees)
     lat, lon, radius = _reduce_shape(shape)
     return make_fix(
         source="pidf",
@@ -238,9 +236,7 @@ def parse_pidf_lo(body: str | bytes) -> LocationFix:
     """
     check_input_size(body, "PIDF-LO body")
     try:
-        root = defusedxml.ElementTree.fromstring(
-            body, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
+        root = defusedxml.ElementTree.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DefusedXmlException as exc:
         raise IntakeParseError("xml_forbidden", f"forbidden XML construct: {type(exc).__name__}") from None
     except ParseError as exc:
@@ -255,7 +251,7 @@ def parse_pidf_lo(body: str | bytes) -> LocationFix:
         for location_info in element.iter():
             if _local(location_info.tag) != "location-info":
                 continue
-            shape_element = next((c for c in location_info if _local(c.tag) in _SHAPE_BY_LOWER), None)
+            shape_element = next((c for c in location_info if _local(c.tag) in SHAPES), None)
             if shape_element is None:
                 continue
             shape = _shape_from_xml(shape_element)
@@ -355,9 +351,7 @@ def _reduce_arc_band(lat: float, lon: float, shape: _Shape) -> tuple[float, floa
     # Distance from the band's middle grows monotonically towards the ends of either arc, so the
     # four corners are the farthest points of the band.
     corners = [
-        destination(lat, lon, bearing, distance)
-        for bearing in (start, start + opening)
-        for distance in (inner, outer)
+        destination(lat, lon, bearing, distance) for bearing in (start, start + opening) for distance in (inner, outer)
     ]
     radius = max(haversine_m(middle_lat, middle_lon, c_lat, c_lon) for c_lat, c_lon in corners)
     if radius >= outer:
@@ -496,7 +490,7 @@ def _child(element: Element, local_name: str) -> Element | None:
 
 
 def _shape_from_xml(element: Element) -> _Shape:
-    name = _SHAPE_BY_LOWER[_local(element.tag)]
+    name = _local(element.tag)
     dims = _dimensions_from_srs_name(element.get("srsName"))
     shape = _Shape(name=name)
     if name in ("Polygon", "Prism"):

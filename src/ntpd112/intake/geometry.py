@@ -79,10 +79,18 @@ def polygon_centroid(points: Sequence[tuple[float, float]]) -> tuple[float, floa
         twice_area += cross
         cx += (x0 + x1) * cross
         cy += (y0 + y1) * cross
-    if abs(twice_area) < 1e-18:
+    width = max(x for x, _ in xy) - min(x for x, _ in xy)
+    height = max(y for _, y in xy) - min(y for _, y in xy)
+    # Near-zero area (collinear points, a self-crossing "bow tie") makes the formula divide by
+    # almost nothing; the vertex mean is the sane centre then.
+    if abs(twice_area) <= 1e-9 * width * height or twice_area == 0.0:
         return mean_lat, mean_lon
     cx /= 3.0 * twice_area
     cy /= 3.0 * twice_area
+    if not (
+        min(x for x, _ in xy) <= cx <= max(x for x, _ in xy) and min(y for _, y in xy) <= cy <= max(y for _, y in xy)
+    ):
+        return mean_lat, mean_lon
     return mean_lat + cy, mean_lon + cx / scale
 
 

@@ -196,11 +196,7 @@ def identify_caller(
         presentation = "unknown"
 
     display_name = chosen.display_name or next(
-        (
-            c.display_name
-            for c in candidates
-            if c.display_name and c.display_name.lower() not in _WITHHELD_USERS
-        ),
+        (c.display_name for c in candidates if c.display_name and c.display_name.lower() not in _WITHHELD_USERS),
         None,
     )
     number = chosen.number
@@ -228,9 +224,7 @@ class _Candidate(_Frozen):
     display_name: str | None
 
 
-def _candidate_from_header(
-    source: Source, raw: str, default_region: str, problems: list[str]
-) -> _Candidate | None:
+def _candidate_from_header(source: Source, raw: str, default_region: str, problems: list[str]) -> _Candidate | None:
     try:
         addresses = parse_address_header(raw)
     except IntakeParseError as exc:
@@ -260,9 +254,7 @@ def _candidate_from_channel(
     display = sanitize_display_name(name)
     if len(raw) > 256:
         problems.append("channel: too_large: caller number longer than 256 characters")
-        return _Candidate(
-            source="channel", raw="", present=True, status="unknown", number=None, display_name=display
-        )
+        return _Candidate(source="channel", raw="", present=True, status="unknown", number=None, display_name=display)
     return _candidate_from_user("channel", raw, raw, None, display, default_region, problems)
 
 

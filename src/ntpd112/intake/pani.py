@@ -152,10 +152,7 @@ def format_cell_id(cell: CellId) -> str:
     area_digits, cell_digits = {"gsm": (4, 4), "umts": (4, 7), "lte": (4, 7), "nr": (6, 9)}[cell.radio]
     if cell.radio == "lte" and cell.area_code > 0xFFFF:
         area_digits = 6
-    return (
-        f"{cell.mcc:03d}{cell.mnc:0{cell.mnc_digits}d}"
-        f"{cell.area_code:0{area_digits}X}{cell.cell_id:0{cell_digits}X}"
-    )
+    return f"{cell.mcc:03d}{cell.mnc:0{cell.mnc_digits}d}{cell.area_code:0{area_digits}X}{cell.cell_id:0{cell_digits}X}"
 
 
 def _parameter_order(expected: str) -> tuple[str, ...]:

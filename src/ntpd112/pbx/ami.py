@@ -51,7 +51,12 @@ class AmiError(Exception):
 
 class AmiClient:
     def __init__(self, host: str, port: int, username: str, password: SecretStr) -> None:
-        self._config = {"host": host, "port": port, "username": username, "secret": password.get_secret_value()}
+        self._config = {
+            "host": host,
+            "port": port,
+            "username": username,
+            "secret": password.get_secret_value(),
+        }
         self._manager: Manager | None = None
         self._tasks = TaskSet("ami")
         self._handlers: dict[str, list[AmiEventHandler]] = {}

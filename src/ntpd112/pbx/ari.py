@@ -102,7 +102,10 @@ class AriClient:
         while True:
             try:
                 async with self._session.ws_connect(
-                    ws_url, params=params, heartbeat=HEARTBEAT_SECONDS, timeout=aiohttp.ClientWSTimeout(ws_close=5)
+                    ws_url,
+                    params=params,
+                    heartbeat=HEARTBEAT_SECONDS,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=5),
                 ) as websocket:
                     self.connected = True
                     self.connections += 1
@@ -144,9 +147,7 @@ class AriClient:
 
     # -- REST ---------------------------------------------------------------------------------------------
 
-    async def request(
-        self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None
-    ) -> Any:
+    async def request(self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None) -> Any:
         if self._session is None:
             raise AriUnavailable(0, "client not started", method, path)
         try:

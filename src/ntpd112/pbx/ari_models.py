@@ -83,12 +83,25 @@ class OtherEvent(_Event):
 
 
 AriEvent = (
-    StasisStart | StasisEnd | ChannelStateChange | ChannelHangupRequest | ChannelDestroyed | ApplicationReplaced | OtherEvent
+    StasisStart
+    | StasisEnd
+    | ChannelStateChange
+    | ChannelHangupRequest
+    | ChannelDestroyed
+    | ApplicationReplaced
+    | OtherEvent
 )
 
 _EVENT_TYPES: dict[str, type[_Event]] = {
     model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in (StasisStart, StasisEnd, ChannelStateChange, ChannelHangupRequest, ChannelDestroyed, ApplicationReplaced)
+    for model in (
+        StasisStart,
+        StasisEnd,
+        ChannelStateChange,
+        ChannelHangupRequest,
+        ChannelDestroyed,
+        ApplicationReplaced,
+    )
 }
 
 

@@ -85,7 +85,12 @@ def render_trunks(table: TrunkTable) -> str:
     for trunk in table.trunk:
         lines += [f"; {trunk.operator} ({trunk.network})", f"[{trunk.endpoint}](ntpd112-trunk)"]
         if trunk.contact:
-            lines += [f"aors={trunk.endpoint}", "", f"[{trunk.endpoint}](ntpd112-trunk-aor)", f"contact={trunk.contact}"]
+            lines += [
+                f"aors={trunk.endpoint}",
+                "",
+                f"[{trunk.endpoint}](ntpd112-trunk-aor)",
+                f"contact={trunk.contact}",
+            ]
         lines += ["", f"[{trunk.endpoint}-identify]", "type=identify", f"endpoint={trunk.endpoint}"]
         lines += [f"match={address}" for address in trunk.match]
         lines.append("")

@@ -75,7 +75,11 @@ class LocalAsterisk:
         staging = self.root.with_name(self.root.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         staging.parent.mkdir(parents=True, exist_ok=True)
-        log.info("provisioning local asterisk (debootstrap sid, about a minute)", root=str(self.root), mirror=mirror)
+        log.info(
+            "provisioning local asterisk (debootstrap sid, about a minute)",
+            root=str(self.root),
+            mirror=mirror,
+        )
         # minbase keeps the root small (~500 MB); built into a staging directory so an interrupted run never
         # leaves a half-made root that looks installed.
         subprocess.run(
@@ -130,9 +134,7 @@ class LocalAsterisk:
         for text_file in sorted(PROMPTS_DIR.glob("*.txt")):
             text = text_file.read_text(encoding="utf-8").strip()
             recording = text_file.with_suffix(".wav")
-            source_id = hashlib.sha256(
-                recording.read_bytes() if recording.exists() else text.encode()
-            ).hexdigest()[:16]
+            source_id = hashlib.sha256(recording.read_bytes() if recording.exists() else text.encode()).hexdigest()[:16]
             target = target_dir / f"{text_file.stem}.wav"
             stamp = target.with_suffix(".source")
             if target.exists() and stamp.exists() and stamp.read_text() == source_id:

@@ -10,6 +10,7 @@ insert-or-ignore by event id), so replaying a record twice is harmless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Iterable
@@ -68,11 +69,20 @@ Record = CallRecord | EventRecord
 def _to_json(record: Record) -> str:
     if isinstance(record, CallRecord):
         fields = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.fields.items()}
-        payload = {"kind": "call", "call_id": str(record.call_id), "uniqueid": record.uniqueid, "fields": fields}
+        payload = {
+            "kind": "call",
+            "call_id": str(record.call_id),
+            "uniqueid": record.uniqueid,
+            "fields": fields,
+        }
     else:
         payload = {
-            "kind": "event", "event_id": str(record.event_id), "call_id": str(record.call_id),
-            "at": record.at.isoformat(), "type": record.type, "data": record.data,
+            "kind": "event",
+            "event_id": str(record.event_id),
+            "call_id": str(record.call_id),
+            "at": record.at.isoformat(),
+            "type": record.type,
+            "data": record.data,
         }
     return json.dumps(payload, separators=(",", ":"), default=str)
 
@@ -89,8 +99,11 @@ def _from_json(line: str) -> Record:
         }
         return CallRecord(uuid.UUID(payload["call_id"]), payload["uniqueid"], fields)
     return EventRecord(
-        uuid.UUID(payload["event_id"]), uuid.UUID(payload["call_id"]), datetime.fromisoformat(payload["at"]),
-        payload["type"], payload["data"],
+        uuid.UUID(payload["event_id"]),
+        uuid.UUID(payload["call_id"]),
+        datetime.fromisoformat(payload["at"]),
+        payload["type"],
+        payload["data"],
     )
 
 
@@ -105,7 +118,13 @@ async def write_records(connection: AsyncConnection, records: Iterable[Record]) 
         else:
             await connection.execute(
                 insert(CallEvent)
-                .values(id=record.event_id, call_id=record.call_id, at=record.at, type=record.type, data=record.data)
+                .values(
+                    id=record.event_id,
+                    call_id=record.call_id,
+                    at=record.at,
+                    type=record.type,
+                    data=record.data,
+                )
                 .on_conflict_do_nothing(index_elements=[CallEvent.id])
             )
 
@@ -139,7 +158,11 @@ class Journal:
         return call_id
 
     def record_event(
-        self, call_id: uuid.UUID, event_type: str, data: dict[str, Any] | None = None, at: datetime | None = None
+        self,
+        call_id: uuid.UUID,
+        event_type: str,
+        data: dict[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> None:
         self._submit(EventRecord(uuid.uuid4(), call_id, at or utcnow(), event_type, data or {}))
 
@@ -158,12 +181,9 @@ class Journal:
         self._tasks.spawn(self._writer(), name="journal-writer")
 
     async def stop(self, flush_timeout: float = 5.0) -> None:
-        try:
-            async with asyncio.timeout(flush_timeout):
-                while (self._queue.qsize() or self._spooling) and self.last_error is None:
-                    await asyncio.sleep(0.05)
-        except TimeoutError:
-            pass
+        if self.last_error is None:
+            with contextlib.suppress(TimeoutError):
+                await self.flushed(flush_timeout)
         await self._tasks.aclose()
         leftover = self._drain_queue()
         if leftover:
@@ -175,13 +195,19 @@ class Journal:
         return self._queue.qsize() + (1 if self._spooling else 0)
 
     def health(self) -> dict[str, Any]:
-        return {"ok": not self._spooling, "queued": self._queue.qsize(), "spooling": self._spooling,
-                "written": self.written, "last_error": self.last_error}
+        return {
+            "ok": not self._spooling,
+            "queued": self._queue.qsize(),
+            "spooling": self._spooling,
+            "written": self.written,
+            "last_error": self.last_error,
+        }
 
     async def flushed(self, timeout: float = 10.0) -> None:
         """Wait until everything submitted so far is in PostgreSQL (tests and shutdown use this)."""
         async with asyncio.timeout(timeout):
-            while self._queue.qsize() or self._spooling or self._in_flight:
+            # Polling is fine here: only shutdown and tests wait for this, never call handling.
+            while self._queue.qsize() or self._spooling or self._in_flight:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
 
     # -- the writer --------------------------------------------------------------------------------------
@@ -216,9 +242,9 @@ class Journal:
             except asyncio.CancelledError:
                 self._append_to_spool(batch)
                 raise
-            except Exception as error:  # noqa: BLE001 - any database failure: keep the records, retry later
+            except Exception as error:
                 self.last_error = f"{type(error).__name__}: {error}".splitlines()[0][:200]
-                log.error("database write failed; spooling records until it returns", error=self.last_error)
+                log.exception("database write failed; spooling records until it returns", error=self.last_error)
                 self._spooling = True
                 self._append_to_spool(batch + self._drain_queue())
             finally:
@@ -241,13 +267,13 @@ class Journal:
                     records.append(_from_json(line))
                 except (ValueError, KeyError) as error:
                     # A torn last line from a crash mid-write: report it, keep the rest.
-                    log.error("unreadable spool line skipped", line=number, error=str(error))
+                    log.exception("unreadable spool line skipped", line=number, error=str(error))
             for start in range(0, len(records), BATCH_SIZE):
                 await self._write(records[start : start + BATCH_SIZE])
             self._replay_file.unlink()
             self.last_error = None
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - database still down: wait and retry
+        except Exception as error:
             self.last_error = f"{type(error).__name__}: {error}".splitlines()[0][:200]
             await asyncio.sleep(self._backoff.next_delay())

@@ -7,7 +7,7 @@ renders a stack trace. Every route but /health and /metrics needs a bearer token
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +41,17 @@ class WebDeps:
 
 
 DEPS = web.AppKey("deps", WebDeps)
-IDENTITY_KEY = "ntpd112.identity"
+IDENTITY_KEY = web.RequestKey("identity", TokenIdentity)
 PUBLIC_PATHS = frozenset({"/health", "/metrics"})
-_HTTP_ERROR_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                   405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+_HTTP_ERROR_IDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def error_response(status: int, error_id: str, message: str, details: Any = None) -> web.Response:
@@ -54,7 +61,7 @@ def error_response(status: int, error_id: str, message: str, details: Any = None
     return web.json_response({"error": body}, status=status)
 
 
-def json_response(payload: BaseModel | list[BaseModel] | dict[str, Any], status: int = 200) -> web.Response:
+def json_response(payload: BaseModel | Sequence[BaseModel] | dict[str, Any], status: int = 200) -> web.Response:
     if isinstance(payload, BaseModel):
         data: Any = payload.model_dump(mode="json")
     elif isinstance(payload, list):
@@ -107,13 +114,16 @@ def require_role(request: web.Request, role: Role) -> TokenIdentity:
 async def health(request: web.Request) -> web.Response:
     components = await request.app[DEPS].health()
     ok = all(component.get("ok") for component in components.values())
-    return web.json_response({"status": "ok" if ok else "degraded", "components": components},
-                             status=200 if ok else 503)
+    return web.json_response(
+        {"status": "ok" if ok else "degraded", "components": components}, status=200 if ok else 503
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[DEPS].metrics.render(),
-                        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+    return web.Response(
+        body=request.app[DEPS].metrics.render(),
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
 
 
 class CallListQuery(BaseModel):

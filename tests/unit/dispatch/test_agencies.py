@@ -130,13 +130,9 @@ def test_target_union_from_json() -> None:
     assert isinstance(hunt, HuntGroup)
     assert hunt.strategy is RingStrategy.RINGALL
     assert hunt.timeout == 30
-    ext = TARGET.validate_json(
-        '{"kind": "external", "id": "n", "agency": "a", "number": "113", "trunk": "t"}'
-    )
+    ext = TARGET.validate_json('{"kind": "external", "id": "n", "agency": "a", "number": "113", "trunk": "t"}')
     assert isinstance(ext, ExternalNumber)
     with pytest.raises(ValidationError):
         TARGET.validate_json('{"kind": "fax", "id": "n", "agency": "a"}')
     with pytest.raises(ValidationError):
-        TARGET.validate_json(
-            '{"kind": "external", "id": "n", "agency": "a", "number": "113", "trunk": "t", "x": 1}'
-        )
+        TARGET.validate_json('{"kind": "external", "id": "n", "agency": "a", "number": "113", "trunk": "t", "x": 1}')

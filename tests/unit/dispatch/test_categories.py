@@ -88,9 +88,7 @@ def test_severity_ranks_and_labels() -> None:
     assert Severity("high") is Severity.HIGH
 
 
-@pytest.mark.parametrize(
-    "bad", ["Fire", "fire-x", "1fire", "", "fire,1", "fire\n", "a" * 41, "kebakaran hutan"]
-)
+@pytest.mark.parametrize("bad", ["Fire", "fire-x", "1fire", "", "fire,1", "fire\n", "a" * 41, "kebakaran hutan"])
 def test_category_id_must_be_a_safe_slug(bad: str) -> None:
     with pytest.raises(ValidationError):
         Category(id=bad, label_id="x", label_en="x")
@@ -107,9 +105,7 @@ def test_outcome_cannot_be_emergency() -> None:
 
 
 def test_custom_category_roundtrip() -> None:
-    cat = Category(
-        id="flood", label_id="Banjir", label_en="Flood", emergency=True, default_severity=Severity.HIGH
-    )
+    cat = Category(id="flood", label_id="Banjir", label_en="Flood", emergency=True, default_severity=Severity.HIGH)
     assert Category.model_validate_json(cat.model_dump_json()) == cat
 
 

@@ -66,9 +66,7 @@ def test_step_timeouts_are_used() -> None:
 
 
 def test_continuations_are_rendered_in_order() -> None:
-    t = table(
-        rule("accident", ["traffic_accident"], chain=("police-110",), then="med"), rule("med", ["medical"])
-    )
+    t = table(rule("accident", ["traffic_accident"], chain=("police-110",), then="med"), rule("med", ["medical"]))
     dials = [line for line in extension(render_dialplan(t), "cat-traffic_accident") if "Dial(" in line]
     assert dials == [
         " same => n,Dial(PJSIP/110@agency-trunk,30)",

@@ -251,8 +251,6 @@ def test_explain_text() -> None:
 
 
 def test_match_is_deterministic() -> None:
-    t = table(
-        rule("a", "*"), rule("b", ["fire"], areas=["X"]), rule("c", ["fire"], priority=2, windows=[NIGHT])
-    )
+    t = table(rule("a", "*"), rule("b", ["fire"], areas=["X"]), rule("c", ["fire"], priority=2, windows=[NIGHT]))
     first = match(t, "fire", "X", at("thu", "23:30"))
     assert all(match(t, "fire", "X", at("thu", "23:30")) == first for _ in range(5))

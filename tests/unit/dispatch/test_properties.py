@@ -98,9 +98,7 @@ def tables(draw: st.DrawFn) -> RoutingTable:
             "areas": draw(st.one_of(st.just("*"), st.lists(st.sampled_from(AREAS), min_size=1, unique=True))),
             "windows": wins,
             "priority": draw(st.integers(-2, 2)),
-            "chain": [
-                {"target": t} for t in draw(st.lists(st.sampled_from(TARGETS), min_size=1, max_size=3))
-            ],
+            "chain": [{"target": t} for t in draw(st.lists(st.sampled_from(TARGETS), min_size=1, max_size=3))],
         }
         if after_hours:
             rule["outside_hours"] = {"message": "Tutup.", "ticket_agency": "pdam"}
@@ -126,14 +124,10 @@ def _oracle_active(window: TimeWindow, local: datetime) -> bool:
     return False
 
 
-def _oracle(
-    table: RoutingTable, category: str, area: str | None, local: datetime
-) -> tuple[DecisionKind, str | None]:
+def _oracle(table: RoutingTable, category: str, area: str | None, local: datetime) -> tuple[DecisionKind, str | None]:
     def applies(rule: Rule) -> bool:
         cat_ok = rule.categories == ["*"] or category in rule.categories
-        area_ok = rule.areas == ["*"] or (
-            area is not None and area.lower() in [a.lower() for a in rule.areas]
-        )
+        area_ok = rule.areas == ["*"] or (area is not None and area.lower() in [a.lower() for a in rule.areas])
         return cat_ok and area_ok
 
     ranked = sorted(
@@ -155,9 +149,7 @@ def _oracle(
     area=st.one_of(st.none(), st.sampled_from(AREAS)),
     at=moments,
 )
-def test_match_agrees_with_the_spec_model(
-    table: RoutingTable, category: str, area: str | None, at: datetime
-) -> None:
+def test_match_agrees_with_the_spec_model(table: RoutingTable, category: str, area: str | None, at: datetime) -> None:
     decision = match(table, category, area, at)
     local = decision.local_time
     assert (decision.kind, decision.rule_id) == _oracle(table, category, area, local)

@@ -98,9 +98,7 @@ def test_duplicate_rule_id() -> None:
 
 @pytest.mark.parametrize("timeout", [0, 4, 301, 3600])
 def test_step_timeout_out_of_range(timeout: int) -> None:
-    raw = raw_table(
-        {"id": "fire", "categories": ["fire"], "chain": [{"target": "fire-desk", "timeout": timeout}]}
-    )
+    raw = raw_table({"id": "fire", "categories": ["fire"], "chain": [{"target": "fire-desk", "timeout": timeout}]})
     issue = only_issue(raw)
     assert (issue.rule, issue.field) == ("fire", "chain[0].timeout")
     assert "out of range 5..300" in issue.message
@@ -176,9 +174,7 @@ def test_outside_hours_message_must_be_one_line() -> None:
 
 def test_target_with_unknown_agency() -> None:
     raw = raw_table()
-    raw["targets"].append(
-        {"kind": "external", "id": "pln-123", "agency": "pln", "number": "123", "trunk": "t"}
-    )
+    raw["targets"].append({"kind": "external", "id": "pln-123", "agency": "pln", "number": "123", "trunk": "t"})
     issue = only_issue(raw)
     assert (issue.section, issue.item, issue.field) == ("targets", "pln-123", "agency")
 

@@ -117,10 +117,7 @@ def test_days_are_canonical_and_required() -> None:
     assert window.days == ["mon", "sun"]
     assert window.describe() == "mon,sun 01:00-02:00"
     assert TimeWindow.model_validate(OFFICE).describe() == "mon-fri 08:00-16:00"
-    assert (
-        TimeWindow(start="01:00", end="02:00", skip_holidays=True).describe()
-        == "daily 01:00-02:00 except holidays"
-    )
+    assert TimeWindow(start="01:00", end="02:00", skip_holidays=True).describe() == "daily 01:00-02:00 except holidays"
     with pytest.raises(ValidationError, match="at least one day"):
         TimeWindow(days=[], start="01:00", end="02:00")
     with pytest.raises(ValidationError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 
 import pytest
@@ -282,10 +283,8 @@ _SIP_CHARS = st.sampled_from(list('<>"\\;,:@ sip:tel:+0123456789abc=\t'))
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_SIP_CHARS, max_size=60).map("".join))
 def test_parse_address_header_on_sip_like_noise(value: str) -> None:
-    try:
+    with contextlib.suppress(IntakeParseError):
         parse_address_header(value)
-    except IntakeParseError:
-        pass
 
 
 @settings(max_examples=200)

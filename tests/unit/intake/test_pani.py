@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -160,16 +162,14 @@ def test_any_text_parses_or_raises_domain_error(header: str) -> None:
         assert 200 <= cell.mcc <= 999
 
 
-_PANI_ALPHABET = st.sampled_from(list("3GPP-E-UTRAN-FDD;utran-cell-id-3gpp=cgi\", 0123456789ABCDEFxyz\\"))
+_PANI_ALPHABET = st.sampled_from(list('3GPP-E-UTRAN-FDD;utran-cell-id-3gpp=cgi", 0123456789ABCDEFxyz\\'))
 
 
 @settings(max_examples=500)
 @given(st.lists(_PANI_ALPHABET, max_size=80).map("".join))
 def test_pani_like_noise_parses_or_raises_domain_error(header: str) -> None:
-    try:
+    with contextlib.suppress(IntakeParseError):
         cell_from_pani(header)
-    except IntakeParseError:
-        pass
 
 
 _ACCESS_TYPES = {
@@ -178,7 +178,12 @@ _ACCESS_TYPES = {
     "lte": ["3GPP-E-UTRAN-FDD", "3GPP-E-UTRAN-TDD"],
     "nr": ["3GPP-NR-FDD", "3GPP-NR-TDD", "3GPP-NR-U-FDD"],
 }
-_LIMITS = {"gsm": (0xFFFF, 0xFFFF), "umts": (0xFFFF, 0xFFFFFFF), "lte": (0xFFFFFF, 0xFFFFFFF), "nr": (0xFFFFFF, 0xFFFFFFFFF)}
+_LIMITS = {
+    "gsm": (0xFFFF, 0xFFFF),
+    "umts": (0xFFFF, 0xFFFFFFF),
+    "lte": (0xFFFFFF, 0xFFFFFFF),
+    "nr": (0xFFFFFF, 0xFFFFFFFFF),
+}
 
 
 @st.composite
@@ -207,7 +212,7 @@ def test_round_trip(cell: CellId, quoted: bool, lower: bool, extra_first: bool, 
     parts = [access_type]
     if extra_first:
         parts.append('local-time-zone="UTC+07:00"')
-    parts.append(f'{parameter.upper() if lower else parameter}={f"{chr(34)}{value}{chr(34)}" if quoted else value}')
+    parts.append(f"{parameter.upper() if lower else parameter}={f'{chr(34)}{value}{chr(34)}' if quoted else value}")
     if cell.network_provided:
         parts.append("network-provided")
     header = "; ".join(parts)

@@ -1,0 +1,139 @@
+"""Faults the service must survive without losing a call or a record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from ntpd112.app import Service
+from ntpd112.pbx.local import LocalAsterisk
+from tests.integration.conftest import (
+    calls_from,
+    service_settings,
+    timeline,
+    unique_mobile_number,
+    wait_until,
+)
+from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
+from tests.integration.tcp_proxy import TcpProxy
+
+
+def _via_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit(":", 1)[0] + f":{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def _health(service: Service) -> tuple[int, dict[str, object]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{service.settings.http_port}/health") as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_database_outage_spools_records_and_writes_them_when_it_returns(
+    local_asterisk: LocalAsterisk, clean_database: str, tmp_path: Path
+) -> None:
+    target = urlsplit(clean_database)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.open()
+    service = Service(service_settings(_via_port(clean_database, proxy.port), tmp_path / "spool"))
+    await service.start()
+    try:
+        await wait_until(lambda: service.ari.connected)
+        await proxy.cut()
+
+        number = unique_mobile_number()
+        result = await run_sipp(
+            "caller.xml",
+            source=TRUNK_ADDRESSES["telkom"],
+            keys={"caller": number, "caller_name": "During Outage"},
+        )
+        assert result.succeeded, result.output  # the caller was answered with the database gone
+        await wait_until(lambda: not service.journal.health()["ok"])
+        status, body = await _health(service)
+        assert status == 503
+        assert body["components"]["database"]["ok"] is False  # type: ignore[index]
+        assert (tmp_path / "spool" / "journal.jsonl").exists()
+
+        await proxy.open()  # the database is back
+        await service.journal.flushed(timeout=30)
+        [call] = await calls_from(service, "+62" + number[1:])
+        assert call.ended_at is not None and call.hangup_cause == 16
+        assert [e.type for e in await timeline(service, call.id)] == [
+            "offered",
+            "answered",
+            "queued",
+            "ended",
+        ]
+        status, _ = await _health(service)
+        assert status == 200
+    finally:
+        await service.stop()
+        await proxy.cut()
+
+
+async def test_service_started_with_the_database_down_keeps_records_across_its_own_restart(
+    local_asterisk: LocalAsterisk, clean_database: str, tmp_path: Path
+) -> None:
+    proxy = TcpProxy("127.0.0.1", urlsplit(clean_database).port or 5432)
+    await proxy.open()
+    await proxy.cut()  # the port is known, nothing listens: database unreachable from the start
+    settings = service_settings(_via_port(clean_database, proxy.port), tmp_path / "spool")
+    service = Service(settings)
+    await service.start()
+    number = unique_mobile_number()
+    try:
+        await wait_until(lambda: service.ari.connected)
+        result = await run_sipp(
+            "caller.xml", source=TRUNK_ADDRESSES["xl"], keys={"caller": number, "caller_name": "Restart"}
+        )
+        assert result.succeeded, result.output
+        await wait_until(lambda: not service.calls.active)
+    finally:
+        await service.stop()  # records still unwritten: they must be in the spool file now
+    assert (tmp_path / "spool" / "journal.jsonl").stat().st_size > 0
+
+    await proxy.open()
+    restarted = Service(settings)
+    await restarted.start()
+    try:
+        await restarted.journal.flushed(timeout=30)
+        [call] = await calls_from(restarted, "+62" + number[1:])
+        assert [e.type for e in await timeline(restarted, call.id)] == [
+            "offered",
+            "answered",
+            "queued",
+            "ended",
+        ]
+    finally:
+        await restarted.stop()
+        await proxy.cut()
+
+
+async def test_asterisk_unreachable_at_start_the_service_runs_and_health_says_what_is_down(
+    clean_database: str, tmp_path: Path
+) -> None:
+    closed_port = 9  # discard: nothing listens on loopback
+    service = Service(
+        service_settings(
+            clean_database,
+            tmp_path / "spool",
+            ari_url=f"http://127.0.0.1:{closed_port}/ari",
+            ami_port=closed_port,
+        )
+    )
+    await service.start()
+    try:
+        await wait_until(lambda: service.ari.last_error is not None)
+        status, body = await _health(service)
+        components = body["components"]
+        assert status == 503
+        assert components["ari"]["ok"] is False and "Connect" in components["ari"]["last_error"]  # type: ignore[index]
+        assert components["ami"]["ok"] is False  # type: ignore[index]
+        assert components["database"]["ok"] is True  # type: ignore[index]
+    finally:
+        await service.stop()

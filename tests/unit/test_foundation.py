@@ -1,0 +1,201 @@
+"""Unit tests of the foundation's pure logic: settings, backoff, ordered execution, trunk table, journal records,
+ARI event parsing, Stasis arguments, log redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import structlog
+
+from ntpd112.backoff import Backoff
+from ntpd112.calls.handler import StasisArgs
+from ntpd112.logs import _redact_secrets
+from ntpd112.pbx.ari_models import AriEventError, ChannelDestroyed, OtherEvent, StasisStart, parse_event
+from ntpd112.pbx.asterisk_config import TrunkConfigError, load_trunks, parse_trunks, render_trunks
+from ntpd112.store.journal import CallRecord, EventRecord, _from_json, _to_json, call_id_for
+from ntpd112.tasks import KeyedSerialExecutor, TaskSet
+
+VALID_ENV = {
+    "NTPD112_DATABASE_URL": "postgresql+asyncpg://u:pw@127.0.0.1:5432/db",
+    "NTPD112_ARI_PASSWORD": "ari-secret-value",
+    "NTPD112_AMI_PASSWORD": "ami-secret-value",
+}
+
+
+def _run_cli(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NTPD112_")}
+    return subprocess.run(
+        [sys.executable, "-m", "ntpd112.cli", *args],
+        env=clean | env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {k: v for k, v in VALID_ENV.items() if k != "NTPD112_ARI_PASSWORD"},
+            "setting NTPD112_ARI_PASSWORD is missing",
+        ),
+        (VALID_ENV | {"NTPD112_HTTP_PORT": "99999"}, "setting NTPD112_HTTP_PORT is invalid"),
+        (
+            VALID_ENV | {"NTPD112_DATABASE_URL": "mysql://u:topsecret@h/db"},
+            "setting NTPD112_DATABASE_URL is invalid",
+        ),
+        (VALID_ENV | {"NTPD112_LOG_FORMAT": "xml"}, "setting NTPD112_LOG_FORMAT is invalid"),
+    ],
+)
+def test_bad_settings_stop_startup_with_one_line_naming_the_setting(
+    env: dict[str, str], expected: str, tmp_path: Path
+) -> None:
+    result = _run_cli(["run"], env, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert "topsecret" not in result.stderr and "secret-value" not in result.stderr
+
+
+def test_backoff_grows_to_its_cap_and_resets() -> None:
+    backoff = Backoff(0.5, 4.0)
+    delays = [backoff.next_delay() for _ in range(8)]
+    assert delays[0] <= 0.5 and delays[1] > delays[0] * 1.2
+    assert all(d <= 4.0 for d in delays) and delays[-1] >= 4.0 * 0.8
+    backoff.reset()
+    assert backoff.next_delay() <= 0.5
+    with pytest.raises(ValueError):
+        Backoff(0, 1)
+
+
+async def test_keyed_executor_keeps_order_within_a_key_and_runs_keys_in_parallel() -> None:
+    seen: list[tuple[str, int]] = []
+    release = asyncio.Event()
+
+    async def handle(item: tuple[str, int]) -> None:
+        if item == ("slow", 0):
+            await release.wait()
+        if item == ("slow", 2):
+            raise RuntimeError("a failing handler must not stop later items")
+        seen.append(item)
+
+    tasks = TaskSet("test")
+    executor: KeyedSerialExecutor[tuple[str, int]] = KeyedSerialExecutor(handle, tasks)
+    for n in range(4):
+        executor.submit("slow", ("slow", n))
+        executor.submit("fast", ("fast", n))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert seen == [("fast", n) for n in range(4)]  # "fast" did not wait behind the blocked "slow"
+    release.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert [item for item in seen if item[0] == "slow"] == [("slow", 0), ("slow", 1), ("slow", 3)]
+    assert executor.busy_keys == 0
+    await tasks.aclose()
+
+
+def test_shipped_trunk_table_is_valid_and_renders_identify_sections() -> None:
+    table = load_trunks()
+    assert {t.name for t in table.trunk} == {"telkomsel", "indosat", "xl", "smartfren", "telkom"}
+    text = render_trunks(table)
+    assert "[trunk-telkomsel](ntpd112-trunk)" in text
+    assert "[trunk-telkomsel-identify]\ntype=identify\nendpoint=trunk-telkomsel\nmatch=127.0.0.11" in text
+
+
+@pytest.mark.parametrize(
+    ("toml", "problem"),
+    [
+        ('[[trunk]]\nname="a]\\n[evil"\noperator="x"\nnetwork="mobile"\nmatch=["1.2.3.4"]', "trunk.0.name"),
+        ('[[trunk]]\nname="a"\noperator="x"\nnetwork="mobile"\nmatch=["not-an-ip"]', "trunk.0.match"),
+        ('[[trunk]]\nname="a"\noperator="x"\nnetwork="satellite"\nmatch=["1.2.3.4"]', "trunk.0.network"),
+        ('[[trunk]]\nname="a"\noperator="x"\nnetwork="fixed"\nmatch=[]', "trunk.0.match"),
+        (
+            '[[trunk]]\nname="a"\noperator="x\\n[inject]"\nnetwork="fixed"\nmatch=["1.2.3.4"]',
+            "trunk.0.operator",
+        ),
+        (
+            '[[trunk]]\nname="a"\noperator="x"\nnetwork="fixed"\nmatch=["1.2.3.4"]\n'
+            '[[trunk]]\nname="a"\noperator="y"\nnetwork="fixed"\nmatch=["1.2.3.5"]',
+            "duplicate trunk names: a",
+        ),
+        ("this is = not toml [", "not valid TOML"),
+    ],
+)
+def test_invalid_trunk_tables_are_refused_naming_the_field(toml: str, problem: str) -> None:
+    with pytest.raises(TrunkConfigError, match=problem.replace(".", r"\.")):
+        parse_trunks(toml)
+
+
+def test_journal_records_survive_the_spool_round_trip() -> None:
+    call_id = call_id_for("1795389981.0")
+    at = datetime(2026, 11, 22, 10, 15, tzinfo=UTC)
+    records = [
+        CallRecord(call_id, "1795389981.0", {"trunk": "xl", "offered_at": at, "hangup_cause": 16}),
+        EventRecord(uuid.uuid4(), call_id, at, "offered", {"headers": {"From": "<sip:x@y>"}, "n": [1, 2]}),
+    ]
+    assert [_from_json(_to_json(r)) for r in records] == records
+    assert call_id_for("1795389981.0") == call_id != call_id_for("1795389981.1")
+
+
+def test_ari_events_parse_into_models_and_unknown_types_are_kept() -> None:
+    start = parse_event(
+        {
+            "type": "StasisStart",
+            "application": "ntpd112",
+            "args": ["trunk-xl", "1.2", "112"],
+            "channel": {
+                "id": "1.2",
+                "name": "PJSIP/trunk-xl-1",
+                "state": "Ring",
+                "caller": {"name": "Budi", "number": "0812"},
+                "dialplan": {"app_name": "Stasis"},
+            },
+        }
+    )
+    assert isinstance(start, StasisStart) and start.channel.caller.number == "0812"
+    destroyed = parse_event({"type": "ChannelDestroyed", "channel": {"id": "1.2"}, "cause": 16, "cause_txt": "x"})
+    assert isinstance(destroyed, ChannelDestroyed) and destroyed.cause == 16
+    assert isinstance(parse_event({"type": "BridgeCreated", "bridge": {}}), OtherEvent)
+    with pytest.raises(AriEventError):
+        parse_event({"type": "StasisStart"})  # no channel
+    with pytest.raises(AriEventError):
+        parse_event({"no": "type"})
+
+
+def test_stasis_args_tolerate_missing_and_oversized_values() -> None:
+    assert StasisArgs.parse(["trunk-xl", "1.2", "112"]) == StasisArgs("trunk-xl", "1.2", "112")
+    assert StasisArgs.parse([]) == StasisArgs("", None, None)
+    assert len(StasisArgs.parse(["x" * 5000]).endpoint) == 80
+    assert StasisArgs.from_app_data("ntpd112,trunk-telkom,9.9,112") == StasisArgs("trunk-telkom", "9.9", "112")
+
+
+def test_secrets_are_redacted_from_log_lines() -> None:
+    event = _redact_secrets(None, "info", {"event": "x", "ami_password": "p", "Authorization": "Bearer t", "n": 1})
+    assert event == {"event": "x", "ami_password": "***", "Authorization": "***", "n": 1}
+    structlog.reset_defaults()
+
+
+def test_secret_settings_never_print() -> None:
+    from ntpd112.config import Settings
+
+    settings = Settings(
+        database_url="postgresql+asyncpg://u:dbpass@h/db",
+        ari_password="aripass",
+        ami_password="amipass",
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    shown = repr(settings) + str(settings) + json.dumps(settings.model_dump(mode="json"))
+    assert "dbpass" not in shown and "aripass" not in shown and "amipass" not in shown
