@@ -10,12 +10,14 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ntpd112.config import DEFAULT_STATE_DIR
 from ntpd112.logs import get_logger
 
 log = get_logger(__name__)
 
 DB_ROLE = "ntpd112"
 DB_NAMES = ("ntpd112", "ntpd112_test")
+MACHINE_CREDENTIALS = DEFAULT_STATE_DIR / "credentials.env"
 
 
 def _read_env(path: Path) -> dict[str, str]:
@@ -28,23 +30,32 @@ def _read_env(path: Path) -> dict[str, str]:
     return values
 
 
-def ensure_env_file(path: Path) -> dict[str, str]:
-    """Create or complete `.env` with generated credentials; existing values are kept as they are."""
-    values = _read_env(path)
-    db_password = secrets.token_urlsafe(24)
-    defaults = {
-        "NTPD112_ARI_PASSWORD": secrets.token_urlsafe(24),
-        "NTPD112_AMI_PASSWORD": secrets.token_urlsafe(24),
-        "NTPD112_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[0]}",
-        "NTPD112_TEST_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[1]}",
-    }
-    missing = {key: value for key, value in defaults.items() if key not in values}
+def _append_missing(path: Path, values: dict[str, str], wanted: dict[str, str]) -> dict[str, str]:
+    missing = {key: value for key, value in wanted.items() if key not in values}
     if missing:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as env_file:
             env_file.write("".join(f"{key}={value}\n" for key, value in missing.items()))
         path.chmod(0o600)
         log.info("generated local credentials", file=str(path), settings=sorted(missing))
     return values | missing
+
+
+def ensure_env_file(path: Path, machine_file: Path = MACHINE_CREDENTIALS) -> dict[str, str]:
+    """Create or complete `.env` with generated credentials; existing values are kept as they are.
+
+    The credentials are generated once per machine (`machine_file`) and copied into each checkout's `.env`: the
+    local Asterisk and the PostgreSQL role are shared by every clone on the machine, so their secrets must be too.
+    """
+    db_password = secrets.token_urlsafe(24)
+    generated = {
+        "NTPD112_ARI_PASSWORD": secrets.token_urlsafe(24),
+        "NTPD112_AMI_PASSWORD": secrets.token_urlsafe(24),
+        "NTPD112_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[0]}",
+        "NTPD112_TEST_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[1]}",
+    }
+    machine_values = _append_missing(machine_file, _read_env(machine_file), generated)
+    return _append_missing(path, _read_env(path), machine_values)
 
 
 def _psql_as_superuser(sql: str) -> str:
