@@ -146,13 +146,16 @@ json_values = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_any_json_feature_parses_or_raises_domain_error(value: object) -> None:
-    try:
-        parse_feature_collection({"type": "FeatureCollection", "features": [value]})
-        parse_feature_collection(
-            {"type": "FeatureCollection", "features": [feature({"type": "Polygon", "coordinates": value})]}
-        )  # type: ignore[dict-item]
-    except IntakeParseError as exc:
-        assert exc.code
+    documents: list[dict[str, Any]] = [
+        {"type": "FeatureCollection", "features": [value]},
+        {"type": "FeatureCollection", "features": [feature({"type": "Polygon", "coordinates": value})]},
+        {"type": "FeatureCollection", "features": [feature({"type": "MultiPolygon", "coordinates": [value]})]},
+    ]
+    for document in documents:
+        try:
+            parse_feature_collection(document)
+        except IntakeParseError as exc:
+            assert exc.code
 
 
 @settings(max_examples=300)
