@@ -30,7 +30,7 @@ from typing import Literal
 import phonenumbers
 from pydantic import BaseModel, ConfigDict
 
-from ntpd112.intake.errors import IntakeParseError, check_input_size
+from ntpd112.intake.errors import MAX_INPUT_BYTES, IntakeParseError, check_input_size
 
 Source = Literal["pai", "from", "channel"]
 Presentation = Literal["allowed", "withheld", "unknown"]
@@ -98,7 +98,8 @@ def sanitize_display_name(text: str | None) -> str | None:
     if text is None:
         return None
     kept = []
-    for char in text:
+    # Bound the work on hostile input; far more than 128 visible characters survive this cut.
+    for char in text[:MAX_INPUT_BYTES]:
         category = unicodedata.category(char)
         if category in ("Cc", "Cs") or char in _INVISIBLE_FORMAT_CHARS:
             kept.append(" " if char in "\t\r\n" else "")
@@ -167,7 +168,8 @@ def identify_caller(
     """Decide who called: P-Asserted-Identity, else From, else the channel caller.
 
     The first source that yields a valid number wins; failing that, the first that yields any dial
-    string; failing that, the first source present. Never raises on hostile input.
+    string; failing that, the first that says the number is withheld; failing that, the first
+    source that parsed. Parse problems are listed in ``problems``; never raises on hostile input.
     """
     problems: list[str] = []
     candidates: list[_Candidate] = []
@@ -184,7 +186,7 @@ def identify_caller(
         next((c for c in candidates if c.number is not None and c.number.e164 is not None), None)
         or next((c for c in candidates if c.number is not None), None)
         or next((c for c in candidates if c.status == "withheld"), None)
-        or next(c for c in candidates if c.present)
+        or candidates[0]
     )
     withheld = privacy_hides_identity(privacy) or any(c.status == "withheld" for c in candidates)
     presentation: Presentation
@@ -218,7 +220,6 @@ def identify_caller(
 class _Candidate(_Frozen):
     source: Source
     raw: str
-    present: bool
     status: Literal["number", "withheld", "unknown"]
     number: NormalizedNumber | None
     display_name: str | None
@@ -254,7 +255,7 @@ def _candidate_from_channel(
     display = sanitize_display_name(name)
     if len(raw) > 256:
         problems.append("channel: too_large: caller number longer than 256 characters")
-        return _Candidate(source="channel", raw="", present=True, status="unknown", number=None, display_name=display)
+        return _Candidate(source="channel", raw="", status="unknown", number=None, display_name=display)
     return _candidate_from_user("channel", raw, raw, None, display, default_region, problems)
 
 
@@ -288,7 +289,6 @@ def _candidate_from_user(
     return _Candidate(
         source=source,
         raw=raw,
-        present=True,
         status=status,
         number=number,
         display_name=display_name,
