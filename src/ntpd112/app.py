@@ -12,14 +12,18 @@ from aiohttp import web
 from ntpd112.backoff import Backoff
 from ntpd112.calls.handler import CallHandler
 from ntpd112.config import Settings
+from ntpd112.dispatch.incidents import IncidentService
+from ntpd112.dispatch.service import RoutingService
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.pbx.ami import AmiClient
 from ntpd112.pbx.ari import AriClient
 from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
 from ntpd112.store.db import Database
+from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
 from ntpd112.store.repo import Repository
+from ntpd112.store.routing_versions import RoutingVersionRepository
 from ntpd112.web.app import WebDeps, create_app
 
 log = get_logger(__name__)
@@ -45,6 +49,14 @@ class Service:
             backoff=backoff(),
         )
         self.ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_password)
+        self.routing = RoutingService(
+            RoutingVersionRepository(self.database),
+            settings.database_url.get_secret_value(),
+            self.ami,
+            settings.asterisk_config_dir,
+            backoff,
+        )
+        self.incidents = IncidentService(IncidentRepository(self.database), self.routing)
         self.calls = CallHandler(self.ari, self.journal, trunks or load_trunks(), self.metrics)
         self.metrics.watch(
             counters={
@@ -56,7 +68,9 @@ class Service:
             },
             gauges={"ntpd112_journal_backlog": ("records waiting for the database", lambda: self.journal.backlog)},
         )
-        self.web_app = create_app(WebDeps(self.repository, self.metrics, self.health))
+        self.web_app = create_app(
+            WebDeps(self.repository, self.metrics, self.health, routing=self.routing, incidents=self.incidents)
+        )
         self._runner: web.AppRunner | None = None
 
     async def health(self) -> dict[str, dict[str, Any]]:
@@ -65,12 +79,14 @@ class Service:
             "ami": self.ami.health(),
             "database": await self.database.health(),
             "journal": self.journal.health(),
+            "routing": self.routing.health(),
         }
 
     async def start(self) -> None:
         await self.database.start()
         await self.journal.start()
         await self.ami.start()
+        await self.routing.start()
         await self.ari.start(self.calls.on_event, self.calls.resync)
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
@@ -87,6 +103,7 @@ class Service:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.ari.stop()
+        await self.routing.stop()
         await self.ami.stop()
         await self.journal.stop()
         await self.database.stop()

@@ -37,15 +37,15 @@ def _settings() -> Settings:
     return settings
 
 
-def _with_repository(settings: Settings, use: Callable[[Any], Awaitable[T]]) -> T:
+def _with_database(settings: Settings, use: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `use(database)` on a started Database; exit 1 when PostgreSQL is unreachable."""
     from ntpd112.store.db import Database
-    from ntpd112.store.repo import Repository
 
     async def run() -> T:
         database = Database(settings.database_url.get_secret_value())
         await database.start()
         try:
-            return await use(Repository(database))
+            return await use(database)
         finally:
             await database.stop()
 
@@ -54,6 +54,12 @@ def _with_repository(settings: Settings, use: Callable[[Any], Awaitable[T]]) -> 
     except OSError as error:
         _fail(f"database unreachable: {error}", 1)
         raise
+
+
+def _with_repository(settings: Settings, use: Callable[[Any], Awaitable[T]]) -> T:
+    from ntpd112.store.repo import Repository
+
+    return _with_database(settings, lambda database: use(Repository(database)))
 
 
 @click.group(help="ntpd112: call handling for Indonesia's single emergency number 112.")
@@ -94,7 +100,7 @@ def migrate_database(url: str) -> None:
 
     config = Config(str(PROJECT_DIR / "alembic.ini"))
     config.attributes["url"] = url
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 @main.command(help="Bring the database schema up to date (alembic upgrade head).")
@@ -238,6 +244,8 @@ def asterisk_render(directory: Path) -> None:
         (directory / name).write_text(text, encoding="utf-8")
         click.echo(directory / name)
 
+
+import ntpd112.cli_dispatch  # noqa: E402, F401  registers `routes` and `incidents` on `main`
 
 if __name__ == "__main__":
     main()

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     spool_dir: Path = Field(DEFAULT_STATE_DIR / "spool", description="where records wait while the DB is down")
     journal_max_in_memory: int = Field(10_000, ge=100)
+    # Asterisk's configuration directory, where the fail-safe routes include is written (None: not written, for
+    # example when the service runs on another host than Asterisk).
+    asterisk_config_dir: Path | None = None
 
     # Seconds the service waits for a REST answer from ARI before giving up on that request.
     ari_request_timeout: float = Field(5.0, gt=0, le=60)

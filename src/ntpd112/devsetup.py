@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ntpd112.config import DEFAULT_STATE_DIR
+from ntpd112.config import DEFAULT_STATE_DIR, LocalAsteriskSettings
 from ntpd112.logs import get_logger
 
 log = get_logger(__name__)
@@ -55,7 +55,10 @@ def ensure_env_file(path: Path, machine_file: Path = MACHINE_CREDENTIALS) -> dic
         "NTPD112_TEST_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[1]}",
     }
     machine_values = _append_missing(machine_file, _read_env(machine_file), generated)
-    return _append_missing(path, _read_env(path), machine_values)
+    values = _append_missing(path, _read_env(path), machine_values)
+    # The service writes the fail-safe routes include into the local Asterisk's configuration directory.
+    asterisk_root = values.get("NTPD112_ASTERISK_ROOT", str(LocalAsteriskSettings().asterisk_root))
+    return _append_missing(path, values, {"NTPD112_ASTERISK_CONFIG_DIR": f"{asterisk_root}/etc/asterisk"})
 
 
 def _psql_as_superuser(sql: str) -> str:

@@ -71,7 +71,9 @@ def test_database_url() -> str:
 async def clean_database(test_database_url: str) -> str:
     engine = create_async_engine(test_database_url)
     async with engine.begin() as connection:
-        await connection.execute(text("TRUNCATE calls, call_events, api_tokens CASCADE"))
+        await connection.execute(
+            text("TRUNCATE calls, call_events, api_tokens, routing_table_versions, incidents CASCADE")
+        )
     await engine.dispose()
     return test_database_url
 
@@ -84,6 +86,7 @@ def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Se
         "reconnect_initial_delay": 0.2,
         "reconnect_max_delay": 1.0,
         "log_format": "json",
+        "asterisk_config_dir": load_local_asterisk_settings().asterisk_root / "etc/asterisk",
     }
     return Settings(**(values | overrides))
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from string import Template
 
 from ntpd112.config import LocalAsteriskSettings
+from ntpd112.dispatch.routing import default_table
+from ntpd112.dispatch.service import ROUTES_INCLUDE_FILE, write_dialplan_include
 from ntpd112.logs import get_logger
 from ntpd112.pbx.asterisk_config import ASTERISK_DIR, load_trunks, render_include_files
 
@@ -121,6 +123,11 @@ class LocalAsterisk:
                 continue
             target.write_text(text, encoding="utf-8")
             target.chmod(0o640)
+            changed = True
+        if not (etc / ROUTES_INCLUDE_FILE).exists():
+            # extensions.conf includes the fail-safe routes, which the service rewrites whenever the routing table
+            # changes: until it first does, Asterisk starts with the default table's routes.
+            write_dialplan_include(etc, default_table())
             changed = True
         return changed
 

@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ntpd112.dispatch.incidents import IncidentService
+from ntpd112.dispatch.service import RoutingService
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.store.repo import ROLE_RANK, Repository, Role, TokenIdentity
@@ -38,6 +40,8 @@ class WebDeps:
     repository: Repository
     metrics: Metrics
     health: HealthCheck
+    routing: RoutingService
+    incidents: IncidentService
 
 
 DEPS = web.AppKey("deps", WebDeps)
@@ -139,12 +143,16 @@ async def list_calls(request: web.Request) -> web.Response:
     return json_response(await request.app[DEPS].repository.list_calls(query.limit, query.offset))
 
 
-async def get_call(request: web.Request) -> web.Response:
-    require_role(request, "operator")
+def call_id_param(request: web.Request) -> uuid.UUID:
     try:
-        call_id = uuid.UUID(request.match_info["call_id"])
+        return uuid.UUID(request.match_info["call_id"])
     except ValueError:
         raise ApiError(400, "invalid_call_id", "the call id is not a UUID") from None
+
+
+async def get_call(request: web.Request) -> web.Response:
+    require_role(request, "operator")
+    call_id = call_id_param(request)
     call = await request.app[DEPS].repository.get_call(call_id)
     if call is None:
         raise ApiError(404, "call_not_found", "no call with this id", {"id": str(call_id)})
@@ -158,4 +166,7 @@ def create_app(deps: WebDeps) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
+    from ntpd112.web.dispatch_routes import add_dispatch_routes  # imports this module: import it late
+
+    add_dispatch_routes(app)
     return app
