@@ -19,7 +19,12 @@ from ntpd112.metrics import Metrics
 from ntpd112.pbx.ami import AmiClient
 from ntpd112.pbx.ari import AriClient
 from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
+from ntpd112.queue.callbacks import CallbackService
+from ntpd112.queue.events import QueueEventRecorder
+from ntpd112.queue.operators import OperatorService
+from ntpd112.queue.room import RoomConfig, load_room
 from ntpd112.store.db import Database
+from ntpd112.store.history import CallerHistory
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
 from ntpd112.store.repo import Repository
@@ -30,7 +35,7 @@ log = get_logger(__name__)
 
 
 class Service:
-    def __init__(self, settings: Settings, trunks: TrunkTable | None = None) -> None:
+    def __init__(self, settings: Settings, trunks: TrunkTable | None = None, room: RoomConfig | None = None) -> None:
         self.settings = settings
 
         def backoff() -> Backoff:
@@ -57,7 +62,19 @@ class Service:
             backoff,
         )
         self.incidents = IncidentService(IncidentRepository(self.database), self.routing)
-        self.calls = CallHandler(self.ari, self.journal, trunks or load_trunks(), self.metrics)
+        room = room or load_room()
+        self.calls = CallHandler(
+            self.ari,
+            self.journal,
+            trunks or load_trunks(),
+            self.metrics,
+            CallerHistory(self.database),
+            room.priority,
+        )
+        self.operators = OperatorService(self.database, self.ami)
+        self.callbacks = CallbackService(self.database, self.ami, self.journal)
+        self.callbacks.attach(self.ami)
+        QueueEventRecorder(self.journal).attach(self.ami)
         self.metrics.watch(
             counters={
                 "ntpd112_ari_reconnects": ("ARI websocket reconnects", lambda: self.ari.reconnects),
@@ -69,7 +86,15 @@ class Service:
             gauges={"ntpd112_journal_backlog": ("records waiting for the database", lambda: self.journal.backlog)},
         )
         self.web_app = create_app(
-            WebDeps(self.repository, self.metrics, self.health, routing=self.routing, incidents=self.incidents)
+            WebDeps(
+                self.repository,
+                self.metrics,
+                self.health,
+                routing=self.routing,
+                incidents=self.incidents,
+                operators=self.operators,
+                callbacks=self.callbacks,
+            )
         )
         self._runner: web.AppRunner | None = None
 
@@ -85,7 +110,7 @@ class Service:
     async def start(self) -> None:
         await self.database.start()
         await self.journal.start()
-        await self.ami.start()
+        await self.ami.start(on_login=self.operators.resync)
         await self.routing.start()
         await self.ari.start(self.calls.on_event, self.calls.resync)
         self._runner = web.AppRunner(self.web_app, access_log=None)

@@ -14,7 +14,7 @@ import click
 
 from ntpd112.config import Settings, SettingsError, load_local_asterisk_settings, load_settings
 from ntpd112.logs import configure_logging
-from ntpd112.pbx.asterisk_config import PROJECT_DIR
+from ntpd112.paths import PROJECT_DIR
 
 T = TypeVar("T")
 
@@ -225,6 +225,7 @@ def asterisk_status() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def asterisk_render(directory: Path) -> None:
     from ntpd112.pbx.asterisk_config import TrunkConfigError, load_trunks, render_include_files
+    from ntpd112.queue.room import load_room
 
     settings = _settings()
     try:
@@ -234,6 +235,7 @@ def asterisk_render(directory: Path) -> None:
         return
     files = render_include_files(
         table,
+        load_room(),
         settings.ari_username,
         settings.ari_password.get_secret_value(),
         settings.ami_username,

@@ -72,7 +72,10 @@ async def clean_database(test_database_url: str) -> str:
     engine = create_async_engine(test_database_url)
     async with engine.begin() as connection:
         await connection.execute(
-            text("TRUNCATE calls, call_events, api_tokens, routing_table_versions, incidents CASCADE")
+            text(
+                "TRUNCATE calls, call_events, api_tokens, operators, caller_flags,"
+                " routing_table_versions, incidents CASCADE"
+            )
         )
     await engine.dispose()
     return test_database_url
@@ -100,6 +103,16 @@ async def service(local_asterisk: LocalAsterisk, clean_database: str, tmp_path: 
         yield svc
     finally:
         await svc.stop()
+
+
+# Intake's part of every call's timeline, in order; queue and overflow events follow, "ended" is last.
+INTAKE_EVENTS = ["offered", "answered", "prioritised", "queued"]
+
+
+def assert_complete_timeline(types: list[str]) -> None:
+    assert types[: len(INTAKE_EVENTS)] == INTAKE_EVENTS, types
+    assert types[-1] == "ended", types
+    assert types.count("ended") == 1, types
 
 
 def unique_mobile_number() -> str:

@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ntpd112.intake.identity import CallerIdentity, identify_caller
@@ -25,6 +26,9 @@ from ntpd112.pbx.ari_models import (
     StasisStart,
 )
 from ntpd112.pbx.asterisk_config import TrunkTable
+from ntpd112.queue.priority import queue_priority
+from ntpd112.queue.room import PrioritySettings
+from ntpd112.store.history import CallerHistory
 from ntpd112.store.journal import Journal, utcnow
 
 log = get_logger(__name__)
@@ -42,21 +46,27 @@ class ActiveCall:
     uniqueid: str
     log: Any
     hangup_cause: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    answered_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class StasisArgs:
-    """The arguments the dialplan passes to Stasis(): trunk endpoint, linkedid, dialed number."""
+    """The arguments the dialplan passes to Stasis(): trunk endpoint, linkedid, dialed number, recording file."""
 
     endpoint: str
     linkedid: str | None
     dialed: str | None
+    recording: str | None = None
 
     @classmethod
     def parse(cls, args: list[str]) -> StasisArgs:
-        padded = [*args, "", "", ""]
-        return cls(endpoint=padded[0][:80], linkedid=padded[1][:150] or None, dialed=padded[2][:80] or None)
+        padded = [*args, "", "", "", ""]
+        return cls(
+            endpoint=padded[0][:80],
+            linkedid=padded[1][:150] or None,
+            dialed=padded[2][:80] or None,
+            recording=padded[3][:255] or None,
+        )
 
     @classmethod
     def from_app_data(cls, app_data: str) -> StasisArgs:
@@ -65,11 +75,21 @@ class StasisArgs:
 
 
 class CallHandler:
-    def __init__(self, ari: AriClient, journal: Journal, trunks: TrunkTable, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        ari: AriClient,
+        journal: Journal,
+        trunks: TrunkTable,
+        metrics: Metrics,
+        history: CallerHistory,
+        priorities: PrioritySettings,
+    ) -> None:
         self._ari = ari
         self._journal = journal
         self._trunks = trunks
         self._metrics = metrics
+        self._history = history
+        self._priorities = priorities
         self.active: dict[str, ActiveCall] = {}
 
     # -- events -------------------------------------------------------------------------------------------
@@ -79,7 +99,8 @@ class CallHandler:
             await self.intake(event.channel, StasisArgs.parse(event.args))
         elif isinstance(event, ChannelHangupRequest):
             call = self.active.get(event.channel.id)
-            if call is not None and event.cause and call.hangup_cause is None:
+            if call is not None and event.cause:
+                call.log.debug("hangup requested", cause=event.cause)
                 call.hangup_cause = event.cause
         elif isinstance(event, ChannelDestroyed):
             self._ended(event.channel.id, event.cause, event.cause_txt)
@@ -144,6 +165,7 @@ class CallHandler:
             caller_presentation=identity.presentation,
             handled_by="service",
             offered_at=channel.creationtime or utcnow(),
+            recording_path=args.recording,
         )
         call = ActiveCall(call_id, uniqueid, call_logger(__name__, str(call_id), uniqueid=uniqueid))
         self.active[uniqueid] = call
@@ -157,14 +179,32 @@ class CallHandler:
         call.log.info("112 call offered", trunk=args.endpoint, caller=identity.number_e164 or identity.number_raw)
 
         if await self._step(call, "answer", self._ari.answer(uniqueid)):
-            self._journal.record_call(uniqueid, answered_at=utcnow())
+            call.answered_at = utcnow()
+            self._journal.record_call(uniqueid, answered_at=call.answered_at)
             self._journal.record_event(call_id, "answered")
             self._metrics.calls_answered.inc()
         await self._subscribe(call)
+        await self._prioritise(call, identity)
         if await self._step(call, "continue", self._ari.continue_in_dialplan(uniqueid, QUEUE_CONTEXT, QUEUE_EXTENSION)):
             elapsed = time.perf_counter() - started
             self._metrics.intake_seconds.observe(elapsed)
             self._journal.record_event(call_id, "queued", {"intake_ms": round(elapsed * 1000, 2)})
+
+    async def _prioritise(self, call: ActiveCall, identity: CallerIdentity) -> None:
+        context = None
+        if identity.number_e164:
+            context = await self._history.lookup(identity.number_e164, utcnow(), exclude_uniqueid=call.uniqueid)
+        priority = queue_priority(
+            self._priorities,
+            has_location=False,  # no location sources are read at intake yet
+            repeat_caller=bool(context and context.repeat_caller),
+            prankster=bool(context and context.prankster),
+        )
+        self._journal.record_call(call.uniqueid, queue_priority=priority)
+        self._journal.record_event(
+            call.call_id, "prioritised", {"priority": priority, "history": context.model_dump() if context else None}
+        )
+        await self._step(call, "priority", self._ari.set_variable(call.uniqueid, "QUEUE_PRIO", str(priority)))
 
     async def _read_headers(self, uniqueid: str) -> dict[str, str]:
         async def read(name: str) -> tuple[str, str | None]:
@@ -210,14 +250,19 @@ class CallHandler:
         call = self.active.pop(uniqueid, None)
         if call is None:
             return
-        # Quirk: ChannelDestroyed often carries cause 0 ("Unknown") after the call ran through dialplan
-        # applications; the cause of the hangup request (e.g. 16 for the caller's BYE) is the real one.
-        final_cause = cause or call.hangup_cause or 0
+        # Quirk: ChannelDestroyed carries the channel's last HANGUPCAUSE, which a dialplan application may have
+        # overwritten (0 after Playback, 3 after a failed Dial to an overflow target); the cause of the hangup
+        # request (e.g. 16 for the caller's BYE) says how the call really ended.
+        final_cause = call.hangup_cause or cause
+        ended_at = utcnow()
+        # MixMonitor writes from answer to hangup; on a remote Asterisk the file is not ours to measure.
+        recorded = (ended_at - call.answered_at).total_seconds() if call.answered_at else None
         self._journal.record_call(
             uniqueid,
-            ended_at=utcnow(),
+            ended_at=ended_at,
+            recording_seconds=recorded,
             hangup_cause=final_cause,
-            hangup_cause_text=cause_text if cause else _cause_text(final_cause),
+            hangup_cause_text=_cause_text(final_cause),
         )
         self._journal.record_event(call.call_id, "ended", {"cause": final_cause, "cause_txt": cause_text})
         self._metrics.calls_active.dec()

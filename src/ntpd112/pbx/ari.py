@@ -188,6 +188,9 @@ class AriClient:
     async def answer(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/answer")
 
+    async def set_variable(self, channel_id: str, variable: str, value: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/variable", params={"variable": variable, "value": value})
+
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, priority: int = 1) -> None:
         params = {"context": context, "extension": extension, "priority": str(priority)}
         await self.request("POST", f"/channels/{channel_id}/continue", params=params)

@@ -14,9 +14,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-PROJECT_DIR = Path(__file__).resolve().parents[3]
-ASTERISK_DIR = PROJECT_DIR / "asterisk"
-DIALPLAN_DIR = PROJECT_DIR / "dialplan"
+from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
+from ntpd112.queue.room import (
+    RoomConfig,
+    render_agency_trunk,
+    render_dialplan_globals,
+    render_music_on_hold,
+    render_queues,
+)
+
 DEFAULT_TRUNKS_FILE = ASTERISK_DIR / "trunks.toml"
 
 # Names end up inside Asterisk config section headers and dialplan: allow nothing that could break out of them.
@@ -111,13 +117,16 @@ def render_manager_user(username: str, password: str) -> str:
 
 
 def render_include_files(
-    table: TrunkTable, ari_username: str, ari_password: str, ami_username: str, ami_password: str
+    table: TrunkTable, room: RoomConfig, ari_username: str, ari_password: str, ami_username: str, ami_password: str
 ) -> dict[str, str]:
     """The files an Asterisk installation includes to run ntpd112, by file name."""
     return {
         "pjsip_ntpd112.conf": (ASTERISK_DIR / "pjsip_ntpd112.conf").read_text(encoding="utf-8"),
-        "pjsip_ntpd112_trunks.conf": render_trunks(table),
+        "pjsip_ntpd112_trunks.conf": render_trunks(table) + "\n" + render_agency_trunk(room),
         "extensions_ntpd112.conf": (DIALPLAN_DIR / "extensions_ntpd112.conf").read_text(encoding="utf-8"),
+        "extensions_ntpd112_room.conf": render_dialplan_globals(room),
+        "queues_ntpd112.conf": render_queues(room),
+        "musiconhold_ntpd112.conf": render_music_on_hold(),
         "ari_ntpd112.conf": render_ari_user(ari_username, ari_password),
         "manager_ntpd112.conf": render_manager_user(ami_username, ami_password),
     }

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -23,12 +24,16 @@ from ntpd112.config import LocalAsteriskSettings
 from ntpd112.dispatch.routing import default_table
 from ntpd112.dispatch.service import ROUTES_INCLUDE_FILE, write_dialplan_include
 from ntpd112.logs import get_logger
-from ntpd112.pbx.asterisk_config import ASTERISK_DIR, load_trunks, render_include_files
+from ntpd112.paths import ASTERISK_DIR
+from ntpd112.pbx.asterisk_config import load_trunks, render_include_files
+from ntpd112.queue.room import load_room
 
 log = get_logger(__name__)
 
 PROMPTS_DIR = ASTERISK_DIR / "prompts"
 PROMPT_SOUNDS_SUBDIR = Path("usr/share/asterisk/sounds/ntpd112")
+# What a waiting caller hears, in order, as the queue's music on hold (see queue/room.render_music_on_hold).
+HOLD_MUSIC_PROMPTS = ("greeting", "please-hold")
 
 
 class LocalAsteriskError(RuntimeError):
@@ -110,12 +115,14 @@ class LocalAsterisk:
         }
         files |= render_include_files(
             load_trunks(),
+            load_room(),
             self._settings.ari_username,
             ari_password.get_secret_value(),
             self._settings.ami_username,
             ami_password.get_secret_value(),
         )
         etc = self.root / "etc/asterisk"
+        self._resolve_own_hostname()
         changed = False
         for name, text in files.items():
             target = etc / name
@@ -130,6 +137,15 @@ class LocalAsterisk:
             write_dialplan_include(etc, default_table())
             changed = True
         return changed
+
+    def _resolve_own_hostname(self) -> None:
+        """Asterisk looks up its own host name to pick a media address; when that fails it resolves
+        A.ROOT-SERVERS.NET instead, a DNS query off this machine. The chroot's hosts file answers it locally."""
+        hosts = self.root / "etc/hosts"
+        hostname = socket.gethostname()
+        text = hosts.read_text(encoding="utf-8") if hosts.exists() else ""
+        if hostname not in text.split():
+            hosts.write_text(text + f"127.0.1.1 {hostname}\n", encoding="utf-8")
 
     def install_prompts(self) -> None:
         """Speak the Bahasa Indonesia prompts with espeak-ng and convert them to 8 kHz mono WAV for Asterisk.
@@ -155,6 +171,10 @@ class LocalAsterisk:
             subprocess.run(["sox", str(spoken), "-r", "8000", "-c", "1", "-b", "16", str(target)], check=True)
             spoken.unlink()
             stamp.write_text(source_id)
+        hold_dir = target_dir / "hold"
+        hold_dir.mkdir(exist_ok=True)
+        for position, name in enumerate(HOLD_MUSIC_PROMPTS, 1):
+            shutil.copyfile(target_dir / f"{name}.wav", hold_dir / f"{position:02d}-{name}.wav")
 
     # -- process control ----------------------------------------------------------------------------------
 

@@ -58,6 +58,24 @@ class Call(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     hangup_cause_text: Mapped[str | None] = mapped_column(String(80))
+    recording_path: Mapped[str | None] = mapped_column(String(255))
+    recording_seconds: Mapped[float | None] = mapped_column(Double)
+    queue_priority: Mapped[int | None] = mapped_column(Integer)
+    # Filled from app_queue's AMI events: who answered and how fast.
+    queue_joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    operator_answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    operator: Mapped[str | None] = mapped_column(String(40))
+    ring_attempts: Mapped[int | None] = mapped_column(Integer)
+    wait_seconds: Mapped[float | None] = mapped_column(Double)
+    talk_seconds: Mapped[float | None] = mapped_column(Double)
+    # The callback list: calls whose caller hung up before an operator answered (or an operator asked for one).
+    abandoned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    callback_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    callback_reason: Mapped[str | None] = mapped_column(String(16))
+    callback_taken_by: Mapped[str | None] = mapped_column(String(40))
+    callback_taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    callback_outcome: Mapped[str | None] = mapped_column(String(40))
+    callback_attempts: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -133,3 +151,36 @@ class Incident(Base):
     updated_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Operator(Base):
+    """A person who answers 112 calls (or a supervisor), with the SIP phone they log in from.
+
+    The SIP password is never stored: only the digest hash (md5 of username:realm:password) that Asterisk needs.
+    """
+
+    __tablename__ = "operators"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    sip_md5_cred: Mapped[str] = mapped_column(String(32))
+    contact: Mapped[str | None] = mapped_column(String(255))
+    logged_in: Mapped[bool] = mapped_column(default=False)
+    paused: Mapped[bool] = mapped_column(default=False)
+    pause_reason: Mapped[str | None] = mapped_column(String(40))
+    state_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CallerFlag(Base):
+    """What the room knows about a number. A flag lowers a caller's queue priority; it never blocks 112."""
+
+    __tablename__ = "caller_flags"
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    prankster: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    set_by: Mapped[str | None] = mapped_column(String(80))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -18,6 +18,8 @@ from ntpd112.dispatch.incidents import IncidentService
 from ntpd112.dispatch.service import RoutingService
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
+from ntpd112.queue.callbacks import CallbackService
+from ntpd112.queue.operators import OperatorService
 from ntpd112.store.repo import ROLE_RANK, Repository, Role, TokenIdentity
 
 log = get_logger(__name__)
@@ -42,6 +44,8 @@ class WebDeps:
     health: HealthCheck
     routing: RoutingService
     incidents: IncidentService
+    operators: OperatorService
+    callbacks: CallbackService
 
 
 DEPS = web.AppKey("deps", WebDeps)
@@ -169,4 +173,7 @@ def create_app(deps: WebDeps) -> web.Application:
     from ntpd112.web.dispatch_routes import add_dispatch_routes  # imports this module: import it late
 
     add_dispatch_routes(app)
+    from ntpd112.web.operator_routes import add_operator_routes  # same: it imports this module
+
+    add_operator_routes(app)
     return app

@@ -1,0 +1,11 @@
+"""Where the project's shipped files live. The package is installed editable (`pip install -e`), so the
+configuration directories sit beside src/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+ASTERISK_DIR = PROJECT_DIR / "asterisk"
+DIALPLAN_DIR = PROJECT_DIR / "dialplan"
+SIPP_DIR = PROJECT_DIR / "sipp-scenarios"

@@ -1,0 +1,150 @@
+"""app_queue's AMI events joined to the calls: who was rung, who answered and how fast, who hung up waiting.
+
+Events of a call the service never saw (it was down when the call came in, or restarted since) still land on that
+call's record: the journal creates the row from the uniqueid alone, and reconciliation fills in the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ntpd112.logs import get_logger
+from ntpd112.pbx.ami import AmiClient
+from ntpd112.queue.room import QUEUE_NAME
+from ntpd112.store.journal import Journal, utcnow
+
+log = get_logger(__name__)
+
+
+@dataclass
+class _Waiting:
+    ring_attempts: int = 0
+
+
+def _seconds(value: str | None, scale: float = 1.0) -> float | None:
+    try:
+        return round(float(value or "") * scale, 3)
+    except ValueError:
+        return None
+
+
+class QueueEventRecorder:
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._waiting: dict[str, _Waiting] = {}
+
+    def attach(self, ami: AmiClient) -> None:
+        for name, handler in {
+            "QueueCallerJoin": self._joined,
+            "AgentCalled": self._agent_called,
+            "AgentRingNoAnswer": self._ring_no_answer,
+            "AgentConnect": self._connected,
+            "AgentComplete": self._completed,
+            "QueueCallerAbandon": self._abandoned,
+            "QueueCallerLeave": self._left,
+            "UserEvent": self._user_event,
+        }.items():
+            ami.on(name, handler)
+
+    def _ours(self, event: dict[str, str]) -> str | None:
+        uniqueid = event.get("Uniqueid")
+        if not uniqueid or event.get("Queue", QUEUE_NAME) != QUEUE_NAME:
+            return None
+        return uniqueid
+
+    def _event(self, uniqueid: str, event_type: str, data: dict[str, object], **call_fields: object) -> None:
+        # Creates the call row if the service never saw this call; sets nothing else unless given.
+        call_id = self._journal.record_call(uniqueid, **call_fields)
+        self._journal.record_event(call_id, event_type, data)
+
+    async def _joined(self, event: dict[str, str]) -> None:
+        if (uniqueid := self._ours(event)) is None:
+            return
+        self._waiting[uniqueid] = _Waiting()
+        self._event(
+            uniqueid,
+            "queue_joined",
+            {"position": event.get("Position"), "count": event.get("Count")},
+            queue_joined_at=utcnow(),
+        )
+
+    async def _agent_called(self, event: dict[str, str]) -> None:
+        if (uniqueid := self._ours(event)) is None:
+            return
+        waiting = self._waiting.setdefault(uniqueid, _Waiting())
+        waiting.ring_attempts += 1
+        self._event(
+            uniqueid,
+            "operator_ringing",
+            {"operator": event.get("MemberName"), "interface": event.get("Interface")},
+            ring_attempts=waiting.ring_attempts,
+        )
+
+    async def _ring_no_answer(self, event: dict[str, str]) -> None:
+        if (uniqueid := self._ours(event)) is None:
+            return
+        self._event(
+            uniqueid,
+            "operator_no_answer",
+            {"operator": event.get("MemberName"), "ring_seconds": _seconds(event.get("RingTime"), 0.001)},
+        )
+
+    async def _connected(self, event: dict[str, str]) -> None:
+        if (uniqueid := self._ours(event)) is None:
+            return
+        waiting = self._waiting.pop(uniqueid, _Waiting())
+        wait = _seconds(event.get("HoldTime"))
+        self._event(
+            uniqueid,
+            "operator_answered",
+            {
+                "operator": event.get("MemberName"),
+                "wait_seconds": wait,
+                "ring_seconds": _seconds(event.get("RingTime")),
+                "ring_attempts": waiting.ring_attempts,
+            },
+            operator=event.get("MemberName"),
+            operator_answered_at=utcnow(),
+            wait_seconds=wait,
+        )
+
+    async def _completed(self, event: dict[str, str]) -> None:
+        if (uniqueid := self._ours(event)) is None:
+            return
+        talk = _seconds(event.get("TalkTime"))
+        self._event(
+            uniqueid,
+            "operator_call_completed",
+            {"operator": event.get("MemberName"), "talk_seconds": talk, "ended_by": event.get("Reason")},
+            talk_seconds=talk,
+        )
+
+    async def _abandoned(self, event: dict[str, str]) -> None:
+        if (uniqueid := self._ours(event)) is None:
+            return
+        self._waiting.pop(uniqueid, None)
+        wait = _seconds(event.get("HoldTime"))
+        # The caller hung up before any operator answered: onto the callback list.
+        self._event(
+            uniqueid,
+            "abandoned",
+            {"wait_seconds": wait, "position": event.get("Position")},
+            abandoned_at=utcnow(),
+            wait_seconds=wait,
+            callback_status="pending",
+            callback_reason="abandoned",
+        )
+        log.info("caller abandoned the queue; added to the callback list", uniqueid=uniqueid, wait_seconds=wait)
+
+    async def _left(self, event: dict[str, str]) -> None:
+        if (uniqueid := self._ours(event)) is None:
+            return
+        self._waiting.pop(uniqueid, None)
+
+    async def _user_event(self, event: dict[str, str]) -> None:
+        kind = event.get("UserEvent", "")
+        uniqueid = event.get("Uniqueid")
+        if kind == "Ntpd112Overflow" and uniqueid:
+            self._event(uniqueid, "overflow", {"queue_status": event.get("QueueStatus")})
+        elif kind == "Ntpd112Backup" and uniqueid:
+            self._event(uniqueid, "overflow_backup", {"supervisors_dial_status": event.get("DialStatus")})

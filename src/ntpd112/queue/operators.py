@@ -1,0 +1,346 @@
+"""Operators, their SIP phones and their sessions in the queue.
+
+PostgreSQL holds the truth (who exists, who is logged in, who is paused and why). Asterisk is told over AMI:
+phones as PJSIP objects in AstDB (sorcery's astdb wizard, so a remote Asterisk needs no file edits), queue
+membership with QueueAdd/QueueRemove/QueuePause. After every AMI login `resync` makes app_queue agree with the
+database again, so nobody silently drops out of the queue and no paused operator is rung.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+
+from ntpd112.logs import get_logger
+from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.queue.room import QUEUE_NAME
+from ntpd112.store.db import Database
+from ntpd112.store.journal import utcnow
+from ntpd112.store.models import Operator
+
+log = get_logger(__name__)
+
+SIP_REALM = "ntpd112"
+ASTDB_FAMILY = "ntpd112"
+PauseReason = Literal["break", "training", "wrap-up", "meal", "other"]
+_RESERVED_PREFIXES = ("trunk-", "agency")
+
+
+class OperatorError(Exception):
+    """A request about an operator that cannot be carried out; nothing was changed."""
+
+    def __init__(self, status: int, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_id = error_id
+        self.message = message
+
+
+class NewOperator(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")
+    name: str = Field(min_length=1, max_length=120)
+    role: Literal["operator", "supervisor"] = "operator"
+    contact: str | None = Field(None, pattern=r"^sip:[A-Za-z0-9._-]+@?[A-Za-z0-9.\[\]:_-]*$")
+
+    @field_validator("username")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.startswith(_RESERVED_PREFIXES):
+            raise ValueError("names starting with trunk- or agency are reserved for trunks")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        # The name ends up in a SIP caller id: no quotes, angle brackets or control characters.
+        return re.sub(r'[\x00-\x1f"<>\\]', "", value).strip() or "operator"
+
+
+class OperatorView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    username: str
+    name: str
+    role: str
+    contact: str | None
+    logged_in: bool
+    paused: bool
+    pause_reason: str | None
+
+
+class CreatedOperator(OperatorView):
+    sip_password: str  # shown once; only its digest is stored
+
+
+def interface(username: str) -> str:
+    return f"PJSIP/{username}"
+
+
+def md5_cred(username: str, password: str) -> str:
+    # What PJSIP's auth_type=md5 wants: the HA1 of RFC 2617. Not a password hash for storage strength; it is what
+    # lets the SIP password itself never be stored anywhere.
+    return hashlib.md5(f"{username}:{SIP_REALM}:{password}".encode(), usedforsecurity=False).hexdigest()
+
+
+def pjsip_objects(operator: Operator) -> dict[str, dict[str, str]]:
+    """The PJSIP endpoint, auth and aor of an operator's phone, as sorcery's astdb wizard stores them."""
+    aor = {"type": "aor", "max_contacts": "1", "remove_existing": "yes", "qualify_frequency": "30"}
+    if operator.contact:
+        # A phone at a fixed address (desk phone, load-test agent): no registration, and no OPTIONS probes that a
+        # SIPp agent would take for an unexpected call.
+        aor |= {"contact": operator.contact, "qualify_frequency": "0"}
+    return {
+        "endpoint": {
+            "type": "endpoint",
+            "context": "ntpd112-operator",
+            "disallow": "all",
+            "allow": "alaw,ulaw",
+            "auth": operator.username,
+            "aors": operator.username,
+            "direct_media": "no",
+            "rtp_symmetric": "yes",
+            "force_rport": "yes",
+            "rewrite_contact": "yes",
+            "callerid": f'"{operator.name}" <{operator.username}>',
+            "device_state_busy_at": "1",
+        },
+        "auth": {
+            "type": "auth",
+            "auth_type": "md5",
+            "username": operator.username,
+            "realm": SIP_REALM,
+            "md5_cred": operator.sip_md5_cred,
+        },
+        "aor": aor,
+    }
+
+
+class OperatorService:
+    def __init__(self, database: Database, ami: AmiClient) -> None:
+        self._database = database
+        self._ami = ami
+
+    # -- directory ----------------------------------------------------------------------------------------
+
+    async def add(self, new: NewOperator) -> CreatedOperator:
+        password = secrets.token_urlsafe(12)
+        operator = Operator(
+            username=new.username,
+            name=new.name,
+            role=new.role,
+            contact=new.contact,
+            sip_md5_cred=md5_cred(new.username, password),
+            logged_in=False,
+            paused=False,
+        )
+        async with self._database.session() as session, session.begin():
+            if await self._find(session, new.username) is not None:
+                raise OperatorError(409, "operator_exists", f"operator {new.username} already exists")
+            session.add(operator)
+        await self._push_phone(operator)
+        await self._reload_pjsip()
+        log.info("operator added", username=new.username, role=new.role)
+        return CreatedOperator(**OperatorView.model_validate(operator).model_dump(), sip_password=password)
+
+    async def remove(self, username: str) -> None:
+        async with self._database.session() as session, session.begin():
+            operator = await self._get(session, username)
+            await session.delete(operator)
+        await self._ami_quiet({"Action": "QueueRemove", "Queue": QUEUE_NAME, "Interface": interface(username)})
+        for kind in ("endpoint", "auth", "aor"):
+            await self._ami_quiet({"Action": "DBDel", "Family": f"{ASTDB_FAMILY}/{kind}", "Key": username})
+        log.info("operator removed", username=username)
+
+    async def list(self) -> list[OperatorView]:
+        async with self._database.session() as session:
+            rows = (await session.scalars(select(Operator).order_by(Operator.username))).all()
+        return [OperatorView.model_validate(row) for row in rows]
+
+    async def get(self, username: str) -> OperatorView:
+        async with self._database.session() as session:
+            return OperatorView.model_validate(await self._get(session, username))
+
+    # -- sessions -----------------------------------------------------------------------------------------
+
+    async def login(self, username: str) -> OperatorView:
+        async with self._database.session() as session, session.begin():
+            operator = await self._get(session, username)
+            if operator.logged_in:
+                raise OperatorError(409, "already_logged_in", f"{username} is already logged in")
+            await self._ami_required(
+                {
+                    "Action": "QueueAdd",
+                    "Queue": QUEUE_NAME,
+                    "Interface": interface(username),
+                    "MemberName": username,
+                    "StateInterface": interface(username),
+                    "Paused": "false",
+                }
+            )
+            self._set_state(operator, logged_in=True, paused=False, reason=None)
+        log.info("operator logged in", username=username)
+        return OperatorView.model_validate(operator)
+
+    async def logout(self, username: str) -> OperatorView:
+        async with self._database.session() as session, session.begin():
+            operator = await self._get(session, username)
+            if not operator.logged_in:
+                raise OperatorError(409, "not_logged_in", f"{username} is not logged in")
+            await self._ami_required(
+                {"Action": "QueueRemove", "Queue": QUEUE_NAME, "Interface": interface(username)}, tolerate="Not there"
+            )
+            self._set_state(operator, logged_in=False, paused=False, reason=None)
+        log.info("operator logged out", username=username)
+        return OperatorView.model_validate(operator)
+
+    async def pause(self, username: str, reason: PauseReason) -> OperatorView:
+        async with self._database.session() as session, session.begin():
+            operator = await self._get(session, username)
+            if not operator.logged_in:
+                raise OperatorError(409, "not_logged_in", f"{username} is not logged in")
+            if operator.paused:
+                raise OperatorError(409, "already_paused", f"{username} is already paused ({operator.pause_reason})")
+            member = (await self.queue_members()).get(interface(username))
+            if member is not None and member.get("InCall") == "1":
+                raise OperatorError(409, "operator_on_call", f"{username} is on a call; pause after it ends")
+            await self._ami_required(
+                {
+                    "Action": "QueuePause",
+                    "Queue": QUEUE_NAME,
+                    "Interface": interface(username),
+                    "Paused": "true",
+                    "Reason": reason,
+                }
+            )
+            self._set_state(operator, logged_in=True, paused=True, reason=reason)
+        log.info("operator paused", username=username, reason=reason)
+        return OperatorView.model_validate(operator)
+
+    async def resume(self, username: str) -> OperatorView:
+        async with self._database.session() as session, session.begin():
+            operator = await self._get(session, username)
+            if not operator.paused:
+                raise OperatorError(409, "not_paused", f"{username} is not paused")
+            await self._ami_required(
+                {"Action": "QueuePause", "Queue": QUEUE_NAME, "Interface": interface(username), "Paused": "false"}
+            )
+            self._set_state(operator, logged_in=True, paused=False, reason=None)
+        log.info("operator resumed", username=username)
+        return OperatorView.model_validate(operator)
+
+    # -- resync -------------------------------------------------------------------------------------------
+
+    async def queue_members(self) -> dict[str, dict[str, str]]:
+        """app_queue's view of the operators' queue, by interface."""
+        replies = await self._ami.send({"Action": "QueueStatus", "Queue": QUEUE_NAME}, as_list=True)
+        return {
+            str(reply.get("Location") or reply.get("Interface")): dict(reply)
+            for reply in replies
+            if reply.get("Event") == "QueueMember"
+        }
+
+    async def resync(self) -> None:
+        """Make Asterisk agree with PostgreSQL: phones exist, logged-in operators are members, pauses match."""
+        try:
+            async with self._database.session() as session:
+                operators = list((await session.scalars(select(Operator))).all())
+            for operator in operators:
+                await self._push_phone(operator)
+            await self._reload_pjsip()
+            members = await self.queue_members()
+            wanted = {interface(o.username): o for o in operators if o.logged_in}
+            for iface, operator in wanted.items():
+                member = members.get(iface)
+                if member is None:
+                    await self._ami_required(
+                        {
+                            "Action": "QueueAdd",
+                            "Queue": QUEUE_NAME,
+                            "Interface": iface,
+                            "MemberName": operator.username,
+                            "StateInterface": iface,
+                            "Paused": "true" if operator.paused else "false",
+                            "Reason": operator.pause_reason or "",
+                        }
+                    )
+                    log.warning("resync: operator was missing from the queue; added", username=operator.username)
+                elif (member.get("Paused") == "1") != operator.paused:
+                    await self._ami_required(
+                        {
+                            "Action": "QueuePause",
+                            "Queue": QUEUE_NAME,
+                            "Interface": iface,
+                            "Paused": "true" if operator.paused else "false",
+                            "Reason": operator.pause_reason or "",
+                        }
+                    )
+                    log.warning("resync: pause state corrected", username=operator.username, paused=operator.paused)
+            for iface, member in members.items():
+                if iface not in wanted and member.get("Membership") == "dynamic":
+                    await self._ami_quiet({"Action": "QueueRemove", "Queue": QUEUE_NAME, "Interface": iface})
+                    log.warning("resync: queue member not logged in per database; removed", interface=iface)
+        except (AmiError, OperatorError, OSError) as error:
+            log.error("operator resync failed; next AMI login retries", error=str(error))  # noqa: TRY400
+        except Exception:
+            log.exception("operator resync failed; next AMI login retries")
+
+    # -- internals ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _find(session: Any, username: str) -> Operator | None:
+        found: Operator | None = (await session.scalars(select(Operator).where(Operator.username == username))).first()
+        return found
+
+    async def _get(self, session: Any, username: str) -> Operator:
+        operator = await self._find(session, username)
+        if operator is None:
+            raise OperatorError(404, "operator_not_found", f"no operator {username}")
+        return operator
+
+    @staticmethod
+    def _set_state(operator: Operator, *, logged_in: bool, paused: bool, reason: str | None) -> None:
+        operator.logged_in = logged_in
+        operator.paused = paused
+        operator.pause_reason = reason
+        operator.state_changed_at = utcnow()
+
+    async def _push_phone(self, operator: Operator) -> None:
+        for kind, fields in pjsip_objects(operator).items():
+            await self._ami_required(
+                {
+                    "Action": "DBPut",
+                    "Family": f"{ASTDB_FAMILY}/{kind}",
+                    "Key": operator.username,
+                    "Val": json.dumps(fields, separators=(",", ":")),
+                }
+            )
+
+    async def _reload_pjsip(self) -> None:
+        # Quirk: an endpoint that sorcery reads from AstDB, with a static contact, stays "Unavailable" (and
+        # app_queue will not ring it) until res_pjsip is reloaded; registering phones are not affected.
+        await self._ami_quiet({"Action": "ModuleLoad", "Module": "res_pjsip.so", "LoadType": "reload"})
+
+    async def _ami_required(self, action: dict[str, str], tolerate: str | None = None) -> None:
+        """Send an action whose failure must stop the request (the database change is then rolled back)."""
+        try:
+            reply = await self._ami.send(action)
+        except AmiError as error:
+            raise OperatorError(
+                503, "asterisk_unavailable", f"Asterisk did not take {action['Action']}: {error}"
+            ) from None
+        if not reply.success and not (tolerate and tolerate in str(reply.get("Message", ""))):
+            raise OperatorError(502, "asterisk_refused", f"{action['Action']}: {reply.get('Message', 'refused')}")
+
+    async def _ami_quiet(self, action: dict[str, str]) -> None:
+        try:
+            await self._ami.send(action)
+        except AmiError as error:
+            log.warning("ami action failed", action=action["Action"], error=str(error))

@@ -1,0 +1,124 @@
+"""REST for operators, their sessions, the callback list and caller flags."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from ntpd112.queue.operators import NewOperator, OperatorError, PauseReason
+from ntpd112.web.app import DEPS, ApiError, json_response, require_role
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class PauseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: PauseReason
+
+
+class TakeCallbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    operator: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")
+
+
+class CallbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["silent", "operator"] = "silent"
+
+
+async def _body(request: web.Request) -> object:
+    try:
+        return await request.json()
+    except ValueError:
+        raise ApiError(400, "invalid_json", "the request body is not JSON") from None
+
+
+def _call_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["call_id"])
+    except ValueError:
+        raise ApiError(400, "invalid_call_id", "the call id is not a UUID") from None
+
+
+def _operator_errors(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except OperatorError as error:
+            raise ApiError(error.status, error.error_id, error.message) from None
+
+    return wrapped
+
+
+@_operator_errors
+async def list_operators(request: web.Request) -> web.Response:
+    require_role(request, "operator")
+    return json_response(await request.app[DEPS].operators.list())
+
+
+@_operator_errors
+async def add_operator(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    new = NewOperator.model_validate(await _body(request))
+    return json_response(await request.app[DEPS].operators.add(new), status=201)
+
+
+@_operator_errors
+async def remove_operator(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    await request.app[DEPS].operators.remove(request.match_info["username"])
+    return web.Response(status=204)
+
+
+@_operator_errors
+async def session_action(request: web.Request) -> web.Response:
+    require_role(request, "operator")
+    operators = request.app[DEPS].operators
+    username, action = request.match_info["username"], request.match_info["action"]
+    if action == "login":
+        result = await operators.login(username)
+    elif action == "logout":
+        result = await operators.logout(username)
+    elif action == "pause":
+        result = await operators.pause(username, PauseRequest.model_validate(await _body(request)).reason)
+    else:
+        result = await operators.resume(username)
+    return json_response(result)
+
+
+@_operator_errors
+async def list_callbacks(request: web.Request) -> web.Response:
+    require_role(request, "operator")
+    return json_response(await request.app[DEPS].callbacks.list(include_done=request.query.get("all") == "1"))
+
+
+@_operator_errors
+async def take_callback(request: web.Request) -> web.Response:
+    require_role(request, "operator")
+    body = TakeCallbackRequest.model_validate(await _body(request))
+    return json_response(await request.app[DEPS].callbacks.take(_call_id(request), body.operator))
+
+
+@_operator_errors
+async def request_callback(request: web.Request) -> web.Response:
+    identity = require_role(request, "operator")
+    body = CallbackRequest.model_validate(await _body(request))
+    await request.app[DEPS].callbacks.request(_call_id(request), body.reason, identity.name)
+    return web.json_response({"status": "pending"}, status=202)
+
+
+def add_operator_routes(app: web.Application) -> None:
+    app.router.add_get("/api/operators", list_operators)
+    app.router.add_post("/api/operators", add_operator)
+    app.router.add_delete("/api/operators/{username}", remove_operator)
+    app.router.add_post("/api/operators/{username}/{action:login|logout|pause|resume}", session_action)
+    app.router.add_get("/api/callbacks", list_callbacks)
+    app.router.add_post("/api/callbacks/{call_id}/take", take_callback)
+    app.router.add_post("/api/calls/{call_id}/callback", request_callback)

@@ -1,0 +1,242 @@
+"""Operators and the queue, with SIPp user agents as the operators' phones (static contacts) and callers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from ntpd112.app import Service
+from ntpd112.queue.operators import NewOperator, OperatorError, interface
+from ntpd112.store.models import Call
+from tests.integration.agents import SippAgent, running
+from tests.integration.conftest import calls_from, timeline, unique_mobile_number, wait_until
+from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
+
+
+@pytest.fixture
+async def room(service: Service) -> AsyncIterator[Service]:
+    """The service with an empty queue and no operators left over from other tests."""
+    for member in await service.operators.queue_members():
+        await service.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+    yield service
+    for operator in await service.operators.list():
+        await service.operators.remove(operator.username)
+
+
+async def add_phone(service: Service, username: str, agent: SippAgent, role: str = "operator") -> None:
+    await service.operators.add(
+        NewOperator(
+            username=username,
+            name=username.title(),
+            role=role,  # type: ignore[arg-type]
+            contact=agent.contact,
+        )
+    )
+
+
+async def call_and_wait(service: Service, trunk: str, hold_ms: int = 1500) -> Call:
+    number = unique_mobile_number()
+    result = await run_sipp(
+        "caller.xml",
+        source=TRUNK_ADDRESSES[trunk],
+        keys={"caller": number, "caller_name": "C"},
+        hold_ms=hold_ms,
+        timeout_s=60,
+    )
+    assert result.succeeded, result.output
+    await wait_until(lambda: not service.calls.active)
+    await asyncio.sleep(0.5)  # AgentComplete follows the hangup
+    await service.journal.flushed()
+    [call] = await calls_from(service, "+62" + number[1:])
+    return call
+
+
+async def test_a_logged_in_operator_answers_and_the_call_record_says_who_and_how_fast(room: Service) -> None:
+    phone = SippAgent("operator.xml", "127.0.0.31", hold_ms=400)
+    async with running(phone):
+        await add_phone(room, "op1", phone)
+        await room.operators.login("op1")
+        members = await room.operators.queue_members()
+        assert members[interface("op1")]["Paused"] == "0"
+
+        call = await call_and_wait(room, "telkomsel", hold_ms=3000)
+
+    assert call.operator == "op1"
+    assert call.operator_answered_at is not None and call.answered_at is not None
+    assert call.operator_answered_at >= call.answered_at
+    assert call.wait_seconds is not None and 0 <= call.wait_seconds < 10
+    assert call.ring_attempts == 1
+    assert call.talk_seconds is not None and call.talk_seconds >= 1
+    assert call.recording_path and call.recording_path.endswith(f"{call.uniqueid}.wav")
+    assert call.queue_priority == 10
+    types = [event.type for event in await timeline(room, call.id)]
+    for expected in (
+        "offered",
+        "answered",
+        "prioritised",
+        "queued",
+        "queue_joined",
+        "operator_ringing",
+        "operator_answered",
+        "operator_call_completed",
+        "ended",
+    ):
+        assert expected in types, types
+    assert types.index("queue_joined") < types.index("operator_answered") < types.index("ended")
+
+
+async def test_a_paused_operator_is_not_rung(room: Service) -> None:
+    paused_phone = SippAgent("operator.xml", "127.0.0.31")
+    active_phone = SippAgent("operator.xml", "127.0.0.32")
+    async with running(paused_phone, active_phone):
+        await add_phone(room, "op1", paused_phone)
+        await add_phone(room, "op2", active_phone)
+        for username in ("op1", "op2"):
+            await room.operators.login(username)
+        await room.operators.pause("op1", "break")
+        assert (await room.operators.queue_members())[interface("op1")]["Paused"] == "1"
+
+        # The second caller holds long enough for op2's 5 s wrap-up after the first call.
+        calls = [await call_and_wait(room, "xl", hold_ms=hold) for hold in (1500, 9000)]
+
+    assert [call.operator for call in calls] == ["op2", "op2"]
+    for call in calls:
+        rung = [e.data["operator"] for e in await timeline(room, call.id) if e.type == "operator_ringing"]
+        assert rung == ["op2"]
+
+
+async def test_longest_idle_operator_gets_the_next_call(room: Service) -> None:
+    phones = [SippAgent("operator.xml", f"127.0.0.3{n}") for n in (1, 2)]
+    async with running(*phones):
+        for n, phone in enumerate(phones, 1):
+            await add_phone(room, f"op{n}", phone)
+            await room.operators.login(f"op{n}")
+        first = await call_and_wait(room, "indosat", hold_ms=500)
+        await asyncio.sleep(6)  # past the 5 s wrap-up
+        second = await call_and_wait(room, "indosat", hold_ms=500)
+        await asyncio.sleep(6)
+        third = await call_and_wait(room, "indosat", hold_ms=500)
+
+    assert {first.operator, second.operator} == {"op1", "op2"}
+    assert third.operator == first.operator  # idle longest
+
+
+async def test_with_no_operator_logged_in_the_supervisors_ring_at_once(room: Service) -> None:
+    supervisor_phone = SippAgent("operator.xml", "127.0.0.41")
+    async with running(supervisor_phone):
+        await add_phone(room, "supervisor1", supervisor_phone, role="supervisor")
+        call = await call_and_wait(room, "smartfren", hold_ms=2000)
+
+    events = await timeline(room, call.id)
+    overflow = [e for e in events if e.type == "overflow"]
+    assert overflow and overflow[0].data["queue_status"] == "JOINEMPTY"
+    assert call.operator is None
+    # The supervisor answered quickly: the overflow came right after intake, not after the overflow wait.
+    queued_at = next(e.at for e in events if e.type == "queued")
+    assert (overflow[0].at - queued_at).total_seconds() < 5
+
+
+async def test_overflow_to_supervisors_when_no_operator_answers(room: Service) -> None:
+    away = SippAgent("operator-noanswer.xml", "127.0.0.31")
+    supervisor_phone = SippAgent("operator.xml", "127.0.0.41")
+    # The admin can shorten the overflow wait live; it is a dialplan global rendered from room.toml.
+    await room.ami.send({"Action": "Setvar", "Variable": "NTPD112_OVERFLOW_AFTER", "Value": "4"})
+    try:
+        async with running(away, supervisor_phone):
+            await add_phone(room, "op1", away)
+            await add_phone(room, "supervisor1", supervisor_phone, role="supervisor")
+            await room.operators.login("op1")
+            call = await call_and_wait(room, "telkom", hold_ms=9000)
+    finally:
+        await room.ami.send({"Action": "Setvar", "Variable": "NTPD112_OVERFLOW_AFTER", "Value": "60"})
+    types = [e.type for e in await timeline(room, call.id)]
+    assert "operator_ringing" in types and "operator_no_answer" in types
+    assert "overflow" in types
+    assert call.operator is None
+
+
+async def test_session_errors_leave_state_unchanged(room: Service) -> None:
+    phone = SippAgent("operator.xml", "127.0.0.31")
+    async with running(phone):
+        await add_phone(room, "op1", phone)
+        with pytest.raises(OperatorError) as unknown:
+            await room.operators.login("nobody")
+        assert unknown.value.error_id == "operator_not_found"
+        await room.operators.login("op1")
+        with pytest.raises(OperatorError) as twice:
+            await room.operators.login("op1")
+        assert twice.value.error_id == "already_logged_in"
+        with pytest.raises(OperatorError) as resume:
+            await room.operators.resume("op1")
+        assert resume.value.error_id == "not_paused"
+        view = await room.operators.get("op1")
+        assert view.logged_in and not view.paused
+        assert (await room.operators.queue_members())[interface("op1")]["Paused"] == "0"
+
+
+async def test_resync_restores_queue_membership_after_asterisk_loses_it(room: Service) -> None:
+    phone = SippAgent("operator.xml", "127.0.0.31")
+    async with running(phone):
+        await add_phone(room, "op1", phone)
+        await add_phone(room, "op2", phone)
+        await room.operators.login("op1")
+        await room.operators.login("op2")
+        await room.operators.pause("op2", "training")
+        # Someone removes op1 and unpauses op2 behind the service's back (or Asterisk lost its state).
+        await room.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": interface("op1")})
+        await room.ami.send(
+            {"Action": "QueuePause", "Queue": "ntpd112-operators", "Interface": interface("op2"), "Paused": "false"}
+        )
+        await room.ami.send({"Action": "QueueAdd", "Queue": "ntpd112-operators", "Interface": "PJSIP/stranger"})
+        await room.operators.resync()
+        members = await room.operators.queue_members()
+    assert members[interface("op1")]["Paused"] == "0"
+    assert members[interface("op2")]["Paused"] == "1"
+    assert "PJSIP/stranger" not in members
+
+
+async def test_abandoned_caller_goes_on_the_callback_list_and_is_called_back(room: Service) -> None:
+    away = SippAgent("operator-noanswer.xml", "127.0.0.31")
+    async with running(away):
+        await add_phone(room, "op1", away)
+        await room.operators.login("op1")
+        number = unique_mobile_number()
+        result = await run_sipp(
+            "caller.xml",
+            source=TRUNK_ADDRESSES["telkomsel"],
+            keys={"caller": number, "caller_name": "Hung Up"},
+            hold_ms=3000,
+        )
+        assert result.succeeded, result.output
+        await wait_until(lambda: not room.calls.active)
+        await room.journal.flushed()
+    [call] = await calls_from(room, "+62" + number[1:])
+    assert call.callback_status == "pending" and call.callback_reason == "abandoned"
+    assert call.abandoned_at is not None and call.wait_seconds is not None and call.wait_seconds >= 1
+    assert call.id in [item.id for item in await room.callbacks.list()]
+
+    answering = SippAgent("operator.xml", "127.0.0.32")
+    citizen = SippAgent("phone-answers-then-hangs-up.xml", TRUNK_ADDRESSES["telkomsel"], hold_ms=1500)
+    async with running(answering, citizen):
+        await add_phone(room, "op2", answering)
+        item = await room.callbacks.take(call.id, "op2")
+        assert item.callback_status == "calling"
+        with pytest.raises(OperatorError) as again:
+            await room.callbacks.take(call.id, "op2")
+        assert again.value.error_id == "callback_not_available"
+
+        async def finished() -> bool:
+            async with room.database.session() as session:
+                status = await session.scalar(select(Call.callback_status).where(Call.id == call.id))
+            return status == "done"
+
+        await wait_until(finished, timeout=30)
+    await room.journal.flushed()
+    async with room.database.session() as session:
+        done = await session.get(Call, call.id)
+    assert done is not None and done.callback_outcome == "caller_answer" and done.callback_taken_by == "op2"
+    types = [e.type for e in await timeline(room, call.id)]
+    assert "abandoned" in types and "callback_started" in types and "callback_finished" in types
