@@ -247,7 +247,5 @@ def asterisk_render(directory: Path) -> None:
         click.echo(directory / name)
 
 
-import ntpd112.cli_dispatch  # noqa: E402, F401  registers `routes` and `incidents` on `main`
-
-if __name__ == "__main__":
-    main()
+import ntpd112.cli_dispatch  # noqa: E402  registers `routes` and `incidents` on `main`
+import ntpd112.cli_operators  # noqa: E402, F401  registers `operators` and `callbacks` on `main`

@@ -33,7 +33,7 @@ VALID_ENV = {
 def _run_cli(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NTPD112_")}
     return subprocess.run(
-        [sys.executable, "-m", "ntpd112.cli", *args],
+        [sys.executable, "-m", "ntpd112", *args],
         env=clean | env,
         cwd=tmp_path,
         capture_output=True,

@@ -1,0 +1,155 @@
+"""Operators over REST and the command line: roles, JSON errors that leave state unchanged, the callback list."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ntpd112.app import Service
+from ntpd112.queue.operators import interface
+from tests.integration.agents import SippAgent, running
+from tests.integration.conftest import unique_mobile_number, wait_until
+from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
+
+
+@pytest.fixture
+async def api(service: Service) -> AsyncIterator[tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]]:
+    for member in await service.operators.queue_members():
+        await service.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+    tokens = {role: await service.repository.create_token(role, role) for role in ("operator", "supervisor", "admin")}
+    headers = {role: {"Authorization": f"Bearer {token}"} for role, token in tokens.items()}
+    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
+        yield session, headers
+    for operator in await service.operators.list():
+        await service.operators.remove(operator.username)
+
+
+async def _call(
+    session: aiohttp.ClientSession, method: str, path: str, headers: dict[str, str], body: Any = None
+) -> tuple[int, Any]:
+    async with session.request(method, path, headers=headers, json=body) as response:
+        return response.status, (await response.json() if response.content_type == "application/json" else None)
+
+
+async def test_only_admins_manage_operators_and_errors_change_nothing(
+    service: Service, api: tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]
+) -> None:
+    session, headers = api
+    new = {"username": "op5", "name": "Rina", "contact": "sip:127.0.0.35:5070"}
+    status, body = await _call(session, "POST", "/api/operators", headers["supervisor"], new)
+    assert status == 403 and body["error"]["id"] == "forbidden"
+    status, body = await _call(session, "POST", "/api/operators", headers["admin"], new)
+    assert status == 201 and body["username"] == "op5" and len(body["sip_password"]) >= 16
+    status, body = await _call(session, "POST", "/api/operators", headers["admin"], new)
+    assert status == 409 and body["error"]["id"] == "operator_exists"
+    for bad in (
+        {"username": "Op 5", "name": "x"},
+        {"username": "trunk-x", "name": "x"},
+        {"username": "op6"},
+        {"username": "op6", "name": "x", "contact": "sip:a@b;evil=1\r\n"},
+    ):
+        status, body = await _call(session, "POST", "/api/operators", headers["admin"], bad)
+        assert status == 400 and body["error"]["id"] == "invalid_request", bad
+    status, body = await _call(session, "GET", "/api/operators", headers["operator"])
+    assert status == 200 and [o["username"] for o in body] == ["op5"]
+    assert "sip_password" not in body[0] and "sip_md5_cred" not in body[0]
+
+
+async def test_sessions_over_rest_with_json_errors(
+    service: Service, api: tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]
+) -> None:
+    session, headers = api
+    op = headers["operator"]
+    phone = SippAgent("operator.xml", "127.0.0.35")
+    async with running(phone):
+        await _call(
+            session,
+            "POST",
+            "/api/operators",
+            headers["admin"],
+            {"username": "op5", "name": "Rina", "contact": phone.contact},
+        )
+        status, body = await _call(session, "POST", "/api/operators/nobody/login", op)
+        assert status == 404 and body["error"]["id"] == "operator_not_found"
+        status, body = await _call(session, "POST", "/api/operators/op5/login", op)
+        assert status == 200 and body["logged_in"] is True
+        status, body = await _call(session, "POST", "/api/operators/op5/login", op)
+        assert status == 409 and body["error"]["id"] == "already_logged_in"
+        status, body = await _call(session, "POST", "/api/operators/op5/pause", op, {"reason": "nap"})
+        assert status == 400 and body["error"]["id"] == "invalid_request"
+
+        # Pausing an operator who is on a call is refused; the call and the queue are untouched.
+        number = unique_mobile_number()
+        caller = asyncio.create_task(
+            run_sipp(
+                "caller.xml",
+                source=TRUNK_ADDRESSES["xl"],
+                keys={"caller": number, "caller_name": "On Call"},
+                hold_ms=5000,
+            )
+        )
+        await wait_until(lambda: _in_call(service), timeout=10)
+        status, body = await _call(session, "POST", "/api/operators/op5/pause", op, {"reason": "break"})
+        assert status == 409 and body["error"]["id"] == "operator_on_call"
+        assert (await caller).succeeded
+        members = await service.operators.queue_members()
+        assert members[interface("op5")]["Paused"] == "0"
+
+        status, body = await _call(session, "POST", "/api/operators/op5/pause", op, {"reason": "break"})
+        assert status == 200 and body["paused"] is True and body["pause_reason"] == "break"
+        assert (await service.operators.queue_members())[interface("op5")]["Paused"] == "1"
+        status, body = await _call(session, "POST", "/api/operators/op5/resume", op)
+        assert status == 200 and body["paused"] is False
+        status, body = await _call(session, "POST", "/api/operators/op5/logout", op)
+        assert status == 200 and body["logged_in"] is False
+        assert interface("op5") not in await service.operators.queue_members()
+
+
+async def _in_call(service: Service) -> bool:
+    member = (await service.operators.queue_members()).get(interface("op5"), {})
+    return member.get("InCall") == "1"
+
+
+async def test_callback_list_over_rest(
+    service: Service, api: tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]
+) -> None:
+    session, headers = api
+    status, body = await _call(session, "GET", "/api/callbacks", headers["operator"])
+    assert status == 200 and body == []
+    status, body = await _call(
+        session, "POST", "/api/callbacks/not-a-uuid/take", headers["operator"], {"operator": "op1"}
+    )
+    assert status == 400 and body["error"]["id"] == "invalid_call_id"
+    unknown = "00000000-0000-0000-0000-000000000001"
+    status, body = await _call(
+        session, "POST", f"/api/calls/{unknown}/callback", headers["operator"], {"reason": "silent"}
+    )
+    assert status == 404 and body["error"]["id"] == "call_not_found"
+
+
+def test_operators_from_the_command_line(service: Service) -> None:
+    env = os.environ | {"NTPD112_DATABASE_URL": service.settings.database_url.get_secret_value()}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ntpd112", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    added = cli("operators", "add", "op8", "--name", "Budi", "--contact", "sip:127.0.0.38:5070", "--json")
+    assert added.returncode == 0, added.stderr
+    assert '"sip_password"' in added.stdout
+    assert cli("operators", "login", "op8").returncode == 0
+    again = cli("operators", "login", "op8")
+    assert again.returncode == 1 and "already_logged_in" in again.stderr
+    listed = cli("operators", "list", "--json")
+    assert '"logged_in": true' in listed.stdout
+    bad = cli("operators", "add", "Bad Name", "--name", "x")
+    assert bad.returncode == 2 and "username" in bad.stderr
+    assert cli("operators", "remove", "op8").returncode == 0

@@ -1,0 +1,57 @@
+"""A real softphone (baresip) as the operator: registers with the credentials ntpd112 generated, is rung by the
+queue, answers, and the call record names the operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ntpd112.app import Service
+from ntpd112.pbx.local import LocalAsterisk
+from ntpd112.queue.operators import NewOperator
+from tests.integration.conftest import calls_from, timeline, unique_mobile_number, wait_until
+from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
+from tests.integration.softphone import Baresip
+
+
+async def test_baresip_operator_registers_answers_a_112_call_and_is_recorded(
+    service: Service, local_asterisk: LocalAsterisk, tmp_path: Path
+) -> None:
+    for member in await service.operators.queue_members():
+        await service.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+    created = await service.operators.add(NewOperator(username="op7", name="Dewi"))
+    phone = Baresip(tmp_path / "baresip", "op7", created.sip_password, "127.0.0.37")
+    await phone.start()
+    try:
+
+        async def registered() -> bool:
+            endpoint = await service.ari.request("GET", "/endpoints/PJSIP/op7")
+            return bool(endpoint["state"] == "online")
+
+        await wait_until(registered, timeout=15)
+        await service.operators.login("op7")
+
+        number = unique_mobile_number()
+        result = await run_sipp(
+            "caller.xml",
+            source=TRUNK_ADDRESSES["telkomsel"],
+            keys={"caller": number, "caller_name": "Caller"},
+            hold_ms=4000,
+            timeout_s=30,
+        )
+        assert result.succeeded, result.output
+        await wait_until(lambda: not service.calls.active)
+        await service.journal.flushed()
+    finally:
+        await phone.stop()
+        await service.operators.remove("op7")
+
+    [call] = await calls_from(service, "+62" + number[1:])
+    assert call.operator == "op7"
+    assert call.talk_seconds is not None and call.talk_seconds > 1
+    assert "operator_answered" in [e.type for e in await timeline(service, call.id)]
+    assert "Call established" in phone.log
+    # The softphone's tone went through the bridge into the call's recording: at least a second of 8 kHz 16-bit
+    # audio beyond the WAV header (the SIPp caller itself sends no media).
+    assert call.recording_path is not None
+    recording = local_asterisk.root / "var/spool/asterisk/monitor" / call.recording_path
+    await wait_until(lambda: recording.exists() and recording.stat().st_size > 44 + 16000)
