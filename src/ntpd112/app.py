@@ -12,12 +12,15 @@ from aiohttp import web
 from ntpd112.backoff import Backoff
 from ntpd112.calls.handler import CallHandler
 from ntpd112.config import Settings
+from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
+from ntpd112.dispatch.live import DispatchService
 from ntpd112.dispatch.service import RoutingService
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.pbx.ami import AmiClient
 from ntpd112.pbx.ari import AriClient
+from ntpd112.pbx.ari_models import AriEvent
 from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
@@ -72,6 +75,10 @@ class Service:
             room.priority,
         )
         self.operators = OperatorService(self.database, self.ami)
+        self.desks = DeskService(self.database, self.ami)
+        self.dispatch = DispatchService(
+            self.ari, self.ami, self.journal, IncidentRepository(self.database), self.routing, self.calls
+        )
         self.callbacks = CallbackService(self.database, self.ami, self.journal)
         self.callbacks.attach(self.ami)
         QueueEventRecorder(self.journal).attach(self.ami)
@@ -94,6 +101,8 @@ class Service:
                 incidents=self.incidents,
                 operators=self.operators,
                 callbacks=self.callbacks,
+                dispatch=self.dispatch,
+                desks=self.desks,
             )
         )
         self._runner: web.AppRunner | None = None
@@ -107,12 +116,22 @@ class Service:
             "routing": self.routing.health(),
         }
 
+    async def _resync_phones(self) -> None:
+        await self.operators.resync()
+        await self.desks.resync()
+
+    async def _on_ari_event(self, event: AriEvent) -> None:
+        # Dispatch's own StasisStarts stay with dispatch; everything else (a caller's hangup included) reaches the
+        # call handler too, which records how the call ended.
+        if not await self.dispatch.on_event(event):
+            await self.calls.on_event(event)
+
     async def start(self) -> None:
         await self.database.start()
         await self.journal.start()
-        await self.ami.start(on_login=self.operators.resync)
+        await self.ami.start(on_login=self._resync_phones)
         await self.routing.start()
-        await self.ari.start(self.calls.on_event, self.calls.resync)
+        await self.ari.start(self._on_ari_event, self.calls.resync)
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
@@ -127,6 +146,7 @@ class Service:
         # Reverse order: stop taking work, then let the journal flush, then close the database.
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.dispatch.stop()
         await self.ari.stop()
         await self.routing.stop()
         await self.ami.stop()

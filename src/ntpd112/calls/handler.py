@@ -125,7 +125,13 @@ class CallHandler:
             await self.intake(channel, StasisArgs.from_app_data(channel.dialplan.app_data), resynced=True)
 
     def _waits_in_our_app(self, channel: Channel) -> bool:
-        return channel.dialplan.app_name == "Stasis" and channel.dialplan.app_data.split(",")[0] == self._ari.app
+        # Channels that dispatch holds (Stasis(ntpd112,dispatch,...)) are past intake: not picked up here.
+        app_args = channel.dialplan.app_data.split(",")
+        return channel.dialplan.app_name == "Stasis" and app_args[0] == self._ari.app and app_args[1:2] != ["dispatch"]
+
+    def uniqueid_of(self, call_id: uuid.UUID) -> str | None:
+        """The caller's channel of a call this service is handling now; None once it has ended."""
+        return next((uniqueid for uniqueid, call in self.active.items() if call.call_id == call_id), None)
 
     # -- intake -------------------------------------------------------------------------------------------
 

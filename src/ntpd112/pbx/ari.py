@@ -201,6 +201,54 @@ class AriClient:
             "POST", f"/applications/{self.app}/subscription", params={"eventSource": f"channel:{channel_id}"}
         )
 
+    # -- bridges and originate (dispatch holds the call in Stasis bridges) -----------------------------------
+
+    async def create_bridge(self, bridge_type: str = "mixing") -> str:
+        # A mixing bridge with two channels runs natively (simple/native RTP) and moves to softmix by itself when a
+        # third joins, so one bridge type serves transfers and conferences.
+        bridge = await self.request("POST", "/bridges", params={"type": bridge_type})
+        return str(bridge["id"])
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"/bridges/{bridge_id}")
+
+    async def add_to_bridge(self, bridge_id: str, channel_id: str) -> None:
+        await self.request("POST", f"/bridges/{bridge_id}/addChannel", params={"channel": channel_id})
+
+    async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
+        await self.request("POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": channel_id})
+
+    async def start_bridge_moh(self, bridge_id: str, moh_class: str) -> None:
+        await self.request("POST", f"/bridges/{bridge_id}/moh", params={"mohClass": moh_class})
+
+    async def stop_bridge_moh(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"/bridges/{bridge_id}/moh")
+
+    async def play(self, channel_id: str, media: str) -> None:
+        # To one channel, also while it is in a bridge. (Playing to a whole bridge needs chan_bridge_media's
+        # Announcer channel: "Could not create playback channel" without it.)
+        await self.request("POST", f"/channels/{channel_id}/play", params={"media": media})
+
+    async def originate(
+        self, channel_id: str, endpoint: str, app_args: str, *, timeout: int, caller_id: str, originator: str
+    ) -> None:
+        """Dial `endpoint`; once it answers the channel enters our app (StasisStart with `app_args`). A channel
+        that never answers only ever shows up as ChannelDestroyed, with the reason in its hangup cause."""
+        params = {
+            "endpoint": endpoint,
+            "app": self.app,
+            "appArgs": app_args,
+            "channelId": channel_id,
+            "timeout": str(timeout),
+            "callerId": caller_id,
+            # Same linkedid as the 112 call, so CDR/CEL keep the agency leg with the call.
+            "originator": originator,
+        }
+        await self.request("POST", "/channels", params=params)
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
+
 
 def _error_message(text: str) -> str:
     try:

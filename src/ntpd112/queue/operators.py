@@ -8,8 +8,6 @@ database again, so nobody silently drops out of the queue and no paused operator
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import secrets
 from typing import Any, Literal
@@ -19,6 +17,7 @@ from sqlalchemy import select
 
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.phones import DeskPhone, delete_phone, md5_cred, put_actions, reload_pjsip
 from ntpd112.queue.room import QUEUE_NAME
 from ntpd112.store.db import Database
 from ntpd112.store.journal import utcnow
@@ -26,8 +25,7 @@ from ntpd112.store.models import Operator
 
 log = get_logger(__name__)
 
-SIP_REALM = "ntpd112"
-ASTDB_FAMILY = "ntpd112"
+OPERATOR_CONTEXT = "ntpd112-operator"
 PauseReason = Literal["break", "training", "wrap-up", "meal", "other"]
 _RESERVED_PREFIXES = ("trunk-", "agency")
 
@@ -84,43 +82,8 @@ def interface(username: str) -> str:
     return f"PJSIP/{username}"
 
 
-def md5_cred(username: str, password: str) -> str:
-    # What PJSIP's auth_type=md5 wants: the HA1 of RFC 2617. Not a password hash for storage strength; it is what
-    # lets the SIP password itself never be stored anywhere.
-    return hashlib.md5(f"{username}:{SIP_REALM}:{password}".encode(), usedforsecurity=False).hexdigest()
-
-
-def pjsip_objects(operator: Operator) -> dict[str, dict[str, str]]:
-    """The PJSIP endpoint, auth and aor of an operator's phone, as sorcery's astdb wizard stores them."""
-    aor = {"type": "aor", "max_contacts": "1", "remove_existing": "yes", "qualify_frequency": "30"}
-    if operator.contact:
-        # A phone at a fixed address (desk phone, load-test agent): no registration, and no OPTIONS probes that a
-        # SIPp agent would take for an unexpected call.
-        aor |= {"contact": operator.contact, "qualify_frequency": "0"}
-    return {
-        "endpoint": {
-            "type": "endpoint",
-            "context": "ntpd112-operator",
-            "disallow": "all",
-            "allow": "alaw,ulaw",
-            "auth": operator.username,
-            "aors": operator.username,
-            "direct_media": "no",
-            "rtp_symmetric": "yes",
-            "force_rport": "yes",
-            "rewrite_contact": "yes",
-            "callerid": f'"{operator.name}" <{operator.username}>',
-            "device_state_busy_at": "1",
-        },
-        "auth": {
-            "type": "auth",
-            "auth_type": "md5",
-            "username": operator.username,
-            "realm": SIP_REALM,
-            "md5_cred": operator.sip_md5_cred,
-        },
-        "aor": aor,
-    }
+def desk_phone(operator: Operator) -> DeskPhone:
+    return DeskPhone(operator.username, operator.name, operator.sip_md5_cred, operator.contact, OPERATOR_CONTEXT)
 
 
 class OperatorService:
@@ -146,7 +109,7 @@ class OperatorService:
                 raise OperatorError(409, "operator_exists", f"operator {new.username} already exists")
             session.add(operator)
         await self._push_phone(operator)
-        await self._reload_pjsip()
+        await reload_pjsip(self._ami)
         log.info("operator added", username=new.username, role=new.role)
         return CreatedOperator(**OperatorView.model_validate(operator).model_dump(), sip_password=password)
 
@@ -155,8 +118,7 @@ class OperatorService:
             operator = await self._get(session, username)
             await session.delete(operator)
         await self._ami_quiet({"Action": "QueueRemove", "Queue": QUEUE_NAME, "Interface": interface(username)})
-        for kind in ("endpoint", "auth", "aor"):
-            await self._ami_quiet({"Action": "DBDel", "Family": f"{ASTDB_FAMILY}/{kind}", "Key": username})
+        await delete_phone(self._ami, username)
         log.info("operator removed", username=username)
 
     async def list(self) -> list[OperatorView]:
@@ -254,7 +216,7 @@ class OperatorService:
                 operators = list((await session.scalars(select(Operator))).all())
             for operator in operators:
                 await self._push_phone(operator)
-            await self._reload_pjsip()
+            await reload_pjsip(self._ami)
             members = await self.queue_members()
             wanted = {interface(o.username): o for o in operators if o.logged_in}
             for iface, operator in wanted.items():
@@ -313,20 +275,8 @@ class OperatorService:
         operator.state_changed_at = utcnow()
 
     async def _push_phone(self, operator: Operator) -> None:
-        for kind, fields in pjsip_objects(operator).items():
-            await self._ami_required(
-                {
-                    "Action": "DBPut",
-                    "Family": f"{ASTDB_FAMILY}/{kind}",
-                    "Key": operator.username,
-                    "Val": json.dumps(fields, separators=(",", ":")),
-                }
-            )
-
-    async def _reload_pjsip(self) -> None:
-        # Quirk: an endpoint that sorcery reads from AstDB, with a static contact, stays "Unavailable" (and
-        # app_queue will not ring it) until res_pjsip is reloaded; registering phones are not affected.
-        await self._ami_quiet({"Action": "ModuleLoad", "Module": "res_pjsip.so", "LoadType": "reload"})
+        for action in put_actions(desk_phone(operator)):
+            await self._ami_required(action)
 
     async def _ami_required(self, action: dict[str, str], tolerate: str | None = None) -> None:
         """Send an action whose failure must stop the request (the database change is then rolled back)."""

@@ -184,3 +184,20 @@ class CallerFlag(Base):
     note: Mapped[str | None] = mapped_column(Text)
     set_by: Mapped[str | None] = mapped_column(String(80))
     set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AgencyDesk(Base):
+    """A SIP phone at an agency's desk, rung as a member of the agency's hunt groups in the routing table.
+
+    Like an operator's phone, only the SIP digest hash is stored; the phone itself lives in AstDB.
+    """
+
+    __tablename__ = "agency_desks"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    endpoint: Mapped[str] = mapped_column(String(64), unique=True)
+    agency: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    sip_md5_cred: Mapped[str] = mapped_column(String(32))
+    contact: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -14,7 +14,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
+from ntpd112.dispatch.live import DispatchService
 from ntpd112.dispatch.service import RoutingService
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
@@ -46,6 +48,8 @@ class WebDeps:
     incidents: IncidentService
     operators: OperatorService
     callbacks: CallbackService
+    dispatch: DispatchService
+    desks: DeskService
 
 
 DEPS = web.AppKey("deps", WebDeps)
@@ -176,4 +180,7 @@ def create_app(deps: WebDeps) -> web.Application:
     from ntpd112.web.operator_routes import add_operator_routes  # same: it imports this module
 
     add_operator_routes(app)
+    from ntpd112.web.live_dispatch_routes import add_live_dispatch_routes  # same: it imports this module
+
+    add_live_dispatch_routes(app)
     return app

@@ -1,0 +1,131 @@
+"""Agency desks: the SIP phones that the routing table's hunt groups ring.
+
+Made like operators' phones (pbx/phones.py: PJSIP objects in AstDB over AMI, static contact or registration), in
+context `ntpd112-refuse-all`: a desk phone is only ever called, it can never dial anything through the 112 room.
+PostgreSQL holds the directory; `resync` pushes it to Asterisk after every AMI login.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from ntpd112.dispatch.agencies import EndpointName, Slug
+from ntpd112.logs import get_logger
+from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.phones import DeskPhone, delete_phone, md5_cred, put_actions, reload_pjsip
+from ntpd112.store.db import Database
+from ntpd112.store.models import AgencyDesk, Operator
+
+log = get_logger(__name__)
+
+DESK_CONTEXT = "ntpd112-refuse-all"
+
+
+def _printable(value: str) -> str:
+    # The name ends up in a SIP caller id: no quotes, angle brackets or control characters.
+    return re.sub(r'[\x00-\x1f"<>\\]', "", value).strip() or "desk"
+
+
+class DeskError(Exception):
+    """A request about a desk that cannot be carried out; nothing was changed."""
+
+    def __init__(self, status: int, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_id = error_id
+        self.message = message
+
+
+class NewDesk(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: EndpointName
+    agency: Slug
+    name: Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_printable)]
+    contact: str | None = Field(None, pattern=r"^sip:[A-Za-z0-9._-]+@?[A-Za-z0-9.\[\]:_-]*$")
+
+
+class DeskView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    endpoint: str
+    agency: str
+    name: str
+    contact: str | None
+
+
+class CreatedDesk(DeskView):
+    sip_password: str  # shown once; only its digest is stored
+
+
+def desk_phone(desk: AgencyDesk) -> DeskPhone:
+    return DeskPhone(desk.endpoint, desk.name, desk.sip_md5_cred, desk.contact, DESK_CONTEXT)
+
+
+class DeskService:
+    def __init__(self, database: Database, ami: AmiClient) -> None:
+        self._database = database
+        self._ami = ami
+
+    async def add(self, new: NewDesk, known_agencies: set[str]) -> CreatedDesk:
+        if new.agency not in known_agencies:
+            raise DeskError(422, "unknown_agency", f"no agency {new.agency!r} in the routing table in force")
+        password = secrets.token_urlsafe(12)
+        desk = AgencyDesk(
+            endpoint=new.endpoint,
+            agency=new.agency,
+            name=new.name,
+            contact=new.contact,
+            sip_md5_cred=md5_cred(new.endpoint, password),
+        )
+        async with self._database.session() as session, session.begin():
+            # Desks and operators share one PJSIP namespace in AstDB: a clash would overwrite the other phone.
+            taken = await session.scalar(select(AgencyDesk.id).where(AgencyDesk.endpoint == new.endpoint))
+            operator = await session.scalar(select(Operator.id).where(Operator.username == new.endpoint))
+            if taken is not None or operator is not None:
+                raise DeskError(409, "endpoint_exists", f"a phone named {new.endpoint} already exists")
+            session.add(desk)
+            await self._push(desk)  # inside the transaction: Asterisk refusing it leaves no row behind
+        await reload_pjsip(self._ami)
+        log.info("agency desk added", endpoint=new.endpoint, agency=new.agency)
+        return CreatedDesk(**DeskView.model_validate(desk).model_dump(), sip_password=password)
+
+    async def remove(self, endpoint: str) -> None:
+        async with self._database.session() as session, session.begin():
+            desk = await session.scalar(select(AgencyDesk).where(AgencyDesk.endpoint == endpoint))
+            if desk is None:
+                raise DeskError(404, "desk_not_found", f"no agency desk {endpoint}")
+            await session.delete(desk)
+        await delete_phone(self._ami, endpoint)
+        log.info("agency desk removed", endpoint=endpoint)
+
+    async def list(self) -> list[DeskView]:
+        async with self._database.session() as session:
+            rows = (await session.scalars(select(AgencyDesk).order_by(AgencyDesk.agency, AgencyDesk.endpoint))).all()
+        return [DeskView.model_validate(row) for row in rows]
+
+    async def resync(self) -> None:
+        """After every AMI login: every desk in the database exists in Asterisk."""
+        try:
+            async with self._database.session() as session:
+                desks = list((await session.scalars(select(AgencyDesk))).all())
+            for desk in desks:
+                await self._push(desk)
+            if desks:
+                await reload_pjsip(self._ami)
+        except (AmiError, DeskError, OSError) as error:
+            log.error("agency desk resync failed; next AMI login retries", error=str(error))  # noqa: TRY400
+
+    async def _push(self, desk: AgencyDesk) -> None:
+        for action in put_actions(desk_phone(desk)):
+            try:
+                reply = await self._ami.send(action)
+            except AmiError as error:
+                raise DeskError(503, "asterisk_unavailable", f"Asterisk did not take DBPut: {error}") from None
+            if not reply.success:
+                raise DeskError(502, "asterisk_refused", f"DBPut: {reply.get('Message', 'refused')}")

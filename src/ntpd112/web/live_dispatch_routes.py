@@ -1,0 +1,106 @@
+"""REST for dispatch on the live call (operators) and the agency desks' phones (admins).
+
+`POST /api/calls/{id}/dispatch` answers once the first target rings (or the after-hours message plays); the walk
+along the chain goes on in the service and every attempt is on the call's timeline. Refusals leave the call as it
+was: the request is checked (call live, classified, target or agency known) before anything moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ntpd112.dispatch.desks import DeskError, NewDesk
+from ntpd112.dispatch.live import DispatchError, DispatchRequest
+from ntpd112.dispatch.service import RoutingUnavailable
+from ntpd112.store.incidents import CallNotFound
+from ntpd112.store.repo import ROLE_RANK
+from ntpd112.web.app import DEPS, ApiError, call_id_param, json_response, require_role
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _as_api_errors(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except DispatchError as error:
+            raise ApiError(error.status, error.error_id, error.message, error.details) from None
+        except DeskError as error:
+            raise ApiError(error.status, error.error_id, error.message) from None
+        except CallNotFound as error:
+            raise ApiError(404, "call_not_found", "no call with this id", {"id": str(error.call_id)}) from None
+        except RoutingUnavailable as error:
+            raise ApiError(503, "routing_unavailable", str(error)) from None
+        except TimeoutError:
+            raise ApiError(504, "dispatch_timeout", "Asterisk did not carry the request out in time") from None
+
+    return wrapped
+
+
+async def _json(request: web.Request) -> bytes:
+    body = await request.read()
+    return body or b"{}"
+
+
+@_as_api_errors
+async def start_dispatch(request: web.Request) -> web.Response:
+    identity = require_role(request, "operator")
+    call_id = call_id_param(request)
+    body = DispatchRequest.model_validate_json(await _json(request))
+    deps = request.app[DEPS]
+    # An unknown call is a 404, not "call ended": look it up first (raises CallNotFound).
+    await deps.incidents.get(call_id)
+    return json_response(await deps.dispatch.dispatch(call_id, body, identity.name), status=202)
+
+
+@_as_api_errors
+async def get_dispatch(request: web.Request) -> web.Response:
+    require_role(request, "operator")
+    call_id = call_id_param(request)
+    view = request.app[DEPS].dispatch.view(call_id)
+    if view is None:
+        raise ApiError(404, "no_dispatch", "no dispatch holds this call now", {"call_id": str(call_id)})
+    return json_response(view)
+
+
+@_as_api_errors
+async def change_dispatch(request: web.Request) -> web.Response:
+    identity = require_role(request, "operator")
+    call_id = call_id_param(request)
+    supervisor = ROLE_RANK[identity.role] >= ROLE_RANK["supervisor"]
+    dispatch = request.app[DEPS].dispatch
+    action = {"complete": dispatch.complete, "cancel": dispatch.cancel, "leave": dispatch.leave}
+    return json_response(await action[request.match_info["action"]](call_id, identity.name, supervisor))
+
+
+@_as_api_errors
+async def list_desks(request: web.Request) -> web.Response:
+    require_role(request, "operator")
+    return json_response(await request.app[DEPS].desks.list())
+
+
+@_as_api_errors
+async def add_desk(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    new = NewDesk.model_validate_json(await _json(request))
+    deps = request.app[DEPS]
+    known = {agency.id for agency in deps.routing.current.table.agencies}
+    return json_response(await deps.desks.add(new, known), status=201)
+
+
+@_as_api_errors
+async def remove_desk(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    await request.app[DEPS].desks.remove(request.match_info["endpoint"])
+    return web.Response(status=204)
+
+
+def add_live_dispatch_routes(app: web.Application) -> None:
+    app.router.add_post("/api/calls/{call_id}/dispatch", start_dispatch)
+    app.router.add_get("/api/calls/{call_id}/dispatch", get_dispatch)
+    app.router.add_post("/api/calls/{call_id}/dispatch/{action:complete|cancel|leave}", change_dispatch)
+    app.router.add_get("/api/agency-desks", list_desks)
+    app.router.add_post("/api/agency-desks", add_desk)
+    app.router.add_delete("/api/agency-desks/{endpoint}", remove_desk)
