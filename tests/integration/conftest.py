@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ntpd112.app import Service
 from ntpd112.cli import migrate_database
 from ntpd112.config import Settings, load_local_asterisk_settings
+from ntpd112.paths import LOCAL_ASTERISK_LOCK
 from ntpd112.pbx.local import LocalAsterisk
 from ntpd112.store.models import Call, CallEvent
 
 pytestmark = pytest.mark.integration
-LOCK_FILE = Path("/tmp/ntpd112-integration.lock")
 
 
 def free_tcp_port() -> int:
@@ -52,7 +52,7 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interv
 @pytest.fixture(scope="session")
 def local_asterisk() -> Iterator[LocalAsterisk]:
     # One local Asterisk on fixed ports serves every checkout on this machine: integration sessions take turns.
-    with LOCK_FILE.open("w") as lock:
+    with LOCAL_ASTERISK_LOCK.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         asterisk = LocalAsterisk(load_local_asterisk_settings())
         asterisk.start()

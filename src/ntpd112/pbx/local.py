@@ -24,7 +24,7 @@ from ntpd112.config import LocalAsteriskSettings
 from ntpd112.dispatch.routing import default_table
 from ntpd112.dispatch.service import ROUTES_INCLUDE_FILE, write_dialplan_include
 from ntpd112.logs import get_logger
-from ntpd112.paths import ASTERISK_DIR
+from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
 from ntpd112.pbx.asterisk_config import load_trunks, render_include_files
 from ntpd112.queue.room import load_room
 
@@ -34,6 +34,7 @@ PROMPTS_DIR = ASTERISK_DIR / "prompts"
 PROMPT_SOUNDS_SUBDIR = Path("usr/share/asterisk/sounds/ntpd112")
 # What a waiting caller hears, in order, as the queue's music on hold (see queue/room.render_music_on_hold).
 HOLD_MUSIC_PROMPTS = ("greeting", "please-hold")
+LOADTEST_DIALPLAN = "extensions_ntpd112_loadtest.conf"
 
 
 class LocalAsteriskError(RuntimeError):
@@ -121,6 +122,8 @@ class LocalAsterisk:
             self._settings.ami_username,
             ami_password.get_secret_value(),
         )
+        # The load test's baseline dialplan: not a Template (it uses ${...}) and not for production.
+        files[LOADTEST_DIALPLAN] = (DIALPLAN_DIR / LOADTEST_DIALPLAN).read_text(encoding="utf-8")
         etc = self.root / "etc/asterisk"
         self._resolve_own_hostname()
         changed = False

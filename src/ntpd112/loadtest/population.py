@@ -1,0 +1,59 @@
+"""The callers of one run, written as SIPp's CSV injection file (sipp-scenarios/load-caller.xml documents the
+columns). Generated per run and deterministic for a seed; never committed."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from ntpd112.loadtest.profiles import Profile
+
+_NAMES = ("Budi", "Siti", "Agus", "Dewi", "Rudi", "Sri", "Andi", "Wati", "Joko", "Rina", "Eko", "Yuni")
+
+
+@dataclass(frozen=True)
+class Caller:
+    number: str
+    name: str
+    cell: str  # empty: a fixed line, no P-Access-Network-Info
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    tag: str
+    kind: str
+    caller: Caller
+    hold_ms: int
+
+    def csv_line(self) -> str:
+        # The tag rides in the display name: the operator's phone and the call record both see it.
+        return f"{self.caller.number};{self.caller.name} {self.tag};{self.tag};{self.caller.cell};{self.hold_ms}"
+
+
+def _caller(rng: random.Random, mobile_share: float) -> Caller:
+    name = rng.choice(_NAMES)
+    if rng.random() < mobile_share:
+        # Telkomsel: MCC 510, MNC 10, a 4-hex-digit TAC and a 7-hex-digit ECI (3GPP TS 24.229 utran-cell-id-3gpp).
+        cell = f"51010{rng.randrange(0x10000):04X}{rng.randrange(0x10000000):07X}"
+        return Caller(f"0812{rng.randrange(10**8):08d}", name, cell)
+    return Caller(f"021{rng.randrange(10**7):07d}", name, "")
+
+
+def plan_calls(profile: Profile, prefix: str, seed: int = 112) -> list[PlannedCall]:
+    """`profile.calls` calls tagged `prefix-00000`...; caller kinds by their shares, numbers reused when the
+    profile has fewer numbers than calls (a prank flood)."""
+    rng = random.Random(f"{seed}-{prefix}")  # noqa: S311  test data, reproducible per seed: not a secret
+    kinds = list(profile.callers.items())
+    weights = [c.share for _, c in kinds]
+    pool = [_caller(rng, profile.mobile_share) for _ in range(profile.numbers)] if profile.numbers else None
+    planned = []
+    for n in range(profile.calls):
+        kind, caller_class = rng.choices(kinds, weights)[0]
+        caller = rng.choice(pool) if pool else _caller(rng, profile.mobile_share)
+        planned.append(PlannedCall(f"{prefix}-{n:05d}", kind, caller, round(caller_class.hang_up_after_seconds * 1000)))
+    return planned
+
+
+def write_injection_file(path: Path, planned: list[PlannedCall]) -> None:
+    path.write_text("SEQUENTIAL\n" + "".join(call.csv_line() + "\n" for call in planned), encoding="utf-8")

@@ -1,0 +1,175 @@
+"""Load profiles: what a run offers (rate, count, caller behaviour) and what answers it (operators' phones).
+Built-in profiles cover a normal day, a disaster surge, a prank flood, a ramp to the highest clean rate and a
+thousand calls in progress; a JSON or TOML file gives your own (the same fields)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+# Load operators' phones sit on 127.0.0.60-99: .11-.15 are trunks, .19 the baseline trunk, .20 the agency trunk,
+# .3x/.41 the tests' phones, .5x the agency desks.
+FIRST_OPERATOR_ADDRESS = 60
+MAX_OPERATORS = 40
+
+
+class ProfileError(ValueError):
+    pass
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CallerClass(_Model):
+    """A kind of caller: its share of the calls and when it hangs up after the answer (if the room has not ended
+    the call first). Long: stays until the operator is done. Short: an impatient, silent or prank caller."""
+
+    share: float = Field(gt=0, le=1)
+    hang_up_after_seconds: float = Field(gt=0, le=3600)
+
+
+class Ramp(_Model):
+    start_rate: float = Field(gt=0, le=200)
+    step_rate: float = Field(gt=0, le=100)
+    max_rate: float = Field(gt=0, le=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Ramp:
+        if self.max_rate < self.start_rate:
+            raise ValueError("max_rate is below start_rate")
+        return self
+
+    def rates(self) -> list[float]:
+        steps = int((self.max_rate - self.start_rate) / self.step_rate + 1e-9) + 1
+        return [round(self.start_rate + n * self.step_rate, 3) for n in range(steps)]
+
+
+class Profile(_Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    description: str = ""
+    rate: float = Field(gt=0, le=200, description="new calls per second")
+    calls: int = Field(ge=1, le=5000, description="calls per run (per step of a ramp)")
+    operators: int = Field(ge=1, le=MAX_OPERATORS)
+    ring_ms: int = Field(500, ge=0, le=60_000, description="an operator's phone rings this long before answering")
+    talk_seconds: float = Field(10, gt=0, le=3600, description="an operator hangs up after this long")
+    callers: dict[str, CallerClass] = Field(min_length=1)
+    numbers: int | None = Field(None, ge=1, description="distinct caller numbers; None: one per call")
+    mobile_share: float = Field(0.8, ge=0, le=1, description="callers on a mobile network, sending a cell id")
+    baseline: bool = Field(True, description="also run the same load against Asterisk alone")
+    drop_calls: int = Field(0, ge=0, description="fault injection: Asterisk hangs up this many waiting callers")
+    ramp: Ramp | None = None
+
+    @property
+    def paths(self) -> list[Literal["baseline", "service"]]:
+        return ["baseline", "service"] if self.baseline else ["service"]
+
+    def rates(self) -> list[float]:
+        return self.ramp.rates() if self.ramp else [self.rate]
+
+    @property
+    def longest_call_seconds(self) -> float:
+        return max(c.hang_up_after_seconds for c in self.callers.values())
+
+
+def _patient(seconds: float, share: float = 1.0) -> CallerClass:
+    return CallerClass(share=share, hang_up_after_seconds=seconds)
+
+
+BUILTIN: dict[str, Profile] = {
+    p.name: p
+    for p in [
+        Profile(
+            name="steady",
+            description="a busy regency's normal day, compressed: 0.5 calls/s for 5 minutes, 16 operators",
+            rate=0.5,
+            calls=150,
+            operators=16,
+            ring_ms=1000,
+            talk_seconds=20,
+            callers={"patient": _patient(120, 0.8), "impatient": _patient(30, 0.1), "silent": _patient(4, 0.1)},
+        ),
+        Profile(
+            name="steady-short",
+            description="steady for one minute",
+            rate=0.5,
+            calls=30,
+            operators=16,
+            ring_ms=1000,
+            talk_seconds=20,
+            callers={"patient": _patient(120, 0.8), "impatient": _patient(30, 0.1), "silent": _patient(4, 0.1)},
+        ),
+        Profile(
+            name="surge",
+            description="a disaster: 10 calls/s for 40 s into 10 operators, hundreds waiting",
+            rate=10,
+            calls=400,
+            operators=10,
+            talk_seconds=6,
+            callers={"patient": _patient(90, 0.8), "impatient": _patient(20, 0.2)},
+        ),
+        Profile(
+            name="prank-flood",
+            description="many short calls from 10 numbers: 5 calls/s for 60 s",
+            rate=5,
+            calls=300,
+            operators=10,
+            talk_seconds=3,
+            numbers=10,
+            callers={"prank": _patient(3, 0.7), "impatient": _patient(10, 0.3)},
+        ),
+        Profile(
+            name="ramp",
+            description="100 short calls per step from 5 to 40 calls/s; the highest rate with no lost call",
+            rate=5,
+            calls=100,
+            operators=20,
+            ring_ms=200,
+            talk_seconds=2,
+            callers={"short": _patient(4)},
+            ramp=Ramp(start_rate=5, step_rate=5, max_rate=40),
+        ),
+        Profile(
+            name="thousand",
+            description="1,000 calls in progress: 20 calls/s for 50 s, every caller stays 100 s, 4 operators",
+            rate=20,
+            calls=1000,
+            operators=4,
+            talk_seconds=300,
+            callers={"patient": _patient(100)},
+            baseline=False,
+        ),
+        Profile(
+            name="smoke",
+            description="the harness's own check: 6 calls at 2 calls/s, 2 operators",
+            rate=2,
+            calls=6,
+            operators=2,
+            ring_ms=200,
+            talk_seconds=2,
+            callers={"patient": _patient(5)},
+        ),
+    ]
+}
+
+
+def load_profile(name_or_file: str) -> Profile:
+    """A built-in profile by name, or a profile from a .json or .toml file."""
+    if name_or_file in BUILTIN:
+        return BUILTIN[name_or_file]
+    path = Path(name_or_file)
+    if not path.is_file():
+        raise ProfileError(f"no built-in profile or file {name_or_file!r} (built-in: {', '.join(BUILTIN)})")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        return Profile.model_validate(data)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+        raise ProfileError(f"{path}: {error}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ProfileError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None

@@ -1,0 +1,405 @@
+"""One load test: provision the load operators' phones, then for each path (baseline: Asterisk alone; service: the
+same calls through ntpd112) and each rate, drive the callers with SIPp and gather what happened.
+
+The service runs as a subprocess (`ntpd112 run`), not inside this process: its CPU and memory are then its own
+(not the harness's SIPp log parsing, matplotlib and sampling), and its event loop is not shared with the harness,
+so intake latency is measured as production would see it. It is stopped during the baseline, so the baseline is
+Asterisk alone: no Stasis app, and no AMI listener writing queue events to the database.
+
+Callers use a trunk address (Telkomsel's for the service, the baseline trunk's for the baseline); operators' phones
+are SIPp UAS on 127.0.0.60-99 with static contacts; the agency phone answers the overflow's backup number on the
+agency trunk's address. Everything is on loopback. Whatever happens, the load operators are logged out and removed
+and every process the run started is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from ntpd112.config import Settings
+from ntpd112.loadtest import report as maths
+from ntpd112.loadtest.collect import (
+    ResourceSampler,
+    fetch_records,
+    postgresql_pids,
+    read_lines,
+    scrape_metrics,
+    sipp_statistics,
+)
+from ntpd112.loadtest.population import PlannedCall, plan_calls, write_injection_file
+from ntpd112.loadtest.profiles import FIRST_OPERATOR_ADDRESS, Profile
+from ntpd112.logs import get_logger
+from ntpd112.pbx.ami import AmiClient
+from ntpd112.pbx.local import LocalAsterisk
+from ntpd112.queue.operators import NewOperator, OperatorService
+from ntpd112.queue.room import load_room
+from ntpd112.sipp import Sipp, SippAgent
+from ntpd112.store.db import Database
+
+log = get_logger(__name__)
+
+TRUNK_ADDRESS = {"service": "127.0.0.11", "baseline": "127.0.0.19"}
+TRUNK_ENDPOINT = {"service": "trunk-telkomsel", "baseline": "trunk-baseline"}
+OPERATOR_PREFIX = "load"
+_LOAD_OPERATOR = re.compile(rf"^{OPERATOR_PREFIX}[0-9]{{2}}$")
+
+
+def call_prefix(run_id: str, path: maths.Path, step: int) -> str:
+    return f"{run_id}{path[0]}{step:02d}"
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _poll(check: Callable[[], Awaitable[bool]], timeout: float, what: str, interval: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout:.0f} s")
+        await asyncio.sleep(interval)
+
+
+class ServiceProcess:
+    """`ntpd112 run` as a child process on a free HTTP port, with the run's database."""
+
+    def __init__(self, database_url: str, work_dir: Path) -> None:
+        self._database_url = database_url
+        self._work_dir = work_dir
+        self.port = _free_tcp_port()
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process and self._process.returncode is None else None
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/metrics"
+
+    async def start(self) -> None:
+        env = os.environ | {
+            "NTPD112_DATABASE_URL": self._database_url,
+            "NTPD112_HTTP_HOST": "127.0.0.1",
+            "NTPD112_HTTP_PORT": str(self.port),
+            "NTPD112_SPOOL_DIR": str(self._work_dir / "spool"),
+            "NTPD112_LOG_FORMAT": "json",
+        }
+        with (self._work_dir / "service.log").open("ab") as output:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "ntpd112", "run", env=env, stdout=output, stderr=output
+            )
+        await _poll(self._healthy, 30, "the service did not become healthy (see service.log)")
+
+    async def _healthy(self) -> bool:
+        if self._process is None or self._process.returncode is not None:
+            raise RuntimeError(f"the service exited ({self._work_dir / 'service.log'})")
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{self.port}/health", timeout=aiohttp.ClientTimeout(total=2)) as reply,
+            ):
+                return reply.status == 200
+        except aiohttp.ClientError:
+            return False
+
+    async def metrics(self) -> dict[str, float]:
+        return await scrape_metrics(self.metrics_url)
+
+    async def stop(self) -> None:
+        if self._process is None or self._process.returncode is not None:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self._process.wait(), 20)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+
+
+class LoadTest:
+    def __init__(self, profile: Profile, settings: Settings, asterisk: LocalAsterisk, work_dir: Path) -> None:
+        self.profile = profile
+        self.settings = settings
+        self.asterisk = asterisk
+        self.run_id = "L" + secrets.token_hex(3)
+        self.work_dir = work_dir / self.run_id
+        self.room = load_room()
+        self._database = Database(settings.database_url.get_secret_value())
+        self._ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_password)
+        self._operators = OperatorService(self._database, self._ami)
+        self._phones: list[SippAgent] = []
+        self._callers: list[Sipp] = []
+        self._service: ServiceProcess | None = None
+        self._active_samples: list[tuple[float, float]] = []
+        self.sampler = ResourceSampler(
+            {
+                "service": lambda: [self._service.pid] if self._service and self._service.pid else [],
+                "asterisk": lambda: [pid] if (pid := self._asterisk_pid()) else [],
+                "postgresql": postgresql_pids,
+                "sipp": lambda: [p for p in [*(a.pid for a in self._phones), *(c.pid for c in self._callers)] if p],
+            }
+        )
+        self._asterisk_pid_cache: int | None = None
+
+    def _asterisk_pid(self) -> int | None:
+        if self._asterisk_pid_cache is None:
+            self._asterisk_pid_cache = self.asterisk.status().pid
+        return self._asterisk_pid_cache
+
+    # -- the run ----------------------------------------------------------------------------------------------
+
+    async def run(self) -> maths.Report:
+        started = datetime.now(UTC)
+        self.work_dir.mkdir(parents=True)
+        log.info("load test starting", run_id=self.run_id, profile=self.profile.name, work_dir=str(self.work_dir))
+        runs: list[maths.RunResult] = []
+        await self._database.start()
+        await self._ami.start()
+        try:
+            await _poll(self._ami_ready, 15, "AMI did not log in")
+            # The harness only sends actions: without events its AMI session costs Asterisk nothing under load.
+            await self._ami.send({"Action": "Events", "EventMask": "off"})
+            self.sampler.start()
+            await self._remove_load_operators()
+            await self._start_phones()
+            for path in self.profile.paths:
+                if path == "service":
+                    self._service = ServiceProcess(self.settings.database_url.get_secret_value(), self.work_dir)
+                    await self._service.start()
+                for step, rate in enumerate(self.profile.rates()):
+                    result = await self._run_step(path, step, rate)
+                    runs.append(result)
+                    log.info("step done", path=path, rate=rate, **result.counts.model_dump())
+                    if self.profile.ramp and (result.counts.lost or result.counts.failed):
+                        break
+        finally:
+            await self._clean_up()
+        comparison = maths.compare(runs)
+        return maths.Report(
+            run_id=self.run_id,
+            profile=self.profile.model_dump(mode="json"),
+            started_at=started.isoformat(timespec="seconds"),
+            machine=self._machine(),
+            runs=runs,
+            comparison=comparison,
+            targets=maths.targets(runs, comparison),
+        )
+
+    async def _ami_ready(self) -> bool:
+        return self._ami.connected
+
+    def _machine(self) -> dict[str, object]:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return {
+            "cpus": os.cpu_count(),
+            "memory_mb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20),
+            "nofile": [soft, hard],
+            "database": urlsplit(self.settings.database_url.get_secret_value()).path.lstrip("/"),
+            "work_dir": str(self.work_dir),
+        }
+
+    # -- operators and phones ---------------------------------------------------------------------------------
+
+    async def _remove_load_operators(self) -> None:
+        """Load operators left by a run that was killed: out of the queue and the directory."""
+        for operator in await self._operators.list():
+            if _LOAD_OPERATOR.match(operator.username):
+                await self._operators.remove(operator.username)
+
+    async def _start_phones(self) -> None:
+        phones_dir = self.work_dir / "phones"
+        phones_dir.mkdir()
+        talk = str(round(self.profile.talk_seconds * 1000))
+
+        def phone(role: str, address: str, port: int, name: str) -> SippAgent:
+            return SippAgent(
+                "load-phone.xml",
+                address,
+                port,
+                self.profile.ring_ms,
+                options=["-trace_logs", "-log_file", str(phones_dir / f"{name}.log")],
+                keys={"talk_ms": talk, "role": role},
+            )
+
+        agency = urlsplit(self.room.agency_trunk.contact.replace("sip:", "sip://", 1))
+        self._phones.append(phone("agency", agency.hostname or "127.0.0.20", agency.port or 5060, "agency"))
+        for n in range(1, self.profile.operators + 1):
+            self._phones.append(phone("operator", f"127.0.0.{FIRST_OPERATOR_ADDRESS + n - 1}", 5070, f"load{n:02d}"))
+        for agent in self._phones:
+            await agent.start()
+        for n, agent in enumerate(self._phones[1:], 1):
+            username = f"{OPERATOR_PREFIX}{n:02d}"
+            await self._operators.add(NewOperator(username=username, name=f"Load {n}", contact=agent.contact))
+            await self._operators.login(username)
+        members = await self._operators.queue_members()
+        others = sorted(m for m in members if not _LOAD_OPERATOR.match(m.removeprefix("PJSIP/")))
+        if others:
+            log.warning("the queue has members that are not load operators; they will be rung too", members=others)
+
+    async def _clean_up(self) -> None:
+        for caller in self._callers:
+            await caller.stop()
+        if self._service is not None:
+            await self._service.stop()
+        if self._ami.connected:
+            for n in range(1, self.profile.operators + 1):
+                with contextlib.suppress(Exception):
+                    await self._operators.remove(f"{OPERATOR_PREFIX}{n:02d}")
+        for agent in self._phones:
+            await agent.stop()
+        await self.sampler.stop()
+        await self._ami.stop()
+        await self._database.stop()
+        log.info("load test cleaned up", run_id=self.run_id)
+
+    # -- one step ---------------------------------------------------------------------------------------------
+
+    async def _run_step(self, path: maths.Path, step: int, rate: float) -> maths.RunResult:
+        prefix = call_prefix(self.run_id, path, step)
+        planned = plan_calls(self.profile, prefix)
+        injection = self.work_dir / f"{prefix}.csv"
+        write_injection_file(injection, planned)
+        calls = self.profile.calls
+        limit = calls / rate + self.profile.longest_call_seconds + 90
+        caller = Sipp(
+            "load-caller.xml",
+            TRUNK_ADDRESS[path],
+            options=[
+                *("-inf", str(injection), "-s", "112"),
+                # SIPp's rate is per -rp milliseconds: per second here, fractions allowed.
+                *("-r", f"{rate:g}", "-rp", "1000", "-m", str(calls), "-l", str(calls)),
+                *("-trace_logs", "-log_file", str(self.work_dir / f"{prefix}-callers.log")),
+                *("-trace_stat", "-stf", str(self.work_dir / f"{prefix}-stat.csv"), "-fd", "1"),
+                *("-timeout", f"{limit:.0f}s"),
+            ],
+            stderr=self.work_dir / f"{prefix}-sipp.err",
+        )
+        self._callers.append(caller)
+        self._active_samples = []
+        started = time.time()
+        await caller.start()
+        watchers = [asyncio.create_task(self._watch_service())]
+        if self.profile.drop_calls:
+            watchers.append(asyncio.create_task(self._drop_waiting_calls(path, calls / rate / 2)))
+        try:
+            await caller.wait(limit + 30)
+            await self._settle()
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
+        ended = time.time()
+        result = await self._result(path, step, rate, prefix, planned, started, ended)
+        # Operators' wrap-up time must pass before the next step rings them.
+        await asyncio.sleep(self.room.queue.wrapup_seconds + 1)
+        return result
+
+    async def _watch_service(self) -> None:
+        """The service's own count of calls in progress, once a second."""
+        while self._service is not None:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                metrics = await self._service.metrics()
+                self._active_samples.append((time.time(), metrics.get("ntpd112_calls_active", 0.0)))
+            await asyncio.sleep(1)
+
+    async def _drop_waiting_calls(self, path: maths.Path, after: float) -> None:
+        """Fault injection: Asterisk hangs up callers waiting in the queue, so the report must show them lost."""
+        await asyncio.sleep(after)
+        dropped = 0
+        while dropped < self.profile.drop_calls:
+            listing = await asyncio.to_thread(self.asterisk.cli, "core show channels concise")
+            waiting = [
+                fields[0]
+                for line in listing.splitlines()
+                if len(fields := line.split("!")) > 5
+                and fields[0].startswith(f"PJSIP/{TRUNK_ENDPOINT[path]}-")
+                and fields[5] == "Queue"
+            ]
+            for channel in waiting[: self.profile.drop_calls - dropped]:
+                await asyncio.to_thread(self.asterisk.cli, f"channel request hangup {channel}")
+                log.warning("fault injection: dropped a waiting caller", channel=channel)
+                dropped += 1
+            await asyncio.sleep(0.2)
+
+    async def _settle(self) -> None:
+        """Wait until the service has seen every call end and written every record."""
+        if self._service is None:
+            return
+        service = self._service
+
+        async def idle() -> bool:
+            metrics = await service.metrics()
+            return not metrics.get("ntpd112_calls_active") and not metrics.get("ntpd112_journal_backlog")
+
+        try:
+            await _poll(idle, 60, "the service did not settle")
+        except TimeoutError as error:
+            log.warning(str(error))
+
+    async def _result(
+        self,
+        path: maths.Path,
+        step: int,
+        rate: float,
+        prefix: str,
+        planned: list[PlannedCall],
+        started: float,
+        ended: float,
+    ) -> maths.RunResult:
+        traces = maths.parse_caller_log(read_lines(self.work_dir / f"{prefix}-callers.log"))
+        phone_lines = [line for p in sorted((self.work_dir / "phones").glob("*.log")) for line in read_lines(p)]
+        connects = {t: c for t, c in maths.parse_phone_log(phone_lines).items() if t.startswith(prefix)}
+        rows = maths.call_rows([(p.tag, p.kind) for p in planned], traces, connects)
+        counts = maths.count(len(planned), rows)
+        records = intake = None
+        metrics: dict[str, float] = {}
+        if path == "service" and self._service is not None:
+            found = await fetch_records(self._database, prefix)
+            records = maths.check_records([r.tag for r in rows], found.timelines)
+            intake = found.intake_ms
+            metrics = await self._service.metrics()
+        usage = self.sampler.usage(started, ended)
+        active = maths.active_over_time(rows)
+        service_usage = usage.get("service")
+        return maths.RunResult(
+            path=path,
+            step=step,
+            rate=rate,
+            started_at=started,
+            duration_s=round(ended - started, 1),
+            counts=counts,
+            lost_tags=[r.tag for r in rows if r.outcome == "lost"],
+            latency=maths.latency(rows, intake),
+            throughput_cps=maths.throughput(rows),
+            peak_active_calls=max((n for _, n in active), default=0),
+            peak_service_active_calls=(
+                round(max(v for _, v in self._active_samples)) if self._active_samples else None
+            ),
+            service_rss_mb_at_peak=service_usage.rss_max_mb if service_usage else None,
+            records=records,
+            resources=usage,
+            sipp=sipp_statistics(self.work_dir / f"{prefix}-stat.csv"),
+            metrics={k: v for k, v in metrics.items() if k.startswith("ntpd112_")},
+            active_calls=active,
+            calls=rows,
+        )
