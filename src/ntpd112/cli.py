@@ -248,5 +248,6 @@ def asterisk_render(directory: Path) -> None:
 
 
 import ntpd112.cli_dispatch  # noqa: E402  registers `routes` and `incidents` on `main`
+import ntpd112.cli_live_dispatch  # noqa: E402  registers `dispatch` on `main`
 import ntpd112.cli_operators  # noqa: E402, F401  registers `operators` and `callbacks` on `main`
 import ntpd112.loadtest.command  # noqa: E402, F401  registers `loadtest` on `main`

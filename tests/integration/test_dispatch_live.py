@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -285,8 +290,29 @@ async def test_bad_requests_are_refused_and_leave_the_call_with_the_operator(roo
         status, body = await room.post(url + "/cancel", token=other)
         assert (status, body["error"]["id"]) == (403, "not_your_dispatch")
         await room.wait_for_event(call_id, "agency_answered")
-        status, body = await room.post(url + "/cancel")
-        assert status == 200, body
+        refused = await cli(room, str(call_id), "--mode", "blind", "--target", "nowhere")
+        assert refused.returncode == 1 and b"dispatch_in_progress" in refused.stderr
+        cancelled = await cli(room, str(call_id), "--cancel")
+        assert cancelled.returncode == 0, cancelled.stderr
+        assert json.loads(cancelled.stdout)["state"] == "idle"
+    unknown = await cli(room, str(call_id), "--mode", "blind")
+    assert unknown.returncode == 1 and b"call_not_live" in unknown.stderr
+
+
+async def cli(room: Room, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """`ntpd112 dispatch ...` against the test's service."""
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("ntpd112")),
+        "dispatch",
+        *args,
+        "--url",
+        room.base,
+        env=os.environ | {"NTPD112_API_TOKEN": room.token},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    return subprocess.CompletedProcess(list(args), process.returncode or 0, stdout, stderr)
 
 
 async def test_a_non_emergency_outside_its_hours_gets_the_message_and_a_ticket(room: Room) -> None:
