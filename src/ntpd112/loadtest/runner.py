@@ -328,12 +328,16 @@ class LoadTest:
         dropped = 0
         while dropped < self.profile.drop_calls:
             listing = await asyncio.to_thread(self.asterisk.cli, "core show channels concise")
+            # Concise fields: channel, context, exten, priority, state, application, data, caller id, account,
+            # peer account, AMA flags, duration, bridge id, ... A caller stays in Queue() while it talks to the
+            # operator; only one without a bridge is still waiting.
             waiting = [
                 fields[0]
                 for line in listing.splitlines()
-                if len(fields := line.split("!")) > 5
+                if len(fields := line.split("!")) > 12
                 and fields[0].startswith(f"PJSIP/{TRUNK_ENDPOINT[path]}-")
                 and fields[5] == "Queue"
+                and not fields[12]
             ]
             for channel in waiting[: self.profile.drop_calls - dropped]:
                 await asyncio.to_thread(self.asterisk.cli, f"channel request hangup {channel}")
