@@ -27,6 +27,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL, postgresql+asyncpg://user:password@host:port/db (holds a password)"
     )
 
+    # Where Asterisk's cdr_pgsql writes its call records (table asterisk_cdr); reconciliation reads them to find
+    # calls the service missed. Empty: the service's own database.
+    cdr_database_url: SecretStr | None = None
+    reconcile_interval: float = Field(60.0, ge=5, le=3600, description="seconds between reconciliation runs")
+    reconcile_lookback_hours: float = Field(24.0, gt=0, le=24 * 31)
+
     ari_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8088/ari")
     ari_username: str = "ntpd112"
     ari_password: SecretStr
@@ -48,6 +54,9 @@ class Settings(BaseSettings):
     # Asterisk's configuration directory, where the fail-safe routes include is written (None: not written, for
     # example when the service runs on another host than Asterisk).
     asterisk_config_dir: Path | None = None
+    # Shared secret of AML senders (HMAC-SHA256, see intake/aml.py and web/aml_routes.py). Unset: the AML endpoints
+    # answer 503 aml_disabled.
+    aml_hmac_secret: SecretStr | None = None
 
     # Seconds the service waits for a REST answer from ARI before giving up on that request.
     ari_request_timeout: float = Field(5.0, gt=0, le=60)
@@ -82,6 +91,8 @@ class LocalAsteriskSettings(BaseSettings):
     ari_password: SecretStr | None = None
     ami_username: str = "ntpd112"
     ami_password: SecretStr | None = None
+    # The database the local Asterisk's cdr_pgsql writes to (`ntpd112 setup` points it at the development one).
+    cdr_database_url: SecretStr | None = None
 
 
 def _describe(error: ValidationError) -> str:

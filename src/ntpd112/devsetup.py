@@ -47,14 +47,21 @@ def ensure_env_file(path: Path, machine_file: Path = MACHINE_CREDENTIALS) -> dic
     The credentials are generated once per machine (`machine_file`) and copied into each checkout's `.env`: the
     local Asterisk and the PostgreSQL role are shared by every clone on the machine, so their secrets must be too.
     """
-    db_password = secrets.token_urlsafe(24)
+    machine_values = _read_env(machine_file)
+    # Keep the role's password once it exists: every URL to the local databases must carry the same one.
+    existing_url = machine_values.get("NTPD112_DATABASE_URL")
+    db_password = urlsplit(existing_url).password if existing_url else None
+    db_password = db_password or secrets.token_urlsafe(24)
     generated = {
         "NTPD112_ARI_PASSWORD": secrets.token_urlsafe(24),
         "NTPD112_AMI_PASSWORD": secrets.token_urlsafe(24),
         "NTPD112_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[0]}",
         "NTPD112_TEST_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[1]}",
+        # The one local Asterisk writes its CDRs to the development database; every service on this machine
+        # (development and tests) reconciles from there.
+        "NTPD112_CDR_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[0]}",
     }
-    machine_values = _append_missing(machine_file, _read_env(machine_file), generated)
+    machine_values = _append_missing(machine_file, machine_values, generated)
     values = _append_missing(path, _read_env(path), machine_values)
     # The service writes the fail-safe routes include into the local Asterisk's configuration directory.
     asterisk_root = values.get("NTPD112_ASTERISK_ROOT", str(LocalAsteriskSettings().asterisk_root))

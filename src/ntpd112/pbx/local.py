@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from urllib.parse import unquote, urlsplit
 
 from ntpd112.config import LocalAsteriskSettings
 from ntpd112.dispatch.routing import default_table
@@ -114,6 +115,7 @@ class LocalAsterisk:
             path.name: Template(path.read_text(encoding="utf-8")).substitute(values)
             for path in sorted((ASTERISK_DIR / "local").glob("*.conf"))
         }
+        files["cdr_pgsql.conf"] = self._render_cdr_pgsql()
         files |= render_include_files(
             load_trunks(),
             load_room(),
@@ -140,6 +142,28 @@ class LocalAsterisk:
             write_dialplan_include(etc, default_table())
             changed = True
         return changed
+
+    def _render_cdr_pgsql(self) -> str:
+        url = self._settings.cdr_database_url
+        if url is None:
+            raise LocalAsteriskError("NTPD112_CDR_DATABASE_URL must be set (run `ntpd112 setup`)")
+        parts = urlsplit(url.get_secret_value().replace("postgresql+asyncpg://", "postgresql://", 1))
+        return "\n".join(
+            [
+                "; Asterisk writes every call leg here, with or without the service: the source for reconciliation.",
+                "[global]",
+                f"hostname={parts.hostname}",
+                f"port={parts.port or 5432}",
+                f"dbname={parts.path.lstrip('/')}",
+                f"user={unquote(parts.username or '')}",
+                f"password={unquote(parts.password or '')}",
+                "appname=asterisk",
+                "encoding=UTF8",
+                "table=asterisk_cdr",
+                "timezone=UTC",
+                "",
+            ]
+        )
 
     def _resolve_own_hostname(self) -> None:
         """Asterisk looks up its own host name to pick a media address; when that fails it resolves

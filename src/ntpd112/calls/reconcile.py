@@ -1,0 +1,196 @@
+"""Reconciliation: make PostgreSQL hold every 112 call, also those the service missed.
+
+The service can miss calls or parts of them: it was down (the dialplan's fail-safe path took the call), it was
+killed before its journal wrote, or it restarted while calls waited in the queue (queue events went unheard).
+Asterisk writes a CDR for every call leg through cdr_pgsql whether the service is up or not; this compares those
+with the calls table and fills in what is missing, through the journal, with a `reconciled` event saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from ntpd112.intake.identity import identify_caller
+from ntpd112.logs import get_logger
+from ntpd112.pbx.asterisk_config import TrunkTable
+from ntpd112.store.db import Database
+from ntpd112.store.journal import Journal, utcnow
+from ntpd112.store.models import AsteriskCdr, Call, Operator
+from ntpd112.tasks import TaskSet
+
+log = get_logger(__name__)
+
+# Contexts a 112 call passes through after it was accepted (refused calls end in ntpd112-refuse).
+EMERGENCY_CONTEXTS = ("ntpd112-emergency", "ntpd112-failsafe", "ntpd112-queue")
+TRUNK_CHANNEL_PREFIX = "PJSIP/trunk-"
+
+
+def endpoint_of(channel: str | None) -> str | None:
+    """`PJSIP/trunk-xl-0000002d` -> `trunk-xl` (the channel name is the endpoint plus a sequence suffix)."""
+    if not channel or not channel.startswith("PJSIP/"):
+        return None
+    name, _, _ = channel.removeprefix("PJSIP/").rpartition("-")
+    return name or None
+
+
+@dataclass
+class CdrCall:
+    """The CDR rows of one caller channel, folded into what the calls table needs."""
+
+    uniqueid: str
+    linkedid: str | None = None
+    channel: str | None = None
+    src: str | None = None
+    clid: str | None = None
+    start: datetime | None = None
+    answer: datetime | None = None
+    end: datetime | None = None
+    failsafe: bool = False
+    operators: list[str] = field(default_factory=list)
+
+    def add(self, row: AsteriskCdr, operator_names: frozenset[str]) -> None:
+        self.linkedid = self.linkedid or row.linkedid
+        self.channel = self.channel or row.channel
+        self.src = self.src or row.src
+        self.clid = self.clid or row.clid
+        self.start = min(filter(None, (self.start, row.start)), default=None)
+        self.answer = min(filter(None, (self.answer, row.answer)), default=None)
+        self.end = max(filter(None, (self.end, row.end)), default=None)
+        self.failsafe = self.failsafe or "ntpd112-failsafe" in (row.userfield or "")
+        # Only an operator's (or supervisor's) phone counts; the backup number or an agency desk does not.
+        operator = endpoint_of(row.dstchannel)
+        if row.disposition == "ANSWERED" and operator in operator_names:
+            self.operators.append(operator)
+
+
+def fold_cdrs(rows: list[AsteriskCdr], operator_names: frozenset[str]) -> dict[str, CdrCall]:
+    calls: dict[str, CdrCall] = {}
+    for row in rows:
+        if row.uniqueid and (row.channel or "").startswith(TRUNK_CHANNEL_PREFIX):
+            calls.setdefault(row.uniqueid, CdrCall(row.uniqueid)).add(row, operator_names)
+    return calls
+
+
+class Reconciler:
+    def __init__(
+        self,
+        database: Database,
+        cdr_database: Database,
+        journal: Journal,
+        trunks: TrunkTable,
+        is_active: Callable[[str], bool],
+        *,
+        interval: float,
+        lookback: timedelta,
+    ) -> None:
+        self._database = database
+        self._cdr_database = cdr_database
+        self._journal = journal
+        self._trunks = trunks
+        self._is_active = is_active
+        self._interval = interval
+        self._lookback = lookback
+        self._tasks = TaskSet("reconcile")
+        self.runs = 0
+        self.reconciled = 0
+        self.last_error: str | None = None
+
+    async def start(self) -> None:
+        self._tasks.spawn(self._loop(), name="reconcile")
+
+    async def stop(self) -> None:
+        await self._tasks.aclose()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "ok": self.last_error is None,
+            "runs": self.runs,
+            "reconciled": self.reconciled,
+            "last_error": self.last_error,
+        }
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+                self.last_error = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.last_error = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+                log.warning("reconciliation failed; will retry", error=self.last_error)
+            await asyncio.sleep(self._interval)
+
+    async def run_once(self) -> int:
+        since = utcnow() - self._lookback
+        async with self._cdr_database.session() as session:
+            rows = list(
+                (
+                    await session.scalars(
+                        select(AsteriskCdr).where(
+                            AsteriskCdr.calldate >= since, AsteriskCdr.dcontext.in_(EMERGENCY_CONTEXTS)
+                        )
+                    )
+                ).all()
+            )
+        async with self._database.session() as session:
+            operator_names = frozenset((await session.scalars(select(Operator.username))).all())
+        cdr_calls = {u: c for u, c in fold_cdrs(rows, operator_names).items() if not self._is_active(u)}
+        if not cdr_calls:
+            self.runs += 1
+            return 0
+        async with self._database.session() as session:
+            known = {
+                call.uniqueid: call
+                for call in (await session.scalars(select(Call).where(Call.uniqueid.in_(list(cdr_calls))))).all()
+            }
+        fixed = sum(self._reconcile(cdr, known.get(uniqueid)) for uniqueid, cdr in cdr_calls.items())
+        self.runs += 1
+        self.reconciled += fixed
+        if fixed:
+            log.info("reconciled calls from asterisk's records", calls=fixed)
+        return fixed
+
+    def _reconcile(self, cdr: CdrCall, call: Call | None) -> bool:
+        missing: dict[str, Any] = {}
+        if call is None:
+            trunk = self._trunks.by_endpoint(endpoint_of(cdr.channel) or "")
+            identity = identify_caller(None, None, cdr.src, None)
+            missing = {
+                "linkedid": cdr.linkedid,
+                "trunk": trunk.name if trunk else endpoint_of(cdr.channel),
+                "carrier": trunk.operator if trunk else None,
+                "dialed_number": "112",
+                "caller_number_raw": identity.number_raw,
+                "caller_number": identity.number_e164,
+                "caller_presentation": identity.presentation,
+                "handled_by": "failsafe" if cdr.failsafe else "service",
+                "offered_at": cdr.start,
+                "answered_at": cdr.answer,
+            }
+        if (call is None or call.ended_at is None) and cdr.end is not None:
+            missing["ended_at"] = cdr.end
+        if (call is None or call.operator is None) and cdr.operators:
+            missing["operator"] = cdr.operators[0]
+        if not missing:
+            return False
+        call_id = self._journal.record_call(cdr.uniqueid, **missing)
+        source = {"source": "asterisk_cdr"}
+        if call is None:
+            self._journal.record_event(call_id, "offered", source, at=cdr.start)
+        # What was learned afterwards goes on the timeline when it was learned (CDR times have whole seconds and
+        # would sort among the live events arbitrarily); the real times are in the data and on the call record.
+        self._journal.record_event(
+            call_id,
+            "reconciled",
+            source | {"fields": sorted(missing), "whole_call": call is None, "operator": missing.get("operator")},
+        )
+        if "ended_at" in missing:
+            self._journal.record_event(call_id, "ended", source | {"ended_at": missing["ended_at"].isoformat()})
+        return True
