@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 
-.PHONY: help setup run test unit integration lint asterisk-start asterisk-stop asterisk-status clean-spool
+.PHONY: help setup run test unit integration load lint asterisk-start asterisk-stop asterisk-status clean-spool
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -22,6 +22,12 @@ unit: ## Run the unit tests only (no set-up needed beyond the venv)
 
 integration: setup ## Run the integration tests only
 	@$(VENV)/pytest tests/integration
+
+PROFILE ?= steady-short
+LOAD_OUT ?= $(HOME)/.cache/ntpd112/loadtest
+load: setup ## Load test against the local Asterisk: make load PROFILE=steady|surge|prank-flood|ramp|thousand|FILE
+	@mkdir -p $(LOAD_OUT)
+	@$(VENV)/ntpd112 loadtest $(PROFILE) --json $(LOAD_OUT)/$(notdir $(PROFILE)).json --plot $(LOAD_OUT)/$(notdir $(PROFILE)).png
 
 lint: ## ruff and mypy
 	@$(VENV)/ruff check src tests migrations

@@ -299,6 +299,7 @@ class RunResult(_Model):
     metrics: dict[str, float]
     active_calls: list[tuple[float, int]]
     calls: list[CallRow]
+    warnings: list[str]  # what else happened to the room during the run (restarts, reconnects)
 
 
 def latency(rows: Sequence[CallRow], intake_ms: Sequence[float] | None) -> Latency:
@@ -467,6 +468,8 @@ def render_table(report: Report) -> str:
             f"highest rate with no lost call: service {c.max_clean_rate_service or '-'}/s, Asterisk alone "
             f"{c.max_clean_rate_baseline or '-'}/s (ratio {c.max_clean_rate_ratio or '-'})"
         )
+    for run in runs:
+        lines += [f"WARNING {run.path} {run.rate:g}/s: {warning}" for warning in run.warnings]
     lines.append("targets:")
     for t in report.targets:
         verdict = "not measured by this profile" if t.met is None else ("met" if t.met else "NOT MET")

@@ -296,6 +296,8 @@ class LoadTest:
         )
         self._callers.append(caller)
         self._active_samples = []
+        self._asterisk_pid_cache = None  # read afresh: the sampler follows Asterisk if someone restarts it
+        pid_before = self._asterisk_pid()
         started = time.time()
         await caller.start()
         watchers = [asyncio.create_task(self._watch_service())]
@@ -309,7 +311,12 @@ class LoadTest:
                 watcher.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
         ended = time.time()
-        result = await self._result(path, step, rate, prefix, planned, started, ended)
+        self._asterisk_pid_cache = None
+        warnings = []
+        if self._asterisk_pid() != pid_before:
+            # Not this harness: someone restarted the shared Asterisk without taking the lock.
+            warnings.append(f"Asterisk restarted during the run (pid {pid_before} -> {self._asterisk_pid()})")
+        result = await self._result(path, step, rate, prefix, planned, started, ended, warnings)
         # Operators' wrap-up time must pass before the next step rings them.
         await asyncio.sleep(self.room.queue.wrapup_seconds + 1)
         return result
@@ -369,6 +376,7 @@ class LoadTest:
         planned: list[PlannedCall],
         started: float,
         ended: float,
+        warnings: list[str],
     ) -> maths.RunResult:
         traces = maths.parse_caller_log(read_lines(self.work_dir / f"{prefix}-callers.log"))
         phone_lines = [line for p in sorted((self.work_dir / "phones").glob("*.log")) for line in read_lines(p)]
@@ -382,6 +390,9 @@ class LoadTest:
             records = maths.check_records([r.tag for r in rows], found.timelines)
             intake = found.intake_ms
             metrics = await self._service.metrics()
+            for name in ("ari_reconnects", "ami_reconnects"):
+                if reconnects := metrics.get(f"ntpd112_{name}_total"):
+                    warnings.append(f"the service's {name} so far: {reconnects:g}")
         usage = self.sampler.usage(started, ended)
         active = maths.active_over_time(rows)
         service_usage = usage.get("service")
@@ -406,4 +417,5 @@ class LoadTest:
             metrics={k: v for k, v in metrics.items() if k.startswith("ntpd112_")},
             active_calls=active,
             calls=rows,
+            warnings=warnings,
         )

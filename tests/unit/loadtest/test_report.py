@@ -153,6 +153,7 @@ def run(path: maths.Path, step: int, rate: float, lost: int = 0, throughput: flo
         metrics={},
         active_calls=[],
         calls=[],
+        warnings=["Asterisk restarted"] if lost else [],
     )
 
 
