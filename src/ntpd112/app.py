@@ -27,9 +27,11 @@ from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.room import RoomConfig, load_room
 from ntpd112.store.db import Database
+from ntpd112.store.aml import AmlRepository
 from ntpd112.store.history import CallerHistory
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
+from ntpd112.store.locations import LocationLookup
 from ntpd112.store.repo import Repository
 from ntpd112.store.routing_versions import RoutingVersionRepository
 from ntpd112.web.app import WebDeps, create_app
@@ -73,6 +75,7 @@ class Service:
             self.metrics,
             CallerHistory(self.database),
             room.priority,
+            LocationLookup(self.database),
         )
         self.operators = OperatorService(self.database, self.ami)
         self.desks = DeskService(self.database, self.ami)
@@ -103,6 +106,8 @@ class Service:
                 callbacks=self.callbacks,
                 dispatch=self.dispatch,
                 desks=self.desks,
+                aml=AmlRepository(self.database),
+                aml_hmac_secret=settings.aml_hmac_secret,
             )
         )
         self._runner: web.AppRunner | None = None

@@ -162,8 +162,11 @@ def calls_show(call_id: uuid.UUID, as_json: bool) -> None:
     if as_json:
         click.echo(call.model_dump_json(indent=2))
         return
-    for name, value in call.model_dump(exclude={"timeline"}).items():
+    for name, value in call.model_dump(exclude={"timeline", "fixes", "history", "best_location", "area"}).items():
         click.echo(f"{name:20} {value if value is not None else '-'}")
+    from ntpd112.cli_intake import echo_location_and_history
+
+    echo_location_and_history(call)
     click.echo("timeline:")
     for event in call.timeline:
         data = json.dumps(event.data, ensure_ascii=False) if event.data else ""
@@ -248,6 +251,7 @@ def asterisk_render(directory: Path) -> None:
 
 
 import ntpd112.cli_dispatch  # noqa: E402  registers `routes` and `incidents` on `main`
+import ntpd112.cli_intake  # noqa: E402  registers `cells` and `areas` on `main`
 import ntpd112.cli_live_dispatch  # noqa: E402  registers `dispatch` on `main`
-import ntpd112.cli_operators  # noqa: E402, F401  registers `operators` and `callbacks` on `main`
+import ntpd112.cli_operators  # noqa: E402  registers `operators` and `callbacks` on `main`
 import ntpd112.loadtest.command  # noqa: E402, F401  registers `loadtest` on `main`

@@ -26,6 +26,7 @@ from ntpd112.pbx.local import LocalAsterisk
 from ntpd112.store.models import Call, CallEvent
 
 pytestmark = pytest.mark.integration
+AML_TEST_SECRET = "aml-test-secret"
 
 
 def free_tcp_port() -> int:
@@ -74,7 +75,7 @@ async def clean_database(test_database_url: str) -> str:
         await connection.execute(
             text(
                 "TRUNCATE calls, call_events, api_tokens, operators, caller_flags,"
-                " routing_table_versions, incidents CASCADE"
+                " routing_table_versions, incidents, location_fixes, cells, areas CASCADE"
             )
         )
     await engine.dispose()
@@ -90,6 +91,7 @@ def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Se
         "reconnect_max_delay": 1.0,
         "log_format": "json",
         "asterisk_config_dir": load_local_asterisk_settings().asterisk_root / "etc/asterisk",
+        "aml_hmac_secret": AML_TEST_SECRET,
     }
     return Settings(**(values | overrides))
 

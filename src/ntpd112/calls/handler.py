@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ntpd112.intake.call_location import (
+    GEOLOC_FIELDS,
+    GEOLOCATION_HEADER,
+    PANI_HEADER,
+    CallLocation,
+    read_call_location,
+)
+from ntpd112.intake.cells import fix_from_cell
 from ntpd112.intake.identity import CallerIdentity, identify_caller
 from ntpd112.logs import call_logger, get_logger
 from ntpd112.metrics import Metrics
@@ -28,15 +36,16 @@ from ntpd112.pbx.ari_models import (
 from ntpd112.pbx.asterisk_config import TrunkTable
 from ntpd112.queue.priority import queue_priority
 from ntpd112.queue.room import PrioritySettings
-from ntpd112.store.history import CallerHistory
+from ntpd112.store.history import CallerContext, CallerHistory
 from ntpd112.store.journal import Journal, utcnow
+from ntpd112.store.locations import IntakeLocation, LocationLookup, fix_columns
 
 log = get_logger(__name__)
 
 QUEUE_CONTEXT = "ntpd112-queue"
 QUEUE_EXTENSION = "s"
 # SIP headers read at intake. Values are kept raw on the timeline; parsing happens in intake/.
-INTAKE_HEADERS = ("P-Asserted-Identity", "From", "Privacy")
+INTAKE_HEADERS = ("P-Asserted-Identity", "From", "Privacy", PANI_HEADER, GEOLOCATION_HEADER)
 MAX_RAW_HEADER = 8192
 
 
@@ -47,6 +56,15 @@ class ActiveCall:
     log: Any
     hangup_cause: int | None = None
     answered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChannelReadings:
+    """What intake read from the channel: SIP headers, GEOLOC_PROFILE fields, headers present but unreadable."""
+
+    headers: dict[str, str]
+    geoloc: dict[str, str]
+    unreadable: list[str]
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,7 @@ class CallHandler:
         metrics: Metrics,
         history: CallerHistory,
         priorities: PrioritySettings,
+        locations: LocationLookup,
     ) -> None:
         self._ari = ari
         self._journal = journal
@@ -90,6 +109,7 @@ class CallHandler:
         self._metrics = metrics
         self._history = history
         self._priorities = priorities
+        self._locations = locations
         self.active: dict[str, ActiveCall] = {}
 
     # -- events -------------------------------------------------------------------------------------------
@@ -151,7 +171,9 @@ class CallHandler:
         started = time.perf_counter()
         uniqueid = channel.id
         trunk = self._trunks.by_endpoint(args.endpoint)
-        headers = await self._read_headers(uniqueid)
+        offered_at = channel.creationtime or utcnow()
+        readings = await self._read_channel(uniqueid)
+        headers = readings.headers
         identity = identify_caller(
             headers.get("P-Asserted-Identity"),
             headers.get("From"),
@@ -170,7 +192,7 @@ class CallHandler:
             caller_name=identity.display_name,
             caller_presentation=identity.presentation,
             handled_by="service",
-            offered_at=channel.creationtime or utcnow(),
+            offered_at=offered_at,
             recording_path=args.recording,
         )
         call = ActiveCall(call_id, uniqueid, call_logger(__name__, str(call_id), uniqueid=uniqueid))
@@ -182,45 +204,140 @@ class CallHandler:
             self._journal.record_event(call_id, "parse_error", {"field": "trunk", "value": args.endpoint[:200]})
         for problem in identity.problems:
             self._journal.record_event(call_id, "parse_error", {"field": "caller_identity", "problem": problem})
+        for name in readings.unreadable:
+            self._journal.record_event(
+                call_id,
+                "parse_error",
+                {"field": name, "code": "unreadable", "problem": "too long for Asterisk to hand over", "value": None},
+            )
+        location = read_call_location(headers, readings.geoloc)
+        for location_problem in location.problems:
+            self._journal.record_event(call_id, "parse_error", location_problem.model_dump())
         call.log.info("112 call offered", trunk=args.endpoint, caller=identity.number_e164 or identity.number_raw)
 
-        if await self._step(call, "answer", self._ari.answer(uniqueid)):
+        # The database lookups (history, cell, waiting AML) overlap the answer: both are round trips.
+        answered, (context, found) = await asyncio.gather(
+            self._step(call, "answer", self._ari.answer(uniqueid)),
+            self._lookups(call, identity, location, offered_at),
+        )
+        if answered:
             call.answered_at = utcnow()
             self._journal.record_call(uniqueid, answered_at=call.answered_at)
             self._journal.record_event(call_id, "answered")
             self._metrics.calls_answered.inc()
+        has_location = self._record_location(call, identity, location, found, offered_at, headers)
         await self._subscribe(call)
-        await self._prioritise(call, identity)
+        await self._prioritise(call, context, has_location)
         if await self._step(call, "continue", self._ari.continue_in_dialplan(uniqueid, QUEUE_CONTEXT, QUEUE_EXTENSION)):
             elapsed = time.perf_counter() - started
             self._metrics.intake_seconds.observe(elapsed)
             self._journal.record_event(call_id, "queued", {"intake_ms": round(elapsed * 1000, 2)})
 
-    async def _prioritise(self, call: ActiveCall, identity: CallerIdentity) -> None:
-        context = None
+    async def _lookups(
+        self, call: ActiveCall, identity: CallerIdentity, location: CallLocation, offered_at: datetime
+    ) -> tuple[CallerContext | None, IntakeLocation]:
+        """Both lookups have their own time limit and never raise: intake goes on without them."""
+        number = identity.number_e164
+        cell = location.cell.lookup_key if location.cell else None
+        if number is None:
+            return None, await self._locations.lookup(cell, None, offered_at)
+        return await asyncio.gather(
+            self._history.lookup(number, utcnow(), exclude_uniqueid=call.uniqueid),
+            self._locations.lookup(cell, number, offered_at),
+        )
+
+    def _record_location(
+        self,
+        call: ActiveCall,
+        identity: CallerIdentity,
+        location: CallLocation,
+        found: IntakeLocation,
+        offered_at: datetime,
+        headers: dict[str, str],
+    ) -> bool:
+        """Journal the call's fixes and claim AML that came first; True when any of them has a position."""
+        received_at = utcnow()
+        if location.device_fix is not None:
+            self._journal.record_fix(
+                call.call_id,
+                fix_columns(
+                    location.device_fix,
+                    source="pidf",
+                    channel="sip",
+                    received_at=received_at,
+                    raw=location.device_fix.raw,
+                ),
+            )
+        if location.cell is not None:
+            # An unknown cell is kept too: its decoded ids alone still name the operator's site.
+            tower = fix_from_cell(found.cell, observed_at=offered_at) if found.cell else None
+            self._journal.record_fix(
+                call.call_id,
+                fix_columns(
+                    tower,
+                    source="cell",
+                    channel="sip",
+                    received_at=received_at,
+                    raw=headers[PANI_HEADER],
+                    cell=location.cell,
+                ),
+            )
         if identity.number_e164:
-            context = await self._history.lookup(identity.number_e164, utcnow(), exclude_uniqueid=call.uniqueid)
+            self._journal.claim_aml(call.call_id, identity.number_e164, offered_at)
+        return location.device_fix is not None or found.cell is not None or found.pending_aml_fixes > 0
+
+    async def _prioritise(self, call: ActiveCall, context: CallerContext | None, has_location: bool) -> None:
+        repeat_caller = bool(context and context.repeat_caller)
         priority = queue_priority(
             self._priorities,
-            has_location=False,  # no location sources are read at intake yet
-            repeat_caller=bool(context and context.repeat_caller),
+            has_location=has_location,
+            repeat_caller=repeat_caller,
             prankster=bool(context and context.prankster),
         )
-        self._journal.record_call(call.uniqueid, queue_priority=priority)
+        self._journal.record_call(
+            call.uniqueid,
+            queue_priority=priority,
+            repeat_caller=repeat_caller if context else None,
+            calls_24h=context.calls_24h if context else None,
+            calls_30d=context.calls_30d if context else None,
+        )
         self._journal.record_event(
-            call.call_id, "prioritised", {"priority": priority, "history": context.model_dump() if context else None}
+            call.call_id,
+            "prioritised",
+            {
+                "priority": priority,
+                "has_location": has_location,
+                "history": context.model_dump() if context else None,
+            },
         )
         await self._step(call, "priority", self._ari.set_variable(call.uniqueid, "QUEUE_PRIO", str(priority)))
+        # Intake is done: clear the dialplan's deadline, or it would pull the call out of the queue later.
+        await self._step(call, "deadline", self._ari.set_variable(call.uniqueid, "TIMEOUT(absolute)", "0"))
 
-    async def _read_headers(self, uniqueid: str) -> dict[str, str]:
-        async def read(name: str) -> tuple[str, str | None]:
+    async def _read_channel(self, uniqueid: str) -> ChannelReadings:
+        """The intake headers and the GEOLOC_PROFILE fields, all read at once (one ARI round trip of latency)."""
+
+        async def read(variable: str) -> str | None:
             try:
-                return name, await self._ari.get_variable(uniqueid, f"PJSIP_HEADER(read,{name})")
+                return await self._ari.get_variable(uniqueid, variable)
             except AriError:
-                return name, None
+                return None
 
-        results = await asyncio.gather(*(read(name) for name in INTAKE_HEADERS))
-        return {name: value[:MAX_RAW_HEADER] for name, value in results if value}
+        variables = [f"PJSIP_HEADER(read,{name})" for name in INTAKE_HEADERS]
+        variables += [f"GEOLOC_PROFILE({name})" for name in GEOLOC_FIELDS]
+        # Asterisk quirk: PJSIP_HEADER(read) of a header longer than its read buffer (about 4 KB over ARI) fails
+        # like a missing header ("Not enough buffer space in pjsip_hdr_print_on"). The list of header names tells
+        # the two apart, so an oversized header is still on record.
+        variables.append("PJSIP_HEADERS()")
+        *values, names_present = await asyncio.gather(*(read(variable) for variable in variables))
+        names = (*INTAKE_HEADERS, *GEOLOC_FIELDS)
+        read_values = {name: value[:MAX_RAW_HEADER] for name, value in zip(names, values, strict=True) if value}
+        present = {name.strip().lower() for name in (names_present or "").split(",")}
+        return ChannelReadings(
+            headers={name: read_values[name] for name in INTAKE_HEADERS if name in read_values},
+            geoloc={name: read_values[name] for name in GEOLOC_FIELDS if name in read_values},
+            unreadable=[n for n in INTAKE_HEADERS if n.lower() in present and n not in read_values],
+        )
 
     @staticmethod
     def _offered_data(

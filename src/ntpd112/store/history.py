@@ -1,19 +1,25 @@
-"""What the room already knows about a caller's number, read on the call path with a hard time limit."""
+"""What the room already knows about a caller's number: counts read on the call path with a hard time limit, and
+the earlier calls with their outcomes for the call card."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ntpd112.logs import get_logger
 from ntpd112.store.db import Database
-from ntpd112.store.models import Call, CallerFlag
+from ntpd112.store.models import Call, CallerFlag, Incident
 
 log = get_logger(__name__)
 
+HISTORY_WINDOW = timedelta(days=30)
+REPEAT_WINDOW = timedelta(hours=24)
+PREVIOUS_CALLS_SHOWN = 50
 # Intake must stay fast even when PostgreSQL is slow or down: past this, the call goes on without history.
 LOOKUP_TIMEOUT_SECONDS = 0.25
 
@@ -34,7 +40,7 @@ class CallerHistory:
 
     async def lookup(self, number_e164: str, now: datetime, exclude_uniqueid: str) -> CallerContext | None:
         """Counts of earlier calls (index on caller_number) and the prankster flag; None when unavailable."""
-        day_ago, month_ago = now - timedelta(hours=24), now - timedelta(days=30)
+        day_ago, month_ago = now - REPEAT_WINDOW, now - HISTORY_WINDOW
         counts = select(func.count().filter(Call.offered_at >= day_ago), func.count()).where(
             Call.caller_number == number_e164, Call.offered_at >= month_ago, Call.uniqueid != exclude_uniqueid
         )
@@ -46,3 +52,41 @@ class CallerHistory:
             log.warning("caller history unavailable", error=type(error).__name__)
             return None
         return CallerContext(calls_24h=calls_24h, calls_30d=calls_30d, prankster=bool(flag and flag.prankster))
+
+
+class PreviousCall(BaseModel):
+    """An earlier call of the same number and how it ended: answered or not, the incident found, the callback."""
+
+    id: uuid.UUID
+    offered_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    operator: str | None
+    callback_status: str | None
+    incident_category: str | None
+    incident_status: str | None
+
+
+async def previous_calls(session: AsyncSession, number_e164: str, before: datetime) -> list[PreviousCall]:
+    """The number's calls in the HISTORY_WINDOW before `before`, newest first (index on caller_number)."""
+    statement = (
+        select(
+            Call.id,
+            Call.offered_at,
+            Call.answered_at,
+            Call.ended_at,
+            Call.operator,
+            Call.callback_status,
+            Incident.category.label("incident_category"),
+            Incident.status.label("incident_status"),
+        )
+        .outerjoin(Incident, Incident.call_id == Call.id)
+        .where(
+            Call.caller_number == number_e164,
+            Call.offered_at >= before - HISTORY_WINDOW,
+            Call.offered_at < before,
+        )
+        .order_by(Call.offered_at.desc())
+        .limit(PREVIOUS_CALLS_SHOWN)
+    )
+    return [PreviousCall.model_validate(row, from_attributes=True) for row in (await session.execute(statement)).all()]

@@ -4,7 +4,10 @@ Call handling only calls `record_call` / `record_event`, which never wait for th
 the in-memory queue into PostgreSQL in batches. When PostgreSQL fails, the journal switches to spooling: pending
 and new records are appended to a JSON-lines spool file (so they also survive a restart of the service) until the
 spool has been replayed into PostgreSQL, which keeps the order. Every write is idempotent (upsert by call id,
-insert-or-ignore by event id), so replaying a record twice is harmless.
+insert-or-ignore by event or fix id, AML claimed only while unclaimed), so replaying a record twice is harmless.
+
+Spool lines carry a `kind`: `call` and `event` since the first version, `fix` and `claim_aml` since intake stored
+locations; a spool written by an older version replays unchanged.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ntpd112.backoff import Backoff
 from ntpd112.logs import get_logger
 from ntpd112.store.db import Database
-from ntpd112.store.models import Call, CallEvent
+from ntpd112.store.locations import TimelineEntry, claim_unmatched_aml, store_fix
+from ntpd112.store.models import Call, CallEvent, LocationFixRow
 from ntpd112.tasks import TaskSet
 
 log = get_logger(__name__)
@@ -63,17 +67,57 @@ class EventRecord:
     data: dict[str, Any]
 
 
-Record = CallRecord | EventRecord
+@dataclass(frozen=True)
+class FixRecord:
+    """Store a location fix (columns of location_fixes) and reconsider the call's best location."""
+
+    fix_id: uuid.UUID
+    call_id: uuid.UUID
+    columns: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AmlClaimRecord:
+    """Give the call the AML of its number that arrived before the call's record (see store/locations.py)."""
+
+    call_id: uuid.UUID
+    caller_number: str
+    offered_at: datetime
+
+
+Record = CallRecord | EventRecord | FixRecord | AmlClaimRecord
+
+
+def _iso_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
+
+
+def _parse_datetimes(values: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    return {k: (datetime.fromisoformat(v) if k in names and isinstance(v, str) else v) for k, v in values.items()}
 
 
 def _to_json(record: Record) -> str:
+    payload: dict[str, Any]
     if isinstance(record, CallRecord):
-        fields = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.fields.items()}
         payload = {
             "kind": "call",
             "call_id": str(record.call_id),
             "uniqueid": record.uniqueid,
-            "fields": fields,
+            "fields": _iso_values(record.fields),
+        }
+    elif isinstance(record, FixRecord):
+        payload = {
+            "kind": "fix",
+            "fix_id": str(record.fix_id),
+            "call_id": str(record.call_id),
+            "columns": _iso_values(record.columns),
+        }
+    elif isinstance(record, AmlClaimRecord):
+        payload = {
+            "kind": "claim_aml",
+            "call_id": str(record.call_id),
+            "caller_number": record.caller_number,
+            "offered_at": record.offered_at.isoformat(),
         }
     else:
         payload = {
@@ -87,17 +131,25 @@ def _to_json(record: Record) -> str:
     return json.dumps(payload, separators=(",", ":"), default=str)
 
 
-_DATETIME_FIELDS = {c.name for c in Call.__table__.columns if c.type.python_type is datetime}
+def _datetime_columns(model: Any) -> set[str]:
+    return {c.name for c in model.__table__.columns if c.type.python_type is datetime}
+
+
+_DATETIME_FIELDS = _datetime_columns(Call)
+_FIX_DATETIME_FIELDS = _datetime_columns(LocationFixRow)
 
 
 def _from_json(line: str) -> Record:
     payload = json.loads(line)
     if payload["kind"] == "call":
-        fields = {
-            k: (datetime.fromisoformat(v) if k in _DATETIME_FIELDS and isinstance(v, str) else v)
-            for k, v in payload["fields"].items()
-        }
+        fields = _parse_datetimes(payload["fields"], _DATETIME_FIELDS)
         return CallRecord(uuid.UUID(payload["call_id"]), payload["uniqueid"], fields)
+    if payload["kind"] == "fix":
+        columns = _parse_datetimes(payload["columns"], _FIX_DATETIME_FIELDS)
+        return FixRecord(uuid.UUID(payload["fix_id"]), uuid.UUID(payload["call_id"]), columns)
+    if payload["kind"] == "claim_aml":
+        offered_at = datetime.fromisoformat(payload["offered_at"])
+        return AmlClaimRecord(uuid.UUID(payload["call_id"]), payload["caller_number"], offered_at)
     return EventRecord(
         uuid.UUID(payload["event_id"]),
         uuid.UUID(payload["call_id"]),
@@ -115,18 +167,34 @@ async def write_records(connection: AsyncConnection, records: Iterable[Record]) 
             statement = insert(Call).values(values)
             update = {name: statement.excluded[name] for name in record.fields} | {"updated_at": utcnow()}
             await connection.execute(statement.on_conflict_do_update(index_elements=[Call.id], set_=update))
+        elif isinstance(record, FixRecord):
+            entries = await store_fix(connection, record.fix_id, record.call_id, record.columns)
+            await write_timeline(connection, record.call_id, entries or [])
+        elif isinstance(record, AmlClaimRecord):
+            entries = await claim_unmatched_aml(connection, record.call_id, record.caller_number, record.offered_at)
+            await write_timeline(connection, record.call_id, entries)
         else:
-            await connection.execute(
-                insert(CallEvent)
-                .values(
-                    id=record.event_id,
-                    call_id=record.call_id,
-                    at=record.at,
-                    type=record.type,
-                    data=record.data,
-                )
-                .on_conflict_do_nothing(index_elements=[CallEvent.id])
-            )
+            await _write_event(connection, record)
+
+
+async def _write_event(connection: AsyncConnection, record: EventRecord) -> None:
+    await connection.execute(
+        insert(CallEvent)
+        .values(
+            id=record.event_id,
+            call_id=record.call_id,
+            at=record.at,
+            type=record.type,
+            data=record.data,
+        )
+        .on_conflict_do_nothing(index_elements=[CallEvent.id])
+    )
+
+
+async def write_timeline(connection: AsyncConnection, call_id: uuid.UUID, entries: list[TimelineEntry]) -> None:
+    # Fresh event ids are safe here: the fix insert and the AML claim yield entries only the first time.
+    for entry in entries:
+        await _write_event(connection, EventRecord(uuid.uuid4(), call_id, entry.at, entry.type, entry.data))
 
 
 class Journal:
@@ -165,6 +233,15 @@ class Journal:
         at: datetime | None = None,
     ) -> None:
         self._submit(EventRecord(uuid.uuid4(), call_id, at or utcnow(), event_type, data or {}))
+
+    def record_fix(self, call_id: uuid.UUID, columns: dict[str, Any]) -> uuid.UUID:
+        """A location fix of the call (see store/locations.fix_columns); the timeline events come with it."""
+        fix_id = uuid.uuid4()
+        self._submit(FixRecord(fix_id, call_id, columns))
+        return fix_id
+
+    def claim_aml(self, call_id: uuid.UUID, caller_number: str, offered_at: datetime) -> None:
+        self._submit(AmlClaimRecord(call_id, caller_number, offered_at))
 
     def _submit(self, record: Record) -> None:
         if self._spooling or self._queue.qsize() >= self._max_in_memory:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -76,6 +77,21 @@ class Call(Base):
     callback_taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     callback_outcome: Mapped[str | None] = mapped_column(String(40))
     callback_attempts: Mapped[int | None] = mapped_column(Integer)
+    # Intake: the best location among the call's fixes (see store/locations.py), its area, and the caller's history.
+    best_fix_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    best_lat: Mapped[float | None] = mapped_column(Double)
+    best_lon: Mapped[float | None] = mapped_column(Double)
+    best_radius_m: Mapped[float | None] = mapped_column(Double)
+    best_source: Mapped[str | None] = mapped_column(String(8))
+    best_measured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    area_id: Mapped[int | None] = mapped_column(Integer)
+    area_code: Mapped[str | None] = mapped_column(String(64))
+    area_kabupaten: Mapped[str | None] = mapped_column(String(256))
+    area_kecamatan: Mapped[str | None] = mapped_column(String(256))
+    area_kelurahan: Mapped[str | None] = mapped_column(String(256))
+    repeat_caller: Mapped[bool | None] = mapped_column()
+    calls_24h: Mapped[int | None] = mapped_column(Integer)
+    calls_30d: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -201,3 +217,119 @@ class AgencyDesk(Base):
     sip_md5_cred: Mapped[str] = mapped_column(String(32))
     contact: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+LOCATION_SOURCES = ("cell", "pidf", "aml")
+
+
+class LocationFixRow(Base):
+    """One location fix as received: a network cell, a handset's PIDF-LO, or an AML message.
+
+    An AML message may arrive before its call is known (or never match one): `call_id` stays NULL until the call
+    claims it. A fix without coordinates is kept too: an unknown cell (its decoded ids) or AML without a position.
+    """
+
+    __tablename__ = "location_fixes"
+    __table_args__ = (
+        CheckConstraint("source IN ('" + "', '".join(LOCATION_SOURCES) + "')", name="source"),
+        CheckConstraint("(lat IS NULL) = (lon IS NULL)", name="lat_lon_together"),
+        # Unmatched AML of a number, looked up at every call's intake.
+        Index("ix_location_fixes_unmatched", "caller_number", "received_at", postgresql_where=text("call_id IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str | None] = mapped_column(String(8))  # sip, sms, https
+    lat: Mapped[float | None] = mapped_column(Double)
+    lon: Mapped[float | None] = mapped_column(Double)
+    radius_m: Mapped[float | None] = mapped_column(Double)
+    confidence: Mapped[float | None] = mapped_column(Double)
+    method: Mapped[str | None] = mapped_column(String(64))
+    shape: Mapped[str | None] = mapped_column(String(16))
+    measured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    raw: Mapped[str] = mapped_column(Text)
+    radio: Mapped[str | None] = mapped_column(String(4))
+    mcc: Mapped[int | None] = mapped_column(Integer)
+    mnc: Mapped[int | None] = mapped_column(Integer)
+    area_code: Mapped[int | None] = mapped_column(Integer)
+    cell_id: Mapped[int | None] = mapped_column(BigInteger)
+    caller_number: Mapped[str | None] = mapped_column(String(32))
+    dedup_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class CellTower(Base):
+    """One row of the OpenCellID cell table: where a cell's tower is, and how far it reaches."""
+
+    __tablename__ = "cells"
+
+    radio: Mapped[str] = mapped_column(String(4), primary_key=True)
+    mcc: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mnc: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cell_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    unit: Mapped[int | None] = mapped_column(Integer)
+    lat: Mapped[float] = mapped_column(Double)
+    lon: Mapped[float] = mapped_column(Double)
+    range_m: Mapped[float] = mapped_column(Double)
+    samples: Mapped[int] = mapped_column(Integer)
+    changeable: Mapped[bool] = mapped_column()
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    average_signal: Mapped[int | None] = mapped_column(Integer)
+
+
+class AdminAreaRow(Base):
+    """A kecamatan or kelurahan/desa boundary from `ntpd112 areas import`; the bounding box prefilters lookups."""
+
+    __tablename__ = "areas"
+    __table_args__ = (
+        Index(
+            "ix_areas_bbox",
+            text("box(point(min_lon, min_lat), point(max_lon, max_lat))"),
+            postgresql_using="gist",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(64))
+    kabupaten: Mapped[str | None] = mapped_column(String(256))
+    kecamatan: Mapped[str | None] = mapped_column(String(256))
+    kelurahan: Mapped[str | None] = mapped_column(String(256))
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    min_lon: Mapped[float] = mapped_column(Double)
+    min_lat: Mapped[float] = mapped_column(Double)
+    max_lon: Mapped[float] = mapped_column(Double)
+    max_lat: Mapped[float] = mapped_column(Double)
+
+
+class AsteriskCdr(Base):
+    """Asterisk's own record of every call leg, written by cdr_pgsql whether or not the service is up."""
+
+    __tablename__ = "asterisk_cdr"
+    # No key column in the table (see the migration); (uniqueid, sequence) identifies a CDR for the ORM.
+    __mapper_args__ = {"primary_key": ["uniqueid", "sequence"]}
+
+    calldate: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answer: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    clid: Mapped[str | None] = mapped_column(String(80))
+    src: Mapped[str | None] = mapped_column(String(80))
+    dst: Mapped[str | None] = mapped_column(String(80))
+    dcontext: Mapped[str | None] = mapped_column(String(80))
+    channel: Mapped[str | None] = mapped_column(String(80))
+    dstchannel: Mapped[str | None] = mapped_column(String(80))
+    lastapp: Mapped[str | None] = mapped_column(String(80))
+    lastdata: Mapped[str | None] = mapped_column(String(255))
+    duration: Mapped[int | None] = mapped_column(Integer)
+    billsec: Mapped[int | None] = mapped_column(Integer)
+    disposition: Mapped[str | None] = mapped_column(String(45))
+    amaflags: Mapped[int | None] = mapped_column(Integer)
+    accountcode: Mapped[str | None] = mapped_column(String(80))
+    uniqueid: Mapped[str | None] = mapped_column(String(150), index=True)
+    linkedid: Mapped[str | None] = mapped_column(String(150))
+    userfield: Mapped[str | None] = mapped_column(String(255))
+    peeraccount: Mapped[str | None] = mapped_column(String(80))
+    sequence: Mapped[int | None] = mapped_column(Integer)

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from ntpd112.store.db import Database
-from ntpd112.store.models import ApiToken, Call, CallEvent
+from ntpd112.store.history import PreviousCall, previous_calls
+from ntpd112.store.models import ApiToken, Call, CallEvent, LocationFixRow
 
 Role = Literal["operator", "supervisor", "admin"]
 ROLE_RANK: dict[str, int] = {"operator": 1, "supervisor": 2, "admin": 3}
@@ -49,7 +50,59 @@ class TimelineEvent(BaseModel):
     data: dict[str, Any]
 
 
+class FixView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    source: str
+    channel: str | None
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    confidence: float | None
+    method: str | None
+    shape: str | None
+    measured_at: datetime | None
+    received_at: datetime
+    radio: str | None
+    mcc: int | None
+    mnc: int | None
+    area_code: int | None
+    cell_id: int | None
+    raw: str
+
+
+class BestLocation(BaseModel):
+    fix_id: uuid.UUID
+    source: str | None
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    measured_at: datetime | None
+
+
+class AreaView(BaseModel):
+    id: int
+    code: str | None
+    kabupaten: str | None
+    kecamatan: str | None
+    kelurahan: str | None
+
+
+class CallerHistoryView(BaseModel):
+    """Counts as intake saw them (None: the number is unknown or history was unavailable), and the earlier calls."""
+
+    repeat_caller: bool | None
+    calls_24h: int | None
+    calls_30d: int | None
+    previous_calls: list[PreviousCall]
+
+
 class CallDetail(CallSummary):
+    best_location: BestLocation | None
+    area: AreaView | None
+    fixes: list[FixView]
+    history: CallerHistoryView
     timeline: list[TimelineEvent]
 
 
@@ -57,6 +110,31 @@ class TokenIdentity(BaseModel):
     id: uuid.UUID
     name: str
     role: Role
+
+
+def _best_location(call: Call) -> BestLocation | None:
+    if call.best_fix_id is None:
+        return None
+    return BestLocation(
+        fix_id=call.best_fix_id,
+        source=call.best_source,
+        lat=call.best_lat,
+        lon=call.best_lon,
+        radius_m=call.best_radius_m,
+        measured_at=call.best_measured_at,
+    )
+
+
+def _area(call: Call) -> AreaView | None:
+    if call.area_id is None:
+        return None
+    return AreaView(
+        id=call.area_id,
+        code=call.area_code,
+        kabupaten=call.area_kabupaten,
+        kecamatan=call.area_kecamatan,
+        kelurahan=call.area_kelurahan,
+    )
 
 
 def hash_token(token: str) -> str:
@@ -83,8 +161,32 @@ class Repository:
                     select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.at, CallEvent.seq)
                 )
             ).all()
+            fixes = (
+                await session.scalars(
+                    select(LocationFixRow)
+                    .where(LocationFixRow.call_id == call_id)
+                    .order_by(LocationFixRow.received_at, LocationFixRow.id)
+                )
+            ).all()
+            previous = (
+                await previous_calls(session, call.caller_number, call.offered_at)
+                if call.caller_number and call.offered_at
+                else []
+            )
         summary = CallSummary.model_validate(call)
-        return CallDetail(**summary.model_dump(), timeline=[TimelineEvent.model_validate(e) for e in events])
+        return CallDetail(
+            **summary.model_dump(),
+            best_location=_best_location(call),
+            area=_area(call),
+            fixes=[FixView.model_validate(fix) for fix in fixes],
+            history=CallerHistoryView(
+                repeat_caller=call.repeat_caller,
+                calls_24h=call.calls_24h,
+                calls_30d=call.calls_30d,
+                previous_calls=previous,
+            ),
+            timeline=[TimelineEvent.model_validate(e) for e in events],
+        )
 
     async def create_token(self, name: str, role: Role) -> str:
         """Returns the token; only its hash is stored, so this is the one time it can be shown."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
@@ -22,6 +22,7 @@ from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
+from ntpd112.store.aml import AmlRepository
 from ntpd112.store.repo import ROLE_RANK, Repository, Role, TokenIdentity
 
 log = get_logger(__name__)
@@ -50,11 +51,16 @@ class WebDeps:
     callbacks: CallbackService
     dispatch: DispatchService
     desks: DeskService
+    # None: the AML endpoints answer 503 aml_disabled.
+    aml: AmlRepository | None = None
+    aml_hmac_secret: SecretStr | None = None
 
 
 DEPS = web.AppKey("deps", WebDeps)
 IDENTITY_KEY = web.RequestKey("identity", TokenIdentity)
 PUBLIC_PATHS = frozenset({"/health", "/metrics"})
+# AML senders (handsets, the SMS gateway) hold no token: these routes check an HMAC themselves (aml_routes.py).
+SIGNED_PATHS = frozenset({"/api/aml", "/api/aml/sms"})
 _HTTP_ERROR_IDS = {
     400: "bad_request",
     401: "unauthorized",
@@ -103,7 +109,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in PUBLIC_PATHS:
+    if request.path in PUBLIC_PATHS or request.path in SIGNED_PATHS:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -180,6 +186,9 @@ def create_app(deps: WebDeps) -> web.Application:
     from ntpd112.web.operator_routes import add_operator_routes  # same: it imports this module
 
     add_operator_routes(app)
+    from ntpd112.web.aml_routes import add_aml_routes  # same: it imports this module
+
+    add_aml_routes(app)
     from ntpd112.web.live_dispatch_routes import add_live_dispatch_routes  # same: it imports this module
 
     add_live_dispatch_routes(app)

@@ -1,0 +1,301 @@
+"""Location fixes in PostgreSQL: storing a fix, keeping the call's best location and area current, matching AML
+messages to calls, and the two index lookups intake makes (the cell table, AML waiting for its call).
+
+Writers (`store_fix`, `claim_unmatched_aml`) run inside a transaction the caller owns (the journal's writer, or the
+AML endpoint) and return the timeline entries to record; they are idempotent: a fix already stored, or AML already
+claimed, yields nothing. The call row is locked while its best location is compared, so fixes arriving at once
+through different paths (intake, AML over HTTPS, a second service) cannot overwrite a better one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel
+from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ntpd112.intake.areas import AdminArea, parse_feature
+from ntpd112.intake.best_location import is_better
+from ntpd112.intake.cells import CellKey, CellRecord
+from ntpd112.intake.errors import IntakeParseError
+from ntpd112.intake.geoloc import LocationFix
+from ntpd112.intake.pani import CellId
+from ntpd112.logs import get_logger
+from ntpd112.store.db import Database
+from ntpd112.store.models import AdminAreaRow, Call, CellTower, LocationFixRow
+
+log = get_logger(__name__)
+
+# AML is matched to a call of the same number offered at most AML_BEFORE_CALL after the message (the handset may
+# send before the network delivers the call) and up to AML_AFTER_END after the call ended (ETSI TS 103 625 lets the
+# handset keep sending for a while; a fix minutes late still helps the dispatched unit).
+AML_BEFORE_CALL = timedelta(minutes=5)
+AML_AFTER_END = timedelta(minutes=30)
+LOOKUP_TIMEOUT_SECONDS = 0.25
+
+
+class TimelineEntry(NamedTuple):
+    type: str
+    data: dict[str, Any]
+    at: datetime
+
+
+def fix_columns(
+    fix: LocationFix | None,
+    *,
+    source: str,
+    channel: str,
+    received_at: datetime,
+    raw: str,
+    cell: CellId | None = None,
+    caller_number: str | None = None,
+    dedup_key: str | None = None,
+) -> dict[str, Any]:
+    """The location_fixes columns for a fix (None: no position, e.g. an unknown cell or AML pm=N)."""
+    columns: dict[str, Any] = {
+        "source": source,
+        "channel": channel,
+        "received_at": received_at,
+        "raw": raw,
+        "caller_number": caller_number,
+        "dedup_key": dedup_key,
+        "lat": None,
+        "lon": None,
+        "radius_m": None,
+        "confidence": None,
+        "method": None,
+        "shape": None,
+        "measured_at": None,
+        "radio": None,
+        "mcc": None,
+        "mnc": None,
+        "area_code": None,
+        "cell_id": None,
+    }
+    if fix is not None:
+        columns |= fix.model_dump(include={"lat", "lon", "radius_m", "confidence", "method", "shape", "measured_at"})
+    if cell is not None:
+        columns |= cell.lookup_key._asdict()
+    return columns
+
+
+def _fix_event(fix_id: uuid.UUID, columns: dict[str, Any]) -> dict[str, Any]:
+    data = {
+        name: columns[name] for name in ("source", "channel", "lat", "lon", "radius_m", "confidence", "method", "shape")
+    }
+    measured_at = columns["measured_at"]
+    data |= {"fix_id": str(fix_id), "measured_at": measured_at.isoformat() if measured_at else None}
+    if columns["radio"] is not None:
+        data["cell"] = {name: columns[name] for name in ("radio", "mcc", "mnc", "area_code", "cell_id")}
+    return data
+
+
+async def store_fix(
+    connection: AsyncConnection, fix_id: uuid.UUID, call_id: uuid.UUID | None, columns: dict[str, Any]
+) -> list[TimelineEntry] | None:
+    """Insert a fix; a call's fix may become its best. None when its id or dedup key was stored already."""
+    inserted = await connection.execute(
+        insert(LocationFixRow)
+        .values(id=fix_id, call_id=call_id, **columns)
+        .on_conflict_do_nothing()
+        .returning(LocationFixRow.id)
+    )
+    if inserted.first() is None:
+        return None
+    if call_id is None:
+        return []
+    return [TimelineEntry("location_fix", _fix_event(fix_id, columns), columns["received_at"])] + (
+        await _consider_for_best(connection, call_id, fix_id, columns)
+    )
+
+
+async def lock_number(connection: AsyncConnection, caller_number: str) -> None:
+    """Serialize AML matching per number (until commit): AML arriving while its call's record is being written is
+    then either seen by the call's claim or sees the call."""
+    await connection.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(caller_number, 112))))
+
+
+async def match_call(connection: AsyncConnection, caller_number: str, received_at: datetime) -> uuid.UUID | None:
+    """The call an AML message received at `received_at` belongs to: the latest call of that number in the window."""
+    statement = (
+        select(Call.id)
+        .where(
+            Call.caller_number == caller_number,
+            Call.offered_at <= received_at + AML_BEFORE_CALL,
+            func.coalesce(Call.ended_at, received_at) + AML_AFTER_END >= received_at,
+        )
+        .order_by(Call.offered_at.desc())
+        .limit(1)
+    )
+    return (await connection.execute(statement)).scalar_one_or_none()
+
+
+async def claim_unmatched_aml(
+    connection: AsyncConnection, call_id: uuid.UUID, caller_number: str, offered_at: datetime
+) -> list[TimelineEntry]:
+    """Give a new call the AML of its number that arrived before its record did."""
+    await lock_number(connection, caller_number)
+    claimed = await connection.execute(
+        update(LocationFixRow)
+        .where(
+            LocationFixRow.call_id.is_(None),
+            LocationFixRow.source == "aml",
+            LocationFixRow.caller_number == caller_number,
+            LocationFixRow.received_at >= offered_at - AML_BEFORE_CALL,
+        )
+        .values(call_id=call_id)
+        .returning(*LocationFixRow.__table__.columns)
+    )
+    entries: list[TimelineEntry] = []
+    for row in sorted(claimed.mappings().all(), key=lambda r: r["received_at"]):
+        columns = {k: v for k, v in row.items() if k not in ("id", "call_id")}
+        entries.append(
+            TimelineEntry("location_fix", _fix_event(row["id"], columns) | {"matched_later": True}, row["received_at"])
+        )
+        entries += await _consider_for_best(connection, call_id, row["id"], columns)
+    return entries
+
+
+def _as_fix(columns: dict[str, Any]) -> LocationFix:
+    return LocationFix(
+        source=columns["source"],
+        lat=columns["lat"],
+        lon=columns["lon"],
+        radius_m=columns["radius_m"],
+        confidence=columns["confidence"],
+        method=columns["method"],
+        measured_at=columns["measured_at"],
+        raw="",
+        shape=columns["shape"],
+    )
+
+
+async def _consider_for_best(
+    connection: AsyncConnection, call_id: uuid.UUID, fix_id: uuid.UUID, columns: dict[str, Any]
+) -> list[TimelineEntry]:
+    if columns["lat"] is None:
+        return []
+    best_fix_id = (
+        await connection.execute(select(Call.best_fix_id).where(Call.id == call_id).with_for_update())
+    ).scalar_one()
+    candidate = _as_fix(columns)
+    now = columns["received_at"]
+    previous: dict[str, Any] | None = None
+    if best_fix_id is not None:
+        current = (
+            (await connection.execute(select(LocationFixRow).where(LocationFixRow.id == best_fix_id))).mappings().one()
+        )
+        previous = {"fix_id": str(best_fix_id), "source": current["source"], "radius_m": current["radius_m"]}
+        now = max(now, current["received_at"])
+        if not is_better(candidate, _as_fix(dict(current)), now):
+            return []
+    area = await resolve_area(connection, candidate.lat, candidate.lon)
+    await connection.execute(
+        update(Call)
+        .where(Call.id == call_id)
+        .values(
+            best_fix_id=fix_id,
+            best_lat=candidate.lat,
+            best_lon=candidate.lon,
+            best_radius_m=candidate.radius_m,
+            best_source=candidate.source,
+            best_measured_at=candidate.measured_at,
+            area_id=area.id if area else None,
+            area_code=area.code if area else None,
+            area_kabupaten=area.kabupaten if area else None,
+            area_kecamatan=area.kecamatan if area else None,
+            area_kelurahan=area.kelurahan if area else None,
+        )
+    )
+    data = {
+        "fix_id": str(fix_id),
+        "source": candidate.source,
+        "lat": candidate.lat,
+        "lon": candidate.lon,
+        "radius_m": candidate.radius_m,
+        "previous": previous,
+        "area": area.model_dump() if area else None,
+    }
+    return [TimelineEntry("best_location_changed", data, columns["received_at"])]
+
+
+class AreaMatch(BaseModel):
+    id: int
+    code: str | None
+    kabupaten: str | None
+    kecamatan: str | None
+    kelurahan: str | None
+
+
+async def resolve_area(connection: AsyncConnection, lat: float, lon: float) -> AreaMatch | None:
+    """The most precise area holding the point: kelurahan/desa before kecamatan, then the smallest bounding box.
+    The GiST index on the bounding box finds the few candidates; only those polygons are tested."""
+    point = func.box(func.point(lon, lat), func.point(lon, lat))
+    bbox = func.box(
+        func.point(AdminAreaRow.min_lon, AdminAreaRow.min_lat), func.point(AdminAreaRow.max_lon, AdminAreaRow.max_lat)
+    )
+    rows = (await connection.execute(select(AdminAreaRow).where(bbox.op("@>")(point)))).mappings().all()
+    holding = [row for row in rows if _area_of(row).contains(lat, lon)]
+    if not holding:
+        return None
+    best = min(
+        holding,
+        key=lambda r: (r["kelurahan"] is None, (r["max_lon"] - r["min_lon"]) * (r["max_lat"] - r["min_lat"])),
+    )
+    return AreaMatch.model_validate(dict(best))
+
+
+def _area_of(row: RowMapping) -> AdminArea:
+    try:
+        return parse_feature({"type": "Feature", "geometry": row["geometry"], "properties": {}})
+    except IntakeParseError:
+        # Stored geometry was validated on import; a row edited by hand since then is skipped, not fatal.
+        log.warning("area with unusable geometry skipped", area_id=row["id"])
+        return AdminArea(kabupaten=None, kecamatan=None, kelurahan=None, code=None, polygons=(), bbox=(0, 0, 0, 0))
+
+
+class IntakeLocation(BaseModel):
+    cell: CellRecord | None = None
+    pending_aml_fixes: int = 0
+
+
+class LocationLookup:
+    """The reads intake makes, each an index lookup, under one hard time limit."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def lookup(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
+        """The cell's tower, and how many AML fixes with a position wait for this number; empty when unavailable."""
+        try:
+            async with asyncio.timeout(LOOKUP_TIMEOUT_SECONDS), self._database.session() as session:
+                tower = await session.get(CellTower, cell) if cell else None
+                pending = 0
+                if caller_number:
+                    pending = (
+                        await session.scalar(
+                            select(func.count()).where(
+                                LocationFixRow.call_id.is_(None),
+                                LocationFixRow.source == "aml",
+                                LocationFixRow.caller_number == caller_number,
+                                LocationFixRow.received_at >= offered_at - AML_BEFORE_CALL,
+                                LocationFixRow.lat.is_not(None),
+                            )
+                        )
+                        or 0
+                    )
+        except Exception as error:  # location is a nice-to-have on the call path, never a blocker
+            log.warning("location lookup unavailable", error=type(error).__name__)
+            return IntakeLocation()
+        return IntakeLocation(cell=_cell_record(tower) if tower else None, pending_aml_fixes=pending)
+
+
+def _cell_record(tower: CellTower) -> CellRecord:
+    return CellRecord.model_validate(
+        {column.name: getattr(tower, column.name) for column in CellTower.__table__.columns}
+    )
