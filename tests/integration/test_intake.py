@@ -213,7 +213,7 @@ HOSTILE: dict[str, Hostile] = {
 # What each hostile input leaves on the timeline: the parse_error's field and code.
 EXPECTED_PROBLEM = {
     # Asterisk cannot hand over a header this long (see calls/handler.py): only its presence is on record.
-    "oversized_pani": ("P-Access-Network-Info", "unreadable"),
+    "oversized_pani": ("SIP headers", "unreadable"),
     "long_garbage_pani": ("P-Access-Network-Info", "bad_parameter"),
     "impossible_cell": ("P-Access-Network-Info", "bad_mcc"),
     "garbage_pani": ("P-Access-Network-Info", None),

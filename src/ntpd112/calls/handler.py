@@ -60,11 +60,12 @@ class ActiveCall:
 
 @dataclass(frozen=True)
 class ChannelReadings:
-    """What intake read from the channel: SIP headers, GEOLOC_PROFILE fields, headers present but unreadable."""
+    """What intake read from the channel: SIP headers, GEOLOC_PROFILE fields, and whether a header was too long
+    for Asterisk to hand over."""
 
     headers: dict[str, str]
     geoloc: dict[str, str]
-    unreadable: list[str]
+    oversized_header: bool
 
 
 @dataclass(frozen=True)
@@ -204,11 +205,13 @@ class CallHandler:
             self._journal.record_event(call_id, "parse_error", {"field": "trunk", "value": args.endpoint[:200]})
         for problem in identity.problems:
             self._journal.record_event(call_id, "parse_error", {"field": "caller_identity", "problem": problem})
-        for name in readings.unreadable:
+        if readings.oversized_header:
+            unread = [name for name in INTAKE_HEADERS if name not in headers]
+            problem = f"a header is too long for Asterisk to hand over; one of: {', '.join(unread)}"
             self._journal.record_event(
                 call_id,
                 "parse_error",
-                {"field": name, "code": "unreadable", "problem": "too long for Asterisk to hand over", "value": None},
+                {"field": "SIP headers", "code": "unreadable", "problem": problem, "value": None},
             )
         location = read_call_location(headers, readings.geoloc)
         for location_problem in location.problems:
@@ -325,18 +328,18 @@ class CallHandler:
 
         variables = [f"PJSIP_HEADER(read,{name})" for name in INTAKE_HEADERS]
         variables += [f"GEOLOC_PROFILE({name})" for name in GEOLOC_FIELDS]
-        # Asterisk quirk: PJSIP_HEADER(read) of a header longer than its read buffer (about 4 KB over ARI) fails
-        # like a missing header ("Not enough buffer space in pjsip_hdr_print_on"). The list of header names tells
-        # the two apart, so an oversized header is still on record.
+        # Asterisk quirk: PJSIP_HEADER(read) of a header longer than the function's read buffer (4 KB over ARI)
+        # fails exactly like a missing header ("Not enough buffer space in pjsip_hdr_print_on"). PJSIP_HEADERS()
+        # prints every header into the same buffer, so it fails only then (an INVITE always has headers): the
+        # oversized header stays unreadable, but its existence is on record.
         variables.append("PJSIP_HEADERS()")
-        *values, names_present = await asyncio.gather(*(read(variable) for variable in variables))
+        *values, header_names = await asyncio.gather(*(read(variable) for variable in variables))
         names = (*INTAKE_HEADERS, *GEOLOC_FIELDS)
         read_values = {name: value[:MAX_RAW_HEADER] for name, value in zip(names, values, strict=True) if value}
-        present = {name.strip().lower() for name in (names_present or "").split(",")}
         return ChannelReadings(
             headers={name: read_values[name] for name in INTAKE_HEADERS if name in read_values},
             geoloc={name: read_values[name] for name in GEOLOC_FIELDS if name in read_values},
-            unreadable=[n for n in INTAKE_HEADERS if n.lower() in present and n not in read_values],
+            oversized_header=header_names is None,
         )
 
     @staticmethod
