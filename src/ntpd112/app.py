@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
 from ntpd112.backoff import Backoff
 from ntpd112.calls.handler import CallHandler
+from ntpd112.calls.reconcile import Reconciler
 from ntpd112.config import Settings
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
@@ -26,8 +28,8 @@ from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.room import RoomConfig, load_room
-from ntpd112.store.db import Database
 from ntpd112.store.aml import AmlRepository
+from ntpd112.store.db import Database
 from ntpd112.store.history import CallerHistory
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
@@ -68,14 +70,26 @@ class Service:
         )
         self.incidents = IncidentService(IncidentRepository(self.database), self.routing)
         room = room or load_room()
+        trunks = trunks or load_trunks()
         self.calls = CallHandler(
             self.ari,
             self.journal,
-            trunks or load_trunks(),
+            trunks,
             self.metrics,
             CallerHistory(self.database),
             room.priority,
             LocationLookup(self.database),
+        )
+        cdr_url = (settings.cdr_database_url or settings.database_url).get_secret_value()
+        self.cdr_database = self.database if cdr_url == settings.database_url.get_secret_value() else Database(cdr_url)
+        self.reconciler = Reconciler(
+            self.database,
+            self.cdr_database,
+            self.journal,
+            trunks,
+            lambda uniqueid: uniqueid in self.calls.active,
+            interval=settings.reconcile_interval,
+            lookback=timedelta(hours=settings.reconcile_lookback_hours),
         )
         self.operators = OperatorService(self.database, self.ami)
         self.desks = DeskService(self.database, self.ami)
@@ -119,6 +133,7 @@ class Service:
             "database": await self.database.health(),
             "journal": self.journal.health(),
             "routing": self.routing.health(),
+            "reconciliation": self.reconciler.health(),
         }
 
     async def _resync_phones(self) -> None:
@@ -134,9 +149,12 @@ class Service:
     async def start(self) -> None:
         await self.database.start()
         await self.journal.start()
+        if self.cdr_database is not self.database:
+            await self.cdr_database.start()
         await self.ami.start(on_login=self._resync_phones)
         await self.routing.start()
         await self.ari.start(self._on_ari_event, self.calls.resync)
+        await self.reconciler.start()
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
@@ -151,12 +169,15 @@ class Service:
         # Reverse order: stop taking work, then let the journal flush, then close the database.
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.reconciler.stop()
         await self.dispatch.stop()
         await self.ari.stop()
         await self.routing.stop()
         await self.ami.stop()
         await self.journal.stop()
         await self.database.stop()
+        if self.cdr_database is not self.database:
+            await self.cdr_database.stop()
         log.info("ntpd112 stopped")
 
 

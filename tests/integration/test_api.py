@@ -28,7 +28,7 @@ async def test_health_and_metrics_need_no_token(service: Service, http: aiohttp.
     async with http.get("/health") as response:
         body = await response.json()
         assert response.status == 200, body
-        assert set(body["components"]) == {"ari", "ami", "database", "journal", "routing"}
+        assert set(body["components"]) == {"ari", "ami", "database", "journal", "routing", "reconciliation"}
     async with http.get("/metrics") as response:
         text = await response.text()
         assert response.status == 200

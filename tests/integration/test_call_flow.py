@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import aiohttp
 
@@ -12,6 +13,7 @@ from ntpd112.store.journal import call_id_for
 from tests.integration.conftest import (
     assert_complete_timeline,
     calls_from,
+    service_settings,
     timeline,
     unique_mobile_number,
     wait_until,
@@ -152,3 +154,33 @@ async def test_service_reconnects_after_asterisk_restarts_and_handles_the_next_c
     ):
         metrics = await response.text()
     assert "ntpd112_ari_reconnects_total" in metrics
+
+
+async def test_a_service_that_dies_during_intake_does_not_strand_the_call(
+    local_asterisk: LocalAsterisk, clean_database: str
+) -> None:
+    # Stand in for a service that registers the Stasis app, receives the call and dies before finishing intake:
+    # Asterisk keeps the call in the dead app until the dialplan's intake deadline hands it to the fail-safe path.
+    settings = service_settings(clean_database, Path("/tmp/unused-spool"))
+    auth = {"Authorization": aiohttp.encode_basic_auth(settings.ari_username, settings.ari_password.get_secret_value())}
+    async with aiohttp.ClientSession(headers=auth) as http:
+        websocket = await http.ws_connect(
+            settings.ari_base_url.replace("http", "ws", 1) + "/events", params={"app": settings.ari_app}
+        )
+        caller = asyncio.create_task(
+            run_sipp(
+                "caller.xml",
+                source=TRUNK_ADDRESSES["smartfren"],
+                keys={"caller": unique_mobile_number(), "caller_name": "Stranded"},
+                hold_ms=2000,
+                timeout_s=30,
+            )
+        )
+        async for message in websocket:
+            if '"StasisStart"' in message.data:
+                break
+        await websocket.close()  # the service is gone, mid-intake
+        result = await caller
+    assert result.succeeded, result.output  # answered (200 OK) by the dialplan alone
+    log = (local_asterisk.root / "var/log/asterisk/messages.log").read_text(errors="replace")
+    assert "intake did not finish in time, fail-safe path" in log

@@ -37,7 +37,7 @@ from ntpd112.pbx.asterisk_config import TrunkTable
 from ntpd112.queue.priority import queue_priority
 from ntpd112.queue.room import PrioritySettings
 from ntpd112.store.history import CallerContext, CallerHistory
-from ntpd112.store.journal import Journal, utcnow
+from ntpd112.store.journal import Journal, call_id_for, utcnow
 from ntpd112.store.locations import IntakeLocation, LocationLookup, fix_columns
 
 log = get_logger(__name__)
@@ -140,10 +140,28 @@ class CallHandler:
                 self._ended(uniqueid, 0, "ended while the service was disconnected")
             else:
                 await self._subscribe(call)
+        for channel in channels.values():
+            if channel.id not in self.active and self._in_queue(channel):
+                # Waiting or talking after intake while the service was away (restart, crash): follow it again
+                # so its end is recorded live; reconciliation fills in what happened meanwhile.
+                call = ActiveCall(
+                    call_id_for(channel.id),
+                    channel.id,
+                    call_logger(__name__, str(call_id_for(channel.id)), uniqueid=channel.id),
+                )
+                self.active[channel.id] = call
+                self._metrics.calls_active.inc()
+                self._journal.record_call(channel.id)
+                self._journal.record_event(call.call_id, "tracking_resumed", {"context": channel.dialplan.context})
+                await self._subscribe(call)
         waiting = [c for c in channels.values() if self._waits_in_our_app(c) and c.id not in self.active]
         for channel in waiting:
             log.info("resync: call waiting in stasis picked up", uniqueid=channel.id)
             await self.intake(channel, StasisArgs.from_app_data(channel.dialplan.app_data), resynced=True)
+
+    @staticmethod
+    def _in_queue(channel: Channel) -> bool:
+        return channel.name.startswith("PJSIP/trunk-") and channel.dialplan.context == QUEUE_CONTEXT
 
     def _waits_in_our_app(self, channel: Channel) -> bool:
         # Channels that dispatch holds (Stasis(ntpd112,dispatch,...)) are past intake: not picked up here.

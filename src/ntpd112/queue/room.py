@@ -36,6 +36,8 @@ class QueueSettings(_Section):
     wrapup_seconds: int = Field(10, ge=0, le=600)
     overflow_after_seconds: int = Field(60, ge=10, le=3600)
     hold_message_every_seconds: int = Field(20, ge=5, le=300)
+    # Seconds the service may hold a new call for intake before the dialplan takes it over (service hung or dead).
+    intake_deadline_seconds: int = Field(5, ge=2, le=60)
 
 
 class PrioritySettings(_Section):
@@ -123,6 +125,7 @@ def render_dialplan_globals(room: RoomConfig) -> str:
             "[globals]",
             f"NTPD112_QUEUE={QUEUE_NAME}",
             f"NTPD112_OVERFLOW_AFTER={room.queue.overflow_after_seconds}",
+        f"NTPD112_INTAKE_DEADLINE={room.queue.intake_deadline_seconds}",
             f"NTPD112_PRIORITY_BASE={room.priority.base}",
             f"NTPD112_SUPERVISORS={supervisors}",
             f"NTPD112_SUPERVISORS_RING={room.supervisors.ring_seconds}",
