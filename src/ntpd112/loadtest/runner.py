@@ -302,7 +302,7 @@ class LoadTest:
         await caller.start()
         watchers = [asyncio.create_task(self._watch_service())]
         if self.profile.drop_calls:
-            watchers.append(asyncio.create_task(self._drop_waiting_calls(path, calls / rate / 2)))
+            watchers.append(asyncio.create_task(self._drop_waiting_calls(path, calls / rate)))
         try:
             await caller.wait(limit + 30)
             await self._settle()
@@ -330,7 +330,8 @@ class LoadTest:
             await asyncio.sleep(1)
 
     async def _drop_waiting_calls(self, path: maths.Path, after: float) -> None:
-        """Fault injection: Asterisk hangs up callers waiting in the queue, so the report must show them lost."""
+        """Fault injection: once every call is placed, Asterisk hangs up callers waiting in the queue; the report
+        must show them lost."""
         await asyncio.sleep(after)
         dropped = 0
         while dropped < self.profile.drop_calls:
@@ -346,7 +347,9 @@ class LoadTest:
                 and fields[5] == "Queue"
                 and not fields[12]
             ]
-            for channel in waiting[: self.profile.drop_calls - dropped]:
+            # The newest callers are the last in line: no operator is about to answer them (a caller whose
+            # operator is answering has no bridge yet either).
+            for channel in sorted(waiting, reverse=True)[: self.profile.drop_calls - dropped]:
                 await asyncio.to_thread(self.asterisk.cli, f"channel request hangup {channel}")
                 log.warning("fault injection: dropped a waiting caller", channel=channel)
                 dropped += 1

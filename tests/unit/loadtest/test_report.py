@@ -176,12 +176,14 @@ def test_a_ramp_reports_the_highest_rate_without_a_lost_call() -> None:
         *(run("baseline", n, rate) for n, rate in enumerate((10, 20, 30))),
         run("service", 0, 10),
         run("service", 1, 20, lost=1),
+        run("service", 2, 30).model_copy(update={"latency": maths.latency([], [500.0])}),
     ]
     comparison = maths.compare(runs)
     assert (comparison.max_clean_rate_service, comparison.max_clean_rate_baseline) == (10, 30)
     assert comparison.max_clean_rate_ratio == pytest.approx(0.333)
     found = {t.name: t for t in maths.targets(runs, comparison)}
     assert found["no lost call"].met is False and found["no lost call"].value == "1 lost"
+    assert found["intake p99 at 20 calls/s"].value == "30.0 ms"  # the 20/s step, not a faster one
     assert found["throughput vs Asterisk alone"].met is False
 
 
