@@ -107,7 +107,8 @@ async def test_with_the_service_down_a_112_call_is_still_answered_by_the_failsaf
             "caller.xml",
             source=TRUNK_ADDRESSES["xl"],
             keys={"caller": unique_mobile_number(), "caller_name": "Fail Safe"},
-            hold_ms=3000,
+            # Longer than the intake deadline (5 s): the waiting call must outlive it.
+            hold_ms=8000,
         )
     )
 
@@ -117,7 +118,8 @@ async def test_with_the_service_down_a_112_call_is_still_answered_by_the_failsaf
 
     await wait_until(channel_waits_in_queue_context, timeout=10)
     result = await sipp
-    assert result.succeeded, result.output  # the caller got 200 OK: answered without the service
+    # The caller got 200 OK, answered without the service, and was not cut off before hanging up itself.
+    assert result.succeeded, result.output
     log = (local_asterisk.root / "var/log/asterisk/messages.log").read_text(errors="replace")
     assert "fail-safe path for" in log
 
@@ -172,7 +174,8 @@ async def test_a_service_that_dies_during_intake_does_not_strand_the_call(
                 "caller.xml",
                 source=TRUNK_ADDRESSES["smartfren"],
                 keys={"caller": unique_mobile_number(), "caller_name": "Stranded"},
-                hold_ms=2000,
+                # Well past the deadline that rescued it: the rescued call must not be cut off by it later.
+                hold_ms=9000,
                 timeout_s=30,
             )
         )

@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.app import Service
 from ntpd112.pbx.local import LocalAsterisk
 from ntpd112.queue.operators import NewOperator
-from ntpd112.store.models import Call
+from ntpd112.store.models import Call, CallEvent
 from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import (
     assert_complete_timeline,
@@ -58,6 +59,21 @@ async def _start_service_process(database_url: str, spool: Path, port: int) -> a
     return process
 
 
+async def _queued_calls(database_url: str, numbers: list[str]) -> bool:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            queued = await connection.scalar(
+                select(func.count())
+                .select_from(CallEvent)
+                .join(Call, Call.id == CallEvent.call_id)
+                .where(CallEvent.type == "queued", Call.caller_number.in_(["+62" + n[1:] for n in numbers]))
+            )
+    finally:
+        await engine.dispose()
+    return queued == len(numbers)
+
+
 async def test_sigkill_while_calls_wait_loses_no_call(
     local_asterisk: LocalAsterisk, clean_database: str, tmp_path: Path
 ) -> None:
@@ -92,7 +108,8 @@ async def test_sigkill_while_calls_wait_loses_no_call(
             )
             for n in numbers[:3]
         ]
-        await asyncio.sleep(1.5)
+        # Killed once the service has taken all three in (they are in the queue, phones ringing for 3 s).
+        await wait_until(lambda: _queued_calls(clean_database, numbers[:3]), timeout=10, interval=0.05)
         service.send_signal(signal.SIGKILL)
         await service.wait()
         # With the service dead, one more caller: the fail-safe path.

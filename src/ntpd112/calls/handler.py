@@ -332,8 +332,6 @@ class CallHandler:
             },
         )
         await self._step(call, "priority", self._ari.set_variable(call.uniqueid, "QUEUE_PRIO", str(priority)))
-        # Intake is done: clear the dialplan's deadline, or it would pull the call out of the queue later.
-        await self._step(call, "deadline", self._ari.set_variable(call.uniqueid, "TIMEOUT(absolute)", "0"))
 
     async def _read_channel(self, uniqueid: str) -> ChannelReadings:
         """The intake headers and the GEOLOC_PROFILE fields, all read at once (one ARI round trip of latency)."""
