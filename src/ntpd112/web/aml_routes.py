@@ -26,7 +26,7 @@ from ntpd112.intake.aml import AmlMessage, parse_aml_form, parse_aml_sms, verify
 from ntpd112.intake.errors import MAX_INPUT_BYTES, IntakeParseError
 from ntpd112.logs import get_logger
 from ntpd112.store.journal import utcnow
-from ntpd112.web.app import DEPS, ApiError, json_response
+from ntpd112.web.common import DEPS, ApiError, json_response
 
 log = get_logger(__name__)
 

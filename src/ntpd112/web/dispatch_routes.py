@@ -19,7 +19,7 @@ from ntpd112.dispatch.routing import RouteDecision, RoutingTable, RoutingTableEr
 from ntpd112.dispatch.service import RoutingUnavailable
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.routing_versions import NoRoutingTable, StoredTable, UnknownVersion, VersionInfo
-from ntpd112.web.app import DEPS, ApiError, call_id_param, json_response, require_role
+from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, require_role
 
 # -- boundary models ---------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from ntpd112.dispatch.live import DispatchError, DispatchRequest
 from ntpd112.dispatch.service import RoutingUnavailable
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.repo import ROLE_RANK
-from ntpd112.web.app import DEPS, ApiError, call_id_param, json_response, require_role
+from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, require_role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

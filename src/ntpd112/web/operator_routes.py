@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -10,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from ntpd112.queue.operators import NewOperator, OperatorError, PauseReason
-from ntpd112.web.app import DEPS, ApiError, json_response, require_role
+from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, require_role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -38,13 +37,6 @@ async def _body(request: web.Request) -> object:
         return await request.json()
     except ValueError:
         raise ApiError(400, "invalid_json", "the request body is not JSON") from None
-
-
-def _call_id(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["call_id"])
-    except ValueError:
-        raise ApiError(400, "invalid_call_id", "the call id is not a UUID") from None
 
 
 def _operator_errors(handler: Handler) -> Handler:
@@ -103,14 +95,14 @@ async def list_callbacks(request: web.Request) -> web.Response:
 async def take_callback(request: web.Request) -> web.Response:
     require_role(request, "operator")
     body = TakeCallbackRequest.model_validate(await _body(request))
-    return json_response(await request.app[DEPS].callbacks.take(_call_id(request), body.operator))
+    return json_response(await request.app[DEPS].callbacks.take(call_id_param(request), body.operator))
 
 
 @_operator_errors
 async def request_callback(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
     body = CallbackRequest.model_validate(await _body(request))
-    await request.app[DEPS].callbacks.request(_call_id(request), body.reason, identity.name)
+    await request.app[DEPS].callbacks.request(call_id_param(request), body.reason, identity.name)
     return web.json_response({"status": "pending"}, status=202)
 
 

@@ -1,0 +1,136 @@
+"""What every route module of the HTTP API shares: the dependencies, errors, authentication and role checks.
+
+Every error leaves as JSON `{"error": {"id": ..., "message": ..., "details": ...}}` with a stable id; nothing
+renders a stack trace. Every route but /health and /metrics needs a bearer token; routes name the least role.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from ntpd112.dispatch.desks import DeskService
+from ntpd112.dispatch.incidents import IncidentService
+from ntpd112.dispatch.live import DispatchService
+from ntpd112.dispatch.service import RoutingService
+from ntpd112.logs import get_logger
+from ntpd112.metrics import Metrics
+from ntpd112.queue.callbacks import CallbackService
+from ntpd112.queue.operators import OperatorService
+from ntpd112.store.aml import AmlRepository
+from ntpd112.store.repo import ROLE_RANK, Repository, Role, TokenIdentity
+
+log = get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HealthCheck = Callable[[], Awaitable[dict[str, dict[str, Any]]]]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error_id: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_id = error_id
+        self.message = message
+        self.details = details
+
+
+@dataclass(frozen=True)
+class WebDeps:
+    repository: Repository
+    metrics: Metrics
+    health: HealthCheck
+    routing: RoutingService
+    incidents: IncidentService
+    operators: OperatorService
+    callbacks: CallbackService
+    dispatch: DispatchService
+    desks: DeskService
+    # None: the AML endpoints answer 503 aml_disabled.
+    aml: AmlRepository | None = None
+    aml_hmac_secret: SecretStr | None = None
+
+
+DEPS = web.AppKey("deps", WebDeps)
+IDENTITY_KEY = web.RequestKey("identity", TokenIdentity)
+PUBLIC_PATHS = frozenset({"/health", "/metrics"})
+# AML senders (handsets, the SMS gateway) hold no token: these routes check an HMAC themselves (aml_routes.py).
+SIGNED_PATHS = frozenset({"/api/aml", "/api/aml/sms"})
+_HTTP_ERROR_IDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(status: int, error_id: str, message: str, details: Any = None) -> web.Response:
+    body: dict[str, Any] = {"id": error_id, "message": message}
+    if details is not None:
+        body["details"] = details
+    return web.json_response({"error": body}, status=status)
+
+
+def json_response(payload: BaseModel | Sequence[BaseModel] | dict[str, Any], status: int = 200) -> web.Response:
+    if isinstance(payload, BaseModel):
+        data: Any = payload.model_dump(mode="json")
+    elif isinstance(payload, list):
+        data = [item.model_dump(mode="json") for item in payload]
+    else:
+        data = payload
+    return web.json_response(data, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error_response(error.status, error.error_id, error.message, error.details)
+    except ValidationError as error:
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in error.errors()]
+        return error_response(400, "invalid_request", "the request is not valid", details)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return error_response(error.status, _HTTP_ERROR_IDS.get(error.status, "http_error"), error.reason)
+    except Exception:
+        log.exception("unhandled error in api", path=request.path, method=request.method)
+        return error_response(500, "internal_error", "internal error; it has been logged")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path in PUBLIC_PATHS or request.path in SIGNED_PATHS:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "a bearer token is required")
+    identity = await request.app[DEPS].repository.identify_token(token.strip())
+    if identity is None:
+        raise ApiError(401, "unauthorized", "the token is not valid")
+    request[IDENTITY_KEY] = identity
+    return await handler(request)
+
+
+def require_role(request: web.Request, role: Role) -> TokenIdentity:
+    identity: TokenIdentity = request[IDENTITY_KEY]
+    if ROLE_RANK[identity.role] < ROLE_RANK[role]:
+        raise ApiError(403, "forbidden", f"this needs the {role} role", {"role": identity.role})
+    return identity
+
+
+def call_id_param(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["call_id"])
+    except ValueError:
+        raise ApiError(400, "invalid_call_id", "the call id is not a UUID") from None
