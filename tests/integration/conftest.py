@@ -82,6 +82,9 @@ async def clean_database(test_database_url: str) -> str:
     return test_database_url
 
 
+RECONCILE_LOOKBACK_HOURS = 1 / 60
+
+
 def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -92,6 +95,9 @@ def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Se
         "log_format": "json",
         "asterisk_config_dir": load_local_asterisk_settings().asterisk_root / "etc/asterisk",
         "aml_hmac_secret": AML_TEST_SECRET,
+        # Asterisk's CDRs are shared by every run on this machine (development, load tests, earlier tests): a
+        # test service reconciles only the last minute, or it would import all of them into its fresh database.
+        "reconcile_lookback_hours": RECONCILE_LOOKBACK_HOURS,
     }
     return Settings(**(values | overrides))
 
