@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from ntpd112.dispatch.agencies import EndpointName, Slug
+from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
 from ntpd112.pbx.phones import DeskPhone, delete_phone, md5_cred, put_actions, reload_pjsip
@@ -31,14 +32,8 @@ def _printable(value: str) -> str:
     return re.sub(r'[\x00-\x1f"<>\\]', "", value).strip() or "desk"
 
 
-class DeskError(Exception):
+class DeskError(RefusedError):
     """A request about a desk that cannot be carried out; nothing was changed."""
-
-    def __init__(self, status: int, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_id = error_id
-        self.message = message
 
 
 class NewDesk(BaseModel):

@@ -39,6 +39,7 @@ from ntpd112.dispatch.agencies import Slug
 from ntpd112.dispatch.categories import CategoryId
 from ntpd112.dispatch.chain import Attempt, ChainWalk, Outcome, unanswered_outcome
 from ntpd112.dispatch.routing import DecisionKind, RouteDecision, RouteStep, RoutingTable, match
+from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
 from ntpd112.pbx.ari import AriClient, AriError
@@ -106,15 +107,8 @@ class DispatchView(BaseModel):
     requested_by: str | None
 
 
-class DispatchError(Exception):
+class DispatchError(RefusedError):
     """A dispatch request that cannot be carried out; the call was not touched."""
-
-    def __init__(self, status: int, error_id: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_id = error_id
-        self.message = message
-        self.details = details
 
 
 class LiveCalls(Protocol):

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
+from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
 from ntpd112.pbx.phones import DeskPhone, delete_phone, md5_cred, put_actions, reload_pjsip
@@ -30,14 +31,8 @@ PauseReason = Literal["break", "training", "wrap-up", "meal", "other"]
 _RESERVED_PREFIXES = ("trunk-", "agency")
 
 
-class OperatorError(Exception):
+class OperatorError(RefusedError):
     """A request about an operator that cannot be carried out; nothing was changed."""
-
-    def __init__(self, status: int, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_id = error_id
-        self.message = message
 
 
 class NewOperator(BaseModel):

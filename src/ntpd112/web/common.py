@@ -18,6 +18,7 @@ from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
 from ntpd112.dispatch.live import DispatchService
 from ntpd112.dispatch.service import RoutingService
+from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
@@ -31,13 +32,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HealthCheck = Callable[[], Awaitable[dict[str, dict[str, Any]]]]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, error_id: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_id = error_id
-        self.message = message
-        self.details = details
+class ApiError(RefusedError):
+    """Refused by the HTTP layer itself (authentication, roles, malformed parameters)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,7 @@ def json_response(payload: BaseModel | Sequence[BaseModel] | dict[str, Any], sta
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as error:
+    except RefusedError as error:
         return error_response(error.status, error.error_id, error.message, error.details)
     except ValidationError as error:
         details = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in error.errors()]

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ntpd112.dispatch.desks import DeskError, NewDesk
-from ntpd112.dispatch.live import DispatchError, DispatchRequest
+from ntpd112.dispatch.desks import NewDesk
+from ntpd112.dispatch.live import DispatchRequest
 from ntpd112.dispatch.service import RoutingUnavailable
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.repo import ROLE_RANK
@@ -25,10 +25,6 @@ def _as_api_errors(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
-        except DispatchError as error:
-            raise ApiError(error.status, error.error_id, error.message, error.details) from None
-        except DeskError as error:
-            raise ApiError(error.status, error.error_id, error.message) from None
         except CallNotFound as error:
             raise ApiError(404, "call_not_found", "no call with this id", {"id": str(error.call_id)}) from None
         except RoutingUnavailable as error:

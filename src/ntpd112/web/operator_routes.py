@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from ntpd112.queue.operators import NewOperator, OperatorError, PauseReason
+from ntpd112.queue.operators import NewOperator, PauseReason
 from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, require_role
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class PauseRequest(BaseModel):
@@ -39,37 +36,23 @@ async def _body(request: web.Request) -> object:
         raise ApiError(400, "invalid_json", "the request body is not JSON") from None
 
 
-def _operator_errors(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except OperatorError as error:
-            raise ApiError(error.status, error.error_id, error.message) from None
-
-    return wrapped
-
-
-@_operator_errors
 async def list_operators(request: web.Request) -> web.Response:
     require_role(request, "operator")
     return json_response(await request.app[DEPS].operators.list())
 
 
-@_operator_errors
 async def add_operator(request: web.Request) -> web.Response:
     require_role(request, "admin")
     new = NewOperator.model_validate(await _body(request))
     return json_response(await request.app[DEPS].operators.add(new), status=201)
 
 
-@_operator_errors
 async def remove_operator(request: web.Request) -> web.Response:
     require_role(request, "admin")
     await request.app[DEPS].operators.remove(request.match_info["username"])
     return web.Response(status=204)
 
 
-@_operator_errors
 async def session_action(request: web.Request) -> web.Response:
     require_role(request, "operator")
     operators = request.app[DEPS].operators
@@ -85,20 +68,17 @@ async def session_action(request: web.Request) -> web.Response:
     return json_response(result)
 
 
-@_operator_errors
 async def list_callbacks(request: web.Request) -> web.Response:
     require_role(request, "operator")
     return json_response(await request.app[DEPS].callbacks.list(include_done=request.query.get("all") == "1"))
 
 
-@_operator_errors
 async def take_callback(request: web.Request) -> web.Response:
     require_role(request, "operator")
     body = TakeCallbackRequest.model_validate(await _body(request))
     return json_response(await request.app[DEPS].callbacks.take(call_id_param(request), body.operator))
 
 
-@_operator_errors
 async def request_callback(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
     body = CallbackRequest.model_validate(await _body(request))
