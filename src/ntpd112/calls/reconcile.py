@@ -29,6 +29,8 @@ log = get_logger(__name__)
 # Contexts a 112 call passes through after it was accepted (refused calls end in ntpd112-refuse).
 EMERGENCY_CONTEXTS = ("ntpd112-emergency", "ntpd112-failsafe", "ntpd112-queue")
 TRUNK_CHANNEL_PREFIX = "PJSIP/trunk-"
+# Later runs re-read this much before the previous run: CDR times have whole seconds, clocks and commits lag.
+RUN_OVERLAP = timedelta(minutes=2)
 
 
 def endpoint_of(channel: str | None) -> str | None:
@@ -97,6 +99,7 @@ class Reconciler:
         self._interval = interval
         self._lookback = lookback
         self._tasks = TaskSet("reconcile")
+        self._since: datetime | None = None
         self.runs = 0
         self.reconciled = 0
         self.last_error: str | None = None
@@ -130,13 +133,16 @@ class Reconciler:
             await asyncio.sleep(self._interval)
 
     async def run_once(self) -> int:
-        since = utcnow() - self._lookback
+        started = utcnow()
+        # The first run looks back the whole lookback; later ones only at CDRs written since the previous run
+        # (a CDR is written when its call leg ends, so `end`, not the start time, says what is new), with a margin.
+        since = self._since or started - self._lookback
         async with self._cdr_database.session() as session:
             rows = list(
                 (
                     await session.scalars(
                         select(AsteriskCdr).where(
-                            AsteriskCdr.calldate >= since, AsteriskCdr.dcontext.in_(EMERGENCY_CONTEXTS)
+                            AsteriskCdr.end >= since, AsteriskCdr.dcontext.in_(EMERGENCY_CONTEXTS)
                         )
                     )
                 ).all()
@@ -146,6 +152,7 @@ class Reconciler:
         cdr_calls = {u: c for u, c in fold_cdrs(rows, operator_names).items() if not self._is_active(u)}
         if not cdr_calls:
             self.runs += 1
+            self._since = started - RUN_OVERLAP
             return 0
         async with self._database.session() as session:
             known = {
@@ -154,6 +161,7 @@ class Reconciler:
             }
         fixed = sum(self._reconcile(cdr, known.get(uniqueid)) for uniqueid, cdr in cdr_calls.items())
         self.runs += 1
+        self._since = started - RUN_OVERLAP
         self.reconciled += fixed
         if fixed:
             log.info("reconciled calls from asterisk's records", calls=fixed)
