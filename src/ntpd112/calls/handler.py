@@ -144,13 +144,7 @@ class CallHandler:
             if channel.id not in self.active and self._in_queue(channel):
                 # Waiting or talking after intake while the service was away (restart, crash): follow it again
                 # so its end is recorded live; reconciliation fills in what happened meanwhile.
-                call = ActiveCall(
-                    call_id_for(channel.id),
-                    channel.id,
-                    call_logger(__name__, str(call_id_for(channel.id)), uniqueid=channel.id),
-                )
-                self.active[channel.id] = call
-                self._metrics.calls_active.inc()
+                call = self._track(channel.id)
                 self._journal.record_call(channel.id)
                 self._journal.record_event(call.call_id, "tracking_resumed", {"context": channel.dialplan.context})
                 await self._subscribe(call)
@@ -214,10 +208,8 @@ class CallHandler:
             offered_at=offered_at,
             recording_path=args.recording,
         )
-        call = ActiveCall(call_id, uniqueid, call_logger(__name__, str(call_id), uniqueid=uniqueid))
-        self.active[uniqueid] = call
+        call = self._track(uniqueid)
         self._metrics.calls_offered.inc()
-        self._metrics.calls_active.inc()
         self._journal.record_event(call_id, "offered", self._offered_data(channel, args, headers, identity, resynced))
         if trunk is None:
             self._journal.record_event(call_id, "parse_error", {"field": "trunk", "value": args.endpoint[:200]})
@@ -236,9 +228,11 @@ class CallHandler:
             self._journal.record_event(call_id, "parse_error", location_problem.model_dump())
         call.log.info("112 call offered", trunk=args.endpoint, caller=identity.number_e164 or identity.number_raw)
 
-        # The database lookups (history, cell, waiting AML) overlap the answer: both are round trips.
-        answered, (context, found) = await asyncio.gather(
+        # Answer, subscription and the database lookups (history, cell, waiting AML) are independent round trips:
+        # they overlap. Only the priority needs the lookups, and `continue` must come last.
+        answered, _, (context, found) = await asyncio.gather(
             self._step(call, "answer", self._ari.answer(uniqueid)),
+            self._subscribe(call),
             self._lookups(call, identity, location, offered_at),
         )
         if answered:
@@ -247,7 +241,6 @@ class CallHandler:
             self._journal.record_event(call_id, "answered")
             self._metrics.calls_answered.inc()
         has_location = self._record_location(call, identity, location, found, offered_at, headers)
-        await self._subscribe(call)
         await self._prioritise(call, context, has_location)
         if await self._step(call, "continue", self._ari.continue_in_dialplan(uniqueid, QUEUE_CONTEXT, QUEUE_EXTENSION)):
             elapsed = time.perf_counter() - started
@@ -382,6 +375,14 @@ class CallHandler:
             )
             return False
         return True
+
+    def _track(self, uniqueid: str) -> ActiveCall:
+        """Follow a call from now on until its ChannelDestroyed; its row id is derived from the uniqueid."""
+        call_id = call_id_for(uniqueid)
+        call = ActiveCall(call_id, uniqueid, call_logger(__name__, str(call_id), uniqueid=uniqueid))
+        self.active[uniqueid] = call
+        self._metrics.calls_active.inc()
+        return call
 
     async def _subscribe(self, call: ActiveCall) -> None:
         # After `continue` the channel leaves Stasis; without this subscription the service would not hear how
