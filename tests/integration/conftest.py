@@ -125,6 +125,12 @@ def assert_complete_timeline(types: list[str]) -> None:
     assert types.count("ended") == 1, types
 
 
+async def empty_queue(service: Service) -> None:
+    """Take every member out of the operators' queue (left over from other runs on this shared Asterisk)."""
+    for member in await service.operators.queue_members():
+        await service.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+
+
 def unique_mobile_number() -> str:
     """A distinct Telkomsel-style number per test, so tests find their own call."""
     return "0812" + str(uuid.uuid4().int)[:8]

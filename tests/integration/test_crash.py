@@ -21,6 +21,7 @@ from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import (
     RECONCILE_LOOKBACK_HOURS,
     assert_complete_timeline,
+    empty_queue,
     free_tcp_port,
     service_settings,
     timeline,
@@ -84,8 +85,7 @@ async def test_sigkill_while_calls_wait_loses_no_call(
     setup = Service(service_settings(clean_database, tmp_path / "setup-spool"))
     await setup.start()
     await wait_until(lambda: setup.ami.connected)
-    for member in await setup.operators.queue_members():
-        await setup.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+    await empty_queue(setup)
     phones = [SippAgent("operator.xml", f"127.0.0.3{n}", hold_ms=3000) for n in range(1, 5)]
     operators = [f"op{n}" for n in range(1, 5)]
     for username, phone in zip(operators, phones, strict=True):

@@ -28,7 +28,7 @@ from ntpd112.dispatch.routing import ChainStep, OutsideHours, RoutingTable, Rule
 from ntpd112.queue.operators import NewOperator
 from ntpd112.store.incidents import IncidentRepository
 from tests.integration.agents import SippAgent, running
-from tests.integration.conftest import calls_from, timeline, unique_mobile_number, wait_until
+from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, SippResult, run_sipp
 
 DESKS = {"damkar-desk1": "127.0.0.51", "bpbd-desk1": "127.0.0.52", "psc119-desk1": "127.0.0.53"}
@@ -133,8 +133,7 @@ class Room:
 
 @pytest.fixture
 async def room(service: Service) -> AsyncIterator[Room]:
-    for member in await service.operators.queue_members():
-        await service.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+    await empty_queue(service)
     await service.routing.publish(routing_table(["damkar-desk", "damkar-113", "bpbd-desk"]), "test")
     for left_over in await service.desks.list():
         await service.desks.remove(left_over.endpoint)

@@ -15,14 +15,13 @@ import pytest
 from ntpd112.app import Service
 from ntpd112.queue.operators import interface
 from tests.integration.agents import SippAgent, running
-from tests.integration.conftest import unique_mobile_number, wait_until
+from tests.integration.conftest import empty_queue, unique_mobile_number, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
 @pytest.fixture
 async def api(service: Service) -> AsyncIterator[tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]]:
-    for member in await service.operators.queue_members():
-        await service.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+    await empty_queue(service)
     tokens = {role: await service.repository.create_token(role, role) for role in ("operator", "supervisor", "admin")}
     headers = {role: {"Authorization": f"Bearer {token}"} for role, token in tokens.items()}
     async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:

@@ -12,15 +12,14 @@ from ntpd112.app import Service
 from ntpd112.queue.operators import NewOperator, OperatorError, interface
 from ntpd112.store.models import Call
 from tests.integration.agents import SippAgent, running
-from tests.integration.conftest import calls_from, timeline, unique_mobile_number, wait_until
+from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
 @pytest.fixture
 async def room(service: Service) -> AsyncIterator[Service]:
     """The service with an empty queue and no operators left over from other tests."""
-    for member in await service.operators.queue_members():
-        await service.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+    await empty_queue(service)
     yield service
     for operator in await service.operators.list():
         await service.operators.remove(operator.username)

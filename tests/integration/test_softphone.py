@@ -8,7 +8,7 @@ from pathlib import Path
 from ntpd112.app import Service
 from ntpd112.pbx.local import LocalAsterisk
 from ntpd112.queue.operators import NewOperator
-from tests.integration.conftest import calls_from, timeline, unique_mobile_number, wait_until
+from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 from tests.integration.softphone import Baresip
 
@@ -16,8 +16,7 @@ from tests.integration.softphone import Baresip
 async def test_baresip_operator_registers_answers_a_112_call_and_is_recorded(
     service: Service, local_asterisk: LocalAsterisk, tmp_path: Path
 ) -> None:
-    for member in await service.operators.queue_members():
-        await service.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+    await empty_queue(service)
     created = await service.operators.add(NewOperator(username="op7", name="Dewi"))
     phone = Baresip(tmp_path / "baresip", "op7", created.sip_password, "127.0.0.37")
     await phone.start()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -130,3 +130,11 @@ def call_id_param(request: web.Request) -> uuid.UUID:
         return uuid.UUID(request.match_info["call_id"])
     except ValueError:
         raise ApiError(400, "invalid_call_id", "the call id is not a UUID") from None
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+async def parse_body(request: web.Request, model: type[ModelT]) -> ModelT:
+    """The JSON body validated as `model`; an empty body counts as `{}`. Bad JSON or fields: 400 invalid_request."""
+    return model.model_validate_json(await request.read() or b"{}")

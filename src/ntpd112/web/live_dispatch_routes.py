@@ -16,7 +16,7 @@ from ntpd112.dispatch.live import DispatchRequest
 from ntpd112.dispatch.service import RoutingUnavailable
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.repo import ROLE_RANK
-from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, require_role
+from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, parse_body, require_role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -35,16 +35,11 @@ def _as_api_errors(handler: Handler) -> Handler:
     return wrapped
 
 
-async def _json(request: web.Request) -> bytes:
-    body = await request.read()
-    return body or b"{}"
-
-
 @_as_api_errors
 async def start_dispatch(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
     call_id = call_id_param(request)
-    body = DispatchRequest.model_validate_json(await _json(request))
+    body = await parse_body(request, DispatchRequest)
     deps = request.app[DEPS]
     # An unknown call is a 404, not "call ended": look it up first (raises CallNotFound).
     await deps.incidents.get(call_id)
@@ -80,7 +75,7 @@ async def list_desks(request: web.Request) -> web.Response:
 @_as_api_errors
 async def add_desk(request: web.Request) -> web.Response:
     require_role(request, "admin")
-    new = NewDesk.model_validate_json(await _json(request))
+    new = await parse_body(request, NewDesk)
     deps = request.app[DEPS]
     known = {agency.id for agency in deps.routing.current.table.agencies}
     return json_response(await deps.desks.add(new, known), status=201)

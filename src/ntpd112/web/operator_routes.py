@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from ntpd112.queue.operators import NewOperator, PauseReason
-from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, require_role
+from ntpd112.web.common import DEPS, call_id_param, json_response, parse_body, require_role
 
 
 class PauseRequest(BaseModel):
@@ -29,13 +29,6 @@ class CallbackRequest(BaseModel):
     reason: Literal["silent", "operator"] = "silent"
 
 
-async def _body(request: web.Request) -> object:
-    try:
-        return await request.json()
-    except ValueError:
-        raise ApiError(400, "invalid_json", "the request body is not JSON") from None
-
-
 async def list_operators(request: web.Request) -> web.Response:
     require_role(request, "operator")
     return json_response(await request.app[DEPS].operators.list())
@@ -43,7 +36,7 @@ async def list_operators(request: web.Request) -> web.Response:
 
 async def add_operator(request: web.Request) -> web.Response:
     require_role(request, "admin")
-    new = NewOperator.model_validate(await _body(request))
+    new = await parse_body(request, NewOperator)
     return json_response(await request.app[DEPS].operators.add(new), status=201)
 
 
@@ -62,7 +55,7 @@ async def session_action(request: web.Request) -> web.Response:
     elif action == "logout":
         result = await operators.logout(username)
     elif action == "pause":
-        result = await operators.pause(username, PauseRequest.model_validate(await _body(request)).reason)
+        result = await operators.pause(username, (await parse_body(request, PauseRequest)).reason)
     else:
         result = await operators.resume(username)
     return json_response(result)
@@ -75,13 +68,13 @@ async def list_callbacks(request: web.Request) -> web.Response:
 
 async def take_callback(request: web.Request) -> web.Response:
     require_role(request, "operator")
-    body = TakeCallbackRequest.model_validate(await _body(request))
+    body = await parse_body(request, TakeCallbackRequest)
     return json_response(await request.app[DEPS].callbacks.take(call_id_param(request), body.operator))
 
 
 async def request_callback(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
-    body = CallbackRequest.model_validate(await _body(request))
+    body = await parse_body(request, CallbackRequest)
     await request.app[DEPS].callbacks.request(call_id_param(request), body.reason, identity.name)
     return web.json_response({"status": "pending"}, status=202)
 
