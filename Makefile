@@ -29,10 +29,11 @@ load: setup ## Load test against the local Asterisk: make load PROFILE=steady|su
 	@mkdir -p $(LOAD_OUT)
 	@$(VENV)/ntpd112 loadtest $(PROFILE) --json $(LOAD_OUT)/$(notdir $(PROFILE)).json --plot $(LOAD_OUT)/$(notdir $(PROFILE)).png
 
-lint: ## ruff and mypy
+lint: ## ruff, mypy and the import layers (import-linter)
 	@$(VENV)/ruff check src tests migrations
 	@$(VENV)/ruff format --check src tests migrations
 	@$(VENV)/mypy
+	@$(VENV)/lint-imports
 
 asterisk-start: ## Start the local Asterisk (provisioned on first use)
 	@$(VENV)/ntpd112 asterisk start

@@ -14,10 +14,10 @@ from ntpd112.backoff import Backoff
 from ntpd112.calls.handler import CallHandler
 from ntpd112.calls.reconcile import Reconciler
 from ntpd112.config import Settings
+from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
-from ntpd112.dispatch.live import DispatchService
-from ntpd112.dispatch.service import RoutingService
+from ntpd112.dispatch.routing_service import RoutingService
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.pbx.ami import AmiClient
@@ -27,7 +27,7 @@ from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
-from ntpd112.queue.room import RoomConfig, load_room
+from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.aml import AmlRepository
 from ntpd112.store.db import Database
 from ntpd112.store.history import CallerHistory

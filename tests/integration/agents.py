@@ -1,4 +1,4 @@
-"""SIP user agents for the tests: SIPp UAS processes (ntpd112.sipp.SippAgent) standing in for operator phones,
+"""SIP user agents for the tests: SIPp UAS processes (ntpd112.devtools.sipp.SippAgent) standing in for operator phones,
 supervisors and citizens' phones reached by callbacks. Each listens on its own loopback address."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from ntpd112.sipp import SippAgent
+from ntpd112.devtools.sipp import SippAgent
 
 __all__ = ["SippAgent", "running"]
 

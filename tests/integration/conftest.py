@@ -19,10 +19,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.app import Service
-from ntpd112.cli import migrate_database
+from ntpd112.cli.service import migrate_database
 from ntpd112.config import Settings, load_local_asterisk_settings
+from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.paths import LOCAL_ASTERISK_LOCK
-from ntpd112.pbx.local import LocalAsterisk
 from ntpd112.store.models import Call, CallEvent
 
 pytestmark = pytest.mark.integration

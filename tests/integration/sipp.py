@@ -1,8 +1,8 @@
-"""The tests' callers and trunks: SIPp from ntpd112.sipp, and which loopback address is which operator's trunk."""
+"""The tests' callers and trunks: SIPp (ntpd112.devtools.sipp), and which loopback address is which trunk."""
 
 from __future__ import annotations
 
-from ntpd112.sipp import SippResult, run_sipp
+from ntpd112.devtools.sipp import SippResult, run_sipp
 
 __all__ = ["TRUNK_ADDRESSES", "SippResult", "run_sipp"]
 

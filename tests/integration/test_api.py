@@ -55,7 +55,7 @@ async def test_calls_need_a_valid_bearer_token(
 async def test_revoked_token_is_refused(service: Service, http: aiohttp.ClientSession) -> None:
     from sqlalchemy import update
 
-    from ntpd112.store.journal import utcnow
+    from ntpd112.clock import utcnow
     from ntpd112.store.models import ApiToken
 
     token = await service.repository.create_token("revoked", "admin")

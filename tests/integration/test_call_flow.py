@@ -8,8 +8,8 @@ from pathlib import Path
 import aiohttp
 
 from ntpd112.app import Service
-from ntpd112.pbx.local import LocalAsterisk
-from ntpd112.store.journal import call_id_for
+from ntpd112.clock import call_id_for
+from ntpd112.devtools.local_asterisk import LocalAsterisk
 from tests.integration.conftest import (
     assert_complete_timeline,
     calls_from,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.app import Service
-from ntpd112.pbx.local import LocalAsterisk
+from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.queue.operators import NewOperator
 from ntpd112.store.models import Call, CallEvent
 from tests.integration.agents import SippAgent, running

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ntpd112.app import Service
-from ntpd112.dispatch.routing import default_table, load_table
-from ntpd112.store.journal import utcnow
+from ntpd112.clock import utcnow
+from ntpd112.routing.defaults import default_table
+from ntpd112.routing.validation import load_table
 from tests.integration.conftest import wait_until
 
 NTPD112 = str(Path(sys.executable).with_name("ntpd112"))

@@ -21,11 +21,13 @@ import aiohttp
 import pytest
 
 from ntpd112.app import Service
-from ntpd112.dispatch.agencies import ExternalNumber, HuntGroup
 from ntpd112.dispatch.desks import NewDesk
 from ntpd112.dispatch.incidents import IncidentChange
-from ntpd112.dispatch.routing import ChainStep, OutsideHours, RoutingTable, Rule, TimeWindow, default_table
 from ntpd112.queue.operators import NewOperator
+from ntpd112.routing.agencies import ExternalNumber, HuntGroup
+from ntpd112.routing.defaults import default_table
+from ntpd112.routing.tables import ChainStep, OutsideHours, RoutingTable, Rule
+from ntpd112.routing.windows import TimeWindow
 from ntpd112.store.incidents import IncidentRepository
 from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, wait_until

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from ntpd112.app import Service
-from ntpd112.pbx.local import LocalAsterisk
+from ntpd112.devtools.local_asterisk import LocalAsterisk
 from tests.integration.conftest import (
     assert_complete_timeline,
     calls_from,

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from ntpd112.app import Service
-from ntpd112.store.journal import utcnow
+from ntpd112.clock import utcnow
 from tests.integration.conftest import timeline
 
 

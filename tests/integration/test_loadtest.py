@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ntpd112.loadtest.profiles import CallerClass, Profile
-from ntpd112.loadtest.report import Counts, Report, RunResult
-from ntpd112.loadtest.runner import LoadTest
-from ntpd112.pbx.local import LocalAsterisk
+from ntpd112.devtools.loadtest.profiles import CallerClass, Profile
+from ntpd112.devtools.loadtest.report import Counts, Report, RunResult
+from ntpd112.devtools.loadtest.runner import LoadTest
+from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.store.models import Operator
 from tests.integration.conftest import service_settings
 

@@ -14,9 +14,10 @@ from sqlalchemy import text
 from ntpd112.app import Service
 from ntpd112.backoff import Backoff
 from ntpd112.config import load_local_asterisk_settings
-from ntpd112.dispatch.routing import default_table, load_table
-from ntpd112.dispatch.service import ROUTES_INCLUDE_FILE, RoutingService
-from ntpd112.pbx.local import LocalAsterisk
+from ntpd112.devtools.local_asterisk import LocalAsterisk
+from ntpd112.dispatch.routing_service import ROUTES_INCLUDE_FILE, RoutingService
+from ntpd112.routing.defaults import default_table
+from ntpd112.routing.validation import load_table
 from ntpd112.store.db import Database
 from ntpd112.store.routing_versions import RoutingVersionRepository
 from tests.integration.conftest import wait_until

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ntpd112.app import Service
-from ntpd112.pbx.local import LocalAsterisk
+from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.queue.operators import NewOperator
 from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp

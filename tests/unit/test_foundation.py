@@ -17,10 +17,11 @@ import structlog
 
 from ntpd112.backoff import Backoff
 from ntpd112.calls.handler import StasisArgs
+from ntpd112.clock import call_id_for
 from ntpd112.logs import _redact_secrets
 from ntpd112.pbx.ari_models import AriEventError, ChannelDestroyed, OtherEvent, StasisStart, parse_event
 from ntpd112.pbx.asterisk_config import TrunkConfigError, load_trunks, parse_trunks, render_trunks
-from ntpd112.store.journal import CallRecord, EventRecord, _from_json, _to_json, call_id_for
+from ntpd112.store.journal import CallRecord, EventRecord, _from_json, _to_json
 from ntpd112.tasks import KeyedSerialExecutor, TaskSet
 
 VALID_ENV = {

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ntpd112.clock import call_id_for, utcnow
 from ntpd112.intake.call_location import (
     GEOLOC_FIELDS,
     GEOLOCATION_HEADER,
@@ -34,16 +35,15 @@ from ntpd112.pbx.ari_models import (
     StasisStart,
 )
 from ntpd112.pbx.asterisk_config import TrunkTable
-from ntpd112.queue.priority import queue_priority
-from ntpd112.queue.room import PrioritySettings
+from ntpd112.pbx.names import DISPATCH_STASIS_ARG, ENTRY_EXTENSION, QUEUE_CONTEXT
+from ntpd112.room.config import PrioritySettings
+from ntpd112.room.priority import queue_priority
 from ntpd112.store.history import CallerContext, CallerHistory
-from ntpd112.store.journal import Journal, call_id_for, utcnow
+from ntpd112.store.journal import Journal
 from ntpd112.store.locations import IntakeLocation, LocationLookup, fix_columns
 
 log = get_logger(__name__)
 
-QUEUE_CONTEXT = "ntpd112-queue"
-QUEUE_EXTENSION = "s"
 # SIP headers read at intake. Values are kept raw on the timeline; parsing happens in intake/.
 INTAKE_HEADERS = ("P-Asserted-Identity", "From", "Privacy", PANI_HEADER, GEOLOCATION_HEADER)
 MAX_RAW_HEADER = 8192
@@ -160,7 +160,11 @@ class CallHandler:
     def _waits_in_our_app(self, channel: Channel) -> bool:
         # Channels that dispatch holds (Stasis(ntpd112,dispatch,...)) are past intake: not picked up here.
         app_args = channel.dialplan.app_data.split(",")
-        return channel.dialplan.app_name == "Stasis" and app_args[0] == self._ari.app and app_args[1:2] != ["dispatch"]
+        return (
+            channel.dialplan.app_name == "Stasis"
+            and app_args[0] == self._ari.app
+            and app_args[1:2] != [DISPATCH_STASIS_ARG]
+        )
 
     def uniqueid_of(self, call_id: uuid.UUID) -> str | None:
         """The caller's channel of a call this service is handling now; None once it has ended."""
@@ -178,7 +182,7 @@ class CallHandler:
             if call is not None:
                 self._journal.record_event(call.call_id, "intake_failed", {"error": repr(error)[:300]})
             with contextlib.suppress(AriError):
-                await self._ari.continue_in_dialplan(channel.id, QUEUE_CONTEXT, QUEUE_EXTENSION)
+                await self._ari.continue_in_dialplan(channel.id, QUEUE_CONTEXT, ENTRY_EXTENSION)
 
     async def _intake(self, channel: Channel, args: StasisArgs, resynced: bool) -> None:
         started = time.perf_counter()
@@ -242,7 +246,7 @@ class CallHandler:
             self._metrics.calls_answered.inc()
         has_location = self._record_location(call, identity, location, found, offered_at, headers)
         await self._prioritise(call, context, has_location)
-        if await self._step(call, "continue", self._ari.continue_in_dialplan(uniqueid, QUEUE_CONTEXT, QUEUE_EXTENSION)):
+        if await self._step(call, "continue", self._ari.continue_in_dialplan(uniqueid, QUEUE_CONTEXT, ENTRY_EXTENSION)):
             elapsed = time.perf_counter() - started
             self._metrics.intake_seconds.observe(elapsed)
             self._journal.record_event(call_id, "queued", {"intake_ms": round(elapsed * 1000, 2)})

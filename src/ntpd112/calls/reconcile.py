@@ -16,18 +16,19 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ntpd112.clock import utcnow
 from ntpd112.intake.identity import identify_caller
 from ntpd112.logs import get_logger
 from ntpd112.pbx.asterisk_config import TrunkTable
+from ntpd112.pbx.names import EMERGENCY_CONTEXTS, FAILSAFE_CONTEXT
 from ntpd112.store.db import Database
-from ntpd112.store.journal import Journal, utcnow
+from ntpd112.store.journal import Journal
 from ntpd112.store.models import AsteriskCdr, Call, Operator
 from ntpd112.tasks import TaskSet
 
 log = get_logger(__name__)
 
 # Contexts a 112 call passes through after it was accepted (refused calls end in ntpd112-refuse).
-EMERGENCY_CONTEXTS = ("ntpd112-emergency", "ntpd112-failsafe", "ntpd112-queue")
 TRUNK_CHANNEL_PREFIX = "PJSIP/trunk-"
 # Later runs re-read this much before the previous run: CDR times have whole seconds, clocks and commits lag.
 RUN_OVERLAP = timedelta(minutes=2)
@@ -64,7 +65,7 @@ class CdrCall:
         self.start = min(filter(None, (self.start, row.start)), default=None)
         self.answer = min(filter(None, (self.answer, row.answer)), default=None)
         self.end = max(filter(None, (self.end, row.end)), default=None)
-        self.failsafe = self.failsafe or "ntpd112-failsafe" in (row.userfield or "")
+        self.failsafe = self.failsafe or FAILSAFE_CONTEXT in (row.userfield or "")
         # Only an operator's (or supervisor's) phone counts; the backup number or an agency desk does not.
         operator = endpoint_of(row.dstchannel)
         if row.disposition == "ANSWERED" and operator in operator_names:

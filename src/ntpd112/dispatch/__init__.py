@@ -1,5 +1,3 @@
-"""Dispatch: incident categories, the agency directory and the routing tables (pure domain modules).
-
-``categories`` (categories, call outcomes, severity), ``agencies`` (agencies and dispatch targets) and
-``routing`` (routing tables: validation, ``match``/``explain``, ``diff``, the fail-safe dialplan) do no I/O.
-"""
+"""Dispatch on the live call: the Stasis actor that walks a routing chain (``actor``), the routing table in force
+(``routing_service``: versions, hot reload, the fail-safe include), agency desk phones (``desks``) and incidents
+(``incidents``). The pure routing model lives in ``ntpd112.routing``."""

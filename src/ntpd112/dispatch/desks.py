@@ -14,17 +14,16 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from ntpd112.dispatch.agencies import EndpointName, Slug
 from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.names import DESK_CONTEXT
 from ntpd112.pbx.phones import DeskPhone, delete_phone, md5_cred, put_actions, reload_pjsip
+from ntpd112.routing.agencies import EndpointName, Slug
 from ntpd112.store.db import Database
 from ntpd112.store.models import AgencyDesk, Operator
 
 log = get_logger(__name__)
-
-DESK_CONTEXT = "ntpd112-refuse-all"
 
 
 def _printable(value: str) -> str:

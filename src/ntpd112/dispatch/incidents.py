@@ -7,8 +7,8 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ntpd112.dispatch.categories import CategoryId, Severity
-from ntpd112.dispatch.routing import RoutingTable
+from ntpd112.routing.categories import CategoryId, Severity
+from ntpd112.routing.tables import RoutingTable
 from ntpd112.store.incidents import IncidentRepository, IncidentView
 
 #: Free text from the operator: no control characters but newlines and tabs.

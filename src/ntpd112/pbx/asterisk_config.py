@@ -1,8 +1,8 @@
-"""The Asterisk configuration ntpd112 ships, rendered from the project's files and settings. Pure: no I/O here
-except reading the trunk table in `load_trunks`.
+"""The Asterisk configuration ntpd112 ships, rendered from the project's files and settings (trunks.toml,
+room.toml). Pure: no I/O here except reading the trunk table in `load_trunks` and the shipped files.
 
 `render_include_files` gives the files an existing /etc/asterisk includes (pjsip, dialplan, AMI and ARI users);
-the local Asterisk (pbx/local.py) adds its own top-level files around them.
+the local Asterisk (devtools/local_asterisk.py) adds its own top-level files around them.
 """
 
 from __future__ import annotations
@@ -15,13 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
-from ntpd112.queue.room import (
-    RoomConfig,
-    render_agency_trunk,
-    render_dialplan_globals,
-    render_music_on_hold,
-    render_queues,
-)
+from ntpd112.pbx.names import HOLD_MUSIC_CLASS, QUEUE_NAME
+from ntpd112.room.config import RoomConfig
 
 DEFAULT_TRUNKS_FILE = ASTERISK_DIR / "trunks.toml"
 
@@ -114,6 +109,78 @@ def render_manager_user(username: str, password: str) -> str:
         "read=system,call,agent,user,dtmf,reporting,cdr,dialplan\n"
         "write=system,call,agent,user,originate,reporting\n"
     )
+
+
+def render_queues(room: RoomConfig) -> str:
+    queue = room.queue
+    return "\n".join(
+        [
+            "; Rendered by ntpd112 from room.toml. Do not edit: edit room.toml.",
+            f"[{QUEUE_NAME}]",
+            f"strategy={queue.strategy}",
+            f"timeout={queue.ring_seconds}",
+            "retry=1",
+            f"wrapuptime={queue.wrapup_seconds}",
+            f"musicclass={HOLD_MUSIC_CLASS}",
+            # Nobody to ring (no operator logged in, all paused or unreachable): do not wait, ring the fallback now.
+            "joinempty=paused,unavailable,invalid",
+            "leavewhenempty=paused,unavailable,invalid",
+            "periodic-announce=ntpd112/please-hold",
+            f"periodic-announce-frequency={queue.hold_message_every_seconds}",
+            "announce-position=no",
+            "announce-holdtime=no",
+            # Operator state comes from the device (PJSIP endpoint), so a busy softphone is not rung twice.
+            "ringinuse=no",
+            "autofill=yes",
+            "eventwhencalled=yes",
+            "eventmemberstatus=no",
+            "reportholdtime=no",
+            "setinterfacevar=yes",
+            "setqueuevar=yes",
+            "setqueueentryvar=yes",
+            "",
+        ]
+    )
+
+
+def render_dialplan_globals(room: RoomConfig) -> str:
+    supervisors = "&".join(f"PJSIP/{endpoint}" for endpoint in room.supervisors.endpoints)
+    return "\n".join(
+        [
+            "; Rendered by ntpd112 from room.toml. Do not edit: edit room.toml.",
+            "[globals]",
+            f"NTPD112_QUEUE={QUEUE_NAME}",
+            f"NTPD112_OVERFLOW_AFTER={room.queue.overflow_after_seconds}",
+            f"NTPD112_INTAKE_DEADLINE={room.queue.intake_deadline_seconds}",
+            f"NTPD112_PRIORITY_BASE={room.priority.base}",
+            f"NTPD112_SUPERVISORS={supervisors}",
+            f"NTPD112_SUPERVISORS_RING={room.supervisors.ring_seconds}",
+            f"NTPD112_BACKUP_NUMBER={room.backup.number}",
+            f"NTPD112_BACKUP_RING={room.backup.ring_seconds}",
+            f"NTPD112_AGENCY_TRUNK={room.agency_trunk.name}",
+            "",
+        ]
+    )
+
+
+def render_agency_trunk(room: RoomConfig) -> str:
+    trunk = room.agency_trunk
+    return "\n".join(
+        [
+            "; The outbound trunk for agency numbers and the backup number. It accepts no calls in.",
+            f"[{trunk.name}](ntpd112-outbound-trunk)",
+            f"aors={trunk.name}",
+            "",
+            f"[{trunk.name}](ntpd112-trunk-aor)",
+            f"contact={trunk.contact}",
+            "",
+        ]
+    )
+
+
+def render_music_on_hold() -> str:
+    # The caller hears the greeting, then the hold message, while operators are rung: no delay before ringing.
+    return f"[{HOLD_MUSIC_CLASS}]\nmode=files\ndirectory=/usr/share/asterisk/sounds/ntpd112/hold\nsort=alpha\n"
 
 
 def render_include_files(

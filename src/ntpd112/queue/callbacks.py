@@ -14,16 +14,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, or_, select, update
 
+from ntpd112.clock import utcnow
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.names import CALLBACK_CONTEXT, ENTRY_EXTENSION
 from ntpd112.queue.operators import OperatorError, interface
 from ntpd112.store.db import Database
-from ntpd112.store.journal import Journal, utcnow
+from ntpd112.store.journal import Journal
 from ntpd112.store.models import Call, Operator
 
 log = get_logger(__name__)
 
-CALLBACK_CONTEXT = "ntpd112-callback"
 # Statuses an item can be taken from: waiting, or a previous attempt that failed.
 _TAKEABLE = ("pending", "failed")
 
@@ -105,7 +106,7 @@ class CallbackService:
                     "Action": "Originate",
                     "Channel": interface(operator_username),
                     "Context": CALLBACK_CONTEXT,
-                    "Exten": "s",
+                    "Exten": ENTRY_EXTENSION,
                     "Priority": "1",
                     "Timeout": "30000",
                     "Async": "true",

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ntpd112.clock import utcnow
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient
-from ntpd112.queue.room import QUEUE_NAME
-from ntpd112.store.journal import Journal, utcnow
+from ntpd112.pbx.names import QUEUE_NAME
+from ntpd112.store.journal import Journal
 
 log = get_logger(__name__)
 

@@ -15,18 +15,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
+from ntpd112.clock import utcnow
 from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.names import OPERATOR_CONTEXT, QUEUE_NAME
 from ntpd112.pbx.phones import DeskPhone, delete_phone, md5_cred, put_actions, reload_pjsip
-from ntpd112.queue.room import QUEUE_NAME
 from ntpd112.store.db import Database
-from ntpd112.store.journal import utcnow
 from ntpd112.store.models import Operator
 
 log = get_logger(__name__)
 
-OPERATOR_CONTEXT = "ntpd112-operator"
 PauseReason = Literal["break", "training", "wrap-up", "meal", "other"]
 _RESERVED_PREFIXES = ("trunk-", "agency")
 

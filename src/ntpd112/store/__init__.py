@@ -1,0 +1,1 @@
+"""PostgreSQL: models, repositories, and the journal that writes call records without blocking call handling."""

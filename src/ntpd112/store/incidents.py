@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from ntpd112.clock import utcnow
 from ntpd112.store.db import Database
-from ntpd112.store.journal import EventRecord, utcnow, write_records
+from ntpd112.store.journal import EventRecord, write_records
 from ntpd112.store.models import Call, Incident
 
 INCIDENT_EVENT = "incident_classified"

@@ -18,7 +18,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ntpd112.backoff import Backoff
+from ntpd112.clock import call_id_for, utcnow
 from ntpd112.logs import get_logger
 from ntpd112.store.db import Database
 from ntpd112.store.locations import TimelineEntry, claim_unmatched_aml, store_fix
@@ -34,19 +35,9 @@ from ntpd112.tasks import TaskSet
 
 log = get_logger(__name__)
 
-# Names the rows of one Asterisk call identically everywhere (service, reconciliation, tests).
-_CALL_NAMESPACE = uuid.UUID("0b6a3f1e-7c1d-4c39-9a55-112112112112")
 BATCH_SIZE = 200
 _SPOOL_NAME = "journal.jsonl"
 _REPLAY_NAME = "journal.replaying.jsonl"
-
-
-def call_id_for(uniqueid: str) -> uuid.UUID:
-    return uuid.uuid5(_CALL_NAMESPACE, uniqueid)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

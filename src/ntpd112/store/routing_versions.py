@@ -12,7 +12,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, insert, select
 
-from ntpd112.dispatch.routing import RoutingTable, fingerprint, load_table
+from ntpd112.routing.tables import RoutingTable
+from ntpd112.routing.validation import fingerprint, load_table
 from ntpd112.store.db import Database
 from ntpd112.store.models import RoutingTableVersion
 

@@ -22,10 +22,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ntpd112.clock import utcnow
 from ntpd112.intake.aml import AmlMessage, parse_aml_form, parse_aml_sms, verify_aml_hmac
 from ntpd112.intake.errors import MAX_INPUT_BYTES, IntakeParseError
 from ntpd112.logs import get_logger
-from ntpd112.store.journal import utcnow
 from ntpd112.web.common import DEPS, ApiError, json_response
 
 log = get_logger(__name__)

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
-from ntpd112.dispatch.live import DispatchService
-from ntpd112.dispatch.service import RoutingService
+from ntpd112.dispatch.routing_service import RoutingService
 from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics

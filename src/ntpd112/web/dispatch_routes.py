@@ -13,10 +13,13 @@ from datetime import UTC, datetime
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from ntpd112.dispatch.agencies import Agency, Target
 from ntpd112.dispatch.incidents import IncidentChange, UnknownCategory
-from ntpd112.dispatch.routing import RouteDecision, RoutingTable, RoutingTableError, diff, explain, load_table, match
-from ntpd112.dispatch.service import RoutingUnavailable
+from ntpd112.dispatch.routing_service import RoutingUnavailable
+from ntpd112.routing.agencies import Agency, Target
+from ntpd112.routing.diff import diff
+from ntpd112.routing.matching import RouteDecision, explain, match
+from ntpd112.routing.tables import RoutingTable, RoutingTableError
+from ntpd112.routing.validation import load_table
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.routing_versions import NoRoutingTable, StoredTable, UnknownVersion, VersionInfo
 from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, require_role

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from ntpd112.dispatch.actor import DispatchRequest
 from ntpd112.dispatch.desks import NewDesk
-from ntpd112.dispatch.live import DispatchRequest
-from ntpd112.dispatch.service import RoutingUnavailable
+from ntpd112.dispatch.routing_service import RoutingUnavailable
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.repo import ROLE_RANK
 from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, parse_body, require_role

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ntpd112.dispatch.routing import RoutingTable, load_table
+from ntpd112.routing.tables import RoutingTable
+from ntpd112.routing.validation import load_table
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from ntpd112.dispatch.agencies import (
+from ntpd112.routing.agencies import (
     Agency,
     ExternalNumber,
     HuntGroup,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ntpd112.dispatch.categories import (
+from ntpd112.routing.categories import (
     CALL_OUTCOMES,
     INCIDENT_CATEGORIES,
     Category,

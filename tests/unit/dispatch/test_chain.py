@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ntpd112.dispatch.agencies import ExternalNumber, HuntGroup, RingStrategy
-from ntpd112.dispatch.chain import ChainWalk, Outcome, plan_attempts, unanswered_outcome
-from ntpd112.dispatch.routing import RouteStep
+from ntpd112.routing.agencies import ExternalNumber, HuntGroup, RingStrategy
+from ntpd112.routing.chain import ChainWalk, Outcome, plan_attempts, unanswered_outcome
+from ntpd112.routing.matching import RouteStep
 
 
 def _steps() -> list[RouteStep]:

@@ -5,17 +5,13 @@ from typing import Any
 
 import pytest
 
-from ntpd112.dispatch.agencies import ExternalNumber, HuntGroup
-from ntpd112.dispatch.categories import Category
-from ntpd112.dispatch.routing import (
-    DialplanRenderError,
-    RoutingTable,
-    RoutingTableError,
-    default_table,
-    failsafe_routes,
-    load_table,
-    render_dialplan,
-)
+from ntpd112.pbx.routes_dialplan import DialplanRenderError, render_dialplan
+from ntpd112.routing.agencies import ExternalNumber, HuntGroup
+from ntpd112.routing.categories import Category
+from ntpd112.routing.defaults import default_table
+from ntpd112.routing.matching import failsafe_routes
+from ntpd112.routing.tables import RoutingTable, RoutingTableError
+from ntpd112.routing.validation import load_table
 from tests.unit.dispatch.builders import OFFICE, raw_table, rule, table
 
 ANSWERED = ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)'

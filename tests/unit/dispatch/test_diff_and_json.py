@@ -2,15 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ntpd112.dispatch.routing import (
-    DecisionKind,
-    RoutingTable,
-    default_table,
-    diff,
-    fingerprint,
-    load_table,
-    match,
-)
+from ntpd112.routing.defaults import default_table
+from ntpd112.routing.diff import diff
+from ntpd112.routing.matching import DecisionKind, match
+from ntpd112.routing.tables import RoutingTable
+from ntpd112.routing.validation import fingerprint, load_table
 from tests.unit.dispatch.builders import OFFICE, raw_table, rule, table
 
 

@@ -13,8 +13,9 @@ from pydantic import ValidationError
 
 from ntpd112.cli import main
 from ntpd112.dispatch.incidents import IncidentChange
-from ntpd112.dispatch.routing import default_table, render_dialplan
-from ntpd112.dispatch.service import ROUTES_INCLUDE_FILE, asyncpg_dsn, write_dialplan_include
+from ntpd112.dispatch.routing_service import ROUTES_INCLUDE_FILE, asyncpg_dsn, write_dialplan_include
+from ntpd112.pbx.routes_dialplan import render_dialplan
+from ntpd112.routing.defaults import default_table
 
 
 def test_incident_change_keeps_track_of_what_was_given() -> None:

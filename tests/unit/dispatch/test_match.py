@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from ntpd112.dispatch.routing import DecisionKind, RuleVerdict, explain, match
+from ntpd112.routing.matching import DecisionKind, RuleVerdict, explain, match
 from tests.unit.dispatch.builders import OFFICE, at, rule, table
 
 NIGHT = {"start": "22:00", "end": "06:00"}

@@ -9,19 +9,13 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ntpd112.dispatch.categories import default_categories
-from ntpd112.dispatch.routing import (
-    WEEKDAYS,
-    DecisionKind,
-    RoutingTable,
-    Rule,
-    RuleVerdict,
-    TimeWindow,
-    default_table,
-    load_table,
-    match,
-    render_dialplan,
-)
+from ntpd112.pbx.routes_dialplan import render_dialplan
+from ntpd112.routing.categories import default_categories
+from ntpd112.routing.defaults import default_table
+from ntpd112.routing.matching import DecisionKind, RuleVerdict, match
+from ntpd112.routing.tables import RoutingTable, Rule
+from ntpd112.routing.validation import load_table
+from ntpd112.routing.windows import WEEKDAYS, TimeWindow
 from tests.unit.dispatch.builders import raw_table
 
 DEFAULT = default_table()

@@ -8,14 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ntpd112.dispatch.routing import (
-    RoutingTable,
-    RoutingTableError,
-    TableIssue,
-    default_table,
-    load_table,
-    validate_table,
-)
+from ntpd112.routing.defaults import default_table
+from ntpd112.routing.tables import RoutingTable, RoutingTableError, TableIssue, validate_table
+from ntpd112.routing.validation import load_table
 from tests.unit.dispatch.builders import OFFICE, raw_table, rule
 
 AFTER_HOURS = {"message": "Tutup.", "ticket_agency": "pdam"}

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from ntpd112.dispatch.routing import DecisionKind, TimeWindow, match
+from ntpd112.routing.matching import DecisionKind, match
+from ntpd112.routing.windows import TimeWindow
 from tests.unit.dispatch.builders import JAKARTA, OFFICE, at, rule, table
 
 OVERNIGHT_FRI = TimeWindow(days=["fri"], start="22:00", end="06:00")

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ntpd112.loadtest import report as maths
-from ntpd112.loadtest.population import plan_calls
-from ntpd112.loadtest.profiles import BUILTIN, Profile, ProfileError, Ramp, load_profile
+from ntpd112.devtools.loadtest import report as maths
+from ntpd112.devtools.loadtest.population import plan_calls
+from ntpd112.devtools.loadtest.profiles import BUILTIN, Profile, ProfileError, Ramp, load_profile
 
 T0 = 1_795_000_000
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ntpd112.queue.room import PrioritySettings
+from ntpd112.room.config import PrioritySettings
 
 
 def queue_priority(settings: PrioritySettings, *, has_location: bool, repeat_caller: bool, prankster: bool) -> int:

@@ -35,16 +35,17 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ntpd112.dispatch.agencies import Slug
-from ntpd112.dispatch.categories import CategoryId
-from ntpd112.dispatch.chain import Attempt, ChainWalk, Outcome, unanswered_outcome
-from ntpd112.dispatch.routing import DecisionKind, RouteDecision, RouteStep, RoutingTable, match
 from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
 from ntpd112.pbx.ari import AriClient, AriError
 from ntpd112.pbx.ari_models import AriEvent, ChannelDestroyed, StasisEnd, StasisStart
-from ntpd112.queue.room import HOLD_MUSIC_CLASS
+from ntpd112.pbx.names import DISPATCH_CONTEXT, DISPATCH_STASIS_ARG, ENTRY_EXTENSION, HOLD_MUSIC_CLASS, QUEUE_CONTEXT
+from ntpd112.routing.agencies import Slug
+from ntpd112.routing.categories import CategoryId
+from ntpd112.routing.chain import Attempt, ChainWalk, Outcome, unanswered_outcome
+from ntpd112.routing.matching import DecisionKind, RouteDecision, RouteStep, match
+from ntpd112.routing.tables import RoutingTable
 from ntpd112.store.incidents import IncidentRepository, IncidentView
 from ntpd112.store.journal import Journal
 from ntpd112.tasks import TaskSet
@@ -52,9 +53,6 @@ from ntpd112.tasks import TaskSet
 log = get_logger(__name__)
 T = TypeVar("T")
 
-DISPATCH_CONTEXT = "ntpd112-dispatch"
-STASIS_ARG = "dispatch"  # first Stasis argument of every channel dispatch owns
-QUEUE_CONTEXT = "ntpd112-queue"
 AFTER_HOURS_PROMPT = "sound:ntpd112/after-hours"
 READY_TIMEOUT = 5.0  # both channels reach Stasis in milliseconds; longer means the redirect went wrong
 REPLY_TIMEOUT = 15.0
@@ -335,7 +333,7 @@ class DispatchService:
 
     async def on_event(self, event: AriEvent) -> bool:
         """Handle events of channels dispatch owns. True when the event is dispatch's alone (its StasisStarts)."""
-        if isinstance(event, StasisStart) and event.args[:1] == [STASIS_ARG]:
+        if isinstance(event, StasisStart) and event.args[:1] == [DISPATCH_STASIS_ARG]:
             role, key = [*event.args, "", ""][1:3]
             if role == "agency":
                 session = self._legs.get(event.channel.id)
@@ -351,7 +349,7 @@ class DispatchService:
                 log.warning("channel in dispatch without a session", role=role, channel=event.channel.id)
                 with contextlib.suppress(AriError):
                     if role == "caller":
-                        await self._ari.continue_in_dialplan(event.channel.id, QUEUE_CONTEXT, "s")
+                        await self._ari.continue_in_dialplan(event.channel.id, QUEUE_CONTEXT, ENTRY_EXTENSION)
                     else:
                         await self._ari.hangup(event.channel.id)
                 return True
@@ -489,7 +487,7 @@ class DispatchService:
                     await self._ari.originate(
                         leg,
                         device,
-                        f"{STASIS_ARG},agency,{session.caller}",
+                        f"{DISPATCH_STASIS_ARG},agency,{session.caller}",
                         timeout=attempt.timeout + ORIGINATE_TIMEOUT_MARGIN,
                         caller_id=AGENCY_CALLER_ID,
                         originator=session.caller,
@@ -739,7 +737,7 @@ class DispatchService:
         self._event(session, "caller_requeued", {})
         await self._hold(session, on=False)
         with contextlib.suppress(AriError):
-            await self._ari.continue_in_dialplan(session.caller, QUEUE_CONTEXT, "s")
+            await self._ari.continue_in_dialplan(session.caller, QUEUE_CONTEXT, ENTRY_EXTENSION)
         await self._drop_operator(session, "requeued")
         await self._end(session)
 

@@ -16,7 +16,7 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from ntpd112.loadtest.report import TAG_RE, ProcessUsage
+from ntpd112.devtools.loadtest.report import TAG_RE, ProcessUsage
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallEvent
 

@@ -17,9 +17,12 @@ from typing import IO, Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from ntpd112.cli import _fail, _settings, _with_database, main
+from ntpd112.cli.common import cli_settings, fail, with_database
 from ntpd112.dispatch.incidents import IncidentChange, IncidentService, UnknownCategory
-from ntpd112.dispatch.routing import RoutingTable, RoutingTableError, diff, explain, load_table
+from ntpd112.routing.diff import diff
+from ntpd112.routing.matching import explain
+from ntpd112.routing.tables import RoutingTable, RoutingTableError
+from ntpd112.routing.validation import load_table
 from ntpd112.store.db import Database
 from ntpd112.store.incidents import CallNotFound, IncidentRepository, IncidentView
 from ntpd112.store.routing_versions import NoRoutingTable, RoutingVersionRepository, StoredTable, UnknownVersion
@@ -44,12 +47,12 @@ def _refuse_table(error: RoutingTableError) -> None:
 def _run(use: Callable[[Database], Awaitable[T]]) -> T:
     """Run `use` against the database; expected failures end the command with exit code 1 and one line."""
     try:
-        return _with_database(_settings(), use)
+        return with_database(cli_settings(), use)
     except RoutingTableError as error:
         _refuse_table(error)
         raise
     except _EXPECTED_ERRORS as error:
-        _fail(str(error), 1)
+        fail(str(error), 1)
         raise
 
 
@@ -81,7 +84,7 @@ def _parse_at(_: click.Context, __: click.Parameter, value: str | None) -> datet
 # -- routes -------------------------------------------------------------------------------------------------
 
 
-@main.group(help="Routing tables: versions, validation, explanation, restore.")
+@click.group(help="Routing tables: versions, validation, explanation, restore.")
 def routes() -> None:
     pass
 
@@ -222,7 +225,7 @@ def _print_incident(incident: IncidentView, as_json: bool) -> None:
         click.echo(f"{name:12} {value if value is not None else '-'}")
 
 
-@main.group(help="Incidents: what happened on a call, as the operator classified it.")
+@click.group(help="Incidents: what happened on a call, as the operator classified it.")
 def incidents() -> None:
     pass
 
@@ -243,7 +246,7 @@ def incidents_set(call_id: uuid.UUID, author: str, as_json: bool, **options: Any
     try:
         change = IncidentChange.model_validate({k: v for k, v in options.items() if v is not None})
     except ValidationError as error:
-        _fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'incident'}: {e['msg']}" for e in error.errors()), 1)
+        fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'incident'}: {e['msg']}" for e in error.errors()), 1)
         return
     incident = _run(lambda database: _incidents(database).set(call_id, change, author))
     _print_incident(incident, as_json)
@@ -255,6 +258,6 @@ def incidents_set(call_id: uuid.UUID, author: str, as_json: bool, **options: Any
 def incidents_show(call_id: uuid.UUID, as_json: bool) -> None:
     incident = _run(lambda database: _incidents(database).get(call_id))
     if incident is None:
-        _fail(f"call {call_id} has no incident yet", 1)
+        fail(f"call {call_id} has no incident yet", 1)
         return
     _print_incident(incident, as_json)

@@ -1,6 +1,6 @@
 """Walking a dispatch chain on a live call (pure: no I/O).
 
-A chain (from :func:`ntpd112.dispatch.routing.match`) is a list of targets. Each target becomes one or more
+A chain (from :func:`ntpd112.routing.matching.match`) is a list of targets. Each target becomes one or more
 *attempts*; an attempt rings one or more legs at once and ends answered, busy, unanswered or failed:
 
 * a ``ringall`` hunt group is one attempt ringing every desk; the first desk to answer wins;
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ntpd112.dispatch.agencies import ExternalNumber, RingStrategy
-from ntpd112.dispatch.routing import RouteStep
+from ntpd112.routing.agencies import ExternalNumber, RingStrategy
+from ntpd112.routing.matching import RouteStep
 
 # Q.850 causes of a leg that ended before answering.
 CAUSE_NO_ANSWER = frozenset({18, 19})

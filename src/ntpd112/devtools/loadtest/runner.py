@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from ntpd112.config import Settings
-from ntpd112.loadtest import report as maths
-from ntpd112.loadtest.collect import (
+from ntpd112.devtools.loadtest import report as maths
+from ntpd112.devtools.loadtest.collect import (
     ResourceSampler,
     fetch_records,
     postgresql_pids,
@@ -40,14 +40,14 @@ from ntpd112.loadtest.collect import (
     scrape_metrics,
     sipp_statistics,
 )
-from ntpd112.loadtest.population import PlannedCall, plan_calls, write_injection_file
-from ntpd112.loadtest.profiles import FIRST_OPERATOR_ADDRESS, Profile
+from ntpd112.devtools.loadtest.population import PlannedCall, plan_calls, write_injection_file
+from ntpd112.devtools.loadtest.profiles import FIRST_OPERATOR_ADDRESS, Profile
+from ntpd112.devtools.local_asterisk import LocalAsterisk
+from ntpd112.devtools.sipp import Sipp, SippAgent
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient
-from ntpd112.pbx.local import LocalAsterisk
 from ntpd112.queue.operators import NewOperator, OperatorService
-from ntpd112.queue.room import load_room
-from ntpd112.sipp import Sipp, SippAgent
+from ntpd112.room.config import load_room
 from ntpd112.store.db import Database
 
 log = get_logger(__name__)

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ntpd112.dispatch.categories import Label
+from ntpd112.routing.categories import Label
 
 __all__ = [
     "DEFAULT_AGENCY_TRUNK",

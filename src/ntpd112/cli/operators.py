@@ -13,7 +13,7 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from ntpd112.backoff import Backoff
-from ntpd112.cli import _fail, _settings, main
+from ntpd112.cli.common import cli_settings, fail
 from ntpd112.pbx.ami import AmiClient
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import NewOperator, OperatorError, OperatorService
@@ -31,7 +31,7 @@ class _Room:
 
 
 def _run(use: Callable[[_Room], Awaitable[T]]) -> T:
-    settings = _settings()
+    settings = cli_settings()
 
     async def run() -> T:
         database = Database(settings.database_url.get_secret_value())
@@ -56,7 +56,7 @@ def _run(use: Callable[[_Room], Awaitable[T]]) -> T:
     try:
         return asyncio.run(run())
     except OperatorError as error:
-        _fail(f"{error.error_id}: {error.message}", 1)
+        fail(f"{error.error_id}: {error.message}", 1)
         raise
 
 
@@ -64,7 +64,7 @@ def _new_operator(data: dict[str, Any]) -> NewOperator:
     try:
         return NewOperator.model_validate(data)
     except ValidationError as error:
-        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()), 2)
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()), 2)
         raise
 
 
@@ -77,7 +77,7 @@ def _show(value: BaseModel | list[Any], as_json: bool) -> None:
         click.echo("  ".join(f"{k}={v}" for k, v in item.model_dump().items()))
 
 
-@main.group(help="Operators, their SIP phones and their sessions in the queue.")
+@click.group(help="Operators, their SIP phones and their sessions in the queue.")
 def operators() -> None:
     pass
 
@@ -133,7 +133,7 @@ def operators_resume(username: str) -> None:
     _show(_run(lambda room: room.operators.resume(username)), False)
 
 
-@main.group(help="The callback list: callers who hung up before an operator answered.")
+@click.group(help="The callback list: callers who hung up before an operator answered.")
 def callbacks() -> None:
     pass
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ntpd112.cli import _fail, _settings, _with_database, main
+from ntpd112.cli.common import cli_settings, fail, with_database
 from ntpd112.intake.areas import AdminArea, parse_feature_collection
 from ntpd112.intake.errors import IntakeParseError
 from ntpd112.store.db import Database
@@ -48,7 +48,7 @@ def echo_location_and_history(call: CallDetail) -> None:
         click.echo(f"  {offered}  {outcome}{extra}{callback}  {previous.id}")
 
 
-@main.group(help="The cell table (OpenCellID) that locates callers by their serving cell.")
+@click.group(help="The cell table (OpenCellID) that locates callers by their serving cell.")
 def cells() -> None:
     pass
 
@@ -65,11 +65,11 @@ def cells_import(file: Path) -> None:
             report = await import_cells(database, lines, bad_row)
         return report.loaded, report.skipped
 
-    loaded, skipped = _with_database(_settings(), load)
+    loaded, skipped = with_database(cli_settings(), load)
     click.echo(f"{loaded} cells loaded, {skipped} rows skipped")
 
 
-@main.group(help="Administrative areas (kecamatan, kelurahan/desa) that calls are located in.")
+@click.group(help="Administrative areas (kecamatan, kelurahan/desa) that calls are located in.")
 def areas() -> None:
     pass
 
@@ -82,10 +82,10 @@ def areas_import(file: Path, append: bool) -> None:
     try:
         parsed = parse_feature_collection(text)
     except IntakeParseError as error:
-        _fail(f"{file}: nothing imported: {error.code}: {error.message}", 1)
+        fail(f"{file}: nothing imported: {error.code}: {error.message}", 1)
         return
     # parse_feature_collection keeps the order of the features: pair each area with its geometry to store it.
     geometries = [feature["geometry"] for feature in json.loads(text)["features"]]
     pairs: list[tuple[AdminArea, object]] = list(zip(parsed, geometries, strict=True))
-    count = _with_database(_settings(), lambda database: import_areas(database, pairs, replace=not append))
+    count = with_database(cli_settings(), lambda database: import_areas(database, pairs, replace=not append))
     click.echo(f"{count} areas imported")

@@ -22,18 +22,18 @@ from string import Template
 from urllib.parse import unquote, urlsplit
 
 from ntpd112.config import LocalAsteriskSettings
-from ntpd112.dispatch.routing import default_table
-from ntpd112.dispatch.service import ROUTES_INCLUDE_FILE, write_dialplan_include
+from ntpd112.dispatch.routing_service import ROUTES_INCLUDE_FILE, write_dialplan_include
 from ntpd112.logs import get_logger
 from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
 from ntpd112.pbx.asterisk_config import load_trunks, render_include_files
-from ntpd112.queue.room import load_room
+from ntpd112.room.config import load_room
+from ntpd112.routing.defaults import default_table
 
 log = get_logger(__name__)
 
 PROMPTS_DIR = ASTERISK_DIR / "prompts"
 PROMPT_SOUNDS_SUBDIR = Path("usr/share/asterisk/sounds/ntpd112")
-# What a waiting caller hears, in order, as the queue's music on hold (see queue/room.render_music_on_hold).
+# What a waiting caller hears, in order, as the queue's music on hold (see pbx/asterisk_config.render_music_on_hold).
 HOLD_MUSIC_PROMPTS = ("greeting", "please-hold")
 LOADTEST_DIALPLAN = "extensions_ntpd112_loadtest.conf"
 

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # no display here, and none needed
 
 import matplotlib.pyplot as plt
 
-from ntpd112.loadtest.report import Report
+from ntpd112.devtools.loadtest.report import Report
 
 
 def write_plot(report: Report, path: Path) -> None:

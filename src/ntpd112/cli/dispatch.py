@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import click
 
-from ntpd112.cli import _fail, _settings, main
+from ntpd112.cli.common import cli_settings, fail
 
 
 async def _post(url: str, token: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -26,7 +26,7 @@ async def _post(url: str, token: str, body: dict[str, Any]) -> tuple[int, Any]:
         return response.status, await response.json(content_type=None)
 
 
-@main.command(help="Dispatch CALL_ID (the operator is on the line with the caller), or complete, cancel or leave it.")
+@click.command(help="Dispatch CALL_ID (the operator is on the line with the caller), or complete, cancel or leave it.")
 @click.argument("call_id", type=click.UUID)
 @click.option("--mode", type=click.Choice(["blind", "attended", "conference"]), help="Start a dispatch.")
 @click.option("--target", help="Ring only this target of the routing table.")
@@ -48,9 +48,9 @@ def dispatch(
     token: str,
 ) -> None:
     if (mode is None) == (action is None):
-        _fail("give --mode to dispatch, or one of --complete, --cancel, --leave", 2)
+        fail("give --mode to dispatch, or one of --complete, --cancel, --leave", 2)
     if url is None:
-        settings = _settings()
+        settings = cli_settings()
         url = f"http://{settings.http_host}:{settings.http_port}"
     path = f"{url.rstrip('/')}/api/calls/{call_id}/dispatch"
     if action is not None:
@@ -61,9 +61,9 @@ def dispatch(
     try:
         status, answer = asyncio.run(_post(path, token, body))
     except (aiohttp.ClientError, TimeoutError) as error:
-        _fail(f"the service did not answer at {url}: {error}", 1)
+        fail(f"the service did not answer at {url}: {error}", 1)
         return
     if status >= 400:
         problem = answer.get("error", {}) if isinstance(answer, dict) else {}
-        _fail(f"{problem.get('id', status)}: {problem.get('message', answer)}", 1)
+        fail(f"{problem.get('id', status)}: {problem.get('message', answer)}", 1)
     click.echo(json.dumps(answer, indent=2))

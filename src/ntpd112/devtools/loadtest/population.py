@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from ntpd112.loadtest.profiles import Profile
+from ntpd112.devtools.loadtest.profiles import Profile
 
 _NAMES = ("Budi", "Siti", "Agus", "Dewi", "Rudi", "Sri", "Andi", "Wati", "Joko", "Rina", "Eko", "Yuni")
 

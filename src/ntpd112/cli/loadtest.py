@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from ntpd112.cli import _fail, _settings, main
+from ntpd112.cli.common import cli_settings, fail
 from ntpd112.config import load_local_asterisk_settings
-from ntpd112.loadtest.profiles import BUILTIN, ProfileError, load_profile
+from ntpd112.devtools.loadtest.profiles import BUILTIN, ProfileError, load_profile
 
 WORK_DIR = Path.home() / ".cache/ntpd112/loadtest"
 
 
-@main.command(
+@click.command(
     help="Load-test the local Asterisk and the service with SIPp, against Asterisk alone as the baseline. PROFILE is "
     f"a built-in profile ({', '.join(BUILTIN)}) or a .json/.toml file with the same fields. Uses the database of "
     "NTPD112_DATABASE_URL (.env: the development database). Waits for running integration tests to finish."
@@ -25,20 +25,20 @@ WORK_DIR = Path.home() / ".cache/ntpd112/loadtest"
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a PNG here.")
 @click.option("--calls", type=click.IntRange(1, 5000), help="Override the profile's number of calls.")
 def loadtest(profile_name: str, json_file: Path | None, plot_file: Path | None, calls: int | None) -> None:
-    from ntpd112.loadtest.plot import write_plot
-    from ntpd112.loadtest.report import render_table
-    from ntpd112.loadtest.runner import LoadTest
+    from ntpd112.devtools.loadtest.plot import write_plot
+    from ntpd112.devtools.loadtest.report import render_table
+    from ntpd112.devtools.loadtest.runner import LoadTest
+    from ntpd112.devtools.local_asterisk import LocalAsterisk
     from ntpd112.paths import LOCAL_ASTERISK_LOCK
-    from ntpd112.pbx.local import LocalAsterisk
 
     try:
         profile = load_profile(profile_name)
     except ProfileError as error:
-        _fail(str(error))
+        fail(str(error))
         return
     if calls is not None:
         profile = profile.model_copy(update={"calls": calls})
-    settings = _settings()
+    settings = cli_settings()
     with LOCAL_ASTERISK_LOCK.open("w") as lock:
         click.echo(f"waiting for {LOCAL_ASTERISK_LOCK} (integration tests use the same Asterisk)...", err=True)
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -23,9 +23,11 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 from sqlalchemy.engine import make_url
 
 from ntpd112.backoff import Backoff
-from ntpd112.dispatch.routing import RoutingTable, default_table, render_dialplan
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.routes_dialplan import render_dialplan
+from ntpd112.routing.defaults import default_table
+from ntpd112.routing.tables import RoutingTable
 from ntpd112.store.routing_versions import ROUTES_CHANNEL, RoutingVersionRepository, StoredTable
 from ntpd112.tasks import TaskSet
 

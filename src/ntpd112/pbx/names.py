@@ -1,0 +1,27 @@
+"""Every name the service and the shipped Asterisk configuration must agree on: dialplan contexts and extensions,
+the queue, the music-on-hold class and the Stasis argument of dispatch. dialplan/extensions_ntpd112.conf spells the
+same names; change both together."""
+
+from __future__ import annotations
+
+# Dialplan contexts (dialplan/extensions_ntpd112.conf).
+EMERGENCY_CONTEXT = "ntpd112-emergency"  # where trunks deliver 112 calls
+FAILSAFE_CONTEXT = "ntpd112-failsafe"  # the path a call takes when the service is down or hung
+QUEUE_CONTEXT = "ntpd112-queue"  # the service continues a call here once intake is done
+OPERATOR_CONTEXT = "ntpd112-operator"  # operator phones: they may dial nothing but what the room allows
+CALLBACK_CONTEXT = "ntpd112-callback"  # callbacks: ring the operator, then the caller
+DISPATCH_CONTEXT = "ntpd112-dispatch"  # where dispatch parks channels it hands back to the dialplan
+DESK_CONTEXT = "ntpd112-refuse-all"  # agency desk phones: they are rung, they dial nothing
+ROUTES_CONTEXT = "ntpd112-routes"  # the rendered fail-safe routes include
+
+# A context's entry extension: every ntpd112 context starts at `s`.
+ENTRY_EXTENSION = "s"
+
+# Contexts a 112 call passes through (for recognising emergency calls in CDRs).
+EMERGENCY_CONTEXTS = (EMERGENCY_CONTEXT, FAILSAFE_CONTEXT, QUEUE_CONTEXT)
+
+QUEUE_NAME = "ntpd112-operators"
+HOLD_MUSIC_CLASS = "ntpd112-hold"
+
+# First Stasis argument of every channel dispatch owns; the call handler leaves those channels alone.
+DISPATCH_STASIS_ARG = "dispatch"

@@ -1,0 +1,83 @@
+"""The room configuration (asterisk/room.toml): the operators' queue, overflow, priorities, the agency trunk.
+
+Parsing and validation; pbx.asterisk_config renders it into Asterisk's own files, because the queue must work from
+the dialplan alone (the fail-safe path), not only in the service.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ntpd112.paths import ASTERISK_DIR
+
+DEFAULT_ROOM_FILE = ASTERISK_DIR / "room.toml"
+_ENDPOINT = r"^[a-z][a-z0-9_-]{0,39}$"
+
+
+class RoomConfigError(ValueError):
+    pass
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QueueSettings(_Section):
+    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear", "wrandom"] = (
+        "leastrecent"
+    )
+    ring_seconds: int = Field(15, ge=5, le=120)
+    wrapup_seconds: int = Field(10, ge=0, le=600)
+    overflow_after_seconds: int = Field(60, ge=10, le=3600)
+    hold_message_every_seconds: int = Field(20, ge=5, le=300)
+    # Seconds the service may hold a new call for intake before the dialplan takes it over (service hung or dead).
+    intake_deadline_seconds: int = Field(5, ge=2, le=60)
+
+
+class PrioritySettings(_Section):
+    base: int = Field(10, ge=1, le=1000)
+    with_location: int = Field(15, ge=1, le=1000)
+    repeat_caller: int = Field(15, ge=1, le=1000)
+    prankster: int = Field(1, ge=0, le=1000)
+
+
+class SupervisorSettings(_Section):
+    endpoints: tuple[Annotated[str, Field(pattern=_ENDPOINT)], ...] = Field(min_length=1)
+    ring_seconds: int = Field(30, ge=5, le=300)
+
+
+class BackupSettings(_Section):
+    number: str = Field(pattern=r"^\+?[0-9]{3,15}$")
+    ring_seconds: int = Field(45, ge=5, le=300)
+
+
+class AgencyTrunkSettings(_Section):
+    name: str = Field(pattern=_ENDPOINT)
+    contact: str = Field(pattern=r"^sips?:[A-Za-z0-9.:\[\]_-]+$")
+
+
+class RoomConfig(_Section):
+    queue: QueueSettings = QueueSettings()
+    priority: PrioritySettings = PrioritySettings()
+    supervisors: SupervisorSettings
+    backup: BackupSettings
+    agency_trunk: AgencyTrunkSettings
+
+
+def parse_room(text: str) -> RoomConfig:
+    try:
+        return RoomConfig.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as error:
+        raise RoomConfigError(f"room configuration is not valid TOML: {error}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "room"
+        raise RoomConfigError(f"room configuration: {where}: {first['msg']}") from None
+
+
+def load_room(path: Path = DEFAULT_ROOM_FILE) -> RoomConfig:
+    return parse_room(path.read_text(encoding="utf-8"))
