@@ -22,8 +22,9 @@ from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.pbx.ami import AmiClient
 from ntpd112.pbx.ari import AriClient
-from ntpd112.pbx.ari_models import AriEvent
+from ntpd112.pbx.ari_models import AriEvent, ChannelDestroyed, StasisEnd, StasisStart
 from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
+from ntpd112.pbx.names import DISPATCH_STASIS_ARG
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
@@ -141,10 +142,16 @@ class Service:
         await self.desks.resync()
 
     async def _on_ari_event(self, event: AriEvent) -> None:
-        # Dispatch's own StasisStarts stay with dispatch; everything else (a caller's hangup included) reaches the
-        # call handler too, which records how the call ended.
-        if not await self.dispatch.on_event(event):
-            await self.calls.on_event(event)
+        """Who handles an ARI event. A channel entering Stasis with DISPATCH_STASIS_ARG is dispatch's (caller and
+        operator taken over for a dispatch, an agency that answered), not a new 112 call: its StasisStart goes to
+        dispatch alone. Every other event reaches the call handler, which records how each call ends (a hangup in
+        the middle of a dispatch included); dispatch also hears of channels leaving, to follow the ones it holds."""
+        if isinstance(event, StasisStart) and event.args[:1] == [DISPATCH_STASIS_ARG]:
+            await self.dispatch.on_stasis_start(event)
+            return
+        if isinstance(event, ChannelDestroyed | StasisEnd):
+            self.dispatch.on_channel_left(event)
+        await self.calls.on_event(event)
 
     async def start(self) -> None:
         await self.database.start()

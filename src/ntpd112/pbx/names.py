@@ -25,3 +25,11 @@ HOLD_MUSIC_CLASS = "ntpd112-hold"
 
 # First Stasis argument of every channel dispatch owns; the call handler leaves those channels alone.
 DISPATCH_STASIS_ARG = "dispatch"
+
+# DISPATCH_CONTEXT has one extension per role; each enters Stasis as Stasis(<app>,dispatch,<role>,<caller uniqueid>).
+# Agency legs get the agency role from the service's originate (no extension).
+DISPATCH_CALLER_ROLE = "caller"
+DISPATCH_OPERATOR_ROLE = "operator"
+DISPATCH_AGENCY_ROLE = "agency"
+# Set on the operator's channel before the redirect: its extension reads the caller's uniqueid from it.
+DISPATCH_CALLER_VARIABLE = "NTPD112_DISPATCH"

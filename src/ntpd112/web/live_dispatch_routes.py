@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ntpd112.dispatch.actor import DispatchRequest
 from ntpd112.dispatch.desks import NewDesk
+from ntpd112.dispatch.models import DispatchRequest
 from ntpd112.dispatch.routing_service import RoutingUnavailable
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.repo import ROLE_RANK
