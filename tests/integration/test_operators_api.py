@@ -99,11 +99,11 @@ async def test_sessions_over_rest_with_json_errors(
         assert status == 409 and body["error"]["id"] == "operator_on_call"
         assert (await caller).succeeded
         members = await service.operators.queue_members()
-        assert members[interface("op5")]["Paused"] == "0"
+        assert members[interface("op5")].paused is False
 
         status, body = await _call(session, "POST", "/api/operators/op5/pause", op, {"reason": "break"})
         assert status == 200 and body["paused"] is True and body["pause_reason"] == "break"
-        assert (await service.operators.queue_members())[interface("op5")]["Paused"] == "1"
+        assert (await service.operators.queue_members())[interface("op5")].paused is True
         status, body = await _call(session, "POST", "/api/operators/op5/resume", op)
         assert status == 200 and body["paused"] is False
         status, body = await _call(session, "POST", "/api/operators/op5/logout", op)
@@ -112,8 +112,8 @@ async def test_sessions_over_rest_with_json_errors(
 
 
 async def _in_call(service: Service) -> bool:
-    member = (await service.operators.queue_members()).get(interface("op5"), {})
-    return member.get("InCall") == "1"
+    member = (await service.operators.queue_members()).get(interface("op5"))
+    return member is not None and member.in_call
 
 
 async def test_callback_list_over_rest(
