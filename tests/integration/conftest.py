@@ -23,6 +23,7 @@ from ntpd112.cli.service import migrate_database
 from ntpd112.config import Settings, load_local_asterisk_settings
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.paths import LOCAL_ASTERISK_LOCK
+from ntpd112.pbx.ami_actions import QueueRemove
 from ntpd112.store.models import Call, CallEvent
 
 pytestmark = pytest.mark.integration
@@ -128,7 +129,7 @@ def assert_complete_timeline(types: list[str]) -> None:
 async def empty_queue(service: Service) -> None:
     """Take every member out of the operators' queue (left over from other runs on this shared Asterisk)."""
     for member in await service.operators.queue_members():
-        await service.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": member})
+        await service.ami.send(QueueRemove("ntpd112-operators", member))
 
 
 def unique_mobile_number() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import aiohttp
 import pytest
 
 from ntpd112.app import Service
+from ntpd112.devtools.local_asterisk import LocalAsterisk
+from ntpd112.pbx.phones import md5_cred
 from ntpd112.queue.operators import interface
 from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import empty_queue, unique_mobile_number, wait_until
@@ -61,6 +64,58 @@ async def test_only_admins_manage_operators_and_errors_change_nothing(
     assert "sip_password" not in body[0] and "sip_md5_cred" not in body[0]
 
 
+def _astdb_phone(asterisk: LocalAsterisk, name: str) -> dict[str, dict[str, str]]:
+    """The phone's PJSIP objects as Asterisk holds them in AstDB (asterisk -rx "database get ...")."""
+    objects = {}
+    for kind in ("endpoint", "auth", "aor"):
+        output = asterisk.cli(f"database get ntpd112/{kind} {name}")
+        objects[kind] = json.loads(output.split("Value:", 1)[1].strip())
+    return objects
+
+
+async def test_operators_and_agency_desks_share_one_phone_name_space(
+    service: Service,
+    local_asterisk: LocalAsterisk,
+    api: tuple[aiohttp.ClientSession, dict[str, dict[str, str]]],
+) -> None:
+    session, headers = api
+    admin = headers["admin"]
+    desk = {"endpoint": "damkar-desk9", "agency": "damkar", "name": "Damkar", "contact": "sip:127.0.0.59:5070"}
+    status, created_desk = await _call(session, "POST", "/api/agency-desks", admin, desk)
+    assert status == 201, created_desk
+    try:
+        desk_phone = _astdb_phone(local_asterisk, "damkar-desk9")
+
+        # An operator may not take the desk's name: refused, nothing stored, the desk's phone untouched.
+        status, body = await _call(
+            session, "POST", "/api/operators", admin, {"username": "damkar-desk9", "name": "Intruder"}
+        )
+        assert status == 409 and body["error"]["id"] == "name_taken", body
+        status, body = await _call(session, "GET", "/api/operators", admin)
+        assert status == 200 and body == []
+        assert _astdb_phone(local_asterisk, "damkar-desk9") == desk_phone
+        # The desk's SIP password still works: Asterisk checks digests against exactly this HA1.
+        expected = md5_cred("damkar-desk9", created_desk["sip_password"])
+        assert desk_phone["auth"]["md5_cred"] == expected
+
+        # A desk may not take an operator's name either.
+        status, _ = await _call(session, "POST", "/api/operators", admin, {"username": "op5", "name": "Rina"})
+        assert status == 201
+        operator_phone = _astdb_phone(local_asterisk, "op5")
+        status, body = await _call(session, "POST", "/api/agency-desks", admin, desk | {"endpoint": "op5"})
+        assert status == 409 and body["error"]["id"] == "name_taken", body
+        status, body = await _call(session, "GET", "/api/agency-desks", admin)
+        assert status == 200 and [d["endpoint"] for d in body] == ["damkar-desk9"]
+        assert _astdb_phone(local_asterisk, "op5") == operator_phone
+
+        # Removing the operator leaves the desk's phone where it was.
+        status, _ = await _call(session, "DELETE", "/api/operators/op5", admin)
+        assert status == 204
+        assert _astdb_phone(local_asterisk, "damkar-desk9") == desk_phone
+    finally:
+        await service.desks.remove("damkar-desk9")
+
+
 async def test_sessions_over_rest_with_json_errors(
     service: Service, api: tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]
 ) -> None:
@@ -99,11 +154,11 @@ async def test_sessions_over_rest_with_json_errors(
         assert status == 409 and body["error"]["id"] == "operator_on_call"
         assert (await caller).succeeded
         members = await service.operators.queue_members()
-        assert members[interface("op5")]["Paused"] == "0"
+        assert members[interface("op5")].paused is False
 
         status, body = await _call(session, "POST", "/api/operators/op5/pause", op, {"reason": "break"})
         assert status == 200 and body["paused"] is True and body["pause_reason"] == "break"
-        assert (await service.operators.queue_members())[interface("op5")]["Paused"] == "1"
+        assert (await service.operators.queue_members())[interface("op5")].paused is True
         status, body = await _call(session, "POST", "/api/operators/op5/resume", op)
         assert status == 200 and body["paused"] is False
         status, body = await _call(session, "POST", "/api/operators/op5/logout", op)
@@ -112,8 +167,8 @@ async def test_sessions_over_rest_with_json_errors(
 
 
 async def _in_call(service: Service) -> bool:
-    member = (await service.operators.queue_members()).get(interface("op5"), {})
-    return member.get("InCall") == "1"
+    member = (await service.operators.queue_members()).get(interface("op5"))
+    return member is not None and member.in_call
 
 
 async def test_callback_list_over_rest(

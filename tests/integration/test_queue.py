@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from ntpd112.app import Service
+from ntpd112.pbx.ami_actions import QueueAdd, QueuePause, QueueRemove, Setvar
+from ntpd112.pbx.names import QUEUE_NAME
 from ntpd112.queue.operators import NewOperator, OperatorError, interface
 from ntpd112.store.models import Call
 from tests.integration.agents import SippAgent, running
@@ -59,7 +61,7 @@ async def test_a_logged_in_operator_answers_and_the_call_record_says_who_and_how
         await add_phone(room, "op1", phone)
         await room.operators.login("op1")
         members = await room.operators.queue_members()
-        assert members[interface("op1")]["Paused"] == "0"
+        assert members[interface("op1")].paused is False
 
         call = await call_and_wait(room, "telkomsel", hold_ms=3000)
 
@@ -96,7 +98,7 @@ async def test_a_paused_operator_is_not_rung(room: Service) -> None:
         for username in ("op1", "op2"):
             await room.operators.login(username)
         await room.operators.pause("op1", "break")
-        assert (await room.operators.queue_members())[interface("op1")]["Paused"] == "1"
+        assert (await room.operators.queue_members())[interface("op1")].paused is True
 
         # The second caller holds long enough for op2's 5 s wrap-up after the first call.
         calls = [await call_and_wait(room, "xl", hold_ms=hold) for hold in (1500, 9000)]
@@ -142,7 +144,7 @@ async def test_overflow_to_supervisors_when_no_operator_answers(room: Service) -
     away = SippAgent("operator-noanswer.xml", "127.0.0.31")
     supervisor_phone = SippAgent("operator.xml", "127.0.0.41")
     # The admin can shorten the overflow wait live; it is a dialplan global rendered from room.toml.
-    await room.ami.send({"Action": "Setvar", "Variable": "NTPD112_OVERFLOW_AFTER", "Value": "4"})
+    await room.ami.send(Setvar("NTPD112_OVERFLOW_AFTER", "4"))
     try:
         async with running(away, supervisor_phone):
             await add_phone(room, "op1", away)
@@ -150,7 +152,7 @@ async def test_overflow_to_supervisors_when_no_operator_answers(room: Service) -
             await room.operators.login("op1")
             call = await call_and_wait(room, "telkom", hold_ms=9000)
     finally:
-        await room.ami.send({"Action": "Setvar", "Variable": "NTPD112_OVERFLOW_AFTER", "Value": "60"})
+        await room.ami.send(Setvar("NTPD112_OVERFLOW_AFTER", "60"))
     types = [e.type for e in await timeline(room, call.id)]
     assert "operator_ringing" in types and "operator_no_answer" in types
     assert "overflow" in types
@@ -173,7 +175,7 @@ async def test_session_errors_leave_state_unchanged(room: Service) -> None:
         assert resume.value.error_id == "not_paused"
         view = await room.operators.get("op1")
         assert view.logged_in and not view.paused
-        assert (await room.operators.queue_members())[interface("op1")]["Paused"] == "0"
+        assert (await room.operators.queue_members())[interface("op1")].paused is False
 
 
 async def test_resync_restores_queue_membership_after_asterisk_loses_it(room: Service) -> None:
@@ -185,15 +187,13 @@ async def test_resync_restores_queue_membership_after_asterisk_loses_it(room: Se
         await room.operators.login("op2")
         await room.operators.pause("op2", "training")
         # Someone removes op1 and unpauses op2 behind the service's back (or Asterisk lost its state).
-        await room.ami.send({"Action": "QueueRemove", "Queue": "ntpd112-operators", "Interface": interface("op1")})
-        await room.ami.send(
-            {"Action": "QueuePause", "Queue": "ntpd112-operators", "Interface": interface("op2"), "Paused": "false"}
-        )
-        await room.ami.send({"Action": "QueueAdd", "Queue": "ntpd112-operators", "Interface": "PJSIP/stranger"})
+        await room.ami.send(QueueRemove(QUEUE_NAME, interface("op1")))
+        await room.ami.send(QueuePause(QUEUE_NAME, interface("op2"), paused=False))
+        await room.ami.send(QueueAdd(QUEUE_NAME, "PJSIP/stranger", member_name="stranger"))
         await room.operators.resync()
         members = await room.operators.queue_members()
-    assert members[interface("op1")]["Paused"] == "0"
-    assert members[interface("op2")]["Paused"] == "1"
+    assert members[interface("op1")].paused is False
+    assert members[interface("op2")].paused is True
     assert "PJSIP/stranger" not in members
 
 

@@ -7,8 +7,6 @@ PostgreSQL holds the directory; `resync` pushes it to Asterisk after every AMI l
 
 from __future__ import annotations
 
-import re
-import secrets
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -16,19 +14,25 @@ from sqlalchemy import select
 
 from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
-from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.ami import AmiClient, AmiError, refusal
 from ntpd112.pbx.names import DESK_CONTEXT
-from ntpd112.pbx.phones import DeskPhone, delete_phone, md5_cred, put_actions, reload_pjsip
-from ntpd112.routing.agencies import EndpointName, Slug
+from ntpd112.pbx.phones import (
+    Contact,
+    DeskPhone,
+    PhoneName,
+    delete_phone,
+    name_taken,
+    new_sip_password,
+    printable_or,
+    put_phone,
+    reload_pjsip,
+)
+from ntpd112.routing.agencies import Slug
 from ntpd112.store.db import Database
-from ntpd112.store.models import AgencyDesk, Operator
+from ntpd112.store.models import AgencyDesk
+from ntpd112.store.phones import claim_phone_name
 
 log = get_logger(__name__)
-
-
-def _printable(value: str) -> str:
-    # The name ends up in a SIP caller id: no quotes, angle brackets or control characters.
-    return re.sub(r'[\x00-\x1f"<>\\]', "", value).strip() or "desk"
 
 
 class DeskError(RefusedError):
@@ -38,10 +42,10 @@ class DeskError(RefusedError):
 class NewDesk(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: EndpointName
+    endpoint: PhoneName
     agency: Slug
-    name: Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_printable)]
-    contact: str | None = Field(None, pattern=r"^sip:[A-Za-z0-9._-]+@?[A-Za-z0-9.\[\]:_-]*$")
+    name: Annotated[str, Field(min_length=1, max_length=120), AfterValidator(printable_or("desk"))]
+    contact: Contact | None = None
 
 
 class DeskView(BaseModel):
@@ -69,20 +73,16 @@ class DeskService:
     async def add(self, new: NewDesk, known_agencies: set[str]) -> CreatedDesk:
         if new.agency not in known_agencies:
             raise DeskError(422, "unknown_agency", f"no agency {new.agency!r} in the routing table in force")
-        password = secrets.token_urlsafe(12)
+        password, digest = new_sip_password(new.endpoint)
         desk = AgencyDesk(
-            endpoint=new.endpoint,
-            agency=new.agency,
-            name=new.name,
-            contact=new.contact,
-            sip_md5_cred=md5_cred(new.endpoint, password),
+            endpoint=new.endpoint, agency=new.agency, name=new.name, contact=new.contact, sip_md5_cred=digest
         )
         async with self._database.session() as session, session.begin():
-            # Desks and operators share one PJSIP namespace in AstDB: a clash would overwrite the other phone.
-            taken = await session.scalar(select(AgencyDesk.id).where(AgencyDesk.endpoint == new.endpoint))
-            operator = await session.scalar(select(Operator.id).where(Operator.username == new.endpoint))
-            if taken is not None or operator is not None:
-                raise DeskError(409, "endpoint_exists", f"a phone named {new.endpoint} already exists")
+            holder = await claim_phone_name(session, new.endpoint)
+            if holder == "agency desk":
+                raise DeskError(409, "endpoint_exists", f"a desk phone named {new.endpoint} already exists")
+            if holder is not None:
+                raise name_taken(new.endpoint, holder, DeskError)
             session.add(desk)
             await self._push(desk)  # inside the transaction: Asterisk refusing it leaves no row behind
         await reload_pjsip(self._ami)
@@ -116,10 +116,7 @@ class DeskService:
             log.error("agency desk resync failed; next AMI login retries", error=str(error))  # noqa: TRY400
 
     async def _push(self, desk: AgencyDesk) -> None:
-        for action in put_actions(desk_phone(desk)):
-            try:
-                reply = await self._ami.send(action)
-            except AmiError as error:
-                raise DeskError(503, "asterisk_unavailable", f"Asterisk did not take DBPut: {error}") from None
-            if not reply.success:
-                raise DeskError(502, "asterisk_refused", f"DBPut: {reply.get('Message', 'refused')}")
+        try:
+            await put_phone(self._ami, desk_phone(desk))
+        except AmiError as error:
+            raise refusal(error, DeskError) from None

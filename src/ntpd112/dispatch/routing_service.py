@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from ntpd112.backoff import Backoff
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.ami_actions import Reload
 from ntpd112.pbx.routes_dialplan import render_dialplan
 from ntpd112.routing.defaults import default_table
 from ntpd112.routing.tables import RoutingTable
@@ -227,11 +228,7 @@ class RoutingService:
                 await self._retry_dialplan_later()
                 continue
             try:
-                # Reload (module pbx_config) needs only the `system` AMI privilege the service already has; the
-                # `Command` action would need `command`, a whole Asterisk CLI.
-                reply = await self._ami.send({"Action": "Reload", "Module": "pbx_config.so"})
-                if not reply.success:
-                    raise AmiError(f"dialplan reload refused: {reply.get('Message')}")
+                await self._ami.require(Reload("pbx_config.so"))
             except AmiError as error:
                 # The file is right, and Asterisk reads it whenever it starts: retrying the reload is enough.
                 self.dialplan_write_error = None

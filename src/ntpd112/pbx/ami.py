@@ -2,11 +2,14 @@
 
 - Multibyte UTF-8 split across two TCP reads is dropped by panoramisk's per-read decode: our protocol runs an
   incremental decoder first and hands panoramisk only whole characters.
+- panoramisk reconnects on a fixed timer: our manager switches that off and `AmiClient` reconnects itself, with the
+  shared capped backoff, and logs in again.
 - Its ping never checks the reply, so a half-open connection looks healthy forever: our watchdog sends Ping,
-  waits for the answer and drops the connection (panoramisk then reconnects and logs in again) when none comes.
+  waits for the answer and drops the connection when none comes.
 - Async event handlers are fire-and-forget in panoramisk: we register one sync callback and run handlers in our
   own tracked task set.
-- QueueAdd never resolves unless sent with as_list=False (see `send`).
+- QueueAdd never resolves unless sent with as_list=False: typed actions say whether they collect a list of events
+  (see `AmiAction.collects_events`).
 - After every login the owner's `on_login` hook resyncs state (QueueStatus), since nothing is replayed.
 """
 
@@ -15,20 +18,27 @@ from __future__ import annotations
 import asyncio
 import codecs
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 from pydantic import SecretStr
 
+from ntpd112.backoff import Backoff
+from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
+from ntpd112.pbx.ami_actions import AmiAction, Ping, Reply
 from ntpd112.tasks import TaskSet
 
 log = get_logger(__name__)
 
 AmiEventHandler = Callable[[dict[str, str]], Awaitable[None]]
 LoginHook = Callable[[], Awaitable[None]]
+R = TypeVar("R")
+E = TypeVar("E", bound=RefusedError)
 
+ACTION_TIMEOUT = 5.0
+LOGIN_TIMEOUT = 10.0
 WATCHDOG_INTERVAL = 5.0
 WATCHDOG_TIMEOUT = 3.0
 _NEVER = 10**9  # seconds: switches off panoramisk's own, unchecked ping
@@ -45,22 +55,55 @@ class _Utf8AmiProtocol(AMIProtocol):  # type: ignore[misc]
             super().data_received(text.encode("utf-8"))
 
 
+class _Manager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager without its fixed-timer reconnect: `AmiClient` owns reconnecting. Both overrides are
+    the public callbacks panoramisk itself calls when a connect fails and when a connection is lost."""
+
+    def connection_made(self, connecting: asyncio.Future[Any]) -> None:
+        if connecting.cancelled() or connecting.exception() is not None:
+            return  # AmiClient awaits the same connect and backs off
+        super().connection_made(connecting)
+
+    def connection_lost(self, exc: Any) -> None:
+        self.close()
+        self.on_disconnect(self, exc)
+
+
 class AmiError(Exception):
-    pass
+    """Asterisk did not take the action: AMI is down, or no answer came in time."""
+
+
+class AmiRefused(AmiError):
+    """Asterisk answered the action with an error."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"{action}: {message or 'refused'}")
+        self.action = action
+        self.message = message
+
+
+def refusal(error: AmiError, kind: type[E]) -> E:
+    """What an AMI failure means to a request: 502 when Asterisk said no, 503 when it could not be asked."""
+    if isinstance(error, AmiRefused):
+        return kind(502, "asterisk_refused", str(error))
+    return kind(503, "asterisk_unavailable", f"Asterisk did not take the action: {error}")
 
 
 class AmiClient:
-    def __init__(self, host: str, port: int, username: str, password: SecretStr) -> None:
+    def __init__(self, host: str, port: int, username: str, password: SecretStr, *, backoff: Backoff) -> None:
         self._config = {
             "host": host,
             "port": port,
             "username": username,
             "secret": password.get_secret_value(),
         }
+        self._backoff = backoff
         self._manager: Manager | None = None
         self._tasks = TaskSet("ami")
         self._handlers: dict[str, list[AmiEventHandler]] = {}
         self._on_login: LoginHook | None = None
+        self._logged_in = False
+        self._lost = asyncio.Event()
         self.logins = 0
         self.last_error: str | None = None
 
@@ -69,33 +112,26 @@ class AmiClient:
 
     async def start(self, on_login: LoginHook | None = None) -> None:
         self._on_login = on_login
-        self._manager = Manager(
+        manager = self._manager = _Manager(
             loop=asyncio.get_running_loop(),
             **self._config,
             encoding="utf-8",
             protocol_factory=_Utf8AmiProtocol,
             ping_delay=_NEVER,
             ping_interval=_NEVER,
-            reconnect_timeout=2,
-            on_login=self._logged_in,
             on_disconnect=self._disconnected,
             forgetable_actions=("ping", "login", "queuestatus"),
         )
-        self._manager.register_event("*", self._dispatch)
-        # connect() returns at once; failures are retried by panoramisk every reconnect_timeout seconds.
-        self._manager.connect()
-        self._tasks.spawn(self._watchdog(), name="ami-watchdog")
+        manager.register_event("*", self._dispatch)
+        # Returns at once; the connection comes up (and comes back) in the background.
+        self._tasks.spawn(self._stay_connected(manager), name="ami-connection")
 
     async def stop(self) -> None:
         await self._tasks.aclose()
-        if self._manager is not None:
-            # Stop panoramisk from reconnecting after we close.
-            self._manager.connection_lost = lambda exc: None
-            self._manager.close()
 
     @property
     def connected(self) -> bool:
-        return bool(self._manager is not None and self._manager._connected and self._manager.authenticated)
+        return self._logged_in
 
     @property
     def reconnects(self) -> int:
@@ -104,45 +140,92 @@ class AmiClient:
     def health(self) -> dict[str, Any]:
         return {"ok": self.connected, "logins": self.logins, "last_error": self.last_error}
 
-    async def send(self, action: dict[str, str], *, as_list: bool = False, timeout: float = 5.0) -> Any:
-        if not self.connected or self._manager is None:
-            raise AmiError("AMI is not connected")
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._manager.send_action(action, as_list=as_list)
-        except TimeoutError:
-            raise AmiError(f"AMI action {action.get('Action')} timed out") from None
+    @overload
+    async def send(self, action: AmiAction[R], *, timeout: float = ACTION_TIMEOUT) -> R: ...
+
+    @overload
+    async def send(self, action: dict[str, str], *, as_list: bool = False, timeout: float = ACTION_TIMEOUT) -> Any: ...
+
+    async def send(
+        self, action: AmiAction[Any] | dict[str, str], *, as_list: bool = False, timeout: float = ACTION_TIMEOUT
+    ) -> Any:
+        """Send an action and return its typed reply (a refusal included); AmiError when Asterisk cannot be asked.
+
+        A raw header dict (answered by panoramisk's untyped message) is accepted only until dispatch/actor.py, being
+        restructured in parallel, sends typed actions; then delete the dict overload and `as_list`.
+        """
+        if isinstance(action, dict):
+            return await self._send_headers(action, as_list=as_list, timeout=timeout)
+        response = await self._send_headers(action.headers(), as_list=action.collects_events, timeout=timeout)
+        return action.reply(response)
+
+    async def require(self, action: AmiAction[Reply], *, timeout: float = ACTION_TIMEOUT) -> Reply:
+        """Send an action that must succeed: AmiRefused when Asterisk answers with an error."""
+        reply = await self.send(action, timeout=timeout)
+        if not reply.success:
+            raise AmiRefused(action.name, reply.message)
+        return reply
 
     # -- internals ----------------------------------------------------------------------------------------
 
-    def _logged_in(self, _: Manager) -> None:
+    async def _send_headers(self, headers: dict[str, str], *, as_list: bool, timeout: float) -> Any:
+        if not self.connected or self._manager is None:
+            raise AmiError(f"AMI is not connected ({headers['Action']})")
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._manager.send_action(headers, as_list=as_list)
+        except TimeoutError:
+            raise AmiError(f"AMI action {headers['Action']} timed out") from None
+
+    async def _stay_connected(self, manager: Manager) -> None:
+        while True:
+            try:
+                await self._connect_and_watch(manager)
+                log.warning("ami disconnected; reconnecting", reason=self.last_error)
+            except (OSError, TimeoutError, AmiError) as error:
+                self.last_error = f"{error!r}"[:200]
+                log.warning("ami connection failed; reconnecting", reason=self.last_error)
+            finally:
+                # On cancel (stop) too: closing here is what keeps panoramisk from coming back.
+                self._logged_in = False
+                manager.close()
+            await asyncio.sleep(self._backoff.next_delay())
+
+    async def _connect_and_watch(self, manager: Manager) -> None:
+        """Connect, log in, then ping until the connection is lost (returns) or stops answering (AmiError)."""
+        self._lost.clear()
+        await manager.connect()
+        # panoramisk sends Login as soon as the socket is up and keeps its answer in `authenticated_future`;
+        # shielded, since its own done callback reads that future's result and must not find it cancelled.
+        async with asyncio.timeout(LOGIN_TIMEOUT):
+            login = await asyncio.shield(manager.authenticated_future)
+        if not login.success:
+            raise AmiError(f"login refused: {login.get('Message')}")
+        self._logged_in = True
         self.logins += 1
         self.last_error = None
+        self._backoff.reset()
         log.info("ami logged in", logins=self.logins)
         if self._on_login is not None:
             self._tasks.spawn(self._on_login(), name="ami-resync")
+        while not self._lost.is_set():
+            try:
+                await asyncio.wait_for(self._lost.wait(), WATCHDOG_INTERVAL)
+            except TimeoutError:
+                await self._ping()
+
+    async def _ping(self) -> None:
+        try:
+            await self.require(Ping(), timeout=WATCHDOG_TIMEOUT)
+        except AmiError as error:
+            raise AmiError(f"watchdog: no answer to Ping ({error}); dropping the connection") from None
 
     def _disconnected(self, _: Manager, exc: Any) -> None:
+        self._logged_in = False
         self.last_error = f"disconnected: {exc!r}"[:200]
-        log.warning("ami disconnected; panoramisk reconnects", reason=self.last_error)
+        self._lost.set()
 
     def _dispatch(self, _: Manager, message: Any) -> None:
         handlers = self._handlers.get(str(message.get("Event", "")).lower(), [])
         for handler in handlers:
             self._tasks.spawn(handler(dict(message)), name=f"ami-event:{message.get('Event')}")
-
-    async def _watchdog(self) -> None:
-        while True:
-            await asyncio.sleep(WATCHDOG_INTERVAL)
-            if self._manager is None or not self.connected:
-                continue
-            try:
-                async with asyncio.timeout(WATCHDOG_TIMEOUT):
-                    reply = await self._manager.send_action({"Action": "Ping"})
-                if not reply.success:
-                    raise AmiError(f"ping refused: {reply}")
-            except (TimeoutError, AmiError) as error:
-                self.last_error = f"watchdog: {error!r}"[:200]
-                log.warning("ami did not answer ping; dropping the connection to reconnect")
-                if self._manager.protocol is not None:
-                    self._manager.protocol.connection_lost(error)

@@ -17,11 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
 from ntpd112.pbx.names import HOLD_MUSIC_CLASS, QUEUE_NAME
 from ntpd112.room.config import RoomConfig
+from ntpd112.sip_names import SipName
 
 DEFAULT_TRUNKS_FILE = ASTERISK_DIR / "trunks.toml"
-
-# Names end up inside Asterisk config section headers and dialplan: allow nothing that could break out of them.
-_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
 class TrunkConfigError(ValueError):
@@ -31,7 +29,7 @@ class TrunkConfigError(ValueError):
 class Trunk(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(pattern=_NAME_PATTERN)
+    name: SipName  # inside Asterisk config section headers and dialplan
     operator: str = Field(min_length=1, max_length=80, pattern=r"^[^\[\]\r\n;]+$")
     network: Literal["mobile", "fixed"]
     match: tuple[str, ...] = Field(min_length=1)

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select, update
 from ntpd112.clock import utcnow
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.ami_actions import DialplanLocation, Originate
 from ntpd112.pbx.names import CALLBACK_CONTEXT, ENTRY_EXTENSION
 from ntpd112.queue.operators import OperatorError, interface
 from ntpd112.store.db import Database
@@ -27,6 +28,8 @@ log = get_logger(__name__)
 
 # Statuses an item can be taken from: waiting, or a previous attempt that failed.
 _TAKEABLE = ("pending", "failed")
+# The Originate's ActionID, which its OriginateResponse event carries back.
+_CALLBACK_ACTION_PREFIX = "ntpd112-callback-"
 
 
 class CallbackItem(BaseModel):
@@ -102,19 +105,18 @@ class CallbackService:
             item = CallbackItem.model_validate(claimed)
         try:
             await self._ami.send(
-                {
-                    "Action": "Originate",
-                    "Channel": interface(operator_username),
-                    "Context": CALLBACK_CONTEXT,
-                    "Exten": ENTRY_EXTENSION,
-                    "Priority": "1",
-                    "Timeout": "30000",
-                    "Async": "true",
-                    "CallerID": f'"Callback 112" <{number}>',
-                    "ActionID": f"ntpd112-callback-{call_id}",
-                    "Variable": f"NTPD112_CALLBACK_NUMBER={number},NTPD112_CALLBACK_TRUNK=trunk-{claimed.trunk},"
-                    f"NTPD112_CALLBACK_ID={call_id}",
-                }
+                Originate(
+                    interface(operator_username),
+                    DialplanLocation(CALLBACK_CONTEXT, ENTRY_EXTENSION),
+                    action_id=f"{_CALLBACK_ACTION_PREFIX}{call_id}",
+                    caller_id=f'"Callback 112" <{number}>',
+                    ring_seconds=30,
+                    variables={
+                        "NTPD112_CALLBACK_NUMBER": number,
+                        "NTPD112_CALLBACK_TRUNK": f"trunk-{claimed.trunk}",
+                        "NTPD112_CALLBACK_ID": str(call_id),
+                    },
+                )
             )
         except AmiError as error:
             await self._finish(call_id, "failed", "asterisk_unavailable")
@@ -144,7 +146,7 @@ class CallbackService:
 
     async def _originate_response(self, event: dict[str, str]) -> None:
         action_id = event.get("ActionID", "")
-        if not action_id.startswith("ntpd112-callback-") or event.get("Response") == "Success":
+        if not action_id.startswith(_CALLBACK_ACTION_PREFIX) or event.get("Response") == "Success":
             return
         # The operator's phone did not answer: the item goes back on the list.
-        await self._finish(uuid.UUID(action_id.removeprefix("ntpd112-callback-")), "failed", "operator_no_answer")
+        await self._finish(uuid.UUID(action_id.removeprefix(_CALLBACK_ACTION_PREFIX)), "failed", "operator_no_answer")

@@ -8,26 +8,35 @@ database again, so nobody silently drops out of the queue and no paused operator
 
 from __future__ import annotations
 
-import re
-import secrets
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from ntpd112.clock import utcnow
 from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
-from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.ami import AmiClient, AmiError, refusal
+from ntpd112.pbx.ami_actions import AmiAction, QueueAdd, QueueMember, QueuePause, QueueRemove, QueueStatus, Reply
 from ntpd112.pbx.names import OPERATOR_CONTEXT, QUEUE_NAME
-from ntpd112.pbx.phones import DeskPhone, delete_phone, md5_cred, put_actions, reload_pjsip
+from ntpd112.pbx.phones import (
+    Contact,
+    DeskPhone,
+    PhoneName,
+    delete_phone,
+    name_taken,
+    new_sip_password,
+    printable_or,
+    put_phone,
+    reload_pjsip,
+)
 from ntpd112.store.db import Database
 from ntpd112.store.models import Operator
+from ntpd112.store.phones import claim_phone_name
 
 log = get_logger(__name__)
 
 PauseReason = Literal["break", "training", "wrap-up", "meal", "other"]
-_RESERVED_PREFIXES = ("trunk-", "agency")
 
 
 class OperatorError(RefusedError):
@@ -37,23 +46,10 @@ class OperatorError(RefusedError):
 class NewOperator(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")
-    name: str = Field(min_length=1, max_length=120)
+    username: PhoneName
+    name: Annotated[str, Field(min_length=1, max_length=120), AfterValidator(printable_or("operator"))]
     role: Literal["operator", "supervisor"] = "operator"
-    contact: str | None = Field(None, pattern=r"^sip:[A-Za-z0-9._-]+@?[A-Za-z0-9.\[\]:_-]*$")
-
-    @field_validator("username")
-    @classmethod
-    def _not_reserved(cls, value: str) -> str:
-        if value.startswith(_RESERVED_PREFIXES):
-            raise ValueError("names starting with trunk- or agency are reserved for trunks")
-        return value
-
-    @field_validator("name")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        # The name ends up in a SIP caller id: no quotes, angle brackets or control characters.
-        return re.sub(r'[\x00-\x1f"<>\\]', "", value).strip() or "operator"
+    contact: Contact | None = None
 
 
 class OperatorView(BaseModel):
@@ -88,19 +84,22 @@ class OperatorService:
     # -- directory ----------------------------------------------------------------------------------------
 
     async def add(self, new: NewOperator) -> CreatedOperator:
-        password = secrets.token_urlsafe(12)
+        password, digest = new_sip_password(new.username)
         operator = Operator(
             username=new.username,
             name=new.name,
             role=new.role,
             contact=new.contact,
-            sip_md5_cred=md5_cred(new.username, password),
+            sip_md5_cred=digest,
             logged_in=False,
             paused=False,
         )
         async with self._database.session() as session, session.begin():
-            if await self._find(session, new.username) is not None:
+            holder = await claim_phone_name(session, new.username)
+            if holder == "operator":
                 raise OperatorError(409, "operator_exists", f"operator {new.username} already exists")
+            if holder is not None:
+                raise name_taken(new.username, holder, OperatorError)
             session.add(operator)
         await self._push_phone(operator)
         await reload_pjsip(self._ami)
@@ -111,7 +110,7 @@ class OperatorService:
         async with self._database.session() as session, session.begin():
             operator = await self._get(session, username)
             await session.delete(operator)
-        await self._ami_quiet({"Action": "QueueRemove", "Queue": QUEUE_NAME, "Interface": interface(username)})
+        await self._ami_quiet(QueueRemove(QUEUE_NAME, interface(username)))
         await delete_phone(self._ami, username)
         log.info("operator removed", username=username)
 
@@ -131,16 +130,7 @@ class OperatorService:
             operator = await self._get(session, username)
             if operator.logged_in:
                 raise OperatorError(409, "already_logged_in", f"{username} is already logged in")
-            await self._ami_required(
-                {
-                    "Action": "QueueAdd",
-                    "Queue": QUEUE_NAME,
-                    "Interface": interface(username),
-                    "MemberName": username,
-                    "StateInterface": interface(username),
-                    "Paused": "false",
-                }
-            )
+            await self._ami_required(QueueAdd(QUEUE_NAME, interface(username), member_name=username))
             self._set_state(operator, logged_in=True, paused=False, reason=None)
         log.info("operator logged in", username=username)
         return OperatorView.model_validate(operator)
@@ -150,9 +140,7 @@ class OperatorService:
             operator = await self._get(session, username)
             if not operator.logged_in:
                 raise OperatorError(409, "not_logged_in", f"{username} is not logged in")
-            await self._ami_required(
-                {"Action": "QueueRemove", "Queue": QUEUE_NAME, "Interface": interface(username)}, tolerate="Not there"
-            )
+            await self._ami_required(QueueRemove(QUEUE_NAME, interface(username), absent_ok=True))
             self._set_state(operator, logged_in=False, paused=False, reason=None)
         log.info("operator logged out", username=username)
         return OperatorView.model_validate(operator)
@@ -165,17 +153,9 @@ class OperatorService:
             if operator.paused:
                 raise OperatorError(409, "already_paused", f"{username} is already paused ({operator.pause_reason})")
             member = (await self.queue_members()).get(interface(username))
-            if member is not None and member.get("InCall") == "1":
+            if member is not None and member.in_call:
                 raise OperatorError(409, "operator_on_call", f"{username} is on a call; pause after it ends")
-            await self._ami_required(
-                {
-                    "Action": "QueuePause",
-                    "Queue": QUEUE_NAME,
-                    "Interface": interface(username),
-                    "Paused": "true",
-                    "Reason": reason,
-                }
-            )
+            await self._ami_required(QueuePause(QUEUE_NAME, interface(username), paused=True, reason=reason))
             self._set_state(operator, logged_in=True, paused=True, reason=reason)
         log.info("operator paused", username=username, reason=reason)
         return OperatorView.model_validate(operator)
@@ -185,23 +165,16 @@ class OperatorService:
             operator = await self._get(session, username)
             if not operator.paused:
                 raise OperatorError(409, "not_paused", f"{username} is not paused")
-            await self._ami_required(
-                {"Action": "QueuePause", "Queue": QUEUE_NAME, "Interface": interface(username), "Paused": "false"}
-            )
+            await self._ami_required(QueuePause(QUEUE_NAME, interface(username), paused=False))
             self._set_state(operator, logged_in=True, paused=False, reason=None)
         log.info("operator resumed", username=username)
         return OperatorView.model_validate(operator)
 
     # -- resync -------------------------------------------------------------------------------------------
 
-    async def queue_members(self) -> dict[str, dict[str, str]]:
+    async def queue_members(self) -> dict[str, QueueMember]:
         """app_queue's view of the operators' queue, by interface."""
-        replies = await self._ami.send({"Action": "QueueStatus", "Queue": QUEUE_NAME}, as_list=True)
-        return {
-            str(reply.get("Location") or reply.get("Interface")): dict(reply)
-            for reply in replies
-            if reply.get("Event") == "QueueMember"
-        }
+        return await self._ami.send(QueueStatus(QUEUE_NAME))
 
     async def resync(self) -> None:
         """Make Asterisk agree with PostgreSQL: phones exist, logged-in operators are members, pauses match."""
@@ -217,31 +190,23 @@ class OperatorService:
                 member = members.get(iface)
                 if member is None:
                     await self._ami_required(
-                        {
-                            "Action": "QueueAdd",
-                            "Queue": QUEUE_NAME,
-                            "Interface": iface,
-                            "MemberName": operator.username,
-                            "StateInterface": iface,
-                            "Paused": "true" if operator.paused else "false",
-                            "Reason": operator.pause_reason or "",
-                        }
+                        QueueAdd(
+                            QUEUE_NAME,
+                            iface,
+                            member_name=operator.username,
+                            paused=operator.paused,
+                            reason=operator.pause_reason,
+                        )
                     )
                     log.warning("resync: operator was missing from the queue; added", username=operator.username)
-                elif (member.get("Paused") == "1") != operator.paused:
+                elif member.paused != operator.paused:
                     await self._ami_required(
-                        {
-                            "Action": "QueuePause",
-                            "Queue": QUEUE_NAME,
-                            "Interface": iface,
-                            "Paused": "true" if operator.paused else "false",
-                            "Reason": operator.pause_reason or "",
-                        }
+                        QueuePause(QUEUE_NAME, iface, paused=operator.paused, reason=operator.pause_reason)
                     )
                     log.warning("resync: pause state corrected", username=operator.username, paused=operator.paused)
             for iface, member in members.items():
-                if iface not in wanted and member.get("Membership") == "dynamic":
-                    await self._ami_quiet({"Action": "QueueRemove", "Queue": QUEUE_NAME, "Interface": iface})
+                if iface not in wanted and member.dynamic:
+                    await self._ami_quiet(QueueRemove(QUEUE_NAME, iface))
                     log.warning("resync: queue member not logged in per database; removed", interface=iface)
         except (AmiError, OperatorError, OSError) as error:
             log.error("operator resync failed; next AMI login retries", error=str(error))  # noqa: TRY400
@@ -269,22 +234,20 @@ class OperatorService:
         operator.state_changed_at = utcnow()
 
     async def _push_phone(self, operator: Operator) -> None:
-        for action in put_actions(desk_phone(operator)):
-            await self._ami_required(action)
+        try:
+            await put_phone(self._ami, desk_phone(operator))
+        except AmiError as error:
+            raise refusal(error, OperatorError) from None
 
-    async def _ami_required(self, action: dict[str, str], tolerate: str | None = None) -> None:
+    async def _ami_required(self, action: AmiAction[Reply]) -> None:
         """Send an action whose failure must stop the request (the database change is then rolled back)."""
         try:
-            reply = await self._ami.send(action)
+            await self._ami.require(action)
         except AmiError as error:
-            raise OperatorError(
-                503, "asterisk_unavailable", f"Asterisk did not take {action['Action']}: {error}"
-            ) from None
-        if not reply.success and not (tolerate and tolerate in str(reply.get("Message", ""))):
-            raise OperatorError(502, "asterisk_refused", f"{action['Action']}: {reply.get('Message', 'refused')}")
+            raise refusal(error, OperatorError) from None
 
-    async def _ami_quiet(self, action: dict[str, str]) -> None:
+    async def _ami_quiet(self, action: AmiAction[Reply]) -> None:
         try:
             await self._ami.send(action)
         except AmiError as error:
-            log.warning("ami action failed", action=action["Action"], error=str(error))
+            log.warning("ami action failed", action=action.name, error=str(error))

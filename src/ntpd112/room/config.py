@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ntpd112.paths import ASTERISK_DIR
+from ntpd112.sip_names import SipName
 
 DEFAULT_ROOM_FILE = ASTERISK_DIR / "room.toml"
-_ENDPOINT = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
 class RoomConfigError(ValueError):
@@ -46,7 +46,7 @@ class PrioritySettings(_Section):
 
 
 class SupervisorSettings(_Section):
-    endpoints: tuple[Annotated[str, Field(pattern=_ENDPOINT)], ...] = Field(min_length=1)
+    endpoints: tuple[SipName, ...] = Field(min_length=1)
     ring_seconds: int = Field(30, ge=5, le=300)
 
 
@@ -56,7 +56,7 @@ class BackupSettings(_Section):
 
 
 class AgencyTrunkSettings(_Section):
-    name: str = Field(pattern=_ENDPOINT)
+    name: SipName
     contact: str = Field(pattern=r"^sips?:[A-Za-z0-9.:\[\]_-]+$")
 
 

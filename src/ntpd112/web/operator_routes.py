@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from ntpd112.pbx.phones import PhoneName
 from ntpd112.queue.operators import NewOperator, PauseReason
 from ntpd112.web.common import DEPS, call_id_param, json_response, parse_body, require_role
 
@@ -20,7 +21,7 @@ class PauseRequest(BaseModel):
 class TakeCallbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    operator: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")
+    operator: PhoneName
 
 
 class CallbackRequest(BaseModel):

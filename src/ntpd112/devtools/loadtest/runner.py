@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from ntpd112.backoff import Backoff
 from ntpd112.config import Settings
 from ntpd112.devtools.loadtest import report as maths
 from ntpd112.devtools.loadtest.collect import (
@@ -46,6 +47,7 @@ from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.devtools.sipp import Sipp, SippAgent
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient
+from ntpd112.pbx.ami_actions import Events
 from ntpd112.queue.operators import NewOperator, OperatorService
 from ntpd112.room.config import load_room
 from ntpd112.store.db import Database
@@ -143,7 +145,13 @@ class LoadTest:
         self.work_dir = work_dir / self.run_id
         self.room = load_room()
         self._database = Database(settings.database_url.get_secret_value())
-        self._ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_password)
+        self._ami = AmiClient(
+            settings.ami_host,
+            settings.ami_port,
+            settings.ami_username,
+            settings.ami_password,
+            backoff=Backoff(settings.reconnect_initial_delay, settings.reconnect_max_delay),
+        )
         self._operators = OperatorService(self._database, self._ami)
         self._phones: list[SippAgent] = []
         self._callers: list[Sipp] = []
@@ -176,7 +184,7 @@ class LoadTest:
         try:
             await _poll(self._ami_ready, 15, "AMI did not log in")
             # The harness only sends actions: without events its AMI session costs Asterisk nothing under load.
-            await self._ami.send({"Action": "Events", "EventMask": "off"})
+            await self._ami.send(Events("off"))
             self.sampler.start()
             await self._remove_load_operators()
             await self._start_phones()
