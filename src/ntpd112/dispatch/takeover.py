@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ntpd112.dispatch.models import DispatchError
-from ntpd112.pbx.ami import AmiClient, AmiError
+from ntpd112.pbx.ami import AmiClient, AmiError, refusal
+from ntpd112.pbx.ami_actions import AmiAction, DialplanLocation, Getvar, Redirect, Reply, Setvar
 from ntpd112.pbx.ari import AriClient, AriError
 from ntpd112.pbx.names import (
     DISPATCH_CALLER_ROLE,
@@ -49,40 +50,29 @@ async def find_operator(ari: AriClient, ami: AmiClient, caller: str) -> CallerWi
 
 async def redirect_into_dispatch(ami: AmiClient, caller: str, call: CallerWithOperator) -> None:
     """Both channels leave app_queue's bridge for our Stasis app; their StasisStarts follow."""
-    await _ami_required(
-        ami, {"Action": "Setvar", "Channel": call.operator_name, "Variable": DISPATCH_CALLER_VARIABLE, "Value": caller}
-    )
+    await _ami_required(ami, Setvar(DISPATCH_CALLER_VARIABLE, caller, channel=call.operator_name))
     await _ami_required(
         ami,
-        {
-            "Action": "Redirect",
-            "Channel": call.caller_name,
-            "Context": DISPATCH_CONTEXT,
-            "Exten": DISPATCH_CALLER_ROLE,
-            "Priority": "1",
-            "ExtraChannel": call.operator_name,
-            "ExtraContext": DISPATCH_CONTEXT,
-            "ExtraExten": DISPATCH_OPERATOR_ROLE,
-            "ExtraPriority": "1",
-        },
+        Redirect(
+            call.caller_name,
+            DialplanLocation(DISPATCH_CONTEXT, DISPATCH_CALLER_ROLE),
+            extra=(call.operator_name, DialplanLocation(DISPATCH_CONTEXT, DISPATCH_OPERATOR_ROLE)),
+        ),
     )
 
 
 async def _getvar(ami: AmiClient, channel: str, variable: str) -> str:
     try:
-        reply = await ami.send({"Action": "Getvar", "Channel": channel, "Variable": variable})
+        return await ami.send(Getvar(channel, variable)) or ""
     except AmiError as error:
-        raise DispatchError(503, "asterisk_unavailable", str(error)) from None
-    return str(reply.get("Value") or "") if reply.success else ""
+        raise refusal(error, DispatchError) from None
 
 
-async def _ami_required(ami: AmiClient, action: dict[str, str]) -> None:
+async def _ami_required(ami: AmiClient, action: AmiAction[Reply]) -> None:
     try:
-        reply = await ami.send(action)
+        await ami.require(action)
     except AmiError as error:
-        raise DispatchError(503, "asterisk_unavailable", str(error)) from None
-    if not reply.success:
-        raise DispatchError(502, "asterisk_refused", f"{action['Action']}: {reply.get('Message', 'refused')}")
+        raise refusal(error, DispatchError) from None
 
 
 async def _ari_or_error(action: Awaitable[T]) -> T:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
@@ -140,22 +140,8 @@ class AmiClient:
     def health(self) -> dict[str, Any]:
         return {"ok": self.connected, "logins": self.logins, "last_error": self.last_error}
 
-    @overload
-    async def send(self, action: AmiAction[R], *, timeout: float = ACTION_TIMEOUT) -> R: ...
-
-    @overload
-    async def send(self, action: dict[str, str], *, as_list: bool = False, timeout: float = ACTION_TIMEOUT) -> Any: ...
-
-    async def send(
-        self, action: AmiAction[Any] | dict[str, str], *, as_list: bool = False, timeout: float = ACTION_TIMEOUT
-    ) -> Any:
-        """Send an action and return its typed reply (a refusal included); AmiError when Asterisk cannot be asked.
-
-        A raw header dict (answered by panoramisk's untyped message) is accepted only until dispatch/actor.py, being
-        restructured in parallel, sends typed actions; then delete the dict overload and `as_list`.
-        """
-        if isinstance(action, dict):
-            return await self._send_headers(action, as_list=as_list, timeout=timeout)
+    async def send(self, action: AmiAction[R], *, timeout: float = ACTION_TIMEOUT) -> R:
+        """Send an action and return its typed reply (a refusal included); AmiError when Asterisk cannot be asked."""
         response = await self._send_headers(action.headers(), as_list=action.collects_events, timeout=timeout)
         return action.reply(response)
 

@@ -11,10 +11,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.models import DispatchMode, DispatchRequest, DispatchView
+from ntpd112.pbx.ami import AmiRefused
+from ntpd112.pbx.ami_actions import AmiAction, Reply
 from ntpd112.pbx.ari import AriError
 from ntpd112.pbx.ari_models import Channel, ChannelDestroyed, StasisEnd, StasisStart
 from ntpd112.pbx.names import (
@@ -26,6 +28,8 @@ from ntpd112.pbx.names import (
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.store.incidents import IncidentView
 from tests.unit.dispatch.builders import rule, table
+
+R = TypeVar("R")
 
 CALL_ID = uuid.UUID("11211211-0000-4000-8000-000000000001")
 CALLER = "1700000000.1"  # the caller's channel id (= uniqueid)
@@ -122,24 +126,34 @@ class FakeAri:
             raise AriError(500, "Allocation failed", "POST", f"/channels/{channel_id}")
 
 
-class AmiReply(dict[str, str]):
+class AmiResponse(dict[str, str]):
+    """What panoramisk hands an action's `reply`: the headers, and `success`."""
+
     def __init__(self, success: bool, **fields: str) -> None:
         super().__init__(fields)
         self.success = success
 
 
 class FakeAmi:
-    """Answers Getvar BRIDGEPEER with the operator's channel (`bridge_peer`), accepts everything else."""
+    """Answers Getvar BRIDGEPEER with the operator's channel (`bridge_peer`), accepts everything else. Records the
+    headers each typed action puts on the wire."""
 
     def __init__(self) -> None:
         self.actions: list[dict[str, str]] = []
         self.bridge_peer = OPERATOR_NAME
 
-    async def send(self, action: dict[str, str], *, as_list: bool = False, timeout: float = 5.0) -> AmiReply:
-        self.actions.append(action)
-        if action["Action"] == "Getvar" and action["Variable"] == "BRIDGEPEER":
-            return AmiReply(bool(self.bridge_peer), Value=self.bridge_peer)
-        return AmiReply(True, Response="Success")
+    async def send(self, action: AmiAction[R], *, timeout: float = 5.0) -> R:
+        headers = action.headers()
+        self.actions.append(headers)
+        if headers["Action"] == "Getvar" and headers["Variable"] == "BRIDGEPEER":
+            return action.reply(AmiResponse(bool(self.bridge_peer), Value=self.bridge_peer))
+        return action.reply(AmiResponse(True, Response="Success"))
+
+    async def require(self, action: AmiAction[Reply], *, timeout: float = 5.0) -> Reply:
+        reply = await self.send(action)
+        if not reply.success:
+            raise AmiRefused(action.name, reply.message)
+        return reply
 
     def names(self) -> list[str]:
         return [action["Action"] for action in self.actions]
