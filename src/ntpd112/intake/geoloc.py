@@ -55,7 +55,7 @@ from ntpd112.intake.geometry import (
     destination,
     haversine_m,
 )
-from ntpd112.intake.lexical import parse_decimal
+from ntpd112.intake.lexical import parse_decimal, read_quoted
 
 LocationSource = Literal["cell", "pidf", "aml"]
 
@@ -141,20 +141,12 @@ def parse_key_value_list(text: str) -> list[tuple[str, str]]:
         while index < length and text[index] in " \t":
             index += 1
         if index < length and text[index] in "\"'":
-            quote = text[index]
-            index += 1
-            chars: list[str] = []
-            while index < length and text[index] != quote:
-                if text[index] == "\\" and index + 1 < length:
-                    index += 1
-                chars.append(text[index])
-                index += 1
-            if index >= length:
+            quoted = read_quoted(text, index)
+            if quoted is None:
                 raise IntakeParseError("bad_syntax", f"unterminated quote in value of {key[:30]!r}")
-            index += 1
+            value, index = quoted
             if index < length and not (text[index] == "," or text[index].isspace()):
                 raise IntakeParseError("bad_syntax", f"text right after the quoted value of {key[:30]!r}")
-            value = "".join(chars)
         else:
             end = text.find(",", index)
             end = length if end < 0 else end
