@@ -45,7 +45,7 @@ from ntpd112.routing.agencies import Slug
 from ntpd112.routing.categories import CategoryId
 from ntpd112.routing.chain import Attempt, ChainWalk, Outcome, unanswered_outcome
 from ntpd112.routing.matching import DecisionKind, RouteDecision, RouteStep, match
-from ntpd112.routing.tables import RoutingTable
+from ntpd112.routing.tables import RoutingTable, TableSource
 from ntpd112.store.incidents import IncidentRepository, IncidentView
 from ntpd112.store.journal import Journal
 from ntpd112.tasks import TaskSet
@@ -113,10 +113,6 @@ class LiveCalls(Protocol):
     """The calls the service is handling now (calls/handler.CallHandler)."""
 
     def uniqueid_of(self, call_id: uuid.UUID) -> str | None: ...
-
-
-class TableSource(Protocol):
-    async def current_table(self) -> RoutingTable: ...
 
 
 # -- per-call state -----------------------------------------------------------------------------------------
