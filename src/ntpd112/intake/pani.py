@@ -147,14 +147,6 @@ def cell_from_pani(value: str, *, prefer_network_provided: bool = False) -> Cell
     raise IntakeParseError("no_cell_id", "no access-net-spec carries a 3GPP cell identity")
 
 
-def format_cell_id(cell: CellId) -> str:
-    """The wire form of ``cell`` (inverse of ``decode_cell_id``)."""
-    area_digits, cell_digits = {"gsm": (4, 4), "umts": (4, 7), "lte": (4, 7), "nr": (6, 9)}[cell.radio]
-    if cell.radio == "lte" and cell.area_code > 0xFFFF:
-        area_digits = 6
-    return f"{cell.mcc:03d}{cell.mnc:0{cell.mnc_digits}d}{cell.area_code:0{area_digits}X}{cell.cell_id:0{cell_digits}X}"
-
-
 def _parameter_order(expected: str) -> tuple[str, ...]:
     return (expected, *(name for name in CELL_PARAMETERS if name != expected))
 

@@ -61,7 +61,7 @@ def handler_with(
     ari: FakeAri, journal: FakeJournal, history: FakeHistory, locations: FakeLocations
 ) -> tuple[CallHandler, Metrics]:
     metrics = Metrics()
-    handler = CallHandler(ari, journal, TRUNKS, metrics, history, PrioritySettings(), locations)  # type: ignore[arg-type]
+    handler = CallHandler(ari, journal, TRUNKS, metrics, history, PrioritySettings(), locations)
     return handler, metrics
 
 
