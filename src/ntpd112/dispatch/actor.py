@@ -300,8 +300,11 @@ class DispatchService:
     async def _ask(self, session: _Session, message: tuple[Any, ...]) -> DispatchView:
         reply: Reply = asyncio.get_running_loop().create_future()
         session.inbox.put_nowait((*message, reply))
-        async with asyncio.timeout(REPLY_TIMEOUT):
-            return await reply
+        try:
+            async with asyncio.timeout(REPLY_TIMEOUT):
+                return await reply
+        except TimeoutError:
+            raise DispatchError(504, "dispatch_timeout", "Asterisk did not carry the request out in time") from None
 
     async def _getvar(self, channel: str, variable: str) -> str:
         try:
