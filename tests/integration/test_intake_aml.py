@@ -17,9 +17,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from ntpd112.app import Service
-from ntpd112.intake.aml import build_aml_sms, compute_aml_hmac
+from ntpd112.intake.aml import compute_aml_hmac
 from ntpd112.store.models import LocationFixRow
 from ntpd112.web.app import DEPS, create_app
+from tests.builders import build_aml_sms
 from tests.integration.conftest import AML_TEST_SECRET, unique_mobile_number, wait_until
 from tests.integration.intake_calls import e164, fixes_of, intake_call, settle, stored_call
 

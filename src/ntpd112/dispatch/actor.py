@@ -50,7 +50,7 @@ from ntpd112.pbx.ami import AmiClient
 from ntpd112.pbx.ari import AriClient, AriError
 from ntpd112.pbx.ari_models import ChannelDestroyed, StasisEnd, StasisStart
 from ntpd112.pbx.names import DISPATCH_AGENCY_ROLE, DISPATCH_CALLER_ROLE, DISPATCH_OPERATOR_ROLE
-from ntpd112.routing.tables import RoutingTable
+from ntpd112.routing.tables import TableSource
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
 from ntpd112.tasks import TaskSet
@@ -64,10 +64,6 @@ class LiveCalls(Protocol):
     """The calls the service is handling now (calls/handler.CallHandler)."""
 
     def uniqueid_of(self, call_id: uuid.UUID) -> str | None: ...
-
-
-class TableSource(Protocol):
-    async def current_table(self) -> RoutingTable: ...
 
 
 class DispatchService:
@@ -153,8 +149,11 @@ class DispatchService:
     @staticmethod
     async def _ask(session: Session, request: OperatorRequest) -> DispatchView:
         session.inbox.put_nowait(request)
-        async with asyncio.timeout(REPLY_TIMEOUT):
-            return await request.reply
+        try:
+            async with asyncio.timeout(REPLY_TIMEOUT):
+                return await request.reply
+        except TimeoutError:
+            raise DispatchError(504, "dispatch_timeout", "Asterisk did not carry the request out in time") from None
 
     # -- ARI side (app.py routes dispatch's events here) -------------------------------------------------------
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ntpd112.routing.categories import CategoryId, Severity
-from ntpd112.routing.tables import RoutingTable
+from ntpd112.routing.tables import TableSource
 from ntpd112.store.incidents import IncidentRepository, IncidentView
 
 #: Free text from the operator: no control characters but newlines and tabs.
@@ -16,10 +16,6 @@ FreeText = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")
 ]
 AreaText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-
-
-class TableSource(Protocol):
-    async def current_table(self) -> RoutingTable: ...
 
 
 class IncidentChange(BaseModel):

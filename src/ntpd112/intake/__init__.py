@@ -2,11 +2,11 @@
 
 identity      caller identity from P-Asserted-Identity / From / the channel caller
 pani          P-Access-Network-Info cell identity (3GPP TS 24.229)
-geoloc        GEOLOC_PROFILE(location_info) and PIDF-LO bodies -> LocationFix
+geoloc        GEOLOC_PROFILE(location_info), Asterisk's reading of the PIDF-LO body -> LocationFix
 aml           Advanced Mobile Location by SMS and HTTPS (ETSI TS 103 625), HMAC check
 best_location the call's best fix among several
 cells         OpenCellID rows and the cell lookup key
-areas         GeoJSON administrative areas, point-in-polygon
+areas         GeoJSON administrative areas, point-in-polygon, the most precise area holding a point
 
 Every parser either returns a frozen pydantic model or raises ``errors.IntakeParseError``.
 """

@@ -151,18 +151,6 @@ def parse_aml_sms(text: str, *, sender: str | None = None) -> AmlMessage:
     )
 
 
-def build_aml_sms(fields: list[tuple[str, str]]) -> str:
-    """Assemble an AML SMS from ``(key, value)`` pairs (``A"ML`` first, ``ml`` excluded), with a
-    correct ``ml``. Used by tests and simulators."""
-    body = ";".join(f"{key}={value}" for key, value in fields)
-    # The length field counts itself; its digit count can change the total.
-    for digits in (1, 2, 3, 4):
-        total = len(body) + len(";ml=") + digits
-        if len(str(total)) == digits:
-            return f"{body};ml={total}"
-    raise IntakeParseError("too_large", "AML SMS longer than 9999 characters")
-
-
 def aml_canonical_string(fields: Mapping[str, str]) -> str:
     """The string the HMAC covers (see the module docstring)."""
     items = sorted((name, value) for name, value in fields.items() if name != HMAC_FIELD)

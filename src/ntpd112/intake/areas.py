@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -60,15 +60,20 @@ class AreaPropertyKeys(BaseModel):
 DEFAULT_PROPERTY_KEYS = AreaPropertyKeys()
 
 
-class AdminArea(BaseModel):
+class AreaNames(BaseModel):
+    """How an administrative area is named: the fields every view of an area shares (a call's area, the API)."""
+
+    code: str | None
+    kabupaten: str | None
+    kecamatan: str | None
+    kelurahan: str | None
+
+
+class AdminArea(AreaNames):
     """One administrative area with its (multi)polygon."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kabupaten: str | None
-    kecamatan: str | None
-    kelurahan: str | None
-    code: str | None
     polygons: tuple[Polygon, ...]
     bbox: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
 
@@ -78,6 +83,10 @@ class AdminArea(BaseModel):
         if not (min_lon <= lon <= max_lon and min_lat <= lat <= max_lat):
             return False
         return any(_polygon_contains(polygon, lon, lat) for polygon in self.polygons)
+
+
+# `locate` returns the caller's own kind of area (the store's carries its row id).
+AreaT = TypeVar("AreaT", bound=AdminArea)
 
 
 def parse_feature_collection(
@@ -137,11 +146,18 @@ def parse_feature(feature: object, keys: AreaPropertyKeys = DEFAULT_PROPERTY_KEY
     )
 
 
-def locate(areas: Iterable[AdminArea], lat: float, lon: float) -> AdminArea | None:
-    """The first area containing (lat, lon), or None."""
+def locate(areas: Iterable[AreaT], lat: float, lon: float) -> AreaT | None:
+    """The most precise area holding (lat, lon), or None: a kelurahan/desa before a kecamatan, then the smallest
+    bounding box; among equals the first in ``areas``."""
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return None
-    return next((area for area in areas if area.contains(lat, lon)), None)
+    holding = (area for area in areas if area.contains(lat, lon))
+    return min(holding, key=_precision, default=None)
+
+
+def _precision(area: AdminArea) -> tuple[bool, float]:
+    min_lon, min_lat, max_lon, max_lat = area.bbox
+    return area.kelurahan is None, (max_lon - min_lon) * (max_lat - min_lat)
 
 
 def _load(data: str | bytes | Mapping[str, Any]) -> Mapping[str, Any]:

@@ -12,13 +12,12 @@ Scoring. Every fix gets an *effective radius* in metres; smaller is better:
 
 Ties (equal effective radius) are broken by source tier -- device GNSS (AML or PIDF-LO with a
 satellite method) > other PIDF-LO and AML Wi-Fi > other AML (cell) > network cell -- then by the
-newer timestamp. ``is_better`` and ``choose_best`` use the same ordering, so folding fixes one by
-one with ``is_better`` ends at ``choose_best``'s answer.
+newer timestamp. Fixes arrive one by one (intake, AML later): ``is_better`` compares each new fix with
+the call's current best (store/locations.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from ntpd112.intake.geoloc import LocationFix
@@ -69,12 +68,3 @@ def is_better(new: LocationFix, current: LocationFix | None, now: datetime) -> b
     if current is None:
         return True
     return _ranking(new, now) < _ranking(current, now)
-
-
-def choose_best(fixes: Iterable[LocationFix], now: datetime) -> LocationFix | None:
-    """The best fix, or None when there is none. Among equals, the earliest in ``fixes`` wins."""
-    best: LocationFix | None = None
-    for fix in fixes:
-        if is_better(fix, best, now):
-            best = fix
-    return best

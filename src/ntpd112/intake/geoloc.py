@@ -1,4 +1,7 @@
-"""Geodetic locations sent in the INVITE: Asterisk's ``GEOLOC_PROFILE`` text and PIDF-LO bodies.
+"""Geodetic locations sent in the INVITE, as Asterisk hands them over: ``GEOLOC_PROFILE`` text.
+
+Asterisk parses the PIDF-LO body itself (it cannot be read over ARI, see ``call_location``); the
+shapes below are the GML shapes of that body.
 
 Every shape is reduced to a centre and a radius (metres) that covers the shape:
 
@@ -40,10 +43,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
-from xml.etree.ElementTree import Element, ParseError
 
-import defusedxml
-import defusedxml.ElementTree
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from ntpd112.intake.errors import IntakeParseError, check_input_size
@@ -55,7 +55,7 @@ from ntpd112.intake.geometry import (
     destination,
     haversine_m,
 )
-from ntpd112.intake.lexical import parse_decimal
+from ntpd112.intake.lexical import parse_decimal, read_quoted
 
 LocationSource = Literal["cell", "pidf", "aml"]
 
@@ -63,7 +63,7 @@ SHAPES = ("Point", "Circle", "Ellipse", "ArcBand", "Polygon", "Sphere", "Ellipso
 _SHAPE_BY_LOWER = {name.lower(): name for name in SHAPES}
 _THREE_D_SHAPES = frozenset({"Sphere", "Ellipsoid", "Prism"})
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
-_LENGTH_KEYS = {
+LENGTH_KEYS = {
     "radius": "radius",
     "semimajoraxis": "semiMajorAxis",
     "semiminoraxis": "semiMinorAxis",
@@ -72,12 +72,8 @@ _LENGTH_KEYS = {
     "outerradius": "outerRadius",
     "height": "height",
 }
-_ANGLE_KEYS = {"orientation": "orientation", "startangle": "startAngle", "openingangle": "openingAngle"}
-_METRE_UOMS = frozenset({"urn:ogc:def:uom:epsg::9001", "epsg:9001", "m", "metre", "meter", "meters"})
-_DEGREE_UOM = "urn:ogc:def:uom:epsg::9102"
-_RADIAN_UOM = "urn:ogc:def:uom:epsg::9101"
-_CRS_2D = frozenset({"urn:ogc:def:crs:epsg::4326", "epsg:4326", "http://www.opengis.net/def/crs/epsg/0/4326"})
-_CRS_3D = frozenset({"urn:ogc:def:crs:epsg::4979", "epsg:4979", "http://www.opengis.net/def/crs/epsg/0/4979"})
+ANGLE_KEYS = {"orientation": "orientation", "startangle": "startAngle", "openingangle": "openingAngle"}
+METRE_UOMS = frozenset({"urn:ogc:def:uom:epsg::9001", "epsg:9001", "m", "metre", "meter", "meters"})
 _MAX_POSITIONS = 512
 _MAX_METHOD_CHARS = 64
 
@@ -103,7 +99,7 @@ class LocationFix(BaseModel):
 
 
 @dataclass
-class _Shape:
+class Shape:
     """A shape in neutral form: positions as (lat, lon), lengths in metres, angles in degrees."""
 
     name: str
@@ -141,20 +137,12 @@ def parse_key_value_list(text: str) -> list[tuple[str, str]]:
         while index < length and text[index] in " \t":
             index += 1
         if index < length and text[index] in "\"'":
-            quote = text[index]
-            index += 1
-            chars: list[str] = []
-            while index < length and text[index] != quote:
-                if text[index] == "\\" and index + 1 < length:
-                    index += 1
-                chars.append(text[index])
-                index += 1
-            if index >= length:
+            quoted = read_quoted(text, index)
+            if quoted is None:
                 raise IntakeParseError("bad_syntax", f"unterminated quote in value of {key[:30]!r}")
-            index += 1
+            value, index = quoted
             if index < length and not (text[index] == "," or text[index].isspace()):
                 raise IntakeParseError("bad_syntax", f"text right after the quoted value of {key[:30]!r}")
-            value = "".join(chars)
         else:
             end = text.find(",", index)
             end = length if end < 0 else end
@@ -201,73 +189,29 @@ def parse_geoloc_profile(
     if name is None:
         raise IntakeParseError("unsupported_shape", f"shape {shape_text[:30]!r} is not a GML shape")
     dims = _dimensions_from_crs_label(values.get("crs", ""), name)
-    shape = _Shape(name=name)
+    shape = Shape(name=name)
     for text in positions_text:
-        shape.positions.append(_parse_position(text, dims))
+        shape.positions.append(parse_position(text, dims))
     if pos_list_text is not None:
-        shape.positions.extend(_parse_pos_list(pos_list_text, dims, name))
-    for lowered, canonical in _LENGTH_KEYS.items():
+        shape.positions.extend(parse_pos_list(pos_list_text, dims, name))
+    for lowered, canonical in LENGTH_KEYS.items():
         if lowered in values:
             shape.lengths[canonical] = _parse_length_value(values[lowered], canonical)
-    for lowered, canonical in _ANGLE_KEYS.items():
+    for lowered, canonical in ANGLE_KEYS.items():
         if lowered in values:
             shape.angles[canonical] = _parse_angle_value(values[lowered], canonical, radians_label_means_degrees)
-    lat, lon, radius = _reduce_shape(shape)
+    lat, lon, radius = reduce_shape(shape)
     return make_fix(
         source="pidf",
         lat=lat,
         lon=lon,
         radius_m=radius,
         confidence=_parse_confidence_profile(confidence),
-        method=_clean_method(method),
+        method=clean_method(method),
         measured_at=measured_at,
         raw=location_info,
         shape=name,
     )
-
-
-def parse_pidf_lo(body: str | bytes) -> LocationFix:
-    """Parse a PIDF-LO document (RFC 4119 / RFC 5491) carrying a geodetic shape.
-
-    The XML parser forbids DTDs, entities and external references (no billion laughs, no XXE).
-    The first ``location-info`` with a GML shape wins; a civic-address-only document raises
-    ``no_geodetic_location``. ``measured_at`` is the ``timestamp`` of the same tuple/device/person
-    (ignored when it is not an RFC 3339 date-time with offset).
-    """
-    check_input_size(body, "PIDF-LO body")
-    try:
-        root = defusedxml.ElementTree.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except defusedxml.DefusedXmlException as exc:
-        raise IntakeParseError("xml_forbidden", f"forbidden XML construct: {type(exc).__name__}") from None
-    except ParseError as exc:
-        raise IntakeParseError("bad_xml", f"not well-formed XML: {exc}") from None
-    except (ValueError, LookupError) as exc:
-        # Bad encoding declarations and undecodable bytes surface as these.
-        raise IntakeParseError("bad_xml", f"unreadable XML: {type(exc).__name__}") from None
-    raw = body if isinstance(body, str) else body.decode("utf-8", "replace")
-    if _local(root.tag) != "presence":
-        raise IntakeParseError("not_pidf", "root element is not <presence>")
-    for element in root:
-        for location_info in element.iter():
-            if _local(location_info.tag) != "location-info":
-                continue
-            shape_element = next((c for c in location_info if _local(c.tag) in SHAPES), None)
-            if shape_element is None:
-                continue
-            shape = _shape_from_xml(shape_element)
-            lat, lon, radius = _reduce_shape(shape)
-            return make_fix(
-                source="pidf",
-                lat=lat,
-                lon=lon,
-                radius_m=radius,
-                confidence=_xml_confidence(location_info),
-                method=_clean_method(_first_text(element, "method")),
-                measured_at=_parse_timestamp(_first_text(element, "timestamp")),
-                raw=raw,
-                shape=shape.name,
-            )
-    raise IntakeParseError("no_geodetic_location", "no location-info with a GML shape")
 
 
 def make_fix(
@@ -302,7 +246,7 @@ def make_fix(
         raise IntakeParseError("bad_location", f"invalid location: {exc.error_count()} errors") from None
 
 
-def _reduce_shape(shape: _Shape) -> tuple[float, float, float | None]:
+def reduce_shape(shape: Shape) -> tuple[float, float, float | None]:
     """Centre and covering radius of a shape (see the module docstring)."""
     name = shape.name
     positions = shape.positions
@@ -335,7 +279,7 @@ def _reduce_shape(shape: _Shape) -> tuple[float, float, float | None]:
     return _reduce_arc_band(lat, lon, shape)
 
 
-def _reduce_arc_band(lat: float, lon: float, shape: _Shape) -> tuple[float, float, float]:
+def _reduce_arc_band(lat: float, lon: float, shape: Shape) -> tuple[float, float, float]:
     inner = _require(shape.lengths, "innerRadius", "ArcBand")
     outer = _require(shape.lengths, "outerRadius", "ArcBand")
     start = _require(shape.angles, "startAngle", "ArcBand")
@@ -377,18 +321,7 @@ def _dimensions_from_crs_label(label: str, shape: str) -> int | None:
     raise IntakeParseError("unsupported_crs", f"crs {label[:30]!r} is neither 2d nor 3d")
 
 
-def _dimensions_from_srs_name(srs_name: str | None) -> int | None:
-    if srs_name is None:
-        return None
-    lowered = srs_name.strip().lower()
-    if lowered in _CRS_2D:
-        return 2
-    if lowered in _CRS_3D:
-        return 3
-    raise IntakeParseError("unsupported_crs", f"srsName {srs_name[:60]!r} is not EPSG 4326 or 4979")
-
-
-def _parse_position(text: str, dims: int | None) -> tuple[float, float]:
+def parse_position(text: str, dims: int | None) -> tuple[float, float]:
     tokens = text.split()
     allowed = (dims,) if dims is not None else (2, 3)
     if len(tokens) not in allowed:
@@ -397,7 +330,7 @@ def _parse_position(text: str, dims: int | None) -> tuple[float, float]:
     return numbers[0], numbers[1]
 
 
-def _parse_pos_list(text: str, dims: int | None, shape: str) -> list[tuple[float, float]]:
+def parse_pos_list(text: str, dims: int | None, shape: str) -> list[tuple[float, float]]:
     tokens = text.split()
     if len(tokens) > _MAX_POSITIONS * 3:
         raise IntakeParseError("bad_shape", "posList too long")
@@ -415,7 +348,7 @@ def _parse_length_value(text: str, what: str) -> float:
     tokens = text.split()
     if not tokens or len(tokens) > 2:
         raise IntakeParseError("bad_length", f"{what} {text[:40]!r} is not a length")
-    if len(tokens) == 2 and tokens[1].lower() not in _METRE_UOMS:
+    if len(tokens) == 2 and tokens[1].lower() not in METRE_UOMS:
         raise IntakeParseError("unsupported_uom", f"{what} unit {tokens[1][:40]!r} is not metres")
     value = parse_decimal(tokens[0], what)
     check_radius(value, what)
@@ -434,10 +367,10 @@ def _parse_angle_value(text: str, what: str, radians_label_means_degrees: bool) 
         degrees = value if radians_label_means_degrees else math.degrees(value)
     else:
         raise IntakeParseError("unsupported_uom", f"{what} unit {tokens[1][:40]!r} is not degrees/radians")
-    return _check_angle(degrees, what)
+    return check_angle(degrees, what)
 
 
-def _check_angle(degrees: float, what: str) -> float:
+def check_angle(degrees: float, what: str) -> float:
     if not (math.isfinite(degrees) and -360.0 <= degrees <= 360.0):
         raise IntakeParseError("bad_angle", f"{what} {degrees!r} degrees out of range")
     return degrees
@@ -452,106 +385,17 @@ def _parse_confidence_profile(text: str | None) -> float | None:
         if "value" not in pairs:
             return None
         stripped = pairs["value"]
-    return _check_percent(parse_decimal(stripped, "confidence"))
+    return check_percent(parse_decimal(stripped, "confidence"))
 
 
-def _check_percent(value: float) -> float:
+def check_percent(value: float) -> float:
     if not 0.0 <= value <= 100.0:
         raise IntakeParseError("bad_confidence", f"confidence {value!r} outside 0..100 %")
     return value
 
 
-def _clean_method(method: str | None) -> str | None:
+def clean_method(method: str | None) -> str | None:
     if method is None:
         return None
     cleaned = "".join(c for c in method if unicodedata.category(c)[0] != "C").strip()
     return cleaned[:_MAX_METHOD_CHARS] or None
-
-
-# --- PIDF-LO XML -----------------------------------------------------------------------------
-
-
-def _local(tag: object) -> str:
-    """Local name of an element tag ('{ns}name' -> 'name'); comments/PIs give ''."""
-    if not isinstance(tag, str):
-        return ""
-    return tag.rsplit("}", 1)[-1]
-
-
-def _first_text(element: Element, local_name: str) -> str | None:
-    for child in element.iter():
-        if _local(child.tag) == local_name:
-            return (child.text or "").strip()
-    return None
-
-
-def _child(element: Element, local_name: str) -> Element | None:
-    return next((c for c in element if _local(c.tag) == local_name), None)
-
-
-def _shape_from_xml(element: Element) -> _Shape:
-    name = _local(element.tag)
-    dims = _dimensions_from_srs_name(element.get("srsName"))
-    shape = _Shape(name=name)
-    if name in ("Polygon", "Prism"):
-        exterior = next((e for e in element.iter() if _local(e.tag) == "exterior"), None)
-        if exterior is None:
-            raise IntakeParseError("bad_shape", f"{name} without exterior ring")
-        for node in exterior.iter():
-            local = _local(node.tag)
-            if local == "pos":
-                shape.positions.append(_parse_position(node.text or "", dims))
-            elif local == "posList":
-                list_dims = dims
-                srs_dimension = node.get("srsDimension")
-                if srs_dimension in ("2", "3"):
-                    list_dims = int(srs_dimension)
-                shape.positions.extend(_parse_pos_list(node.text or "", list_dims, name))
-    else:
-        pos = _child(element, "pos")
-        if pos is None:
-            raise IntakeParseError("bad_shape", f"{name} without pos")
-        shape.positions.append(_parse_position(pos.text or "", dims))
-    for child in element:
-        local = _local(child.tag)
-        if local in _LENGTH_KEYS.values():
-            shape.lengths[local] = _xml_length(child, local)
-        elif local in _ANGLE_KEYS.values():
-            shape.angles[local] = _xml_angle(child, local)
-    return shape
-
-
-def _xml_length(element: Element, what: str) -> float:
-    uom = element.get("uom")
-    if uom is not None and uom.strip().lower() not in _METRE_UOMS:
-        raise IntakeParseError("unsupported_uom", f"{what} uom {uom[:60]!r} is not metres")
-    value = parse_decimal(element.text or "", what)
-    check_radius(value, what)
-    return value
-
-
-def _xml_angle(element: Element, what: str) -> float:
-    uom = (element.get("uom") or _DEGREE_UOM).strip().lower()
-    value = parse_decimal(element.text or "", what)
-    if uom == _DEGREE_UOM:
-        return _check_angle(value, what)
-    if uom == _RADIAN_UOM:
-        return _check_angle(math.degrees(value), what)
-    raise IntakeParseError("unsupported_uom", f"{what} uom {uom[:60]!r} is not degrees/radians")
-
-
-def _xml_confidence(location_info: Element) -> float | None:
-    element = _child(location_info, "confidence")
-    if element is None or not (element.text or "").strip():
-        return None
-    return _check_percent(parse_decimal(element.text or "", "confidence"))
-
-
-def _parse_timestamp(text: str | None) -> datetime | None:
-    if not text or len(text) > 40:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None

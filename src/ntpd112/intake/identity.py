@@ -31,6 +31,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict
 
 from ntpd112.intake.errors import MAX_INPUT_BYTES, IntakeParseError, check_input_size
+from ntpd112.intake.lexical import read_quoted, split_outside_quotes
 
 Source = Literal["pai", "from", "channel"]
 Presentation = Literal["allowed", "withheld", "unknown"]
@@ -150,7 +151,7 @@ def parse_address_header(value: str) -> list[SipAddress]:
     Raises IntakeParseError on anything that is not a well formed list of name-addr/addr-spec.
     """
     check_input_size(value, "address header")
-    entries = _split_outside_quotes_and_brackets(value)
+    entries = _split_address_list(value)
     addresses = [_parse_address(entry) for entry in entries]
     if not addresses:
         raise IntakeParseError("empty", "address header is empty")
@@ -295,49 +296,24 @@ def _candidate_from_user(
     )
 
 
-def _split_outside_quotes_and_brackets(value: str) -> list[str]:
-    """Split on commas that are outside quoted strings and angle brackets (RFC 3261 7.3.1)."""
-    entries: list[str] = []
-    current: list[str] = []
-    in_quotes = False
-    in_brackets = False
-    index = 0
-    while index < len(value):
-        char = value[index]
-        if in_quotes:
-            if char == "\\" and index + 1 < len(value):
-                current.append(value[index : index + 2])
-                index += 2
-                continue
-            if char == '"':
-                in_quotes = False
-        elif char == '"':
-            in_quotes = True
-        elif char == "<":
-            in_brackets = True
-        elif char == ">":
-            in_brackets = False
-        elif char == "," and not in_brackets:
-            entries.append("".join(current))
-            current = []
-            index += 1
-            continue
-        current.append(char)
-        index += 1
-    if in_quotes:
+def _split_address_list(value: str) -> list[str]:
+    """The entries of an address list: commas outside quoted strings and angle brackets (RFC 3261 7.3.1)."""
+    entries = split_outside_quotes(value, ",", angle_brackets=True)
+    if entries is None:
         raise IntakeParseError("unterminated_quote", "display name quote is not closed")
-    entries.append("".join(current))
-    stripped = [entry.strip() for entry in entries]
-    if any(not entry for entry in stripped):
+    if any(not entry for entry in entries):
         raise IntakeParseError("empty", "empty entry in address header")
-    return stripped
+    return entries
 
 
 def _parse_address(entry: str) -> SipAddress:
     display_name: str | None
     if entry.startswith('"'):
-        display_name, rest = _read_quoted_string(entry)
-        rest = rest.lstrip()
+        quoted = read_quoted(entry, 0)
+        if quoted is None:
+            raise IntakeParseError("unterminated_quote", "display name quote is not closed")
+        display_name, after = quoted
+        rest = entry[after:].lstrip()
         if not rest.startswith("<"):
             raise IntakeParseError("bad_name_addr", "quoted display name not followed by '<'")
     elif "<" in entry:
@@ -356,25 +332,6 @@ def _parse_address(entry: str) -> SipAddress:
     if trailing and not trailing.startswith(";"):
         raise IntakeParseError("bad_name_addr", "unexpected text after '>'")
     return _parse_uri(uri, display_name)
-
-
-def _read_quoted_string(text: str) -> tuple[str, str]:
-    """Read a quoted-string starting at text[0] == '"'; return (content, remainder)."""
-    chars: list[str] = []
-    index = 1
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            if index + 1 >= len(text):
-                break
-            chars.append(text[index + 1])
-            index += 2
-            continue
-        if char == '"':
-            return "".join(chars), text[index + 1 :]
-        chars.append(char)
-        index += 1
-    raise IntakeParseError("unterminated_quote", "display name quote is not closed")
 
 
 def _parse_uri(uri: str, display_name: str | None) -> SipAddress:

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ntpd112.intake.cells import CellKey, Radio, check_cell_key
 from ntpd112.intake.errors import IntakeParseError, check_input_size
-from ntpd112.intake.lexical import is_ascii_digits, parse_hex_field
+from ntpd112.intake.lexical import is_ascii_digits, parse_hex_field, split_outside_quotes
 
 _TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~\-]+")
 CELL_PARAMETERS = ("utran-cell-id-3gpp", "cgi-3gpp")
@@ -147,14 +147,6 @@ def cell_from_pani(value: str, *, prefer_network_provided: bool = False) -> Cell
     raise IntakeParseError("no_cell_id", "no access-net-spec carries a 3GPP cell identity")
 
 
-def format_cell_id(cell: CellId) -> str:
-    """The wire form of ``cell`` (inverse of ``decode_cell_id``)."""
-    area_digits, cell_digits = {"gsm": (4, 4), "umts": (4, 7), "lte": (4, 7), "nr": (6, 9)}[cell.radio]
-    if cell.radio == "lte" and cell.area_code > 0xFFFF:
-        area_digits = 6
-    return f"{cell.mcc:03d}{cell.mnc:0{cell.mnc_digits}d}{cell.area_code:0{area_digits}X}{cell.cell_id:0{cell_digits}X}"
-
-
 def _parameter_order(expected: str) -> tuple[str, ...]:
     return (expected, *(name for name in CELL_PARAMETERS if name != expected))
 
@@ -202,6 +194,7 @@ def _parse_access_net_spec(text: str) -> AccessNetworkInfo:
         if equals and raw_value.startswith('"'):
             if len(raw_value) < 2 or not raw_value.endswith('"'):
                 raise IntakeParseError("bad_parameter", f"unterminated quoted value for {name}")
+            # Only \" and \\ are unescaped here: any other backslash stays, and the strict cell checks refuse it.
             value = raw_value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
         elif equals:
             if not _TOKEN.fullmatch(raw_value):
@@ -220,29 +213,10 @@ def _parse_access_net_spec(text: str) -> AccessNetworkInfo:
 
 
 def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    """Split on ``separator`` outside double quotes; parts are stripped; empty parts rejected."""
-    parts: list[str] = []
-    current: list[str] = []
-    in_quotes = False
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if in_quotes and char == "\\" and index + 1 < len(text):
-            current.append(text[index : index + 2])
-            index += 2
-            continue
-        if char == '"':
-            in_quotes = not in_quotes
-        if char == separator and not in_quotes:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        index += 1
-    if in_quotes:
+    """Split on ``separator`` outside double quotes; empty parts are refused."""
+    parts = split_outside_quotes(text, separator)
+    if parts is None:
         raise IntakeParseError("bad_parameter", "unterminated quoted string")
-    parts.append("".join(current))
-    stripped = [part.strip() for part in parts]
-    if any(not part for part in stripped):
+    if any(not part for part in parts):
         raise IntakeParseError("empty", f"empty element between {separator!r} separators")
-    return stripped
+    return parts

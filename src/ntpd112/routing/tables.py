@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -335,3 +335,9 @@ def validate_table(table: RoutingTable) -> list[TableIssue]:
     issues += _loop_issues(table.rules)
     issues += _chain_issues("table", None, "default_chain", table.default_chain, target_ids)
     return issues
+
+
+class TableSource(Protocol):
+    """Where the routing table in force comes from (the routing service keeps it current)."""
+
+    async def current_table(self) -> RoutingTable: ...

@@ -19,7 +19,7 @@ from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ntpd112.intake.areas import AdminArea, parse_feature
+from ntpd112.intake.areas import AdminArea, AreaNames, locate, parse_feature
 from ntpd112.intake.best_location import is_better
 from ntpd112.intake.cells import CellKey, CellRecord
 from ntpd112.intake.errors import IntakeParseError
@@ -224,39 +224,48 @@ async def _consider_for_best(
     return [TimelineEntry("best_location_changed", data, columns["received_at"])]
 
 
-class AreaMatch(BaseModel):
+class StoredArea(AreaNames):
+    """An imported area as the rest of the product sees it: its row id and names (a call's area columns copy
+    them)."""
+
     id: int
-    code: str | None
-    kabupaten: str | None
-    kecamatan: str | None
-    kelurahan: str | None
 
 
-async def resolve_area(connection: AsyncConnection, lat: float, lon: float) -> AreaMatch | None:
-    """The most precise area holding the point: kelurahan/desa before kecamatan, then the smallest bounding box.
-    The GiST index on the bounding box finds the few candidates; only those polygons are tested."""
+class _AreaRow(AdminArea):
+    """A stored area with its polygons, as `locate` chooses among them."""
+
+    id: int
+
+
+async def resolve_area(connection: AsyncConnection, lat: float, lon: float) -> StoredArea | None:
+    """The most precise area holding the point (the rule of `intake.areas.locate`). The GiST index on the bounding
+    box finds the few candidates; only those polygons are tested."""
     point = func.box(func.point(lon, lat), func.point(lon, lat))
     bbox = func.box(
         func.point(AdminAreaRow.min_lon, AdminAreaRow.min_lat), func.point(AdminAreaRow.max_lon, AdminAreaRow.max_lat)
     )
     rows = (await connection.execute(select(AdminAreaRow).where(bbox.op("@>")(point)))).mappings().all()
-    holding = [row for row in rows if _area_of(row).contains(lat, lon)]
-    if not holding:
-        return None
-    best = min(
-        holding,
-        key=lambda r: (r["kelurahan"] is None, (r["max_lon"] - r["min_lon"]) * (r["max_lat"] - r["min_lat"])),
-    )
-    return AreaMatch.model_validate(dict(best))
+    best = locate([_area_of(row) for row in rows], lat, lon)
+    return None if best is None else StoredArea.model_validate(best.model_dump(exclude={"polygons", "bbox"}))
 
 
-def _area_of(row: RowMapping) -> AdminArea:
+def _area_of(row: RowMapping) -> _AreaRow:
     try:
-        return parse_feature({"type": "Feature", "geometry": row["geometry"], "properties": {}})
+        polygons = parse_feature({"type": "Feature", "geometry": row["geometry"], "properties": {}}).polygons
     except IntakeParseError:
         # Stored geometry was validated on import; a row edited by hand since then is skipped, not fatal.
         log.warning("area with unusable geometry skipped", area_id=row["id"])
-        return AdminArea(kabupaten=None, kecamatan=None, kelurahan=None, code=None, polygons=(), bbox=(0, 0, 0, 0))
+        polygons = ()
+    return _AreaRow(
+        id=row["id"],
+        code=row["code"],
+        kabupaten=row["kabupaten"],
+        kecamatan=row["kecamatan"],
+        kelurahan=row["kelurahan"],
+        polygons=polygons,
+        # The stored box, which the index query above matched.
+        bbox=(row["min_lon"], row["min_lat"], row["max_lon"], row["max_lat"]),
+    )
 
 
 class IntakeLocation(BaseModel):

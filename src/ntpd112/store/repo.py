@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ntpd112.store.db import Database
 from ntpd112.store.history import PreviousCall, previous_calls
+from ntpd112.store.locations import StoredArea
 from ntpd112.store.models import ApiToken, Call, CallEvent, LocationFixRow
 
 Role = Literal["operator", "supervisor", "admin"]
@@ -81,14 +82,6 @@ class BestLocation(BaseModel):
     measured_at: datetime | None
 
 
-class AreaView(BaseModel):
-    id: int
-    code: str | None
-    kabupaten: str | None
-    kecamatan: str | None
-    kelurahan: str | None
-
-
 class CallerHistoryView(BaseModel):
     """Counts as intake saw them (None: the number is unknown or history was unavailable), and the earlier calls."""
 
@@ -100,7 +93,7 @@ class CallerHistoryView(BaseModel):
 
 class CallDetail(CallSummary):
     best_location: BestLocation | None
-    area: AreaView | None
+    area: StoredArea | None
     fixes: list[FixView]
     history: CallerHistoryView
     timeline: list[TimelineEvent]
@@ -125,10 +118,10 @@ def _best_location(call: Call) -> BestLocation | None:
     )
 
 
-def _area(call: Call) -> AreaView | None:
+def _area(call: Call) -> StoredArea | None:
     if call.area_id is None:
         return None
-    return AreaView(
+    return StoredArea(
         id=call.area_id,
         code=call.area_code,
         kabupaten=call.area_kabupaten,

@@ -1,7 +1,9 @@
 """What every route module of the HTTP API shares: the dependencies, errors, authentication and role checks.
 
 Every error leaves as JSON `{"error": {"id": ..., "message": ..., "details": ...}}` with a stable id; nothing
-renders a stack trace. Every route but /health and /metrics needs a bearer token; routes name the least role.
+renders a stack trace. Refusals take one path: a route raises (or lets through) a `RefusedError` or a domain error
+that `_refusal_of` knows, and the errors middleware renders it. Every route but /health and /metrics needs a bearer
+token; routes name the least role.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
-from ntpd112.dispatch.incidents import IncidentService
-from ntpd112.dispatch.routing_service import RoutingService
+from ntpd112.dispatch.incidents import IncidentService, UnknownCategory
+from ntpd112.dispatch.routing_service import RoutingService, RoutingUnavailable
 from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
+from ntpd112.routing.tables import RoutingTableError
 from ntpd112.store.aml import AmlRepository
+from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.repo import ROLE_RANK, Repository, Role, TokenIdentity
+from ntpd112.store.routing_versions import NoRoutingTable, UnknownVersion
 
 log = get_logger(__name__)
 
@@ -85,12 +90,40 @@ def json_response(payload: BaseModel | Sequence[BaseModel] | dict[str, Any], sta
     return web.json_response(data, status=status)
 
 
+def _refusal_of(error: Exception) -> RefusedError | None:
+    """The refusal an error stands for: itself when it is one, else the refusal of a domain error from the layers
+    below (which know nothing of HTTP); None when the error is no refusal at all."""
+    match error:
+        case RefusedError():
+            return error
+        case RoutingTableError():
+            details = [
+                {
+                    "section": issue.section,
+                    "item": issue.item,
+                    "rule": issue.rule,
+                    "field": issue.field,
+                    "message": issue.message,
+                    "text": str(issue),
+                }
+                for issue in error.issues
+            ]
+            return RefusedError(422, "invalid_routing_table", "the routing table is refused; nothing changed", details)
+        case UnknownVersion():
+            return RefusedError(404, "routing_version_not_found", str(error), {"version": error.version})
+        case RoutingUnavailable() | NoRoutingTable():
+            return RefusedError(503, "routing_unavailable", str(error))
+        case CallNotFound():
+            return RefusedError(404, "call_not_found", "no call with this id", {"id": str(error.call_id)})
+        case UnknownCategory():
+            return RefusedError(422, "unknown_category", str(error), {"category": error.category, "known": error.known})
+    return None
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except RefusedError as error:
-        return error_response(error.status, error.error_id, error.message, error.details)
     except ValidationError as error:
         details = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in error.errors()]
         return error_response(400, "invalid_request", "the request is not valid", details)
@@ -98,7 +131,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if error.status < 400:
             raise
         return error_response(error.status, _HTTP_ERROR_IDS.get(error.status, "http_error"), error.reason)
-    except Exception:
+    except Exception as error:
+        refused = _refusal_of(error)
+        if refused is not None:
+            return error_response(refused.status, refused.error_id, refused.message, refused.details)
         log.exception("unhandled error in api", path=request.path, method=request.method)
         return error_response(500, "internal_error", "internal error; it has been logged")
 

@@ -6,22 +6,18 @@ with one detail per problem, naming the rule (or target, agency, ...) and the fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from ntpd112.dispatch.incidents import IncidentChange, UnknownCategory
-from ntpd112.dispatch.routing_service import RoutingUnavailable
+from ntpd112.dispatch.incidents import IncidentChange
 from ntpd112.routing.agencies import Agency, Target
 from ntpd112.routing.diff import diff
 from ntpd112.routing.matching import RouteDecision, explain, match
-from ntpd112.routing.tables import RoutingTable, RoutingTableError
+from ntpd112.routing.tables import RoutingTable
 from ntpd112.routing.validation import load_table
-from ntpd112.store.incidents import CallNotFound
-from ntpd112.store.routing_versions import NoRoutingTable, StoredTable, UnknownVersion, VersionInfo
+from ntpd112.store.routing_versions import StoredTable, VersionInfo
 from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, require_role
 
 # -- boundary models ---------------------------------------------------------------------------------------
@@ -78,36 +74,6 @@ class VersionDiff(BaseModel):
 # -- helpers -----------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _as_api_errors() -> Iterator[None]:
-    """Domain errors of dispatch as JSON errors with stable ids."""
-    try:
-        yield
-    except RoutingTableError as error:
-        details = [
-            {
-                "section": issue.section,
-                "item": issue.item,
-                "rule": issue.rule,
-                "field": issue.field,
-                "message": issue.message,
-                "text": str(issue),
-            }
-            for issue in error.issues
-        ]
-        raise ApiError(422, "invalid_routing_table", "the routing table is refused; nothing changed", details) from None
-    except UnknownVersion as error:
-        raise ApiError(404, "routing_version_not_found", str(error), {"version": error.version}) from None
-    except (RoutingUnavailable, NoRoutingTable) as error:
-        raise ApiError(503, "routing_unavailable", str(error)) from None
-    except CallNotFound as error:
-        raise ApiError(404, "call_not_found", "no call with this id", {"id": str(error.call_id)}) from None
-    except UnknownCategory as error:
-        raise ApiError(
-            422, "unknown_category", str(error), {"category": error.category, "known": error.known}
-        ) from None
-
-
 def _version_param(request: web.Request) -> int:
     return int(request.match_info["version"])  # the route's pattern admits digits only
 
@@ -127,14 +93,12 @@ async def list_versions(request: web.Request) -> web.Response:
 async def current_table(request: web.Request) -> web.Response:
     """The table this service routes with (normally the newest version)."""
     require_role(request, "admin")
-    with _as_api_errors():
-        return json_response(request.app[DEPS].routing.current)
+    return json_response(request.app[DEPS].routing.current)
 
 
 async def get_version(request: web.Request) -> web.Response:
     require_role(request, "admin")
-    with _as_api_errors():
-        stored: StoredTable = await request.app[DEPS].routing.versions.get(_version_param(request))
+    stored: StoredTable = await request.app[DEPS].routing.versions.get(_version_param(request))
     return json_response(stored)
 
 
@@ -142,19 +106,17 @@ async def put_table(request: web.Request) -> web.Response:
     identity = require_role(request, "admin")
     query = WriteQuery.model_validate(dict(request.query))
     routing = request.app[DEPS].routing
-    with _as_api_errors():
-        table = await _table_from_body(request)
-        before = routing.current.table
-        stored = await routing.publish(table, identity.name, query.comment)
+    table = await _table_from_body(request)
+    before = routing.current.table
+    stored = await routing.publish(table, identity.name, query.comment)
     return json_response(Published(info=stored.info, changes=diff(before, stored.table)), status=201)
 
 
 async def validate_table(request: web.Request) -> web.Response:
     require_role(request, "admin")
     routing = request.app[DEPS].routing
-    with _as_api_errors():
-        table = await _table_from_body(request)
-        current = routing.current.table
+    table = await _table_from_body(request)
+    current = routing.current.table
     # Compare content, not numbering: the candidate would become the next version.
     candidate = table.model_copy(update={"version": current.version})
     return json_response(Validated(valid=True, changes=diff(current, candidate)))
@@ -164,9 +126,8 @@ async def restore_version(request: web.Request) -> web.Response:
     identity = require_role(request, "admin")
     query = WriteQuery.model_validate(dict(request.query))
     routing = request.app[DEPS].routing
-    with _as_api_errors():
-        before = routing.current.table
-        stored = await routing.restore(_version_param(request), identity.name, query.comment)
+    before = routing.current.table
+    stored = await routing.restore(_version_param(request), identity.name, query.comment)
     return json_response(Published(info=stored.info, changes=diff(before, stored.table)), status=201)
 
 
@@ -174,9 +135,8 @@ async def diff_versions(request: web.Request) -> web.Response:
     require_role(request, "admin")
     query = DiffQuery.model_validate(dict(request.query))
     versions = request.app[DEPS].routing.versions
-    with _as_api_errors():
-        old = await versions.get(query.from_version)
-        new = await versions.get(query.to_version)
+    old = await versions.get(query.from_version)
+    new = await versions.get(query.to_version)
     return json_response(
         VersionDiff(from_version=query.from_version, to_version=query.to_version, changes=diff(old.table, new.table))
     )
@@ -186,16 +146,14 @@ async def explain_route(request: web.Request) -> web.Response:
     require_role(request, "operator")
     query = ExplainQuery.model_validate(dict(request.query))
     at = query.at or datetime.now(UTC)
-    with _as_api_errors():
-        table = request.app[DEPS].routing.current.table
+    table = request.app[DEPS].routing.current.table
     decision = match(table, query.category, query.area, at)
     return json_response(Explanation(decision=decision, text=explain(table, query.category, query.area, at)))
 
 
 async def list_agencies(request: web.Request) -> web.Response:
     require_role(request, "operator")
-    with _as_api_errors():
-        table = request.app[DEPS].routing.current.table
+    table = request.app[DEPS].routing.current.table
     return json_response(
         [AgencyEntry(agency=a, targets=[t for t in table.targets if t.agency == a.id]) for a in table.agencies]
     )
@@ -208,16 +166,14 @@ async def put_incident(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
     call_id = call_id_param(request)
     change = IncidentChange.model_validate_json(await request.read())
-    with _as_api_errors():
-        incident = await request.app[DEPS].incidents.set(call_id, change, identity.name)
+    incident = await request.app[DEPS].incidents.set(call_id, change, identity.name)
     return json_response(incident)
 
 
 async def get_incident(request: web.Request) -> web.Response:
     require_role(request, "operator")
     call_id = call_id_param(request)
-    with _as_api_errors():
-        incident = await request.app[DEPS].incidents.get(call_id)
+    incident = await request.app[DEPS].incidents.get(call_id)
     if incident is None:
         raise ApiError(404, "incident_not_found", "this call has no incident yet", {"call_id": str(call_id)})
     return json_response(incident)

@@ -7,35 +7,14 @@ was: the request is checked (call live, classified, target or agency known) befo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
 from ntpd112.dispatch.desks import NewDesk
 from ntpd112.dispatch.models import DispatchRequest
-from ntpd112.dispatch.routing_service import RoutingUnavailable
-from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.repo import ROLE_RANK
 from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, parse_body, require_role
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-
-def _as_api_errors(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except CallNotFound as error:
-            raise ApiError(404, "call_not_found", "no call with this id", {"id": str(error.call_id)}) from None
-        except RoutingUnavailable as error:
-            raise ApiError(503, "routing_unavailable", str(error)) from None
-        except TimeoutError:
-            raise ApiError(504, "dispatch_timeout", "Asterisk did not carry the request out in time") from None
-
-    return wrapped
-
-
-@_as_api_errors
 async def start_dispatch(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
     call_id = call_id_param(request)
@@ -46,7 +25,6 @@ async def start_dispatch(request: web.Request) -> web.Response:
     return json_response(await deps.dispatch.dispatch(call_id, body, identity.name), status=202)
 
 
-@_as_api_errors
 async def get_dispatch(request: web.Request) -> web.Response:
     require_role(request, "operator")
     call_id = call_id_param(request)
@@ -56,7 +34,6 @@ async def get_dispatch(request: web.Request) -> web.Response:
     return json_response(view)
 
 
-@_as_api_errors
 async def change_dispatch(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
     call_id = call_id_param(request)
@@ -66,13 +43,11 @@ async def change_dispatch(request: web.Request) -> web.Response:
     return json_response(await action[request.match_info["action"]](call_id, identity.name, supervisor))
 
 
-@_as_api_errors
 async def list_desks(request: web.Request) -> web.Response:
     require_role(request, "operator")
     return json_response(await request.app[DEPS].desks.list())
 
 
-@_as_api_errors
 async def add_desk(request: web.Request) -> web.Response:
     require_role(request, "admin")
     new = await parse_body(request, NewDesk)
@@ -81,7 +56,6 @@ async def add_desk(request: web.Request) -> web.Response:
     return json_response(await deps.desks.add(new, known), status=201)
 
 
-@_as_api_errors
 async def remove_desk(request: web.Request) -> web.Response:
     require_role(request, "admin")
     await request.app[DEPS].desks.remove(request.match_info["endpoint"])

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 from ntpd112.intake.aml import (
     aml_canonical_string,
-    build_aml_sms,
     compute_aml_hmac,
     parse_aml_form,
     parse_aml_sms,
     verify_aml_hmac,
 )
 from ntpd112.intake.errors import IntakeParseError
+from tests.builders import build_aml_sms
 
 # The architecture example; its 'ml' must be the real length (127), not the 124 once quoted.
 EXAMPLE = (

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ntpd112.intake.areas import AreaPropertyKeys, locate, parse_feature, parse_feature_collection
+from ntpd112.intake.areas import AdminArea, AreaPropertyKeys, locate, parse_feature, parse_feature_collection
 from ntpd112.intake.errors import IntakeParseError
 
 
@@ -63,6 +63,28 @@ def test_outside_everything_and_bad_coordinates() -> None:
     areas = parse_feature_collection(COLLECTION)
     assert locate(areas, 0.0, 0.0) is None
     assert locate(areas, float("nan"), 106.71) is None
+
+
+def _square_area(lon: float, lat: float, size: float, **names: Any) -> AdminArea:
+    return parse_feature(feature({"type": "Polygon", "coordinates": [square(lon, lat, size)]}, **names))
+
+
+def test_locate_prefers_a_kelurahan_to_the_kecamatan_around_it() -> None:
+    kecamatan = _square_area(106.70, -6.30, 0.01, kecamatan="Pamulang")
+    kelurahan = _square_area(106.60, -6.40, 0.50, kecamatan="Pamulang", kelurahan="Pamulang Barat")
+    # The kelurahan's box is far larger here, and still it wins: it names the place more precisely.
+    assert locate([kecamatan, kelurahan], -6.295, 106.705) is kelurahan
+
+
+def test_locate_takes_the_smallest_box_among_equals_then_the_first() -> None:
+    outer = _square_area(106.0, -7.0, 1.0, kelurahan="Luar")
+    inner = _square_area(106.4, -6.6, 0.2, kelurahan="Dalam")
+    twin = _square_area(106.4, -6.6, 0.2, kelurahan="Kembar")
+    assert locate([outer, inner], -6.5, 106.5) is inner
+    assert locate([inner, outer], -6.5, 106.5) is inner
+    assert locate([outer, inner, twin], -6.5, 106.5) is inner
+    assert locate([outer, twin, inner], -6.5, 106.5) is twin
+    assert locate([outer, inner], -6.9, 106.1) is outer
 
 
 def test_unclosed_ring_is_closed() -> None:

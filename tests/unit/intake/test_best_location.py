@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -14,7 +15,6 @@ from ntpd112.intake.best_location import (
     TIER_NETWORK_CELL,
     TIER_PIDF,
     UNKNOWN_ACCURACY_M,
-    choose_best,
     effective_radius_m,
     is_better,
     source_tier,
@@ -22,6 +22,16 @@ from ntpd112.intake.best_location import (
 from ntpd112.intake.geoloc import LocationFix, LocationSource
 
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
+
+
+def choose_best(fixes: Iterable[LocationFix], now: datetime) -> LocationFix | None:
+    """The best fix, or None when there is none. Among equals, the earliest in ``fixes`` wins (the fold the
+    service does as fixes arrive one by one)."""
+    best: LocationFix | None = None
+    for fix in fixes:
+        if is_better(fix, best, now):
+            best = fix
+    return best
 
 
 def fix(

@@ -12,8 +12,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ntpd112.intake.errors import IntakeParseError
-from ntpd112.intake.geoloc import parse_geoloc_profile, parse_key_value_list, parse_pidf_lo
+from ntpd112.intake.geoloc import parse_geoloc_profile, parse_key_value_list
 from ntpd112.intake.geometry import destination, haversine_m
+from tests.unit.intake.pidf_lo import parse_pidf_lo
 
 
 def test_architecture_example_circle() -> None:

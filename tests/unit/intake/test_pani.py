@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from ntpd112.intake.cells import CellKey
 from ntpd112.intake.errors import IntakeParseError
-from ntpd112.intake.pani import CellId, cell_from_pani, decode_cell_id, format_cell_id, parse_pani
+from ntpd112.intake.pani import CellId, cell_from_pani, decode_cell_id, parse_pani
+from tests.builders import format_cell_id
 
 
 def test_architecture_example_lte() -> None:

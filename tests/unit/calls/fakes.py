@@ -1,0 +1,117 @@
+"""In-memory stand-ins for what the call handler talks to: ARI, the journal, caller history and location lookup.
+
+They record every call in order, so a test can check what the handler did and in which order, without Asterisk or
+PostgreSQL. Only the methods the call handler uses exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ntpd112.clock import call_id_for
+from ntpd112.intake.cells import CellKey
+from ntpd112.pbx.ari import AriError
+from ntpd112.pbx.ari_models import Channel
+from ntpd112.store.history import CallerContext
+from ntpd112.store.locations import IntakeLocation
+
+APP = "ntpd112"
+
+
+class FakeAri:
+    """Channel variables from a dict; a variable that is not there fails the way Asterisk does (HTTP 500)."""
+
+    def __init__(self, variables: dict[str, str], channels: list[Channel] | None = None) -> None:
+        self.app = APP
+        self.variables = variables
+        self.channels = channels or []
+        self.actions: list[tuple[Any, ...]] = []
+
+    async def get_variable(self, channel_id: str, variable: str) -> str | None:
+        if variable not in self.variables:
+            raise AriError(500, "Unable to read provided function", "GET", f"/channels/{channel_id}/variable")
+        return self.variables[variable]
+
+    async def answer(self, channel_id: str) -> None:
+        self.actions.append(("answer", channel_id))
+
+    async def subscribe_channel(self, channel_id: str) -> None:
+        self.actions.append(("subscribe", channel_id))
+
+    async def set_variable(self, channel_id: str, variable: str, value: str) -> None:
+        self.actions.append(("set_variable", channel_id, variable, value))
+
+    async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, priority: int = 1) -> None:
+        self.actions.append(("continue", channel_id, context, extension))
+
+    async def list_channels(self) -> list[Channel]:
+        return self.channels
+
+    def names(self) -> list[str]:
+        return [action[0] for action in self.actions]
+
+
+@dataclass(frozen=True)
+class JournalEvent:
+    call_id: uuid.UUID
+    type: str
+    data: dict[str, Any]
+
+
+@dataclass
+class FakeJournal:
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    events: list[JournalEvent] = field(default_factory=list)
+    fixes: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
+    aml_claims: list[tuple[uuid.UUID, str, datetime]] = field(default_factory=list)
+
+    def record_call(self, uniqueid: str, **fields: Any) -> uuid.UUID:
+        self.calls.append((uniqueid, fields))
+        return call_id_for(uniqueid)
+
+    def record_event(
+        self, call_id: uuid.UUID, event_type: str, data: dict[str, Any] | None = None, at: datetime | None = None
+    ) -> None:
+        self.events.append(JournalEvent(call_id, event_type, data or {}))
+
+    def record_fix(self, call_id: uuid.UUID, columns: dict[str, Any]) -> uuid.UUID:
+        self.fixes.append((call_id, columns))
+        return uuid.uuid4()
+
+    def claim_aml(self, call_id: uuid.UUID, caller_number: str, offered_at: datetime) -> None:
+        self.aml_claims.append((call_id, caller_number, offered_at))
+
+    def types(self) -> list[str]:
+        return [event.type for event in self.events]
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        return [event.data for event in self.events if event.type == event_type]
+
+
+class FakeHistory:
+    def __init__(self, context: CallerContext | None = None, error: Exception | None = None) -> None:
+        self.context = context
+        self.error = error
+        self.numbers: list[str] = []
+
+    async def lookup(self, number_e164: str, now: datetime, exclude_uniqueid: str) -> CallerContext | None:
+        self.numbers.append(number_e164)
+        if self.error is not None:
+            raise self.error
+        return self.context
+
+
+class FakeLocations:
+    def __init__(self, found: IntakeLocation | None = None, error: Exception | None = None) -> None:
+        self.found = found or IntakeLocation()
+        self.error = error
+        self.lookups: list[tuple[CellKey | None, str | None]] = []
+
+    async def lookup(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
+        self.lookups.append((cell, caller_number))
+        if self.error is not None:
+            raise self.error
+        return self.found

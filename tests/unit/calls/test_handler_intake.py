@@ -1,0 +1,231 @@
+"""The call handler's intake flow (calls/handler.py) against in-memory fakes: what it records, in which order, and
+that every call ends up continued to the operators' queue whatever went wrong on the way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ntpd112.calls.handler import CallHandler
+from ntpd112.clock import call_id_for
+from ntpd112.intake.cells import CellKey
+from ntpd112.metrics import Metrics
+from ntpd112.pbx.ari_models import (
+    CallerId,
+    Channel,
+    ChannelDestroyed,
+    ChannelHangupRequest,
+    DialplanLocation,
+    StasisStart,
+)
+from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
+from ntpd112.pbx.names import ENTRY_EXTENSION, QUEUE_CONTEXT
+from ntpd112.room.config import PrioritySettings
+from ntpd112.store.history import CallerContext
+from ntpd112.store.locations import IntakeLocation
+from tests.unit.calls.fakes import APP, FakeAri, FakeHistory, FakeJournal, FakeLocations
+
+CALLER = "+6281234567890"
+PANI = "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=5101000A10B2C3D4"
+TRUNKS = TrunkTable(trunk=(Trunk(name="telkomsel", operator="Telkomsel", network="mobile", match=("192.0.2.10",)),))
+OFFERED_AT = datetime(2026, 11, 22, 3, 15, tzinfo=UTC)
+
+
+def trunk_channel(uniqueid: str, *, context: str = "ntpd112-inbound", app_data: str = "") -> Channel:
+    return Channel(
+        id=uniqueid,
+        name=f"PJSIP/trunk-telkomsel-{uniqueid}",
+        caller=CallerId(number="081234567890"),
+        dialplan=DialplanLocation(context=context, app_name="Stasis" if app_data else "Queue", app_data=app_data),
+        creationtime=OFFERED_AT,
+    )
+
+
+CHANNEL = trunk_channel("1795000000.1")
+
+
+def channel_variables(headers: dict[str, str], *, headers_fit: bool = True) -> dict[str, str]:
+    """What the channel answers over ARI; `headers_fit=False` is an INVITE with a header too long to hand over."""
+    variables = {f"PJSIP_HEADER(read,{name})": value for name, value in headers.items()}
+    if headers_fit:
+        variables["PJSIP_HEADERS()"] = ",".join(["Via", "From", "To", *headers])
+    return variables
+
+
+def stasis_start(channel: Channel, endpoint: str = "trunk-telkomsel") -> StasisStart:
+    return StasisStart(type="StasisStart", application=APP, channel=channel, args=[endpoint, channel.id, "112"])
+
+
+def handler_with(
+    ari: FakeAri, journal: FakeJournal, history: FakeHistory, locations: FakeLocations
+) -> tuple[CallHandler, Metrics]:
+    metrics = Metrics()
+    handler = CallHandler(ari, journal, TRUNKS, metrics, history, PrioritySettings(), locations)
+    return handler, metrics
+
+
+def sample(metrics: Metrics, name: str) -> float | None:
+    return metrics.registry.get_sample_value(name)
+
+
+def continued_to_queue(uniqueid: str) -> tuple[str, str, str, str]:
+    return ("continue", uniqueid, QUEUE_CONTEXT, ENTRY_EXTENSION)
+
+
+async def test_a_normal_call_is_offered_answered_prioritised_and_continued_to_the_queue() -> None:
+    ari = FakeAri(
+        channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@ims.telkomsel.co.id>", "P-Access-Network-Info": PANI})
+    )
+    journal = FakeJournal()
+    history = FakeHistory(CallerContext(calls_24h=0, calls_30d=2, prankster=False))
+    locations = FakeLocations(IntakeLocation(pending_aml_fixes=1))
+    handler, metrics = handler_with(ari, journal, history, locations)
+
+    await handler.on_event(stasis_start(CHANNEL))
+
+    call_id = call_id_for(CHANNEL.id)
+    assert journal.types() == ["offered", "answered", "prioritised", "queued"]
+    assert {event.call_id for event in journal.events} == {call_id}
+    offered = journal.of_type("offered")[0]
+    assert (offered["identity"]["number_e164"], offered["identity"]["source"]) == (CALLER, "pai")
+    assert offered["resynced"] is False
+    uniqueid, created = journal.calls[0]
+    assert uniqueid == CHANNEL.id
+    assert (created["caller_number"], created["trunk"], created["carrier"]) == (CALLER, "telkomsel", "Telkomsel")
+    assert (created["dialed_number"], created["offered_at"], created["handled_by"]) == ("112", OFFERED_AT, "service")
+    # A waiting AML fix counts as a location: priority 15 (with_location), not the base 10.
+    assert journal.of_type("prioritised") == [
+        {"priority": 15, "has_location": True, "history": {"calls_24h": 0, "calls_30d": 2, "prankster": False}}
+    ]
+    assert journal.calls[-1] == (
+        CHANNEL.id,
+        {"queue_priority": 15, "repeat_caller": False, "calls_24h": 0, "calls_30d": 2},
+    )
+    assert journal.of_type("queued")[0]["intake_ms"] >= 0
+    # Answer and subscription overlap; the priority is set before the call leaves Stasis, and `continue` comes last.
+    assert sorted(ari.names()[:2]) == ["answer", "subscribe"]
+    assert ari.actions[2:] == [("set_variable", CHANNEL.id, "QUEUE_PRIO", "15"), continued_to_queue(CHANNEL.id)]
+    assert history.numbers == [CALLER]
+    assert locations.lookups == [(CellKey("lte", 510, 10, 0x00A1, 0x0B2C3D4), CALLER)]
+    assert [(fix_call, columns["source"], columns["raw"]) for fix_call, columns in journal.fixes] == [
+        (call_id, "cell", PANI)
+    ]
+    assert journal.aml_claims == [(call_id, CALLER, OFFERED_AT)]
+    assert handler.active[CHANNEL.id].answered_at is not None
+    assert handler.uniqueid_of(call_id) == CHANNEL.id
+    assert sample(metrics, "ntpd112_calls_offered_total") == 1
+    assert sample(metrics, "ntpd112_calls_answered_total") == 1
+    assert sample(metrics, "ntpd112_calls_active") == 1
+
+
+async def test_garbage_headers_are_recorded_as_parse_errors_and_the_call_still_goes_to_the_queue() -> None:
+    headers = {
+        "P-Asserted-Identity": '"unterminated <sip:x@h>',
+        "From": "<<garbage>>",
+        "P-Access-Network-Info": '3GPP-E-UTRAN-FDD; utran-cell-id-3gpp="5101000A10',
+    }
+    variables = channel_variables(headers, headers_fit=False)
+    variables |= {"GEOLOC_PROFILE(location_info)": 'shape="Circle",pos="1 2', "GEOLOC_PROFILE(format)": "GML"}
+    ari = FakeAri(variables)
+    journal = FakeJournal()
+    history = FakeHistory(CallerContext(calls_24h=5, calls_30d=9, prankster=True))
+    locations = FakeLocations()
+    handler, _ = handler_with(ari, journal, history, locations)
+    channel = CHANNEL.model_copy(update={"caller": CallerId(number="not a number")})
+
+    await handler.on_event(stasis_start(channel, endpoint="trunk-unknown"))
+
+    types = journal.types()
+    assert types[0] == "offered" and types[-3:] == ["answered", "prioritised", "queued"]
+    parse_errors = journal.of_type("parse_error")
+    assert len(parse_errors) == len(types) - 4
+    assert {error["field"] for error in parse_errors} == {
+        "trunk",
+        "caller_identity",
+        "SIP headers",
+        "P-Access-Network-Info",
+        "GEOLOC_PROFILE",
+    }
+    assert {"field": "trunk", "value": "trunk-unknown"} in parse_errors
+    # Every source of the caller's identity failed, each on record; no number means no history lookup.
+    assert len([e for e in parse_errors if e["field"] == "caller_identity"]) == 3
+    assert history.numbers == []
+    assert locations.lookups == [(None, None)]
+    assert journal.fixes == [] and journal.aml_claims == []
+    assert journal.of_type("prioritised")[0] == {"priority": 10, "has_location": False, "history": None}
+    assert ari.actions[-1] == continued_to_queue(CHANNEL.id)
+    assert "answer" in ari.names()
+
+
+@pytest.mark.parametrize("failing", ["history", "locations"])
+async def test_a_lookup_that_raises_still_sends_the_call_to_the_queue(failing: str) -> None:
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>", "P-Access-Network-Info": PANI}))
+    journal = FakeJournal()
+    history = FakeHistory(error=RuntimeError("history broke") if failing == "history" else None)
+    locations = FakeLocations(error=RuntimeError("lookup broke") if failing == "locations" else None)
+    handler, _ = handler_with(ari, journal, history, locations)
+
+    await handler.on_event(stasis_start(CHANNEL))
+
+    assert journal.types() == ["offered", "intake_failed"]
+    assert "RuntimeError" in journal.of_type("intake_failed")[0]["error"]
+    assert ari.actions[-1] == continued_to_queue(CHANNEL.id)
+    # Followed all the same, so that its end is recorded.
+    assert CHANNEL.id in handler.active
+
+
+async def test_hangup_records_the_end_once_with_the_cause_of_the_hangup_request() -> None:
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
+    journal = FakeJournal()
+    handler, metrics = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    await handler.on_event(stasis_start(CHANNEL))
+
+    await handler.on_event(ChannelHangupRequest(type="ChannelHangupRequest", channel=CHANNEL, cause=16))
+    destroyed = ChannelDestroyed(type="ChannelDestroyed", channel=CHANNEL, cause=0, cause_txt="Unknown")
+    await handler.on_event(destroyed)
+    await handler.on_event(destroyed)  # a repeated event records nothing more
+
+    # The cause of the caller's BYE, not the channel's last HANGUPCAUSE (0 after a dialplan application).
+    assert journal.of_type("ended") == [{"cause": 16, "cause_txt": "Unknown"}]
+    ended = [fields for _, fields in journal.calls if "ended_at" in fields]
+    assert len(ended) == 1
+    assert (ended[0]["hangup_cause"], ended[0]["hangup_cause_text"]) == (16, "Normal Clearing")
+    assert ended[0]["recording_seconds"] >= 0
+    assert CHANNEL.id not in handler.active
+    assert handler.uniqueid_of(call_id_for(CHANNEL.id)) is None
+    assert sample(metrics, "ntpd112_calls_active") == 0
+
+
+async def test_resync_after_a_restart_picks_up_waiting_calls_and_follows_queued_ones() -> None:
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
+    journal = FakeJournal()
+    handler, metrics = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    await handler.on_event(stasis_start(CHANNEL))  # followed before the disconnect, gone after it
+    journal.events.clear()
+    ari.actions.clear()
+
+    waiting = trunk_channel("1795000000.2", app_data=f"{APP},trunk-telkomsel,1795000000.2,112")
+    queued = trunk_channel("1795000000.3", context=QUEUE_CONTEXT)
+    held_by_dispatch = trunk_channel("1795000000.4", app_data=f"{APP},dispatch,1795000000.4")
+    operator = Channel(
+        id="1795000000.5", name="PJSIP/op-budi-00000005", dialplan=DialplanLocation(context=QUEUE_CONTEXT)
+    )
+    ari.channels = [waiting, queued, held_by_dispatch, operator]
+
+    await handler.resync()
+
+    assert set(handler.active) == {waiting.id, queued.id}
+    by_call = {(event.call_id, event.type): event.data for event in journal.events}
+    gone = call_id_for(CHANNEL.id)
+    assert by_call[(gone, "ended_unobserved")] == {"reason": "ended while disconnected"}
+    assert by_call[(gone, "ended")] == {"cause": 0, "cause_txt": "ended while the service was disconnected"}
+    assert by_call[(call_id_for(queued.id), "tracking_resumed")] == {"context": QUEUE_CONTEXT}
+    assert (queued.id, {}) in journal.calls
+    assert by_call[(call_id_for(waiting.id), "offered")]["resynced"] is True
+    assert (call_id_for(waiting.id), "queued") in by_call
+    assert {event.call_id for event in journal.events} == {gone, call_id_for(queued.id), call_id_for(waiting.id)}
+    assert ("subscribe", queued.id) in ari.actions
+    assert ari.actions[-1] == continued_to_queue(waiting.id)
+    assert [action for action in ari.actions if action[0] == "continue"] == [continued_to_queue(waiting.id)]
+    assert sample(metrics, "ntpd112_calls_active") == 2
