@@ -99,7 +99,7 @@ class Service:
         self.dispatch = DispatchService(
             self.ari, self.ami, self.journal, IncidentRepository(self.database), self.routing, self.calls
         )
-        self.callbacks = CallbackService(self.database, self.ami, self.journal)
+        self.callbacks = CallbackService(self.database, self.ami, self.journal, trunks)
         self.callbacks.attach(self.ami)
         QueueEventRecorder(self.journal).attach(self.ami)
         self.metrics.watch(

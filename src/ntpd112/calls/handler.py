@@ -24,6 +24,7 @@ from ntpd112.intake.call_location import (
 )
 from ntpd112.intake.cells import fix_from_cell
 from ntpd112.intake.identity import CallerIdentity, identify_caller
+from ntpd112.intake.numbering import AUTO_NUMBERING
 from ntpd112.logs import call_logger, get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.pbx.ari import AriClient, AriError
@@ -197,6 +198,7 @@ class CallHandler:
             channel.caller.number,
             channel.caller.name,
             privacy=headers.get("Privacy"),
+            numbering=trunk.numbers if trunk else AUTO_NUMBERING,
         )
         call_id = self._journal.record_call(
             uniqueid,

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ntpd112.clock import utcnow
 from ntpd112.intake.identity import identify_caller
+from ntpd112.intake.numbering import AUTO_NUMBERING
 from ntpd112.logs import get_logger
 from ntpd112.pbx.asterisk_config import TrunkTable
 from ntpd112.pbx.names import EMERGENCY_CONTEXTS, FAILSAFE_CONTEXT
@@ -172,7 +173,8 @@ class Reconciler:
         missing: dict[str, Any] = {}
         if call is None:
             trunk = self._trunks.by_endpoint(endpoint_of(cdr.channel) or "")
-            identity = identify_caller(None, None, cdr.src, None)
+            # The CDR's src is the number as the trunk presented it: read it in the trunk's format, as intake does.
+            identity = identify_caller(None, None, cdr.src, None, numbering=trunk.numbers if trunk else AUTO_NUMBERING)
             missing = {
                 "linkedid": cdr.linkedid,
                 "trunk": trunk.name if trunk else endpoint_of(cdr.channel),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from ntpd112.backoff import Backoff
 from ntpd112.cli.common import cli_settings, fail
 from ntpd112.pbx.ami import AmiClient
+from ntpd112.pbx.asterisk_config import TrunkConfigError, load_trunks
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import NewOperator, OperatorError, OperatorService
 from ntpd112.store.db import Database
@@ -32,6 +33,12 @@ class _Room:
 
 def _run(use: Callable[[_Room], Awaitable[T]]) -> T:
     settings = cli_settings()
+    try:
+        # Callbacks dial through the call's trunk, in the number format trunks.toml gives it.
+        trunks = load_trunks()
+    except TrunkConfigError as error:
+        fail(str(error), 2)
+        raise
 
     async def run() -> T:
         database = Database(settings.database_url.get_secret_value())
@@ -53,7 +60,7 @@ def _run(use: Callable[[_Room], Awaitable[T]]) -> T:
         except TimeoutError:
             pass  # actions that need AMI report it themselves; listing works without
         try:
-            return await use(_Room(OperatorService(database, ami), CallbackService(database, ami, journal)))
+            return await use(_Room(OperatorService(database, ami), CallbackService(database, ami, journal, trunks)))
         finally:
             await ami.stop()
             await journal.stop()

@@ -57,8 +57,8 @@ from pydantic import BaseModel, ConfigDict
 
 from ntpd112.intake.errors import MAX_INPUT_BYTES, IntakeParseError, check_input_size
 from ntpd112.intake.geoloc import LocationFix, make_fix
-from ntpd112.intake.identity import normalize_phone_number
 from ntpd112.intake.lexical import is_ascii_digits, parse_decimal, parse_integer
+from ntpd112.intake.numbering import normalize_phone_number
 
 AmlChannel = Literal["sms", "https"]
 

@@ -27,21 +27,23 @@ import unicodedata
 import urllib.parse
 from typing import Literal
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict
 
 from ntpd112.intake.errors import MAX_INPUT_BYTES, IntakeParseError, check_input_size
 from ntpd112.intake.lexical import read_quoted, split_outside_quotes
+from ntpd112.intake.numbering import (
+    AUTO_NUMBERING,
+    HOME_COUNTRY_CODE,
+    CallerNumbering,
+    NormalizedNumber,
+    normalize_phone_number,
+)
 
 Source = Literal["pai", "from", "channel"]
 Presentation = Literal["allowed", "withheld", "unknown"]
 
-DEFAULT_REGION = "ID"
 MAX_DISPLAY_NAME_CHARS = 128
-# E.164 allows 15 digits; national formats with prefixes stay well within 20.
-_NUMBER = re.compile(r"\+?[0-9]{2,20}")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
-_VISUAL_SEPARATORS = str.maketrans("", "", " \t-.()/")
 _WITHHELD_USERS = frozenset({"anonymous", "restricted", "private", "withheld", "anonymous.invalid"})
 _UNKNOWN_USERS = frozenset({"", "unknown", "unavailable"})
 _ANONYMOUS_HOST = "anonymous.invalid"
@@ -65,14 +67,6 @@ class SipAddress(_Frozen):
     host: str | None
 
 
-class NormalizedNumber(_Frozen):
-    """A dial string with separators removed and, when valid, its E.164 form."""
-
-    raw: str
-    e164: str | None
-    country_code: int | None
-
-
 class CallerIdentity(_Frozen):
     """Who called, as far as the signalling tells."""
 
@@ -85,11 +79,6 @@ class CallerIdentity(_Frozen):
     is_foreign: bool
     country_code: int | None
     problems: list[str]
-
-
-def strip_visual_separators(text: str) -> str:
-    """Remove RFC 3966 visual separators (and blanks/slashes seen in the wild)."""
-    return text.translate(_VISUAL_SEPARATORS)
 
 
 def sanitize_display_name(text: str | None) -> str | None:
@@ -109,32 +98,6 @@ def sanitize_display_name(text: str | None) -> str | None:
     cleaned = " ".join("".join(kept).split())
     cleaned = cleaned[:MAX_DISPLAY_NAME_CHARS].strip()
     return cleaned or None
-
-
-def normalize_phone_number(text: str, default_region: str = DEFAULT_REGION) -> NormalizedNumber:
-    """Normalise a dial string (``0812-3456-7890``, ``62812...``, ``+62812...``, ``021 5551234``).
-
-    Raises IntakeParseError when ``text`` is not a dial string at all. A dial string that
-    libphonenumber does not consider a valid number yields ``e164=None``. Digits without ``+``
-    that are not valid in ``default_region`` are retried as international (``447911123456``).
-    """
-    if len(text) > 64:
-        raise IntakeParseError("not_a_number", "dial string longer than 64 characters")
-    digits = strip_visual_separators(text.strip())
-    if not _NUMBER.fullmatch(digits):
-        raise IntakeParseError("not_a_number", f"not a dial string: {text[:40]!r}")
-    candidates = [digits]
-    if not digits.startswith(("+", "0")):
-        candidates.append("+" + digits)
-    for candidate in candidates:
-        try:
-            parsed = phonenumbers.parse(candidate, default_region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(parsed):
-            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-            return NormalizedNumber(raw=digits, e164=e164, country_code=parsed.country_code)
-    return NormalizedNumber(raw=digits, e164=None, country_code=None)
 
 
 def privacy_hides_identity(privacy: str | None) -> bool:
@@ -164,9 +127,10 @@ def identify_caller(
     channel_number: str | None,
     channel_name: str | None,
     privacy: str | None = None,
-    default_region: str = DEFAULT_REGION,
+    numbering: CallerNumbering = AUTO_NUMBERING,
 ) -> CallerIdentity:
-    """Decide who called: P-Asserted-Identity, else From, else the channel caller.
+    """Decide who called: P-Asserted-Identity, else From, else the channel caller, every number read in the
+    trunk's ``numbering``.
 
     The first source that yields a valid number wins; failing that, the first that yields any dial
     string; failing that, the first that says the number is withheld; failing that, the first
@@ -178,10 +142,10 @@ def identify_caller(
     for source, raw in header_sources:
         if raw is None:
             continue
-        candidate = _candidate_from_header(source, raw, default_region, problems)
+        candidate = _candidate_from_header(source, raw, numbering, problems)
         if candidate is not None:
             candidates.append(candidate)
-    candidates.append(_candidate_from_channel(channel_number, channel_name, default_region, problems))
+    candidates.append(_candidate_from_channel(channel_number, channel_name, numbering, problems))
 
     chosen = (
         next((c for c in candidates if c.number is not None and c.number.e164 is not None), None)
@@ -203,7 +167,6 @@ def identify_caller(
         None,
     )
     number = chosen.number
-    home_code = phonenumbers.country_code_for_region(default_region)
     country_code = number.country_code if number is not None else None
     return CallerIdentity(
         raw_value=chosen.raw,
@@ -212,7 +175,7 @@ def identify_caller(
         number_e164=number.e164 if number is not None else None,
         presentation=presentation,
         display_name=display_name,
-        is_foreign=country_code is not None and country_code != home_code,
+        is_foreign=country_code is not None and country_code != HOME_COUNTRY_CODE,
         country_code=country_code,
         problems=problems,
     )
@@ -226,7 +189,9 @@ class _Candidate(_Frozen):
     display_name: str | None
 
 
-def _candidate_from_header(source: Source, raw: str, default_region: str, problems: list[str]) -> _Candidate | None:
+def _candidate_from_header(
+    source: Source, raw: str, numbering: CallerNumbering, problems: list[str]
+) -> _Candidate | None:
     try:
         addresses = parse_address_header(raw)
     except IntakeParseError as exc:
@@ -241,7 +206,7 @@ def _candidate_from_header(source: Source, raw: str, default_region: str, proble
             address.user,
             address.host,
             sanitize_display_name(address.display_name),
-            default_region,
+            numbering,
             problems,
         )
         if best is None or (best.number is None and candidate.number is not None):
@@ -250,14 +215,14 @@ def _candidate_from_header(source: Source, raw: str, default_region: str, proble
 
 
 def _candidate_from_channel(
-    number: str | None, name: str | None, default_region: str, problems: list[str]
+    number: str | None, name: str | None, numbering: CallerNumbering, problems: list[str]
 ) -> _Candidate:
     raw = number or ""
     display = sanitize_display_name(name)
     if len(raw) > 256:
         problems.append("channel: too_large: caller number longer than 256 characters")
         return _Candidate(source="channel", raw="", status="unknown", number=None, display_name=display)
-    return _candidate_from_user("channel", raw, raw, None, display, default_region, problems)
+    return _candidate_from_user("channel", raw, raw, None, display, numbering, problems)
 
 
 def _candidate_from_user(
@@ -266,7 +231,7 @@ def _candidate_from_user(
     user: str | None,
     host: str | None,
     display_name: str | None,
-    default_region: str,
+    numbering: CallerNumbering,
     problems: list[str],
 ) -> _Candidate:
     user_key = (user or "").strip().lower()
@@ -280,13 +245,13 @@ def _candidate_from_user(
     # A dial string under the anonymous.invalid host is still the network's knowledge: keep it.
     if user_key not in _WITHHELD_USERS and user_key not in _UNKNOWN_USERS and user is not None:
         try:
-            number = normalize_phone_number(user, default_region)
+            number = normalize_phone_number(user, numbering)
         except IntakeParseError as exc:
             problems.append(f"{source}: {exc.code}: {exc.message}")
             status = "unknown" if status == "number" else status
         else:
-            if number.e164 is None:
-                problems.append(f"{source}: invalid_number: {number.raw!r} is not a valid number")
+            if number.problem is not None:
+                problems.append(f"{source}: {number.problem.code}: {number.problem.message}")
     return _Candidate(
         source=source,
         raw=raw,

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
 from ntpd112.pbx.names import HOLD_MUSIC_CLASS, QUEUE_NAME
 from ntpd112.room.config import RoomConfig
@@ -34,6 +35,7 @@ class Trunk(BaseModel):
     network: Literal["mobile", "fixed"]
     match: tuple[str, ...] = Field(min_length=1)
     contact: str | None = Field(None, pattern=r"^sips?:[A-Za-z0-9.:\[\]_-]+$")
+    numbers: CallerNumbering = CallerNumbering()  # how it presents calling numbers; callbacks dial them so
 
     @field_validator("match")
     @classmethod
@@ -62,6 +64,9 @@ class TrunkTable(BaseModel):
 
     def by_endpoint(self, endpoint: str) -> Trunk | None:
         return next((t for t in self.trunk if t.endpoint == endpoint), None)
+
+    def by_name(self, name: str) -> Trunk | None:
+        return next((t for t in self.trunk if t.name == name), None)
 
 
 def parse_trunks(text: str) -> TrunkTable:

@@ -1,8 +1,9 @@
 """The callback list: callers who hung up before an operator answered (or whom an operator wants to call back).
 
 An operator takes an item; the service rings the operator's phone and, once answered, the dialplan calls the
-number back through the trunk the call came in on and bridges the two (context ntpd112-callback). The outcome
-comes back as a UserEvent and is logged on the original call.
+number back through the trunk the call came in on and bridges the two (context ntpd112-callback). The number is
+dialed in the trunk's own format (trunks.toml `numbers`). The outcome comes back as a UserEvent and is logged on
+the original call.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, or_, select, update
 
 from ntpd112.clock import utcnow
+from ntpd112.intake.numbering import trunk_dial_string
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
 from ntpd112.pbx.ami_actions import DialplanLocation, Originate
+from ntpd112.pbx.asterisk_config import TrunkTable
 from ntpd112.pbx.names import CALLBACK_CONTEXT, ENTRY_EXTENSION
 from ntpd112.queue.operators import OperatorError, interface
 from ntpd112.store.db import Database
@@ -50,10 +53,11 @@ class CallbackItem(BaseModel):
 
 
 class CallbackService:
-    def __init__(self, database: Database, ami: AmiClient, journal: Journal) -> None:
+    def __init__(self, database: Database, ami: AmiClient, journal: Journal, trunks: TrunkTable) -> None:
         self._database = database
         self._ami = ami
         self._journal = journal
+        self._trunks = trunks
 
     def attach(self, ami: AmiClient) -> None:
         ami.on("UserEvent", self._user_event)
@@ -99,9 +103,13 @@ class CallbackService:
             ).first()
             if claimed is None:
                 raise OperatorError(409, "callback_not_available", "this call is not waiting for a callback")
-            number = claimed.caller_number_raw or ""
-            if not number.lstrip("+").isdigit() or claimed.trunk is None:
-                raise OperatorError(409, "callback_impossible", "the caller's number or trunk is unknown")
+            # Raising here rolls the claim back: the item stays on the list.
+            trunk = self._trunks.by_name(claimed.trunk or "")
+            if trunk is None:
+                raise OperatorError(409, "callback_impossible", "the call's trunk is unknown or no longer configured")
+            number = trunk_dial_string(claimed.caller_number, claimed.caller_number_raw, trunk.numbers) or ""
+            if not number.lstrip("+").isdigit():
+                raise OperatorError(409, "callback_impossible", "the caller's number is unknown")
             item = CallbackItem.model_validate(claimed)
         try:
             await self._ami.send(
@@ -113,7 +121,7 @@ class CallbackService:
                     ring_seconds=30,
                     variables={
                         "NTPD112_CALLBACK_NUMBER": number,
-                        "NTPD112_CALLBACK_TRUNK": f"trunk-{claimed.trunk}",
+                        "NTPD112_CALLBACK_TRUNK": trunk.endpoint,
                         "NTPD112_CALLBACK_ID": str(call_id),
                     },
                 )
