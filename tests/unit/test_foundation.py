@@ -18,6 +18,7 @@ import structlog
 from ntpd112.backoff import Backoff
 from ntpd112.calls.handler import StasisArgs
 from ntpd112.clock import call_id_for
+from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.logs import _redact_secrets
 from ntpd112.pbx.ari_models import AriEventError, ChannelDestroyed, OtherEvent, StasisStart, parse_event
 from ntpd112.pbx.asterisk_config import TrunkConfigError, load_trunks, parse_trunks, render_trunks
@@ -116,6 +117,17 @@ def test_shipped_trunk_table_is_valid_and_renders_identify_sections() -> None:
     assert "[trunk-telkomsel-identify]\ntype=identify\nendpoint=trunk-telkomsel\nmatch=127.0.0.11" in text
 
 
+def test_a_trunk_says_how_it_presents_calling_numbers_and_auto_is_the_default() -> None:
+    table = parse_trunks(
+        '[[trunk]]\nname="a"\noperator="x"\nnetwork="fixed"\nmatch=["1.2.3.4"]\n'
+        '[trunk.numbers]\nformat="national"\nstrip_prefixes=["1717"]\n'
+        '[[trunk]]\nname="b"\noperator="y"\nnetwork="mobile"\nmatch=["1.2.3.5"]'
+    )
+    assert table.trunk[0].numbers == CallerNumbering(format="national", strip_prefixes=("1717",))
+    assert table.trunk[1].numbers == CallerNumbering(format="auto", strip_prefixes=())
+    assert table.by_name("b") is table.trunk[1] and table.by_name("c") is None
+
+
 @pytest.mark.parametrize(
     ("toml", "problem"),
     [
@@ -133,6 +145,14 @@ def test_shipped_trunk_table_is_valid_and_renders_identify_sections() -> None:
             "duplicate trunk names: a",
         ),
         ("this is = not toml [", "not valid TOML"),
+        (
+            '[[trunk]]\nname="a"\noperator="x"\nnetwork="fixed"\nmatch=["1.2.3.4"]\nnumbers={format="local"}',
+            "trunk.0.numbers.format",
+        ),
+        (
+            '[[trunk]]\nname="a"\noperator="x"\nnetwork="fixed"\nmatch=["1.2.3.4"]\nnumbers={strip_prefixes=["1a"]}',
+            "trunk.0.numbers.strip_prefixes.0",
+        ),
     ],
 )
 def test_invalid_trunk_tables_are_refused_naming_the_field(toml: str, problem: str) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ntpd112.calls.reconcile import endpoint_of, fold_cdrs
+import pytest
+
+from ntpd112.calls.reconcile import CdrCall, endpoint_of, fold_cdrs, unseen_call_fields
+from ntpd112.intake.numbering import CallerNumbering
+from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
 from ntpd112.store.models import AsteriskCdr
 
 
@@ -65,3 +69,20 @@ def test_rows_of_one_caller_fold_into_one_call_with_the_operator_who_answered() 
     assert (call.start, call.answer, call.end) == (_at(0), _at(1), _at(40))
     assert call.operators == ["op2"] and call.failsafe and call.src == "0812"
     assert calls["1.3"].operators == []  # a trunk is not an operator
+
+
+@pytest.mark.parametrize(
+    ("number_format", "caller_number"),
+    [("international", "+62215551234"), ("national_without_prefix", "+6262215551234"), ("auto", None)],
+)
+def test_a_call_known_only_from_its_cdr_reads_the_caller_number_in_the_trunks_format(
+    number_format: str, caller_number: str | None
+) -> None:
+    numbering = CallerNumbering(format=number_format)  # type: ignore[arg-type]
+    trunks = TrunkTable(
+        trunk=(Trunk(name="xl", operator="XL", network="mobile", match=("192.0.2.1",), numbers=numbering),)
+    )
+    cdr = CdrCall("1.1", linkedid="1.1", channel="PJSIP/trunk-xl-01", src="62215551234", start=_at(0))
+    fields = unseen_call_fields(cdr, trunks)
+    assert (fields["caller_number"], fields["caller_number_raw"]) == (caller_number, "62215551234")
+    assert (fields["trunk"], fields["carrier"], fields["offered_at"]) == ("xl", "XL", _at(0))

@@ -81,6 +81,25 @@ def fold_cdrs(rows: list[AsteriskCdr], operator_names: frozenset[str]) -> dict[s
     return calls
 
 
+def unseen_call_fields(cdr: CdrCall, trunks: TrunkTable) -> dict[str, Any]:
+    """The call record of a call the service never saw, from its CDR."""
+    trunk = trunks.by_endpoint(endpoint_of(cdr.channel) or "")
+    # The CDR's src is the number as the trunk presented it: read it in the trunk's format, as intake does.
+    identity = identify_caller(None, None, cdr.src, None, numbering=trunk.numbers if trunk else AUTO_NUMBERING)
+    return {
+        "linkedid": cdr.linkedid,
+        "trunk": trunk.name if trunk else endpoint_of(cdr.channel),
+        "carrier": trunk.operator if trunk else None,
+        "dialed_number": "112",
+        "caller_number_raw": identity.number_raw,
+        "caller_number": identity.number_e164,
+        "caller_presentation": identity.presentation,
+        "handled_by": "failsafe" if cdr.failsafe else "service",
+        "offered_at": cdr.start,
+        "answered_at": cdr.answer,
+    }
+
+
 class Reconciler:
     def __init__(
         self,
@@ -172,21 +191,7 @@ class Reconciler:
     def _reconcile(self, cdr: CdrCall, call: Call | None) -> bool:
         missing: dict[str, Any] = {}
         if call is None:
-            trunk = self._trunks.by_endpoint(endpoint_of(cdr.channel) or "")
-            # The CDR's src is the number as the trunk presented it: read it in the trunk's format, as intake does.
-            identity = identify_caller(None, None, cdr.src, None, numbering=trunk.numbers if trunk else AUTO_NUMBERING)
-            missing = {
-                "linkedid": cdr.linkedid,
-                "trunk": trunk.name if trunk else endpoint_of(cdr.channel),
-                "carrier": trunk.operator if trunk else None,
-                "dialed_number": "112",
-                "caller_number_raw": identity.number_raw,
-                "caller_number": identity.number_e164,
-                "caller_presentation": identity.presentation,
-                "handled_by": "failsafe" if cdr.failsafe else "service",
-                "offered_at": cdr.start,
-                "answered_at": cdr.answer,
-            }
+            missing = unseen_call_fields(cdr, self._trunks)
         if (call is None or call.ended_at is None) and cdr.end is not None:
             missing["ended_at"] = cdr.end
         if (call is None or call.operator is None) and cdr.operators:

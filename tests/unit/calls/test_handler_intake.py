@@ -10,6 +10,7 @@ import pytest
 from ntpd112.calls.handler import CallHandler
 from ntpd112.clock import call_id_for
 from ntpd112.intake.cells import CellKey
+from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.metrics import Metrics
 from ntpd112.pbx.ari_models import (
     CallerId,
@@ -229,3 +230,32 @@ async def test_resync_after_a_restart_picks_up_waiting_calls_and_follows_queued_
     assert ari.actions[-1] == continued_to_queue(waiting.id)
     assert [action for action in ari.actions if action[0] == "continue"] == [continued_to_queue(waiting.id)]
     assert sample(metrics, "ntpd112_calls_active") == 2
+
+
+@pytest.mark.parametrize(
+    ("number_format", "caller_number", "problems"),
+    [
+        ("international", "+62215551234", []),
+        ("national_without_prefix", "+6262215551234", []),
+        ("auto", None, ["pai: ambiguous_number", "channel: ambiguous_number"]),
+    ],
+)
+async def test_the_caller_number_is_read_in_the_format_of_the_trunk_the_call_came_in_on(
+    number_format: str, caller_number: str | None, problems: list[str]
+) -> None:
+    trunk = TRUNKS.trunk[0].model_copy(update={"numbers": CallerNumbering(format=number_format)})  # type: ignore[arg-type]
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": "<sip:62215551234@ims.telkomsel.co.id>"}))
+    journal = FakeJournal()
+    trunks = TrunkTable(trunk=(trunk,))
+    handler = CallHandler(ari, journal, trunks, Metrics(), FakeHistory(), PrioritySettings(), FakeLocations())
+    channel = CHANNEL.model_copy(update={"caller": CallerId(number="62215551234")})
+
+    await handler.on_event(stasis_start(channel))
+
+    _, created = journal.calls[0]
+    assert (created["caller_number"], created["caller_number_raw"]) == (caller_number, "62215551234")
+    recorded = [error["problem"] for error in journal.of_type("parse_error") if error["field"] == "caller_identity"]
+    # Each problem says why: both readings of the digits, and that the trunk's format would settle it.
+    assert [problem.split(": '")[0] for problem in recorded] == problems
+    assert all("+62215551234 (international)" in problem for problem in recorded)
+    assert ari.actions[-1] == continued_to_queue(CHANNEL.id)

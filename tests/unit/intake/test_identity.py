@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from ntpd112.intake.errors import IntakeParseError
 from ntpd112.intake.identity import (
     identify_caller,
-    normalize_phone_number,
     parse_address_header,
     privacy_hides_identity,
     sanitize_display_name,
 )
+from ntpd112.intake.numbering import CallerNumbering
 
 
 def test_pai_name_addr_is_preferred_and_normalised() -> None:
@@ -51,38 +51,18 @@ def test_from_with_tag_and_percent_encoded_plus() -> None:
     assert caller.display_name == "X"
 
 
-@pytest.mark.parametrize(
-    ("dialled", "e164"),
-    [
-        ("081234567890", "+6281234567890"),
-        ("6281234567890", "+6281234567890"),
-        ("+6281234567890", "+6281234567890"),
-        ("0812 3456 7890", "+6281234567890"),
-        ("021-5551234", "+62215551234"),
-        ("(021) 5551-2345", "+622155512345"),
-        ("0274 512345", "+62274512345"),
-        ("0274.512.345", "+62274512345"),
-        ("+44 20 7946 0958", "+442079460958"),
-        ("447911123456", "+447911123456"),
-        ("+1 650-253-0000", "+16502530000"),
-    ],
-)
-def test_normalize_phone_number_formats(dialled: str, e164: str) -> None:
-    assert normalize_phone_number(dialled).e164 == e164
+def test_every_source_is_read_in_the_trunks_number_format() -> None:
+    numbering = CallerNumbering(format="international", strip_prefixes=("1717",))
+    caller = identify_caller("<sip:081234567890@h>", "<sip:1717628123456789@h>", "62215551234", "", numbering=numbering)
+    assert (caller.source, caller.number_raw, caller.number_e164) == ("from", "1717628123456789", "+628123456789")
+    assert caller.problems == ["pai: format_mismatch: '081234567890' is not in the trunk's number format international"]
 
 
-def test_normalize_keeps_invalid_number_without_e164() -> None:
-    number = normalize_phone_number("0812")
-    assert number.raw == "0812"
-    assert number.e164 is None
-    assert number.country_code is None
-
-
-@pytest.mark.parametrize("text", ["alice", "", "++62", "0812x", "1" * 21, "٠٨١٢٣٤٥٦٧٨٩٠", "9" * 70])
-def test_normalize_rejects_non_dial_strings(text: str) -> None:
-    with pytest.raises(IntakeParseError) as info:
-        normalize_phone_number(text)
-    assert info.value.code == "not_a_number"
+def test_an_ambiguous_number_is_kept_raw_and_the_problem_names_both_readings() -> None:
+    caller = identify_caller("<sip:62215551234@h>", None, "", "")
+    assert (caller.number_raw, caller.number_e164, caller.presentation) == ("62215551234", None, "allowed")
+    [problem] = caller.problems
+    assert problem.startswith("pai: ambiguous_number: '62215551234' reads as +6262215551234 (national_without_prefix)")
 
 
 @pytest.mark.parametrize(
