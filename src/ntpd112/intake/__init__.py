@@ -1,6 +1,7 @@
 """Call intake: pure parsers for who called and from where (no I/O, no asyncio).
 
 identity      caller identity from P-Asserted-Identity / From / the channel caller
+numbering     calling numbers in the trunk's format -> E.164, and back for callbacks
 pani          P-Access-Network-Info cell identity (3GPP TS 24.229)
 geoloc        GEOLOC_PROFILE(location_info), Asterisk's reading of the PIDF-LO body -> LocationFix
 aml           Advanced Mobile Location by SMS and HTTPS (ETSI TS 103 625), HMAC check

@@ -10,6 +10,9 @@ Standards used:
   ``Privacy: id`` (RFC 3325 clause 9.3) asks that the asserted identity is not shown.
 * RFC 3966 clause 5.1.1: visual separators ``-``, ``.``, ``(``, ``)`` in telephone numbers.
 
+Numbers are read in the format of the trunk the call came in on (``numbering.py``); a number that
+cannot be read there keeps its raw digits, with the reason in ``problems``.
+
 Presentation. ``withheld`` means the caller asked to hide the number (anonymous/restricted/private
 user, the ``anonymous.invalid`` host, or ``Privacy: id``); the number is still extracted when the
 network asserted it, because a PSAP is entitled to it -- whether to display it is the renderer's
@@ -36,6 +39,7 @@ from ntpd112.intake.numbering import (
     HOME_COUNTRY_CODE,
     CallerNumbering,
     NormalizedNumber,
+    Reading,
     normalize_phone_number,
 )
 
@@ -74,6 +78,7 @@ class CallerIdentity(_Frozen):
     source: Source
     number_raw: str | None
     number_e164: str | None
+    number_read_as: Reading | None
     presentation: Presentation
     display_name: str | None
     is_foreign: bool
@@ -173,6 +178,7 @@ def identify_caller(
         source=chosen.source,
         number_raw=number.raw if number is not None else None,
         number_e164=number.e164 if number is not None else None,
+        number_read_as=number.read_as if number is not None else None,
         presentation=presentation,
         display_name=display_name,
         is_foreign=country_code is not None and country_code != HOME_COUNTRY_CODE,

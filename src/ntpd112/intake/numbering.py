@@ -2,18 +2,16 @@
 
 Carriers and exchanges present the calling number differently, so each trunk says how (trunks.toml, ``numbers``).
 The trunk's format decides what the digits mean; libphonenumber then decides whether the result is a real number.
-A number that fits no reading, fits the reading badly, or fits two readings that disagree keeps its raw digits
-and a problem that says why: never a made-up E.164.
+A number outside the trunk's format, invalid once read, or with two valid readings that disagree keeps its raw
+digits and a problem that says why: never a made-up E.164.
 
 Formats, with a Jakarta fixed line (021 555 1234) as the example:
 
-=========================  ================  ====================================================
-``e164``                   ``+62215551234``
-``international``          ``62215551234``   country code without ``+``
-``national``               ``0215551234``    trunk prefix 0; a foreign caller as ``00`` + country
-``national_without_prefix`` ``215551234``     no trunk prefix; a foreign caller as ``00`` + country
-``auto`` (default)         any of these      a guess, see ``_auto_readings``
-=========================  ================  ====================================================
+* ``e164``: ``+62215551234``
+* ``international``: ``62215551234`` (country code without ``+``)
+* ``national``: ``0215551234`` (trunk prefix 0); a foreign caller as ``00`` + country code + number
+* ``national_without_prefix``: ``215551234``; a foreign caller as ``00`` + country code + number
+* ``auto`` (the default): any of these, guessed from the digits (see ``_choose``)
 
 Whatever the format, a leading ``+`` is unambiguous and accepted. Before reading, the longest of the trunk's
 ``strip_prefixes`` that the number starts with is removed (routing prefixes some exchanges put in front).
@@ -117,7 +115,10 @@ def trunk_dial_string(e164: str | None, raw: str | None, numbering: CallerNumber
     """
     if e164 is None or numbering.format == "auto":
         return raw
-    parsed = phonenumbers.parse(e164, None)
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return raw  # a stored number this module did not write: dial what the trunk sent
     national = phonenumbers.national_significant_number(parsed)
     home = parsed.country_code == HOME_COUNTRY_CODE
     match numbering.format:

@@ -243,6 +243,7 @@ async def test_resync_after_a_restart_picks_up_waiting_calls_and_follows_queued_
 async def test_the_caller_number_is_read_in_the_format_of_the_trunk_the_call_came_in_on(
     number_format: str, caller_number: str | None, problems: list[str]
 ) -> None:
+    read_as = number_format if caller_number else None
     trunk = TRUNKS.trunk[0].model_copy(update={"numbers": CallerNumbering(format=number_format)})  # type: ignore[arg-type]
     ari = FakeAri(channel_variables({"P-Asserted-Identity": "<sip:62215551234@ims.telkomsel.co.id>"}))
     journal = FakeJournal()
@@ -254,6 +255,7 @@ async def test_the_caller_number_is_read_in_the_format_of_the_trunk_the_call_cam
 
     _, created = journal.calls[0]
     assert (created["caller_number"], created["caller_number_raw"]) == (caller_number, "62215551234")
+    assert journal.of_type("offered")[0]["identity"]["number_read_as"] == read_as
     recorded = [error["problem"] for error in journal.of_type("parse_error") if error["field"] == "caller_identity"]
     # Each problem says why: both readings of the digits, and that the trunk's format would settle it.
     assert [problem.split(": '")[0] for problem in recorded] == problems

@@ -217,6 +217,7 @@ def test_an_auto_trunk_or_a_caller_without_e164_is_called_back_on_the_raw_number
     assert trunk_dial_string("+62215551234", "62215551234", CallerNumbering()) == "62215551234"
     assert trunk_dial_string(None, "62215551234", CallerNumbering(format="national")) == "62215551234"
     assert trunk_dial_string(None, None, CallerNumbering(format="e164")) is None
+    assert trunk_dial_string("+62 not e164", "0215551234", CallerNumbering(format="e164")) == "0215551234"
 
 
 @pytest.mark.parametrize("text", ["alice", "", "++62", "0812x", "1" * 21, "٠٨١٢٣٤٥٦٧٨٩٠", "9" * 70])
