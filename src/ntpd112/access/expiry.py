@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+TOKEN_DAYS_DEFAULT = 90
+TOKEN_DAYS_MAX = 365
+
 
 def session_expires_at(
     signed_in_at: datetime, last_seen_at: datetime, idle: timedelta, absolute: timedelta
@@ -21,7 +24,7 @@ def session_is_live(
     return now < session_expires_at(signed_in_at, last_seen_at, idle, absolute)
 
 
-def token_expires_at(now: datetime, days: int, max_days: int) -> datetime:
-    if not 1 <= days <= max_days:
-        raise ValueError(f"a token lives between 1 and {max_days} days")
+def token_expires_at(now: datetime, days: int) -> datetime:
+    if not 1 <= days <= TOKEN_DAYS_MAX:
+        raise ValueError(f"a token lives between 1 and {TOKEN_DAYS_MAX} days")
     return now + timedelta(days=days)

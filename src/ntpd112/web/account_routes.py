@@ -18,7 +18,7 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from ntpd112.access.expiry import token_expires_at
+from ntpd112.access.expiry import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX, token_expires_at
 from ntpd112.access.passwords import MAX_LENGTH, hash_password, password_problems, verify_password
 from ntpd112.clock import utcnow
 from ntpd112.store.audit import AuditQuery, AuditView
@@ -36,8 +36,6 @@ from ntpd112.web.auth import (
 )
 from ntpd112.web.common import DEPS, IDENTITY_KEY, ApiError, Identity, json_response, parse_body, require_role
 
-TOKEN_DAYS_DEFAULT = 90
-TOKEN_DAYS_MAX = 365
 Password = Annotated[str, Field(max_length=MAX_LENGTH * 4)]
 
 
@@ -176,7 +174,7 @@ async def create_token(request: web.Request) -> web.Response:
     user = await accounts.users.get(identity.username)
     if user is None:
         raise ApiError(401, "unauthorized", "the user is gone")
-    expires_at = token_expires_at(utcnow(), body.expires_in_days, TOKEN_DAYS_MAX)
+    expires_at = token_expires_at(utcnow(), body.expires_in_days)
     return json_response(await accounts.tokens.create(user, body.name, expires_at), status=201)
 
 

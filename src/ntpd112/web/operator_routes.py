@@ -76,10 +76,11 @@ async def list_callbacks(request: web.Request) -> web.Response:
 
 async def take_callback(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
+    call_id = call_id_param(request)
     body = await parse_body(request, TakeCallbackRequest)
     operator = body.operator or identity.username
     require_self_or_supervisor(request, operator)
-    return json_response(await request.app[DEPS].callbacks.take(call_id_param(request), operator))
+    return json_response(await request.app[DEPS].callbacks.take(call_id, operator))
 
 
 async def request_callback(request: web.Request) -> web.Response:
