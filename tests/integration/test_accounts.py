@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -301,7 +302,7 @@ async def test_the_audit_trail_records_who_did_what_and_never_a_secret(service: 
     admin = await user_token(service, "adm", "admin")
     status, body, _ = await client.request("GET", "/api/audit", token=await user_token(service, "spv", "supervisor"))
     assert (status, body["error"]["id"]) == (403, "forbidden")
-    status, page, _ = await client.request("GET", f"/api/audit?user=rina&since={since.isoformat()}", token=admin)
+    status, page, _ = await client.request("GET", f"/api/audit?user=rina&since={quote(since.isoformat())}", token=admin)
     assert status == 200
     entries = [(e["action"], e["status"], e["outcome"]) for e in reversed(page["entries"])]
     assert entries == [
