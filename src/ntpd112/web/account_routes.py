@@ -143,6 +143,10 @@ async def change_password(request: web.Request) -> web.Response:
     identity = request[IDENTITY_KEY]
     accounts = request.app[DEPS].accounts
     body = await parse_body(request, PasswordChange)
+    # The current password is guessed no faster here than at sign-in.
+    retry_after = accounts.limits.login_per_user.retry_after(identity.username, time.monotonic())
+    if retry_after is not None:
+        return TooManyAttempts(retry_after).response()
     user = await accounts.users.get(identity.username)
     if user is None or not await asyncio.to_thread(verify_password, user.password_hash, body.current_password):
         accounts.limits.login_per_user.failed(identity.username, time.monotonic())
