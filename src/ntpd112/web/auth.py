@@ -17,6 +17,9 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
+from datetime import datetime
+from typing import Literal
 
 from aiohttp import web
 
@@ -46,7 +49,9 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CREDENTIAL = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 
 
-def identity_of(user: User, via: str, credential_id: object, expires_at: object) -> Identity:
+def identity_of(
+    user: User, via: Literal["session", "token"], credential_id: uuid.UUID, expires_at: datetime
+) -> Identity:
     return Identity(
         user_id=user.id,
         username=user.username,
@@ -54,9 +59,9 @@ def identity_of(user: User, via: str, credential_id: object, expires_at: object)
         roles=tuple(user.roles),
         agency=user.agency,
         must_change_password=user.must_change_password,
-        via=via,  # type: ignore[arg-type]
-        credential_id=credential_id,  # type: ignore[arg-type]
-        expires_at=expires_at,  # type: ignore[arg-type]
+        via=via,
+        credential_id=credential_id,
+        expires_at=expires_at,
     )
 
 
