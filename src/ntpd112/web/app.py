@@ -5,12 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from ntpd112.web.account_routes import add_account_routes
 from ntpd112.web.aml_routes import add_aml_routes
+from ntpd112.web.auth import audit_middleware, auth_middleware
 from ntpd112.web.common import (
     DEPS,
+    Accounts,
     ApiError,
     WebDeps,
-    auth_middleware,
     call_id_param,
     errors_middleware,
     json_response,
@@ -20,7 +22,7 @@ from ntpd112.web.dispatch_routes import add_dispatch_routes
 from ntpd112.web.live_dispatch_routes import add_live_dispatch_routes
 from ntpd112.web.operator_routes import add_operator_routes
 
-__all__ = ["DEPS", "WebDeps", "create_app"]
+__all__ = ["DEPS", "Accounts", "WebDeps", "create_app"]
 
 
 async def health(request: web.Request) -> web.Response:
@@ -61,12 +63,19 @@ async def get_call(request: web.Request) -> web.Response:
 
 
 def create_app(deps: WebDeps) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=256 * 1024)
+    middlewares = [audit_middleware, errors_middleware, auth_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=256 * 1024)
     app[DEPS] = deps
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
-    for add_routes in (add_dispatch_routes, add_operator_routes, add_aml_routes, add_live_dispatch_routes):
+    for add_routes in (
+        add_dispatch_routes,
+        add_operator_routes,
+        add_aml_routes,
+        add_live_dispatch_routes,
+        add_account_routes,
+    ):
         add_routes(app)
     return app

@@ -108,7 +108,7 @@ async def put_table(request: web.Request) -> web.Response:
     routing = request.app[DEPS].routing
     table = await _table_from_body(request)
     before = routing.current.table
-    stored = await routing.publish(table, identity.name, query.comment)
+    stored = await routing.publish(table, identity.username, query.comment)
     return json_response(Published(info=stored.info, changes=diff(before, stored.table)), status=201)
 
 
@@ -127,7 +127,7 @@ async def restore_version(request: web.Request) -> web.Response:
     query = WriteQuery.model_validate(dict(request.query))
     routing = request.app[DEPS].routing
     before = routing.current.table
-    stored = await routing.restore(_version_param(request), identity.name, query.comment)
+    stored = await routing.restore(_version_param(request), identity.username, query.comment)
     return json_response(Published(info=stored.info, changes=diff(before, stored.table)), status=201)
 
 
@@ -166,7 +166,7 @@ async def put_incident(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
     call_id = call_id_param(request)
     change = IncidentChange.model_validate_json(await request.read())
-    incident = await request.app[DEPS].incidents.set(call_id, change, identity.name)
+    incident = await request.app[DEPS].incidents.set(call_id, change, identity.username)
     return json_response(incident)
 
 

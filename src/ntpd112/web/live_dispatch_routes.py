@@ -11,7 +11,6 @@ from aiohttp import web
 
 from ntpd112.dispatch.desks import NewDesk
 from ntpd112.dispatch.models import DispatchRequest
-from ntpd112.store.repo import ROLE_RANK
 from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, parse_body, require_role
 
 
@@ -22,7 +21,11 @@ async def start_dispatch(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     # An unknown call is a 404, not "call ended": look it up first (raises CallNotFound).
     await deps.incidents.get(call_id)
-    return json_response(await deps.dispatch.dispatch(call_id, body, identity.name), status=202)
+    # An operator dispatches only the calls they answered (app_queue's member name is the username).
+    handler = await deps.repository.call_operator(call_id)
+    if handler != identity.username and not identity.has_role("supervisor"):
+        raise ApiError(403, "not_your_call", "an operator dispatches only the calls they handle", {"operator": handler})
+    return json_response(await deps.dispatch.dispatch(call_id, body, identity.username), status=202)
 
 
 async def get_dispatch(request: web.Request) -> web.Response:
@@ -37,10 +40,10 @@ async def get_dispatch(request: web.Request) -> web.Response:
 async def change_dispatch(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
     call_id = call_id_param(request)
-    supervisor = ROLE_RANK[identity.role] >= ROLE_RANK["supervisor"]
+    supervisor = identity.has_role("supervisor")
     dispatch = request.app[DEPS].dispatch
     action = {"complete": dispatch.complete, "cancel": dispatch.cancel, "leave": dispatch.leave}
-    return json_response(await action[request.match_info["action"]](call_id, identity.name, supervisor))
+    return json_response(await action[request.match_info["action"]](call_id, identity.username, supervisor))
 
 
 async def list_desks(request: web.Request) -> web.Response:

@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict
 
 from ntpd112.pbx.phones import PhoneName
 from ntpd112.queue.operators import NewOperator, PauseReason
-from ntpd112.web.common import DEPS, call_id_param, json_response, parse_body, require_role
+from ntpd112.web.common import (
+    DEPS,
+    call_id_param,
+    json_response,
+    parse_body,
+    require_role,
+    require_self_or_supervisor,
+)
 
 
 class PauseRequest(BaseModel):
@@ -21,7 +28,7 @@ class PauseRequest(BaseModel):
 class TakeCallbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    operator: PhoneName
+    operator: PhoneName | None = None  # None: whoever asks
 
 
 class CallbackRequest(BaseModel):
@@ -48,9 +55,9 @@ async def remove_operator(request: web.Request) -> web.Response:
 
 
 async def session_action(request: web.Request) -> web.Response:
-    require_role(request, "operator")
-    operators = request.app[DEPS].operators
     username, action = request.match_info["username"], request.match_info["action"]
+    require_self_or_supervisor(request, username)
+    operators = request.app[DEPS].operators
     if action == "login":
         result = await operators.login(username)
     elif action == "logout":
@@ -68,15 +75,18 @@ async def list_callbacks(request: web.Request) -> web.Response:
 
 
 async def take_callback(request: web.Request) -> web.Response:
-    require_role(request, "operator")
+    identity = require_role(request, "operator")
+    call_id = call_id_param(request)
     body = await parse_body(request, TakeCallbackRequest)
-    return json_response(await request.app[DEPS].callbacks.take(call_id_param(request), body.operator))
+    operator = body.operator or identity.username
+    require_self_or_supervisor(request, operator)
+    return json_response(await request.app[DEPS].callbacks.take(call_id, operator))
 
 
 async def request_callback(request: web.Request) -> web.Response:
     identity = require_role(request, "operator")
     body = await parse_body(request, CallbackRequest)
-    await request.app[DEPS].callbacks.request(call_id_param(request), body.reason, identity.name)
+    await request.app[DEPS].callbacks.request(call_id_param(request), body.reason, identity.username)
     return web.json_response({"status": "pending"}, status=202)
 
 
