@@ -52,8 +52,9 @@ async def impostor_call(caller: str, dialed: str) -> SippResult:
         "caller-unidentified.xml",
         source=UNKNOWN_SOURCE,
         service=dialed,
-        keys={"caller": caller, "password": "guessed-password"},
+        keys={"caller": caller},
         timeout_s=10,
+        extra=["-au", caller, "-ap", "guessed-password"],
     )
 
 
