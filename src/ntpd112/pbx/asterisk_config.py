@@ -30,6 +30,10 @@ class TrunkConfigError(ValueError):
     """The trunk table is invalid; the message names the trunk and field."""
 
 
+MIN_TRUNK_PASSWORD = 16
+MAX_TRUNK_PASSWORD = 128
+
+
 class TrunkAuth(BaseModel):
     """Digest authentication the trunk must pass on top of coming from its addresses. The password is read from the
     environment variable `password_env` when the configuration is rendered."""
@@ -48,10 +52,6 @@ class TrunkAuth(BaseModel):
                 f"{self.password_env} must be {MIN_TRUNK_PASSWORD} to {MAX_TRUNK_PASSWORD} printable characters"
             )
         return value
-
-
-MIN_TRUNK_PASSWORD = 16
-MAX_TRUNK_PASSWORD = 128
 
 
 class Trunk(BaseModel):
