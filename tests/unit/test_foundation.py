@@ -112,7 +112,7 @@ async def test_keyed_executor_keeps_order_within_a_key_and_runs_keys_in_parallel
 def test_shipped_trunk_table_is_valid_and_renders_identify_sections() -> None:
     table = load_trunks()
     assert {t.name for t in table.trunk} == {"telkomsel", "indosat", "xl", "smartfren", "telkom"}
-    text = render_trunks(table)
+    text = render_trunks(table, {})
     assert "[trunk-telkomsel](ntpd112-trunk)" in text
     assert "[trunk-telkomsel-identify]\ntype=identify\nendpoint=trunk-telkomsel\nmatch=127.0.0.11" in text
 

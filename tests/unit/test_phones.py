@@ -18,7 +18,19 @@ from ntpd112.queue.operators import NewOperator, OperatorError
 from ntpd112.routing.agencies import ENDPOINT_PATTERN
 
 GOOD_NAMES = ["a", "op1", "psc119-desk_2", "x" * 40]
-BAD_NAMES = ["", "Op1", "1op", "op 1", "op.1", "x" * 41, "op1&PJSIP/evil", "op1\n", "trunk-telkomsel", "agency-trunk"]
+BAD_NAMES = [
+    "",
+    "Op1",
+    "1op",
+    "op 1",
+    "op.1",
+    "x" * 41,
+    "op1&PJSIP/evil",
+    "op1\n",
+    "trunk-telkomsel",
+    "agency-trunk",
+    "anonymous",
+]
 
 
 def _operator(username: str, **fields: Any) -> NewOperator:
@@ -90,5 +102,7 @@ def test_one_builder_writes_endpoint_auth_and_aor_into_astdb() -> None:
     assert all(isinstance(a, DBPut) for a in actions)
     endpoint, auth, aor = (json.loads(a.value) for a in actions)
     assert endpoint["context"] == DESK_CONTEXT and endpoint["callerid"] == '"Damkar" <desk1>'
+    # Every request from the phone is authenticated, and its REFER (transfer button) is refused.
+    assert endpoint["auth"] == "desk1" and endpoint["allow_transfer"] == "no"
     assert auth["md5_cred"] == digest and auth["username"] == "desk1"
     assert aor["contact"] == "sip:127.0.0.51:5070" and aor["qualify_frequency"] == "0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,18 +53,18 @@ def asterisk_render(directory: Path) -> None:
 
     settings = cli_settings()
     try:
-        table = load_trunks()
+        files = render_include_files(
+            load_trunks(),
+            load_room(),
+            settings.ari_username,
+            settings.ari_password.get_secret_value(),
+            settings.ami_username,
+            settings.ami_password.get_secret_value(),
+            os.environ,
+        )
     except TrunkConfigError as error:
         fail(str(error))
         return
-    files = render_include_files(
-        table,
-        load_room(),
-        settings.ari_username,
-        settings.ari_password.get_secret_value(),
-        settings.ami_username,
-        settings.ami_password.get_secret_value(),
-    )
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")

@@ -123,6 +123,7 @@ class LocalAsterisk:
             ari_password.get_secret_value(),
             self._settings.ami_username,
             ami_password.get_secret_value(),
+            os.environ,
         )
         # The load test's baseline dialplan: not a Template (it uses ${...}) and not for production.
         files[LOADTEST_DIALPLAN] = (DIALPLAN_DIR / LOADTEST_DIALPLAN).read_text(encoding="utf-8")

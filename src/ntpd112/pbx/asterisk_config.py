@@ -2,13 +2,16 @@
 room.toml). Pure: no I/O here except reading the trunk table in `load_trunks` and the shipped files.
 
 `render_include_files` gives the files an existing /etc/asterisk includes (pjsip, dialplan, AMI and ARI users);
-the local Asterisk (devtools/local_asterisk.py) adds its own top-level files around them.
+the local Asterisk (devtools/local_asterisk.py) adds its own top-level files around them. A trunk's digest password
+is never in a file of the repository: trunks.toml names the environment variable that holds it, and rendering reads
+it from the environment it is given.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
 from ntpd112.pbx.names import HOLD_MUSIC_CLASS, QUEUE_NAME
+from ntpd112.pbx.phones import SIP_REALM, md5_cred
 from ntpd112.room.config import RoomConfig
 from ntpd112.sip_names import SipName
 
@@ -25,6 +29,30 @@ DEFAULT_TRUNKS_FILE = ASTERISK_DIR / "trunks.toml"
 
 class TrunkConfigError(ValueError):
     """The trunk table is invalid; the message names the trunk and field."""
+
+
+MIN_TRUNK_PASSWORD = 16
+MAX_TRUNK_PASSWORD = 128
+
+
+class TrunkAuth(BaseModel):
+    """Digest authentication the trunk must pass on top of coming from its addresses. The password is read from the
+    environment variable `password_env` when the configuration is rendered."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    username: SipName
+    password_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")
+
+    def password(self, environ: Mapping[str, str]) -> str:
+        value = environ.get(self.password_env)
+        if value is None:
+            raise ValueError(f"environment variable {self.password_env} is not set")
+        if not MIN_TRUNK_PASSWORD <= len(value) <= MAX_TRUNK_PASSWORD or not value.isprintable():
+            raise ValueError(
+                f"{self.password_env} must be {MIN_TRUNK_PASSWORD} to {MAX_TRUNK_PASSWORD} printable characters"
+            )
+        return value
 
 
 class Trunk(BaseModel):
@@ -36,6 +64,7 @@ class Trunk(BaseModel):
     match: tuple[str, ...] = Field(min_length=1)
     contact: str | None = Field(None, pattern=r"^sips?:[A-Za-z0-9.:\[\]_-]+$")
     numbers: CallerNumbering = CallerNumbering()  # how it presents calling numbers; callbacks dial them so
+    auth: TrunkAuth | None = None
 
     @field_validator("match")
     @classmethod
@@ -84,21 +113,38 @@ def load_trunks(path: Path = DEFAULT_TRUNKS_FILE) -> TrunkTable:
     return parse_trunks(path.read_text(encoding="utf-8"))
 
 
-def render_trunks(table: TrunkTable) -> str:
+def render_trunks(table: TrunkTable, environ: Mapping[str, str]) -> str:
+    """pjsip objects of the trunks; `environ` holds the passwords of trunks with `auth` (TrunkConfigError if one is
+    missing or unusable)."""
     lines = ["; Rendered by `ntpd112 asterisk render` from trunks.toml. Do not edit: edit trunks.toml.", ""]
     for trunk in table.trunk:
         lines += [f"; {trunk.operator} ({trunk.network})", f"[{trunk.endpoint}](ntpd112-trunk)"]
+        lines += [f"auth={trunk.endpoint}-auth"] if trunk.auth else []
+        lines += [f"aors={trunk.endpoint}"] if trunk.contact else []
+        if trunk.auth:
+            lines += ["", *_trunk_auth(trunk, trunk.auth, environ)]
         if trunk.contact:
-            lines += [
-                f"aors={trunk.endpoint}",
-                "",
-                f"[{trunk.endpoint}](ntpd112-trunk-aor)",
-                f"contact={trunk.contact}",
-            ]
+            lines += ["", f"[{trunk.endpoint}](ntpd112-trunk-aor)", f"contact={trunk.contact}"]
         lines += ["", f"[{trunk.endpoint}-identify]", "type=identify", f"endpoint={trunk.endpoint}"]
         lines += [f"match={address}" for address in trunk.match]
         lines.append("")
     return "\n".join(lines)
+
+
+def _trunk_auth(trunk: Trunk, auth: TrunkAuth, environ: Mapping[str, str]) -> list[str]:
+    try:
+        password = auth.password(environ)
+    except ValueError as error:
+        raise TrunkConfigError(f"trunk {trunk.name}: auth.password_env: {error}") from None
+    # Only the digest (HA1) is written, so the rendered file does not carry the password itself.
+    return [
+        f"[{trunk.endpoint}-auth]",
+        "type=auth",
+        "auth_type=md5",
+        f"username={auth.username}",
+        f"realm={SIP_REALM}",
+        f"md5_cred={md5_cred(auth.username, password)}",
+    ]
 
 
 def render_ari_user(username: str, password: str) -> str:
@@ -106,11 +152,15 @@ def render_ari_user(username: str, password: str) -> str:
 
 
 def render_manager_user(username: str, password: str) -> str:
-    # Only loopback may log in; the service needs read for events and write for queue/originate actions.
+    # Only loopback may log in, with the least rights the service needs (classes from Asterisk 22's manager.c,
+    # app_queue.c, db.c). Read: agent (QueueCaller*, Agent* events), user (the dialplan's UserEvents), call
+    # (OriginateResponse of callbacks). Write: agent (QueueAdd/Remove/Pause), call (Setvar, Getvar, Redirect),
+    # originate (Originate), system (DBPut/DBDel of phones in AstDB, Reload of res_pjsip and pbx_config: Asterisk has
+    # no narrower class for them). QueueStatus, Events and Ping need none. Never `command` or `config`.
     return (
         f"[{username}]\nsecret={password}\ndeny=0.0.0.0/0.0.0.0\npermit=127.0.0.1/255.255.255.255\n"
-        "read=system,call,agent,user,dtmf,reporting,cdr,dialplan\n"
-        "write=system,call,agent,user,originate,reporting\n"
+        "read=agent,user,call\n"
+        "write=agent,call,originate,system\n"
     )
 
 
@@ -187,12 +237,19 @@ def render_music_on_hold() -> str:
 
 
 def render_include_files(
-    table: TrunkTable, room: RoomConfig, ari_username: str, ari_password: str, ami_username: str, ami_password: str
+    table: TrunkTable,
+    room: RoomConfig,
+    ari_username: str,
+    ari_password: str,
+    ami_username: str,
+    ami_password: str,
+    environ: Mapping[str, str],
 ) -> dict[str, str]:
-    """The files an Asterisk installation includes to run ntpd112, by file name."""
+    """The files an Asterisk installation includes to run ntpd112, by file name; `environ` holds the trunks'
+    passwords (TrunkConfigError when one is missing or unusable)."""
     return {
         "pjsip_ntpd112.conf": (ASTERISK_DIR / "pjsip_ntpd112.conf").read_text(encoding="utf-8"),
-        "pjsip_ntpd112_trunks.conf": render_trunks(table) + "\n" + render_agency_trunk(room),
+        "pjsip_ntpd112_trunks.conf": render_trunks(table, environ) + "\n" + render_agency_trunk(room),
         "extensions_ntpd112.conf": (DIALPLAN_DIR / "extensions_ntpd112.conf").read_text(encoding="utf-8"),
         "extensions_ntpd112_room.conf": render_dialplan_globals(room),
         "queues_ntpd112.conf": render_queues(room),

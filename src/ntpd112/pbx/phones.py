@@ -30,15 +30,16 @@ SIP_REALM = "ntpd112"
 ASTDB_FAMILY = "ntpd112"
 PJSIP_KINDS = ("endpoint", "auth", "aor")
 # Trunk endpoints are `trunk-<name>`, the agency trunk is named in room.toml (`agency-trunk`): a phone may not take
-# a name that could be theirs.
-RESERVED_PREFIXES = ("trunk-", "agency")
+# a name that could be theirs. `anonymous` is the endpoint PJSIP's anonymous identifier (loaded by autoload
+# installations) hands every unidentified request to.
+RESERVED_PREFIXES = ("trunk-", "agency", "anonymous")
 
 E = TypeVar("E", bound=RefusedError)
 
 
 def _not_reserved(name: str) -> str:
     if name.startswith(RESERVED_PREFIXES):
-        raise ValueError("names starting with trunk- or agency are reserved for trunks")
+        raise ValueError("names starting with trunk-, agency or anonymous are reserved")
     return name
 
 
@@ -111,6 +112,9 @@ def pjsip_objects(phone: DeskPhone) -> dict[str, dict[str, str]]:
             "rewrite_contact": "yes",
             "callerid": f'"{phone.name}" <{phone.username}>',
             "device_state_busy_at": "1",
+            # A softphone's transfer button sends REFER: it would move the 112 caller into `context`, where
+            # everything is refused, and drop them. Refused with 603; dispatch transfers through ARI and AMI.
+            "allow_transfer": "no",
         },
         "auth": {
             "type": "auth",
