@@ -123,12 +123,16 @@ def local_asterisk(test_database_url: str) -> Iterator[LocalAsterisk]:
 TABLES = [table.name for table in Base.metadata.sorted_tables]
 
 
-@pytest.fixture
-async def clean_database(test_database_url: str) -> str:
-    engine = create_async_engine(test_database_url)
+async def _truncate(database_url: str) -> None:
+    engine = create_async_engine(database_url)
     async with engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
     await engine.dispose()
+
+
+@pytest.fixture
+async def clean_database(test_database_url: str) -> str:
+    await _truncate(test_database_url)
     return test_database_url
 
 
@@ -158,6 +162,27 @@ async def service(local_asterisk: LocalAsterisk, clean_database: str, tmp_path: 
         yield svc
     finally:
         await svc.stop()
+
+
+@pytest.fixture(scope="module")
+async def module_service(
+    local_asterisk: LocalAsterisk, test_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Service]:
+    await _truncate(test_database_url)
+    svc = Service(service_settings(test_database_url, tmp_path_factory.mktemp("spool")))
+    await svc.start()
+    try:
+        await wait_until(lambda: svc.ari.connected and svc.ami.connected)
+        yield svc
+    finally:
+        await svc.stop()
+
+
+@pytest.fixture
+async def shared_service(module_service: Service, clean_database: str) -> Service:
+    """One running service for a whole module, every table emptied before each test (the rows the service wrote
+    at its start too): for modules whose tests need no fresh service, only a running one and empty tables."""
+    return module_service
 
 
 # Intake's part of every call's timeline, in order; queue and overflow events follow, "ended" is last.
