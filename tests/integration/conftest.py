@@ -99,9 +99,22 @@ async def development_database_untouched(exclusive_local_asterisk: None) -> Asyn
     )
 
 
+async def _empty_schema(database_url: str) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def test_database_url(development_database_untouched: None) -> str:
     url = env_url("NTPD112_TEST_DATABASE_URL")
+    # Every checkout on this machine shares the test database, and one on another branch may have migrated it to
+    # revisions this one does not know: each session builds it afresh from this checkout's migrations.
+    asyncio.run(_empty_schema(url))
     migrate_database(url)
     return url
 
