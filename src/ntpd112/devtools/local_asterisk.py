@@ -78,7 +78,9 @@ def local_asterisk_lock() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             log.info("waiting for the local asterisk: other tests or a load test use it", lock=str(LOCAL_ASTERISK_LOCK))
+            since = time.monotonic()
             fcntl.flock(lock, fcntl.LOCK_EX)
+            log.info("the local asterisk is free", waited_seconds=round(time.monotonic() - since))
         yield
 
 
