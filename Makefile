@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 
-.PHONY: help setup run test unit integration load lint asterisk-start asterisk-stop asterisk-status clean-spool
+.PHONY: help setup run test unit integration load lint lock asterisk-start asterisk-stop asterisk-status clean-spool
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ lint: ## ruff, mypy and the import layers (import-linter)
 	@$(VENV)/ruff format --check src tests migrations
 	@$(VENV)/mypy
 	@$(VENV)/lint-imports
+
+lock: ## Re-lock uv.lock after changing dependencies; UPGRADE=1 takes the newest allowed (bootstrap installs it)
+	@$(VENV)/uv lock $(if $(UPGRADE),--upgrade)
 
 asterisk-start: ## Start the local Asterisk (provisioned on first use)
 	@$(VENV)/ntpd112 asterisk start

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what this machine lacks for ntpd112: Debian packages (SIPp, debootstrap, baresip, espeak-ng, sox,
-# PostgreSQL when no server runs), a running PostgreSQL, the Python venv with the project's dependencies.
+# PostgreSQL when no server runs), a running PostgreSQL, the Python venv with the locked dependencies (uv.lock).
 # Idempotent and quick the second time. The local Asterisk, databases and migrations follow in `ntpd112 setup`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,11 +35,19 @@ fi
 
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# The venv holds exactly the versions in uv.lock (the project editable on top), installed by the uv that uv.lock pins.
+stamp=".venv/.installed-$(cat pyproject.toml uv.lock | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "bootstrap: installing Python dependencies"
-  .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[dev]'
+  echo "bootstrap: installing Python dependencies (uv.lock)"
+  uv_version=$(.venv/bin/python -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')
+  if [ "$(.venv/bin/uv --version 2>/dev/null)" != "uv $uv_version" ]; then
+    # --isolated: pip skips the user's pip configuration, whose extra indexes warn for every project they lack;
+    # uv reads no pip configuration at all (a mirror is set with UV_DEFAULT_INDEX).
+    .venv/bin/pip install --isolated --disable-pip-version-check -q "uv==$uv_version"
+  fi
+  # --locked: refuse a uv.lock that no longer matches pyproject.toml (`make lock` updates it). Copies, not hard
+  # links: uv's cache and the checkout may be on different file systems, and uv would warn about the fallback.
+  UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never .venv/bin/uv sync --quiet --locked --extra dev
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

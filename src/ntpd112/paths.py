@@ -9,6 +9,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 ASTERISK_DIR = PROJECT_DIR / "asterisk"
 DIALPLAN_DIR = PROJECT_DIR / "dialplan"
 SIPP_DIR = PROJECT_DIR / "sipp-scenarios"
-# The local Asterisk on fixed ports, its queue and the test database serve every checkout on a machine: integration
-# test sessions and `ntpd112 loadtest` take turns by an exclusive flock on this file.
+# The local Asterisk on fixed ports, its queue, its CDR target and the test database serve every checkout on a
+# machine: integration test sessions, `ntpd112 setup`, `asterisk start|stop` and `loadtest` take turns by an exclusive
+# flock on this file (devtools.local_asterisk.local_asterisk_lock).
 LOCAL_ASTERISK_LOCK = Path("/tmp/ntpd112-integration.lock")  # noqa: S108  a fixed name is the point

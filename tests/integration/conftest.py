@@ -1,12 +1,15 @@
 """Integration fixtures: the real local Asterisk 22, the real PostgreSQL test database, the real service.
 
 Nothing here is skipped when a piece is missing: a missing piece is a failure (`make test` sets everything up).
+
+The local Asterisk and the test database serve every checkout on this machine. A session holds the machine-wide lock
+from its first integration fixture to its end; meanwhile Asterisk writes its CDRs into the test database, and the
+session checks at its end that it left the development database (which `make run` reconciles from) as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from dotenv import dotenv_values
-from sqlalchemy import select, text
+from pydantic import SecretStr
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.access.roles import Role
@@ -24,10 +29,10 @@ from ntpd112.app import Service
 from ntpd112.cli.service import migrate_database
 from ntpd112.clock import utcnow
 from ntpd112.config import Settings, load_local_asterisk_settings
-from ntpd112.devtools.local_asterisk import LocalAsterisk
-from ntpd112.paths import LOCAL_ASTERISK_LOCK
+from ntpd112.devtools.local_asterisk import LocalAsterisk, local_asterisk_lock
+from ntpd112.logs import configure_logging
 from ntpd112.pbx.ami_actions import QueueRemove
-from ntpd112.store.models import Call, CallEvent
+from ntpd112.store.models import Base, Call, CallEvent
 from ntpd112.store.users import user_for_operator
 
 pytestmark = pytest.mark.integration
@@ -55,39 +60,98 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interv
         await asyncio.sleep(interval)
 
 
-@pytest.fixture(scope="session")
-def local_asterisk() -> Iterator[LocalAsterisk]:
-    # One local Asterisk on fixed ports serves every checkout on this machine: integration sessions take turns.
-    with LOCAL_ASTERISK_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        asterisk = LocalAsterisk(load_local_asterisk_settings())
-        asterisk.start()
-        yield asterisk
+def env_url(name: str) -> str:
+    url = dotenv_values(Path(".env")).get(name)
+    assert url, f"{name} missing from .env: run `make setup` first"
+    return url
 
 
 @pytest.fixture(scope="session")
-def test_database_url() -> str:
-    url = dotenv_values(Path(".env")).get("NTPD112_TEST_DATABASE_URL")
-    assert url, "NTPD112_TEST_DATABASE_URL missing from .env: run `make setup` first"
+def exclusive_local_asterisk() -> Iterator[None]:
+    # The services under test log as `ntpd112 run` does; structlog's unconfigured default renders every logged
+    # exception as a rich traceback with locals, which stalls the event loop for about a second under load.
+    configure_logging("json", "debug")
+    try:
+        with local_asterisk_lock():
+            yield
+    finally:
+        structlog.reset_defaults()
+
+
+async def _row_counts(database_url: str) -> dict[str, int]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return {
+                table.name: await connection.scalar(select(func.count()).select_from(table)) or 0
+                for table in Base.metadata.sorted_tables
+            }
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def development_database_untouched(exclusive_local_asterisk: None) -> AsyncIterator[None]:
+    """Fails the session when it wrote into the development database: its CDRs, its calls or anything else."""
+    url = env_url("NTPD112_DATABASE_URL")
+    before = await _row_counts(url)
+    yield
+    after = await _row_counts(url)
+    changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+    assert not changed, (
+        f"the test session changed the development database's row counts (before, after): {changed}"
+        " (or a `make run` of this machine ran meanwhile: stop it before `make test`)"
+    )
+
+
+async def _empty_schema(database_url: str) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def test_database_url(development_database_untouched: None) -> str:
+    url = env_url("NTPD112_TEST_DATABASE_URL")
+    # Every checkout on this machine shares the test database, and one on another branch may have migrated it to
+    # revisions this one does not know: each session builds it afresh from this checkout's migrations.
+    asyncio.run(_empty_schema(url))
     migrate_database(url)
     return url
 
 
+@pytest.fixture(scope="session")
+def local_asterisk(test_database_url: str) -> Iterator[LocalAsterisk]:
+    development = load_local_asterisk_settings()
+    # The session's calls leave their CDRs in the test database; the development one is `make run`'s to reconcile.
+    # Only cdr_pgsql.conf differs from the development configuration: start() reloads that module, no restart.
+    asterisk = LocalAsterisk(development.model_copy(update={"cdr_database_url": SecretStr(test_database_url)}))
+    asterisk.start()
+    try:
+        yield asterisk
+    finally:
+        LocalAsterisk(development).start()
+
+
+# Every table of the models; tests/integration/test_test_database.py checks the test database has no other one.
+TABLES = [table.name for table in Base.metadata.sorted_tables]
+
+
+async def _truncate(database_url: str) -> None:
+    engine = create_async_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+    await engine.dispose()
+
+
 @pytest.fixture
 async def clean_database(test_database_url: str) -> str:
-    engine = create_async_engine(test_database_url)
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "TRUNCATE calls, call_events, api_tokens, operators, users, caller_flags,"
-                " routing_table_versions, incidents, location_fixes, cells, areas CASCADE"
-            )
-        )
-    await engine.dispose()
+    await _truncate(test_database_url)
     return test_database_url
-
-
-RECONCILE_LOOKBACK_HOURS = 1 / 60
 
 
 def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Settings:
@@ -100,9 +164,9 @@ def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Se
         "log_format": "json",
         "asterisk_config_dir": load_local_asterisk_settings().asterisk_root / "etc/asterisk",
         "aml_hmac_secret": AML_TEST_SECRET,
-        # Asterisk's CDRs are shared by every run on this machine (development, load tests, earlier tests): a
-        # test service reconciles only the last minute, or it would import all of them into its fresh database.
-        "reconcile_lookback_hours": RECONCILE_LOOKBACK_HOURS,
+        # Where the session's Asterisk writes its CDRs (see `local_asterisk`), straight, also when a test routes
+        # `database_url` through a proxy it cuts. The CDRs are truncated with everything else before each test.
+        "cdr_database_url": env_url("NTPD112_TEST_DATABASE_URL"),
     }
     return Settings(**(values | overrides))
 
@@ -125,6 +189,27 @@ async def user_token(service: Service, username: str, role: Role) -> str:
         user.must_change_password = False
     created = await service.accounts.tokens.create(user, "test", utcnow() + timedelta(days=1))
     return created.token
+
+
+@pytest.fixture(scope="module")
+async def module_service(
+    local_asterisk: LocalAsterisk, test_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Service]:
+    await _truncate(test_database_url)
+    svc = Service(service_settings(test_database_url, tmp_path_factory.mktemp("spool")))
+    await svc.start()
+    try:
+        await wait_until(lambda: svc.ari.connected and svc.ami.connected)
+        yield svc
+    finally:
+        await svc.stop()
+
+
+@pytest.fixture
+async def shared_service(module_service: Service, clean_database: str) -> Service:
+    """One running service for a whole module, every table emptied before each test (the rows the service wrote
+    at its start too): for modules whose tests need no fresh service, only a running one and empty tables."""
+    return module_service
 
 
 # Intake's part of every call's timeline, in order; queue and overflow events follow, "ended" is last.

@@ -13,6 +13,12 @@ from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
 @pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Requests and calls against a running service and empty tables: no test here needs a fresh service.
+    return shared_service
+
+
+@pytest.fixture
 async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
         yield session

@@ -23,6 +23,7 @@ import pytest
 from ntpd112.app import Service
 from ntpd112.dispatch.desks import NewDesk
 from ntpd112.dispatch.incidents import IncidentChange
+from ntpd112.pbx.ari import AriError
 from ntpd112.queue.operators import NewOperator
 from ntpd112.routing.agencies import ExternalNumber, HuntGroup
 from ntpd112.routing.defaults import default_table
@@ -84,7 +85,9 @@ class Room:
 
     @contextlib.asynccontextmanager
     async def call(self, hold_ms: int = 40000) -> AsyncIterator[tuple[uuid.UUID, asyncio.Task[SippResult]]]:
-        """A 112 call answered by the operator; yields its id once caller and operator talk."""
+        """A 112 call answered by the operator; yields its id once caller and operator talk. The caller is hung up
+        when the block ends: `hold_ms` only bounds how long the block may take."""
+        call_id: uuid.UUID | None = None
         number = unique_mobile_number()
         caller = asyncio.create_task(
             run_sipp(
@@ -109,9 +112,15 @@ class Room:
             call_id = call.id
             yield call_id, caller
         finally:
+            # Asterisk hangs the caller up (SIPp answers the BYE and ends): the caller leaves as if it had hung up.
+            if call_id is not None and (uniqueid := self.service.calls.uniqueid_of(call_id)) is not None:
+                with contextlib.suppress(AriError):  # it may have ended on its own just now
+                    await self.service.ari.hangup(uniqueid)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(caller, hold_ms / 1000 + 30)
-            await wait_until(lambda: self.service.calls.uniqueid_of(call_id) is None, timeout=30)
+            if call_id is not None:
+                ended = call_id
+                await wait_until(lambda: self.service.calls.uniqueid_of(ended) is None, timeout=30)
             await self.service.journal.flushed()
 
     async def types(self, call_id: uuid.UUID) -> list[str]:

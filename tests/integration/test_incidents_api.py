@@ -14,6 +14,12 @@ from tests.integration.conftest import timeline, user_token
 
 
 @pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Requests and calls against a running service and empty tables: no test here needs a fresh service.
+    return shared_service
+
+
+@pytest.fixture
 async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
         yield session

@@ -188,22 +188,31 @@ async def test_callback_list_over_rest(
     assert status == 404 and body["error"]["id"] == "call_not_found"
 
 
-def test_operators_from_the_command_line(service: Service) -> None:
+async def test_operators_from_the_command_line(service: Service) -> None:
     env = os.environ | {"NTPD112_DATABASE_URL": service.settings.database_url.get_secret_value()}
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ntpd112", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    # Asynchronous, so the service's event loop (its AMI session among the rest) keeps running meanwhile.
+    async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ntpd112",
+            *args,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        return subprocess.CompletedProcess(list(args), process.returncode or 0, out.decode(), err.decode())
 
-    added = cli("operators", "add", "op8", "--name", "Budi", "--contact", "sip:127.0.0.38:5070", "--json")
+    added = await cli("operators", "add", "op8", "--name", "Budi", "--contact", "sip:127.0.0.38:5070", "--json")
     assert added.returncode == 0, added.stderr
     assert '"sip_password"' in added.stdout
-    assert cli("operators", "login", "op8").returncode == 0
-    again = cli("operators", "login", "op8")
+    assert (await cli("operators", "login", "op8")).returncode == 0
+    again = await cli("operators", "login", "op8")
     assert again.returncode == 1 and "already_logged_in" in again.stderr
-    listed = cli("operators", "list", "--json")
+    listed = await cli("operators", "list", "--json")
     assert '"logged_in": true' in listed.stdout
-    bad = cli("operators", "add", "Bad Name", "--name", "x")
+    bad = await cli("operators", "add", "Bad Name", "--name", "x")
     assert bad.returncode == 2 and "username" in bad.stderr
-    assert cli("operators", "remove", "op8").returncode == 0
+    assert (await cli("operators", "remove", "op8")).returncode == 0

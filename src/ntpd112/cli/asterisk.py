@@ -28,14 +28,22 @@ def _local() -> Any:
         fail(str(error))
 
 
+def _exclusively() -> Any:
+    from ntpd112.devtools.local_asterisk import local_asterisk_lock
+
+    return local_asterisk_lock()
+
+
 @asterisk.command("start", help="Provision (first time), configure and start the local Asterisk.")
 def asterisk_start() -> None:
-    _local().start()
+    with _exclusively():  # waits for integration tests or a load test of any checkout to finish
+        _local().start()
 
 
-@asterisk.command("stop", help="Stop the local Asterisk.")
+@asterisk.command("stop", help="Stop the local Asterisk (after integration tests or a load test finish).")
 def asterisk_stop() -> None:
-    _local().stop()
+    with _exclusively():
+        _local().stop()
 
 
 @asterisk.command("status", help="Is the local Asterisk running? Exit code 0 if so, 3 if not.")

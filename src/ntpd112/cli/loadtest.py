@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 from pathlib import Path
 
 import click
@@ -28,8 +27,7 @@ def loadtest(profile_name: str, json_file: Path | None, plot_file: Path | None, 
     from ntpd112.devtools.loadtest.plot import write_plot
     from ntpd112.devtools.loadtest.report import render_table
     from ntpd112.devtools.loadtest.runner import LoadTest
-    from ntpd112.devtools.local_asterisk import LocalAsterisk
-    from ntpd112.paths import LOCAL_ASTERISK_LOCK
+    from ntpd112.devtools.local_asterisk import LocalAsterisk, local_asterisk_lock
 
     try:
         profile = load_profile(profile_name)
@@ -39,9 +37,7 @@ def loadtest(profile_name: str, json_file: Path | None, plot_file: Path | None, 
     if calls is not None:
         profile = profile.model_copy(update={"calls": calls})
     settings = cli_settings()
-    with LOCAL_ASTERISK_LOCK.open("w") as lock:
-        click.echo(f"waiting for {LOCAL_ASTERISK_LOCK} (integration tests use the same Asterisk)...", err=True)
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with local_asterisk_lock():
         asterisk = LocalAsterisk(load_local_asterisk_settings())
         asterisk.start()  # installs the baseline trunk when the configuration changed
         report = asyncio.run(LoadTest(profile, settings, asterisk, WORK_DIR).run())

@@ -61,10 +61,11 @@ def migrate() -> None:
 @click.command(help="Local development set-up: credentials in .env, databases, migrations, the local Asterisk.")
 def setup() -> None:
     from ntpd112.devtools.devsetup import ensure_databases, ensure_env_file
-    from ntpd112.devtools.local_asterisk import LocalAsterisk
+    from ntpd112.devtools.local_asterisk import LocalAsterisk, local_asterisk_lock
 
     configure_logging("console")
     values = ensure_env_file(ENV_FILE)
     ensure_databases(values["NTPD112_DATABASE_URL"])
     migrate_database(values["NTPD112_DATABASE_URL"])
-    LocalAsterisk(load_local_asterisk_settings()).start()
+    with local_asterisk_lock():  # never restart the shared Asterisk under another checkout's running tests
+        LocalAsterisk(load_local_asterisk_settings()).start()

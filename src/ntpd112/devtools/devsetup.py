@@ -57,8 +57,8 @@ def ensure_env_file(path: Path, machine_file: Path = MACHINE_CREDENTIALS) -> dic
         "NTPD112_AMI_PASSWORD": secrets.token_urlsafe(24),
         "NTPD112_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[0]}",
         "NTPD112_TEST_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[1]}",
-        # The one local Asterisk writes its CDRs to the development database; every service on this machine
-        # (development and tests) reconciles from there.
+        # The local Asterisk writes its CDRs to the development database, which `make run` reconciles from; an
+        # integration test session points them at the test database while it runs (tests/integration/conftest.py).
         "NTPD112_CDR_DATABASE_URL": f"postgresql+asyncpg://{DB_ROLE}:{db_password}@127.0.0.1:5432/{DB_NAMES[0]}",
     }
     machine_values = _append_missing(machine_file, machine_values, generated)

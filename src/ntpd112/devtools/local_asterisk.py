@@ -9,6 +9,8 @@ it only sees host, ports and credentials from its settings.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -16,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -24,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 from ntpd112.config import LocalAsteriskSettings
 from ntpd112.dispatch.routing_service import ROUTES_INCLUDE_FILE, write_dialplan_include
 from ntpd112.logs import get_logger
-from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
+from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR, LOCAL_ASTERISK_LOCK
 from ntpd112.pbx.asterisk_config import load_trunks, render_include_files
 from ntpd112.room.config import load_room
 from ntpd112.routing.defaults import default_table
@@ -36,6 +39,7 @@ PROMPT_SOUNDS_SUBDIR = Path("usr/share/asterisk/sounds/ntpd112")
 # What a waiting caller hears, in order, as the queue's music on hold (see pbx/asterisk_config.render_music_on_hold).
 HOLD_MUSIC_PROMPTS = ("greeting", "please-hold")
 LOADTEST_DIALPLAN = "extensions_ntpd112_loadtest.conf"
+CDR_CONFIG = "cdr_pgsql.conf"
 
 
 class LocalAsteriskError(RuntimeError):
@@ -62,6 +66,22 @@ def debian_mirror_from_apt() -> str:
             if words[:1] == ["deb"] and len(words) > 1 and "security" not in words[1]:
                 return words[-3] if words[1].startswith("[") else words[1]
     return "http://deb.debian.org/debian"
+
+
+@contextlib.contextmanager
+def local_asterisk_lock() -> Iterator[None]:
+    """Hold the machine-wide lock on the one local Asterisk (fixed ports, one queue, one CDR target, shared by every
+    checkout): whoever (re)configures, restarts or places calls through it holds the lock, so that a set-up or a
+    load test in one checkout never restarts Asterisk under another checkout's running tests."""
+    with LOCAL_ASTERISK_LOCK.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for the local asterisk: other tests or a load test use it", lock=str(LOCAL_ASTERISK_LOCK))
+            since = time.monotonic()
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            log.info("the local asterisk is free", waited_seconds=round(time.monotonic() - since))
+        yield
 
 
 class LocalAsterisk:
@@ -100,6 +120,10 @@ class LocalAsterisk:
 
     def install_config(self) -> bool:
         """Write the project's configuration into the root. Returns True when anything changed."""
+        return bool(self._write_config())
+
+    def _write_config(self) -> set[str]:
+        """Write the project's configuration into the root; the names of the files that changed."""
         ari_password, ami_password = self._settings.ari_password, self._settings.ami_password
         if ari_password is None or ami_password is None:
             raise LocalAsteriskError("NTPD112_ARI_PASSWORD and NTPD112_AMI_PASSWORD must be set (run `ntpd112 setup`)")
@@ -115,7 +139,7 @@ class LocalAsterisk:
             path.name: Template(path.read_text(encoding="utf-8")).substitute(values)
             for path in sorted((ASTERISK_DIR / "local").glob("*.conf"))
         }
-        files["cdr_pgsql.conf"] = self._render_cdr_pgsql()
+        files[CDR_CONFIG] = self._render_cdr_pgsql()
         files |= render_include_files(
             load_trunks(),
             load_room(),
@@ -129,26 +153,32 @@ class LocalAsterisk:
         files[LOADTEST_DIALPLAN] = (DIALPLAN_DIR / LOADTEST_DIALPLAN).read_text(encoding="utf-8")
         etc = self.root / "etc/asterisk"
         self._resolve_own_hostname()
-        changed = False
+        changed: set[str] = set()
         for name, text in files.items():
             target = etc / name
             if target.exists() and target.read_text(encoding="utf-8") == text:
                 continue
             target.write_text(text, encoding="utf-8")
             target.chmod(0o640)
-            changed = True
+            changed.add(name)
         if not (etc / ROUTES_INCLUDE_FILE).exists():
             # extensions.conf includes the fail-safe routes, which the service rewrites whenever the routing table
             # changes: until it first does, Asterisk starts with the default table's routes.
             write_dialplan_include(etc, default_table())
-            changed = True
+            changed.add(ROUTES_INCLUDE_FILE)
         return changed
 
-    def _render_cdr_pgsql(self) -> str:
+    def _cdr_url(self) -> str:
         url = self._settings.cdr_database_url
         if url is None:
             raise LocalAsteriskError("NTPD112_CDR_DATABASE_URL must be set (run `ntpd112 setup`)")
-        parts = urlsplit(url.get_secret_value().replace("postgresql+asyncpg://", "postgresql://", 1))
+        return url.get_secret_value().replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    def _cdr_database_name(self) -> str:
+        return urlsplit(self._cdr_url()).path.lstrip("/")
+
+    def _render_cdr_pgsql(self) -> str:
+        parts = urlsplit(self._cdr_url())
         return "\n".join(
             [
                 "; Asterisk writes every call leg here, with or without the service: the source for reconciliation.",
@@ -242,14 +272,21 @@ class LocalAsterisk:
         return LocalAsteriskStatus(result.returncode == 0, pid, version)
 
     def start(self, timeout: float = 60) -> None:
-        """Start Asterisk if it is not running; restart it if its configuration changed."""
+        """Start Asterisk if it is not running; restart it if its configuration changed (reload the CDR module when
+        only the CDR target changed). Callers hold `local_asterisk_lock()`."""
         self.ensure_installed()
-        changed = self.install_config()
+        changed = self._write_config()
         self.install_prompts()
         if self.status().running:
             if not changed:
                 return
-            log.info("asterisk configuration changed: restarting local asterisk")
+            if changed == {CDR_CONFIG}:
+                # cdr_pgsql re-reads its configuration and reconnects on a module reload: a test session points the
+                # CDRs at its own database and back without restarting Asterisk.
+                self.cli("module reload cdr_pgsql.so")
+                log.info("local asterisk writes its cdrs to another database now", database=self._cdr_database_name())
+                return
+            log.info("asterisk configuration changed: restarting local asterisk", files=sorted(changed))
             self.stop()
         log_dir = self.root / "var/log/asterisk"
         log_dir.mkdir(parents=True, exist_ok=True)

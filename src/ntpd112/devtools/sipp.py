@@ -23,6 +23,15 @@ def free_udp_port(address: str) -> int:
         return port
 
 
+def udp_port_taken(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return True
+        return False
+
+
 @dataclass(frozen=True)
 class SippResult:
     returncode: int
@@ -126,10 +135,15 @@ class SippAgent:
     def pid(self) -> int | None:
         return self._sipp.pid
 
-    async def start(self) -> None:
+    async def start(self, timeout: float = 5) -> None:
         await self._sipp.start()
-        await asyncio.sleep(0.3)  # let it bind before Asterisk sends anything
-        if not self._sipp.running:
+        # Asterisk must not send anything before SIPp listens: wait until its port is taken.
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._sipp.running and not udp_port_taken(self.address, self.port):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.02)
+        if not self._sipp.running or not udp_port_taken(self.address, self.port):
             raise RuntimeError(f"sipp agent {self._sipp.scenario} on {self.contact} did not start")
 
     async def stop(self) -> None:

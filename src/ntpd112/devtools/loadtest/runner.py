@@ -80,10 +80,11 @@ async def _poll(check: Callable[[], Awaitable[bool]], timeout: float, what: str,
 
 
 class ServiceProcess:
-    """`ntpd112 run` as a child process on a free HTTP port, with the run's database."""
+    """`ntpd112 run` as a child process on a free HTTP port, with the run's database and CDR database."""
 
-    def __init__(self, database_url: str, work_dir: Path) -> None:
+    def __init__(self, database_url: str, cdr_database_url: str | None, work_dir: Path) -> None:
         self._database_url = database_url
+        self._cdr_database_url = cdr_database_url
         self._work_dir = work_dir
         self.port = _free_tcp_port()
         self._process: asyncio.subprocess.Process | None = None
@@ -104,6 +105,8 @@ class ServiceProcess:
             "NTPD112_SPOOL_DIR": str(self._work_dir / "spool"),
             "NTPD112_LOG_FORMAT": "json",
         }
+        if self._cdr_database_url is not None:
+            env["NTPD112_CDR_DATABASE_URL"] = self._cdr_database_url
         with (self._work_dir / "service.log").open("ab") as output:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "ntpd112", "run", env=env, stdout=output, stderr=output
@@ -166,6 +169,7 @@ class LoadTest:
             }
         )
         self._asterisk_pid_cache: int | None = None
+        self._operators_free_at = 0.0  # time.monotonic() when the previous step's wrap-up is over
 
     def _asterisk_pid(self) -> int | None:
         if self._asterisk_pid_cache is None:
@@ -190,7 +194,12 @@ class LoadTest:
             await self._start_phones()
             for path in self.profile.paths:
                 if path == "service":
-                    self._service = ServiceProcess(self.settings.database_url.get_secret_value(), self.work_dir)
+                    cdr_url = self.settings.cdr_database_url
+                    self._service = ServiceProcess(
+                        self.settings.database_url.get_secret_value(),
+                        cdr_url.get_secret_value() if cdr_url else None,
+                        self.work_dir,
+                    )
                     await self._service.start()
                 for step, rate in enumerate(self.profile.rates()):
                     result = await self._run_step(path, step, rate)
@@ -289,6 +298,9 @@ class LoadTest:
         write_injection_file(injection, planned)
         calls = self.profile.calls
         limit = calls / rate + self.profile.longest_call_seconds + 90
+        # Operators' wrap-up time after the previous step must pass before this one rings them (a service started
+        # meanwhile used some of it); after the last step nobody waits for it.
+        await asyncio.sleep(self._operators_free_at - time.monotonic())
         caller = Sipp(
             "load-caller.xml",
             TRUNK_ADDRESS[path],
@@ -324,10 +336,8 @@ class LoadTest:
         if self._asterisk_pid() != pid_before:
             # Not this harness: someone restarted the shared Asterisk without taking the lock.
             warnings.append(f"Asterisk restarted during the run (pid {pid_before} -> {self._asterisk_pid()})")
-        result = await self._result(path, step, rate, prefix, planned, started, ended, warnings)
-        # Operators' wrap-up time must pass before the next step rings them.
-        await asyncio.sleep(self.room.queue.wrapup_seconds + 1)
-        return result
+        self._operators_free_at = time.monotonic() + self.room.queue.wrapup_seconds + 1
+        return await self._result(path, step, rate, prefix, planned, started, ended, warnings)
 
     async def _watch_service(self) -> None:
         """The service's own count of calls in progress, once a second."""
