@@ -11,6 +11,7 @@ Hashing takes tens of milliseconds of CPU on purpose: callers in the event loop 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from argon2 import PasswordHasher
@@ -79,13 +80,16 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether `password` matches. A missing hash (no password set) verifies a dummy hash, so that the time taken
     does not tell whether the user exists or has a password."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    # Made on first use, not at import: hashing costs ~0.2 s, which every `ntpd112` command would pay.
+    return _HASHER.hash("not a password of anyone; only spends the time of a real check")
+
+
 def needs_rehash(password_hash: str) -> bool:
     return _HASHER.check_needs_rehash(password_hash)
-
-
-_DUMMY_HASH = _HASHER.hash("not a password of anyone; only spends the time of a real check")
