@@ -25,7 +25,8 @@ depends_on: str | Sequence[str] | None = None
 MIGRATED_TOKEN_DAYS = 90
 
 # The service's database role owns its tables, so REVOKE cannot take UPDATE/DELETE from it: a trigger refuses them
-# (and TRUNCATE) for every role; only a superuser dropping the trigger could rewrite the trail.
+# (and TRUNCATE) for every role. The owner could still disable the trigger: a trail that the service cannot
+# rewrite at all needs tables owned by another role (a deployment choice; README, "Audit trail").
 _APPEND_ONLY = (
     """CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
