@@ -9,6 +9,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 ASTERISK_DIR = PROJECT_DIR / "asterisk"
 DIALPLAN_DIR = PROJECT_DIR / "dialplan"
 SIPP_DIR = PROJECT_DIR / "sipp-scenarios"
+# The console, built by `npm run build` in webapp/ (scripts/bootstrap.sh) and served by the service at `/`.
+WEBAPP_BUILD_DIR = PROJECT_DIR / "webapp" / "dist"
 # The local Asterisk on fixed ports, its queue and the test database serve every checkout on a machine: integration
 # test sessions and `ntpd112 loadtest` take turns by an exclusive flock on this file.
 LOCAL_ASTERISK_LOCK = Path("/tmp/ntpd112-integration.lock")  # noqa: S108  a fixed name is the point

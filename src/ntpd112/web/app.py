@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from ntpd112.paths import WEBAPP_BUILD_DIR
 from ntpd112.web.aml_routes import add_aml_routes
 from ntpd112.web.common import (
     DEPS,
@@ -19,6 +22,7 @@ from ntpd112.web.common import (
 from ntpd112.web.dispatch_routes import add_dispatch_routes
 from ntpd112.web.live_dispatch_routes import add_live_dispatch_routes
 from ntpd112.web.operator_routes import add_operator_routes
+from ntpd112.web.static import add_static_routes
 
 __all__ = ["DEPS", "WebDeps", "create_app"]
 
@@ -60,7 +64,7 @@ async def get_call(request: web.Request) -> web.Response:
     return json_response(call)
 
 
-def create_app(deps: WebDeps) -> web.Application:
+def create_app(deps: WebDeps, webapp_dir: Path = WEBAPP_BUILD_DIR) -> web.Application:
     app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=256 * 1024)
     app[DEPS] = deps
     app.router.add_get("/health", health)
@@ -69,4 +73,5 @@ def create_app(deps: WebDeps) -> web.Application:
     app.router.add_get("/api/calls/{call_id}", get_call)
     for add_routes in (add_dispatch_routes, add_operator_routes, add_aml_routes, add_live_dispatch_routes):
         add_routes(app)
+    add_static_routes(app, webapp_dir)  # last: it answers every path no API route took
     return app

@@ -2,7 +2,7 @@
 
 Every error leaves as JSON `{"error": {"id": ..., "message": ..., "details": ...}}` with a stable id; nothing
 renders a stack trace. Refusals take one path: a route raises (or lets through) a `RefusedError` or a domain error
-that `_refusal_of` knows, and the errors middleware renders it. Every route but /health and /metrics needs a bearer
+that `_refusal_of` knows, and the errors middleware renders it. Every /api/ route but AML's needs a bearer
 token; routes name the least role.
 """
 
@@ -59,7 +59,6 @@ class WebDeps:
 
 DEPS = web.AppKey("deps", WebDeps)
 IDENTITY_KEY = web.RequestKey("identity", TokenIdentity)
-PUBLIC_PATHS = frozenset({"/health", "/metrics"})
 # AML senders (handsets, the SMS gateway) hold no token: these routes check an HMAC themselves (aml_routes.py).
 SIGNED_PATHS = frozenset({"/api/aml", "/api/aml/sms"})
 _HTTP_ERROR_IDS = {
@@ -141,7 +140,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in PUBLIC_PATHS or request.path in SIGNED_PATHS:
+    # Outside /api/ are /health, /metrics and the console's static files: the console signs in through the API.
+    if not request.path.startswith("/api/") or request.path in SIGNED_PATHS:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
