@@ -8,20 +8,19 @@ token; routes name the least role.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
 
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService, UnknownCategory
 from ntpd112.dispatch.routing_service import RoutingService, RoutingUnavailable
 from ntpd112.errors import RefusedError
-from ntpd112.logs import get_logger
+from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
@@ -59,6 +58,9 @@ class WebDeps:
 
 DEPS = web.AppKey("deps", WebDeps)
 IDENTITY_KEY = web.RequestKey("identity", TokenIdentity)
+PUBLIC_PATHS = frozenset(
+    {"/health", "/metrics", "/api/openapi.json", "/api/docs", "/api/docs/docs.js", "/api/docs/docs.css"}
+)
 # AML senders (handsets, the SMS gateway) hold no token: these routes check an HMAC themselves (aml_routes.py).
 SIGNED_PATHS = frozenset({"/api/aml", "/api/aml/sms"})
 _HTTP_ERROR_IDS = {
@@ -67,6 +69,7 @@ _HTTP_ERROR_IDS = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
@@ -77,16 +80,6 @@ def error_response(status: int, error_id: str, message: str, details: Any = None
     if details is not None:
         body["details"] = details
     return web.json_response({"error": body}, status=status)
-
-
-def json_response(payload: BaseModel | Sequence[BaseModel] | dict[str, Any], status: int = 200) -> web.Response:
-    if isinstance(payload, BaseModel):
-        data: Any = payload.model_dump(mode="json")
-    elif isinstance(payload, list):
-        data = [item.model_dump(mode="json") for item in payload]
-    else:
-        data = payload
-    return web.json_response(data, status=status)
 
 
 def _refusal_of(error: Exception) -> RefusedError | None:
@@ -134,14 +127,21 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         refused = _refusal_of(error)
         if refused is not None:
             return error_response(refused.status, refused.error_id, refused.message, refused.details)
-        log.exception("unhandled error in api", path=request.path, method=request.method)
+        # No exception text: database errors carry the statement's parameters (caller numbers, AML text).
+        log.error(  # noqa: TRY400 - log.exception would print the exception's text
+            "unhandled error in api",
+            path=request.path,
+            method=request.method,
+            error_type=type(error).__name__,
+            traceback=traceback_without_values(error),
+        )
         return error_response(500, "internal_error", "internal error; it has been logged")
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     # Outside /api/ are /health, /metrics and the console's static files: the console signs in through the API.
-    if not request.path.startswith("/api/") or request.path in SIGNED_PATHS:
+    if not request.path.startswith("/api/") or request.path in PUBLIC_PATHS or request.path in SIGNED_PATHS:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -159,18 +159,3 @@ def require_role(request: web.Request, role: Role) -> TokenIdentity:
     if ROLE_RANK[identity.role] < ROLE_RANK[role]:
         raise ApiError(403, "forbidden", f"this needs the {role} role", {"role": identity.role})
     return identity
-
-
-def call_id_param(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["call_id"])
-    except ValueError:
-        raise ApiError(400, "invalid_call_id", "the call id is not a UUID") from None
-
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-async def parse_body(request: web.Request, model: type[ModelT]) -> ModelT:
-    """The JSON body validated as `model`; an empty body counts as `{}`. Bad JSON or fields: 400 invalid_request."""
-    return model.model_validate_json(await request.read() or b"{}")

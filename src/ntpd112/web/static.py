@@ -3,7 +3,9 @@
 Every path outside /api/ that names no built file gets index.html, so the app's own routes (/login, /operator, ...)
 survive a reload. Vite puts content-hashed files under assets/: those are cached for a year; everything else
 (index.html above all) is revalidated, so a new build is picked up at the next load. Nothing outside the build
-directory is reachable. A missing build is a clear page that says how to build it, not a bare 404.
+directory is reachable. A missing build is a clear page that says how to build it, not a bare 404. The strict
+Content-Security-Policy (no inline script or style, nothing from elsewhere) comes with every response
+(web/hardening.py); the build keeps to it.
 """
 
 from __future__ import annotations
@@ -12,11 +14,6 @@ from pathlib import Path, PurePosixPath
 
 from aiohttp import web
 
-# The console loads nothing from elsewhere (no CDN, fonts or tiles) and never runs inline code or inline styles.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; frame-ancestors 'none'"
-)
 HASHED_ASSETS_DIR = "assets"
 LONG_CACHE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -42,17 +39,11 @@ BUILD_MISSING_PAGE = """<!doctype html>
 (part of <code>make run</code>), or by hand: <code>cd webapp &amp;&amp; npm ci &amp;&amp; npm run build</code>.
 The API under <code>/api/</code> works without it.</p></body></html>
 """
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 def _file_response(path: Path, cache_control: str) -> web.FileResponse:
     content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
-    headers = _SECURITY_HEADERS | {"Cache-Control": cache_control, "Content-Type": content_type}
-    return web.FileResponse(path, headers=headers)
+    return web.FileResponse(path, headers={"Cache-Control": cache_control, "Content-Type": content_type})
 
 
 def _built_file(build_dir: Path, url_path: str) -> Path | None:

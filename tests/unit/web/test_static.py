@@ -11,7 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ntpd112.web.common import errors_middleware
-from ntpd112.web.static import CONTENT_SECURITY_POLICY, LONG_CACHE, REVALIDATE, add_static_routes
+from ntpd112.web.hardening import CONTENT_SECURITY_POLICY, add_security_headers
+from ntpd112.web.static import LONG_CACHE, REVALIDATE, add_static_routes
 
 INDEX = '<!doctype html><script type="module" src="/assets/index-abc123.js"></script>'
 
@@ -34,6 +35,7 @@ async def client_for(build: Path) -> TestClient[web.Request, web.Application]:
         return web.json_response({"api": True})
 
     app = web.Application(middlewares=[errors_middleware])
+    app.on_response_prepare.append(add_security_headers)
     app.router.add_get("/api/thing", api_route)
     add_static_routes(app, build)
     return TestClient(TestServer(app))
