@@ -30,6 +30,7 @@ from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.aml import AmlRepository
+from ntpd112.store.audit import AuditTrail
 from ntpd112.store.db import Database
 from ntpd112.store.history import CallerHistory
 from ntpd112.store.incidents import IncidentRepository
@@ -37,7 +38,10 @@ from ntpd112.store.journal import Journal
 from ntpd112.store.locations import LocationLookup
 from ntpd112.store.repo import Repository
 from ntpd112.store.routing_versions import RoutingVersionRepository
-from ntpd112.web.app import HttpPolicy, WebDeps, create_app
+from ntpd112.store.sessions import Sessions
+from ntpd112.store.tokens import Tokens
+from ntpd112.store.users import Users
+from ntpd112.web.app import Accounts, HttpPolicy, WebDeps, create_app
 from ntpd112.web.hardening import HardenedAppRunner, server_tls_context
 
 log = get_logger(__name__)
@@ -113,6 +117,17 @@ class Service:
             },
             gauges={"ntpd112_journal_backlog": ("records waiting for the database", lambda: self.journal.backlog)},
         )
+        self.accounts = Accounts(
+            Users(self.database),
+            Sessions(
+                self.database,
+                idle=timedelta(minutes=settings.session_idle_minutes),
+                absolute=timedelta(hours=settings.session_absolute_hours),
+            ),
+            Tokens(self.database),
+            AuditTrail(self.database),
+            public_origin=settings.public_origin,
+        )
         self.web_app = create_app(
             WebDeps(
                 self.repository,
@@ -124,6 +139,7 @@ class Service:
                 callbacks=self.callbacks,
                 dispatch=self.dispatch,
                 desks=self.desks,
+                accounts=self.accounts,
                 aml=AmlRepository(self.database),
                 aml_hmac_secret=settings.aml_hmac_secret,
             ),

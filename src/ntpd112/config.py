@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     # answer 503 aml_disabled.
     aml_hmac_secret: SecretStr | None = None
 
+    # Browser sessions end after this long without a request, and this long after sign-in whatever happens.
+    session_idle_minutes: float = Field(30.0, gt=0, le=24 * 60)
+    session_absolute_hours: float = Field(12.0, gt=0, le=7 * 24)
+    # The origin browsers use to reach the service (scheme://host[:port]), which state-changing cookie requests
+    # must carry in Origin. Unset: the origin the request itself was addressed to (its Host header).
+    public_origin: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.\[\]:-]+$")
+
     # Seconds the service waits for a REST answer from ARI before giving up on that request.
     ari_request_timeout: float = Field(5.0, gt=0, le=60)
     # Reconnect backoff: first delay and cap, in seconds.

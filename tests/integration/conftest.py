@@ -10,6 +10,7 @@ import fcntl
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,16 @@ from dotenv import dotenv_values
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ntpd112.access.roles import Role
 from ntpd112.app import Service
 from ntpd112.cli.service import migrate_database
+from ntpd112.clock import utcnow
 from ntpd112.config import Settings, load_local_asterisk_settings
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.paths import LOCAL_ASTERISK_LOCK
 from ntpd112.pbx.ami_actions import QueueRemove
 from ntpd112.store.models import Call, CallEvent
+from ntpd112.store.users import user_for_operator
 
 pytestmark = pytest.mark.integration
 AML_TEST_SECRET = "aml-test-secret"
@@ -75,7 +79,7 @@ async def clean_database(test_database_url: str) -> str:
     async with engine.begin() as connection:
         await connection.execute(
             text(
-                "TRUNCATE calls, call_events, api_tokens, operators, caller_flags,"
+                "TRUNCATE calls, call_events, api_tokens, operators, users, caller_flags,"
                 " routing_table_versions, incidents, location_fixes, cells, areas CASCADE"
             )
         )
@@ -112,6 +116,15 @@ async def service(local_asterisk: LocalAsterisk, clean_database: str, tmp_path: 
         yield svc
     finally:
         await svc.stop()
+
+
+async def user_token(service: Service, username: str, role: Role) -> str:
+    """A personal token of `username` (created with `role`, or given it when it exists already, e.g. an operator)."""
+    async with service.database.session() as session, session.begin():
+        user = await user_for_operator(session, username, username, role)
+        user.must_change_password = False
+    created = await service.accounts.tokens.create(user, "test", utcnow() + timedelta(days=1))
+    return created.token
 
 
 # Intake's part of every call's timeline, in order; queue and overflow events follow, "ended" is last.

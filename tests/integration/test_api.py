@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from ntpd112.app import Service
-from tests.integration.conftest import assert_complete_timeline, unique_mobile_number, wait_until
+from tests.integration.conftest import assert_complete_timeline, unique_mobile_number, user_token, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
@@ -58,7 +58,7 @@ async def test_revoked_token_is_refused(service: Service, http: aiohttp.ClientSe
     from ntpd112.clock import utcnow
     from ntpd112.store.models import ApiToken
 
-    token = await service.repository.create_token("revoked", "admin")
+    token = await user_token(service, "revoked", "admin")
     async with service.database.session() as session, session.begin():
         await session.execute(update(ApiToken).values(revoked_at=utcnow()))
     async with http.get("/api/calls", headers={"Authorization": f"Bearer {token}"}) as response:
@@ -66,7 +66,7 @@ async def test_revoked_token_is_refused(service: Service, http: aiohttp.ClientSe
 
 
 async def test_operator_lists_calls_and_reads_a_timeline(service: Service, http: aiohttp.ClientSession) -> None:
-    token = await service.repository.create_token("operator 1", "operator")
+    token = await user_token(service, "operator1", "operator")
     auth = {"Authorization": f"Bearer {token}"}
     number = unique_mobile_number()
     result = await run_sipp(
@@ -105,7 +105,7 @@ async def test_operator_lists_calls_and_reads_a_timeline(service: Service, http:
 async def test_bad_requests_get_json_errors_with_stable_ids(
     service: Service, http: aiohttp.ClientSession, method: str, path: str, status: int, error_id: str
 ) -> None:
-    token = await service.repository.create_token("op", "operator")
+    token = await user_token(service, "op", "operator")
     async with http.request(method, path, headers={"Authorization": f"Bearer {token}"}) as response:
         assert response.status == status
         assert response.content_type == "application/json"

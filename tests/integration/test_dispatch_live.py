@@ -30,7 +30,7 @@ from ntpd112.routing.tables import ChainStep, OutsideHours, RoutingTable, Rule
 from ntpd112.routing.windows import TimeWindow
 from ntpd112.store.incidents import IncidentRepository
 from tests.integration.agents import SippAgent, running
-from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, wait_until
+from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, user_token, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, SippResult, run_sipp
 
 DESKS = {"damkar-desk1": "127.0.0.51", "bpbd-desk1": "127.0.0.52", "psc119-desk1": "127.0.0.53"}
@@ -147,7 +147,7 @@ async def room(service: Service) -> AsyncIterator[Room]:
         )
     await service.operators.add(NewOperator(username="op1", name="Op", contact=f"sip:{OPERATOR_PHONE}:5070"))
     await service.operators.login("op1")
-    token = await service.repository.create_token("op1", "operator")
+    token = await user_token(service, "op1", "operator")
     try:
         async with aiohttp.ClientSession() as http:
             yield Room(service, http, token)
@@ -260,7 +260,7 @@ async def test_a_routing_change_takes_effect_on_the_next_call_and_an_ended_call_
 
 
 async def test_bad_requests_are_refused_and_leave_the_call_with_the_operator(room: Room) -> None:
-    other = await room.service.repository.create_token("op2", "operator")
+    other = await user_token(room.service, "op2", "operator")
     async with running(operator_phone(), desk("psc119-desk1")), room.call(hold_ms=15000) as (call_id, _):
         url = f"/api/calls/{call_id}/dispatch"
         status, body = await room.post(url, {"mode": "blind"})

@@ -10,7 +10,7 @@ import pytest
 
 from ntpd112.app import Service
 from ntpd112.clock import utcnow
-from tests.integration.conftest import timeline
+from tests.integration.conftest import timeline, user_token
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 async def operator(service: Service) -> dict[str, str]:
-    return {"Authorization": f"Bearer {await service.repository.create_token('Operator Ani', 'operator')}"}
+    return {"Authorization": f"Bearer {await user_token(service, 'ani', 'operator')}"}
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ async def test_operator_classifies_a_call_and_each_change_is_on_its_timeline(
         assert response.status == 200, await response.text()
         created = await response.json()
     assert created["category"] == "fire" and created["severity"] == "critical"  # the category's default
-    assert created["status"] == "open" and created["created_by"] == "Operator Ani"
+    assert created["status"] == "open" and created["created_by"] == "ani"
 
     change = {"category": "fire", "severity": "high", "description": "api di gudang, tidak ada korban"}
     async with http.put(url, json=change, headers=operator) as response:
@@ -58,7 +58,7 @@ async def test_operator_classifies_a_call_and_each_change_is_on_its_timeline(
         "severity": ["critical", "high"],
         "description": [None, "api di gudang, tidak ada korban"],
     }
-    assert events[1].data["by"] == "Operator Ani"
+    assert events[1].data["by"] == "ani"
     async with http.get(f"/api/calls/{call_id}", headers=operator) as response:
         assert "incident_classified" in [e["type"] for e in (await response.json())["timeline"]]
 

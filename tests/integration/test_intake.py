@@ -14,7 +14,7 @@ import pytest
 from ntpd112.app import Service
 from ntpd112.store.models import Incident
 from tests.integration import pidf
-from tests.integration.conftest import INTAKE_EVENTS, calls_from, unique_mobile_number
+from tests.integration.conftest import INTAKE_EVENTS, calls_from, unique_mobile_number, user_token
 from tests.integration.intake_calls import Stored, e164, intake_call, settle, stored_call
 from tests.integration.test_dispatch_cli import ntpd112
 
@@ -328,7 +328,7 @@ async def test_repeat_caller_is_flagged_and_history_shows_earlier_outcomes(servi
     [second] = [call for call in await calls_from(service, e164(number)) if call.id != first.call.id]
     assert (second.repeat_caller, second.calls_24h, second.calls_30d) == (True, 1, 1)
 
-    token = await service.repository.create_token("t", "operator")
+    token = await user_token(service, "t", "operator")
     async with (
         aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as http,
         http.get(f"/api/calls/{second.id}", headers={"Authorization": f"Bearer {token}"}) as response,

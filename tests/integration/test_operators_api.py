@@ -18,14 +18,14 @@ from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.pbx.phones import md5_cred
 from ntpd112.queue.operators import interface
 from tests.integration.agents import SippAgent, running
-from tests.integration.conftest import empty_queue, unique_mobile_number, wait_until
+from tests.integration.conftest import empty_queue, unique_mobile_number, user_token, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
 @pytest.fixture
 async def api(service: Service) -> AsyncIterator[tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]]:
     await empty_queue(service)
-    tokens = {role: await service.repository.create_token(role, role) for role in ("operator", "supervisor", "admin")}
+    tokens = {role: await user_token(service, role, role) for role in ("operator", "supervisor", "admin")}
     headers = {role: {"Authorization": f"Bearer {token}"} for role, token in tokens.items()}
     async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
         yield session, headers
@@ -120,7 +120,6 @@ async def test_sessions_over_rest_with_json_errors(
     service: Service, api: tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]
 ) -> None:
     session, headers = api
-    op = headers["operator"]
     phone = SippAgent("operator.xml", "127.0.0.35")
     async with running(phone):
         await _call(
@@ -130,7 +129,8 @@ async def test_sessions_over_rest_with_json_errors(
             headers["admin"],
             {"username": "op5", "name": "Rina", "contact": phone.contact},
         )
-        status, body = await _call(session, "POST", "/api/operators/nobody/login", op)
+        op = {"Authorization": f"Bearer {await user_token(service, 'op5', 'operator')}"}
+        status, body = await _call(session, "POST", "/api/operators/nobody/login", headers["supervisor"])
         assert status == 404 and body["error"]["id"] == "operator_not_found"
         status, body = await _call(session, "POST", "/api/operators/op5/login", op)
         assert status == 200 and body["logged_in"] is True

@@ -20,7 +20,7 @@ from ntpd112.routing.defaults import default_table
 from ntpd112.routing.validation import load_table
 from ntpd112.store.db import Database
 from ntpd112.store.routing_versions import RoutingVersionRepository
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import user_token, wait_until
 
 # A Monday 10:00 in Jakarta: office hours, so every default rule is active.
 MONDAY_MORNING = "2026-11-23T10:00:00+07:00"
@@ -33,7 +33,7 @@ async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def auth(service: Service, role: str) -> dict[str, str]:
-    token = await service.repository.create_token(f"{role} token", role)  # type: ignore[arg-type]
+    token = await user_token(service, f"{role}-token", role)  # type: ignore[arg-type]
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -198,7 +198,7 @@ async def test_restore_appends_the_old_content_and_diff_shows_the_changes(
     assert changes == ["version: 2 -> 3", "rule 'medical': chain rsud-desk 25s -> psc119-desk > psc119-119 > rsud-desk"]
     async with http.get("/api/routes/2", headers=admin) as response:
         version_2 = await response.json()
-    assert version_2["table"]["version"] == 2 and version_2["info"]["author"] == "admin token"
+    assert version_2["table"]["version"] == 2 and version_2["info"]["author"] == "admin-token"
 
     async with http.post("/api/routes/99/restore", headers=admin) as response:
         assert response.status == 404

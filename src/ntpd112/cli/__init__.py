@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ntpd112.cli import asterisk, calls, dispatch, geodata, loadtest, operators, routes, service
+from ntpd112.cli import accounts, asterisk, calls, dispatch, geodata, loadtest, operators, routes, service
 
 
 @click.group(help="ntpd112: call handling for Indonesia's single emergency number 112.")
@@ -17,7 +17,9 @@ for command in (
     service.migrate,
     service.setup,
     calls.calls,
-    calls.tokens,
+    accounts.users,
+    accounts.tokens,
+    accounts.audit,
     asterisk.asterisk,
     routes.routes,
     routes.incidents,

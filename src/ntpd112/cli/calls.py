@@ -1,4 +1,4 @@
-"""`ntpd112 calls ...` and `ntpd112 tokens ...`: recent calls with their timelines, API tokens."""
+"""`ntpd112 calls ...`: recent calls with their timelines."""
 
 from __future__ import annotations
 
@@ -56,17 +56,3 @@ def calls_show(call_id: uuid.UUID, as_json: bool) -> None:
     for event in call.timeline:
         data = json.dumps(event.data, ensure_ascii=False) if event.data else ""
         click.echo(f"  {event.at.isoformat(timespec='milliseconds')}  {event.type:16} {data}")
-
-
-@click.group(help="API tokens.")
-def tokens() -> None:
-    pass
-
-
-@tokens.command("create", help="Create an API token; it is printed once and only its hash is stored.")
-@click.option("--role", required=True, type=click.Choice(["operator", "supervisor", "admin"]))
-@click.option("--name", default="", help="Who or what the token is for.")
-def tokens_create(role: str, name: str) -> None:
-    settings = cli_settings()
-    token = with_repository(settings, lambda repo: repo.create_token(name or role, role))
-    click.echo(token)

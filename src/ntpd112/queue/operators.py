@@ -33,6 +33,7 @@ from ntpd112.pbx.phones import (
 from ntpd112.store.db import Database
 from ntpd112.store.models import Operator
 from ntpd112.store.phones import claim_phone_name
+from ntpd112.store.users import user_for_operator
 
 log = get_logger(__name__)
 
@@ -84,6 +85,7 @@ class OperatorService:
     # -- directory ----------------------------------------------------------------------------------------
 
     async def add(self, new: NewOperator) -> CreatedOperator:
+        """A phone for the user of the same username, created (without a password) when there is none yet."""
         password, digest = new_sip_password(new.username)
         operator = Operator(
             username=new.username,
@@ -100,6 +102,7 @@ class OperatorService:
                 raise OperatorError(409, "operator_exists", f"operator {new.username} already exists")
             if holder is not None:
                 raise name_taken(new.username, holder, OperatorError)
+            operator.user_id = (await user_for_operator(session, new.username, new.name, new.role)).id
             session.add(operator)
         await self._push_phone(operator)
         await reload_pjsip(self._ami)

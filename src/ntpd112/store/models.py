@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -112,17 +112,83 @@ class CallEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 
+class User(Base):
+    """A person (or, for tokens migrated from before accounts existed, a script) who uses the API or the console.
+
+    Only the argon2 hash of the password is stored; NULL: no password set (sign-in impossible until an admin
+    resets it). Roles among access.roles.ROLES; an agency user is bound to exactly one agency of the routing table.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "roles <@ ARRAY['operator', 'supervisor', 'admin', 'agency']::varchar[] AND cardinality(roles) > 0",
+            name="roles",
+        ),
+        CheckConstraint("('agency' = ANY(roles)) = (agency IS NOT NULL)", name="agency_bound"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
+    agency: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    must_change_password: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A browser session. The cookie holds a random secret; only its SHA-256 is stored (a 256-bit random secret
+    needs no slow hash). It ends at idle or absolute expiry (access/expiry.py) or when revoked."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    signed_in_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source_address: Mapped[str | None] = mapped_column(String(64))
+
+
 class ApiToken(Base):
-    """An API token: only its SHA-256 is stored; the token itself is shown once, when it is created."""
+    """A personal API token of a user, for scripts and the CLI: it acts with its user's roles. Only its SHA-256
+    is stored; the token itself is shown once, when it is created."""
 
     __tablename__ = "api_tokens"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(80))
-    role: Mapped[str] = mapped_column(String(16))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who did what, from where, with which outcome: every sign-in (failed ones too), sign-out and state-changing
+    request. Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE (see the migration). Never holds a password
+    or a token; the username is kept as text so that the trail outlives the account."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    username: Mapped[str | None] = mapped_column(String(80))
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list)
+    via: Mapped[str | None] = mapped_column(String(8))  # session, token, or NULL (not signed in)
+    action: Mapped[str] = mapped_column(String(160))
+    target: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(80))  # "ok" or the refusal's error id
+    source_address: Mapped[str | None] = mapped_column(String(64))
 
 
 class RoutingTableVersion(Base):
@@ -178,6 +244,8 @@ class Operator(Base):
     __tablename__ = "operators"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    # The person whose phone this is; the usernames are the same.
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), unique=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16))

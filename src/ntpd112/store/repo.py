@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
@@ -14,11 +12,7 @@ from sqlalchemy import select
 from ntpd112.store.db import Database
 from ntpd112.store.history import PreviousCall, previous_calls
 from ntpd112.store.locations import StoredArea
-from ntpd112.store.models import ApiToken, Call, CallEvent, LocationFixRow
-
-Role = Literal["operator", "supervisor", "admin"]
-ROLE_RANK: dict[str, int] = {"operator": 1, "supervisor": 2, "admin": 3}
-TOKEN_PREFIX = "ntpd112_"  # noqa: S105 - a prefix that makes leaked tokens recognisable, not a secret
+from ntpd112.store.models import Call, CallEvent, LocationFixRow
 
 
 class CallSummary(BaseModel):
@@ -99,12 +93,6 @@ class CallDetail(CallSummary):
     timeline: list[TimelineEvent]
 
 
-class TokenIdentity(BaseModel):
-    id: uuid.UUID
-    name: str
-    role: Role
-
-
 def _best_location(call: Call) -> BestLocation | None:
     if call.best_fix_id is None:
         return None
@@ -128,10 +116,6 @@ def _area(call: Call) -> StoredArea | None:
         kecamatan=call.area_kecamatan,
         kelurahan=call.area_kelurahan,
     )
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Repository:
@@ -181,17 +165,8 @@ class Repository:
             timeline=[TimelineEvent.model_validate(e) for e in events],
         )
 
-    async def create_token(self, name: str, role: Role) -> str:
-        """Returns the token; only its hash is stored, so this is the one time it can be shown."""
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        async with self._database.session() as session, session.begin():
-            session.add(ApiToken(name=name, role=role, token_sha256=hash_token(token)))
-        return token
-
-    async def identify_token(self, token: str) -> TokenIdentity | None:
-        statement = select(ApiToken).where(ApiToken.token_sha256 == hash_token(token), ApiToken.revoked_at.is_(None))
+    async def call_operator(self, call_id: uuid.UUID) -> str | None:
+        """The operator who answered the call (app_queue's member name), or None."""
         async with self._database.session() as session:
-            row = (await session.scalars(statement)).first()
-        if row is None or row.role not in ROLE_RANK:
-            return None
-        return TokenIdentity.model_validate({"id": row.id, "name": row.name, "role": row.role})
+            operator: str | None = await session.scalar(select(Call.operator).where(Call.id == call_id))
+        return operator

@@ -17,18 +17,20 @@ from ntpd112.web import (
     operator_routes,
     status_routes,
 )
-from ntpd112.web.common import DEPS, WebDeps, auth_middleware, errors_middleware
+from ntpd112.web.account_routes import add_account_routes
+from ntpd112.web.auth import audit_middleware, auth_middleware
+from ntpd112.web.common import DEPS, Accounts, WebDeps, errors_middleware
 from ntpd112.web.endpoints import HTTP_POLICY, HttpPolicy, add_routes
 from ntpd112.web.hardening import add_security_headers, header_guard_middleware
 from ntpd112.web.static import add_static_routes
 
-__all__ = ["DEPS", "HttpPolicy", "WebDeps", "create_app"]
+__all__ = ["DEPS", "Accounts", "HttpPolicy", "WebDeps", "create_app"]
 
 
 def create_app(deps: WebDeps, policy: HttpPolicy | None = None, webapp_dir: Path = WEBAPP_BUILD_DIR) -> web.Application:
     policy = policy or HttpPolicy()
     app = web.Application(
-        middlewares=[errors_middleware, header_guard_middleware, auth_middleware],
+        middlewares=[audit_middleware, errors_middleware, header_guard_middleware, auth_middleware],
         client_max_size=policy.max_body_bytes,
     )
     app[DEPS] = deps
@@ -44,6 +46,8 @@ def create_app(deps: WebDeps, policy: HttpPolicy | None = None, webapp_dir: Path
         operator_routes.routes,
         aml_routes.routes,
     )
+    # Not declared in web/endpoints.py yet, so not in the OpenAPI document: sessions, tokens, the audit trail.
+    add_account_routes(app)
     openapi.publish_document(app)
     add_static_routes(app, webapp_dir)  # last: it answers every path no API route took
     return app

@@ -2,19 +2,24 @@
 
 Every error leaves as JSON `{"error": {"id": ..., "message": ..., "details": ...}}` with a stable id; nothing
 renders a stack trace. Refusals take one path: a route raises (or lets through) a `RefusedError` or a domain error
-that `_refusal_of` knows, and the errors middleware renders it. Every /api/ route but AML's needs a bearer
-token; routes name the least role.
+that `_refusal_of` knows, and the errors middleware renders it. Every /api/ route but the public ones (the OpenAPI
+document and its page), the signed AML posts and signing in needs a signed-in identity (web/auth.py: a session
+cookie or a personal token); routes name the least role, and an operator acts only on themself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
+from ntpd112.access.attempts import AttemptLimiter
+from ntpd112.access.roles import Role, has_role
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService, UnknownCategory
@@ -26,9 +31,13 @@ from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
 from ntpd112.routing.tables import RoutingTableError
 from ntpd112.store.aml import AmlRepository
+from ntpd112.store.audit import AuditTrail
 from ntpd112.store.incidents import CallNotFound
-from ntpd112.store.repo import ROLE_RANK, Repository, Role, TokenIdentity
+from ntpd112.store.repo import Repository
 from ntpd112.store.routing_versions import NoRoutingTable, UnknownVersion
+from ntpd112.store.sessions import Sessions
+from ntpd112.store.tokens import Tokens
+from ntpd112.store.users import Users
 
 log = get_logger(__name__)
 
@@ -38,6 +47,52 @@ HealthCheck = Callable[[], Awaitable[dict[str, dict[str, Any]]]]
 
 class ApiError(RefusedError):
     """Refused by the HTTP layer itself (authentication, roles, malformed parameters)."""
+
+
+# Failed sign-ins: per username 5 within 15 minutes, per source address 20 within 15 minutes; wrong bearer tokens:
+# 20 a minute per source address. In memory (access/attempts.py): right for one service process.
+LOGIN_FAILURES_PER_USER = (5, 15 * 60.0)
+LOGIN_FAILURES_PER_ADDRESS = (20, 15 * 60.0)
+BAD_TOKENS_PER_ADDRESS = (20, 60.0)
+
+
+@dataclass(frozen=True)
+class AttemptLimits:
+    login_per_user: AttemptLimiter = field(default_factory=lambda: AttemptLimiter(*LOGIN_FAILURES_PER_USER))
+    login_per_address: AttemptLimiter = field(default_factory=lambda: AttemptLimiter(*LOGIN_FAILURES_PER_ADDRESS))
+    tokens_per_address: AttemptLimiter = field(default_factory=lambda: AttemptLimiter(*BAD_TOKENS_PER_ADDRESS))
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """People's access: users, browser sessions, personal tokens, the audit trail and the attempt limits."""
+
+    users: Users
+    sessions: Sessions
+    tokens: Tokens
+    audit: AuditTrail
+    # The origin state-changing cookie requests must carry (None: the request's own scheme://Host).
+    public_origin: str | None = None
+    limits: AttemptLimits = field(default_factory=AttemptLimits)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is asking: a user, signed in with a browser session or a personal token (which acts with the user's
+    roles)."""
+
+    user_id: uuid.UUID
+    username: str
+    full_name: str
+    roles: tuple[str, ...]
+    agency: str | None
+    must_change_password: bool
+    via: Literal["session", "token"]
+    credential_id: uuid.UUID  # the session's or the token's id
+    expires_at: datetime
+
+    def has_role(self, role: Role) -> bool:
+        return has_role(self.roles, role)
 
 
 @dataclass(frozen=True)
@@ -51,13 +106,14 @@ class WebDeps:
     callbacks: CallbackService
     dispatch: DispatchService
     desks: DeskService
+    accounts: Accounts
     # None: the AML endpoints answer 503 aml_disabled.
     aml: AmlRepository | None = None
     aml_hmac_secret: SecretStr | None = None
 
 
 DEPS = web.AppKey("deps", WebDeps)
-IDENTITY_KEY = web.RequestKey("identity", TokenIdentity)
+IDENTITY_KEY = web.RequestKey("identity", Identity)
 PUBLIC_PATHS = frozenset(
     {"/health", "/metrics", "/api/openapi.json", "/api/docs", "/api/docs/docs.js", "/api/docs/docs.css"}
 )
@@ -80,6 +136,16 @@ def error_response(status: int, error_id: str, message: str, details: Any = None
     if details is not None:
         body["details"] = details
     return web.json_response({"error": body}, status=status)
+
+
+def json_response(payload: BaseModel | Sequence[BaseModel] | dict[str, Any], status: int = 200) -> web.Response:
+    if isinstance(payload, BaseModel):
+        data: Any = payload.model_dump(mode="json")
+    elif isinstance(payload, list):
+        data = [item.model_dump(mode="json") for item in payload]
+    else:
+        data = payload
+    return web.json_response(data, status=status)
 
 
 def _refusal_of(error: Exception) -> RefusedError | None:
@@ -138,24 +204,27 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(500, "internal_error", "internal error; it has been logged")
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # Outside /api/ are /health, /metrics and the console's static files: the console signs in through the API.
-    if not request.path.startswith("/api/") or request.path in PUBLIC_PATHS or request.path in SIGNED_PATHS:
-        return await handler(request)
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized", "a bearer token is required")
-    identity = await request.app[DEPS].repository.identify_token(token.strip())
-    if identity is None:
-        raise ApiError(401, "unauthorized", "the token is not valid")
-    request[IDENTITY_KEY] = identity
-    return await handler(request)
-
-
-def require_role(request: web.Request, role: Role) -> TokenIdentity:
-    identity: TokenIdentity = request[IDENTITY_KEY]
-    if ROLE_RANK[identity.role] < ROLE_RANK[role]:
-        raise ApiError(403, "forbidden", f"this needs the {role} role", {"role": identity.role})
+def require_role(request: web.Request, role: Role) -> Identity:
+    identity: Identity = request[IDENTITY_KEY]
+    if not identity.has_role(role):
+        raise ApiError(403, "forbidden", f"this needs the {role} role", {"roles": list(identity.roles)})
     return identity
+
+
+def require_self_or_supervisor(request: web.Request, username: str) -> Identity:
+    """An operator acts only on themself; supervisors and admins act on others too."""
+    identity = require_role(request, "operator")
+    if username != identity.username and not identity.has_role("supervisor"):
+        raise ApiError(
+            403, "not_yourself", "an operator acts only on themself; a supervisor may act on others", {"user": username}
+        )
+    return identity
+
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+async def parse_body(request: web.Request, model: type[ModelT]) -> ModelT:
+    """The JSON body validated as `model`; an empty body counts as `{}`. Bad JSON or fields: 400 invalid_request."""
+    return model.model_validate_json(await request.read() or b"{}")

@@ -18,10 +18,9 @@ from ntpd112.routing.matching import RouteDecision, explain, match
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.routing.validation import load_table
 from ntpd112.store.incidents import IncidentView
-from ntpd112.store.repo import TokenIdentity
 from ntpd112.store.routing_versions import StoredTable, VersionInfo
 from ntpd112.web.call_routes import CallPath
-from ntpd112.web.common import DEPS, ApiError
+from ntpd112.web.common import DEPS, ApiError, Identity
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -122,10 +121,10 @@ async def current_table(request: web.Request) -> StoredTable:
     body_parser=load_table,
     refusals=_TABLE,
 )
-async def put_table(request: web.Request, query: WriteQuery, body: RoutingTable, identity: TokenIdentity) -> Published:
+async def put_table(request: web.Request, query: WriteQuery, body: RoutingTable, identity: Identity) -> Published:
     routing = request.app[DEPS].routing
     before = routing.current.table
-    stored = await routing.publish(body, identity.name, query.comment)
+    stored = await routing.publish(body, identity.username, query.comment)
     return Published(info=stored.info, changes=diff(before, stored.table))
 
 
@@ -180,12 +179,10 @@ async def get_version(request: web.Request, path: VersionPath) -> StoredTable:
     status=201,
     refusals=_VERSION,
 )
-async def restore_version(
-    request: web.Request, path: VersionPath, query: WriteQuery, identity: TokenIdentity
-) -> Published:
+async def restore_version(request: web.Request, path: VersionPath, query: WriteQuery, identity: Identity) -> Published:
     routing = request.app[DEPS].routing
     before = routing.current.table
-    stored = await routing.restore(path.version, identity.name, query.comment)
+    stored = await routing.restore(path.version, identity.username, query.comment)
     return Published(info=stored.info, changes=diff(before, stored.table))
 
 
@@ -198,10 +195,8 @@ async def restore_version(
     summary="Classify the call: set its incident",
     refusals={404: ("call_not_found",), 422: ("unknown_category",)},
 )
-async def put_incident(
-    request: web.Request, path: CallPath, body: IncidentChange, identity: TokenIdentity
-) -> IncidentView:
-    return await request.app[DEPS].incidents.set(path.call_id, body, identity.name)
+async def put_incident(request: web.Request, path: CallPath, body: IncidentChange, identity: Identity) -> IncidentView:
+    return await request.app[DEPS].incidents.set(path.call_id, body, identity.username)
 
 
 @routes.get(

@@ -25,7 +25,7 @@ from typing import Any, Literal, get_args
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ntpd112.store.repo import Role
+from ntpd112.access.roles import Role
 from ntpd112.web.common import ApiError, require_role
 
 # public: anyone; signed: the body carries its own proof (HMAC), no account; a role: the least role required.

@@ -13,9 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from ntpd112.dispatch.desks import CreatedDesk, DeskView, NewDesk
 from ntpd112.dispatch.models import DispatchRequest, DispatchView
 from ntpd112.pbx.phones import PhoneName
-from ntpd112.store.repo import ROLE_RANK, TokenIdentity
 from ntpd112.web.call_routes import CallPath
-from ntpd112.web.common import DEPS, ApiError
+from ntpd112.web.common import DEPS, ApiError, Identity
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -28,8 +27,8 @@ class DeskPath(BaseModel):
     endpoint: PhoneName
 
 
-def _is_supervisor(identity: TokenIdentity) -> bool:
-    return ROLE_RANK[identity.role] >= ROLE_RANK["supervisor"]
+def _is_supervisor(identity: Identity) -> bool:
+    return identity.has_role("supervisor")
 
 
 @routes.post(
@@ -40,12 +39,16 @@ def _is_supervisor(identity: TokenIdentity) -> bool:
     refusals={404: ("call_not_found",)},
 )
 async def start_dispatch(
-    request: web.Request, path: CallPath, body: DispatchRequest, identity: TokenIdentity
+    request: web.Request, path: CallPath, body: DispatchRequest, identity: Identity
 ) -> DispatchView:
     deps = request.app[DEPS]
     # An unknown call is a 404, not "call ended": look it up first (raises CallNotFound).
     await deps.incidents.get(path.call_id)
-    return await deps.dispatch.dispatch(path.call_id, body, identity.name)
+    # An operator dispatches only the calls they answered (app_queue's member name is the username).
+    handler = await deps.repository.call_operator(path.call_id)
+    if handler != identity.username and not identity.has_role("supervisor"):
+        raise ApiError(403, "not_your_call", "an operator dispatches only the calls they handle", {"operator": handler})
+    return await deps.dispatch.dispatch(path.call_id, body, identity.username)
 
 
 @routes.get(
@@ -64,8 +67,8 @@ async def get_dispatch(request: web.Request, path: CallPath) -> DispatchView:
     summary="The agency has the caller: the operator leaves, the dispatch is done",
     refusals=_NO_DISPATCH,
 )
-async def complete_dispatch(request: web.Request, path: CallPath, identity: TokenIdentity) -> DispatchView:
-    return await request.app[DEPS].dispatch.complete(path.call_id, identity.name, _is_supervisor(identity))
+async def complete_dispatch(request: web.Request, path: CallPath, identity: Identity) -> DispatchView:
+    return await request.app[DEPS].dispatch.complete(path.call_id, identity.username, _is_supervisor(identity))
 
 
 @routes.post(
@@ -74,8 +77,8 @@ async def complete_dispatch(request: web.Request, path: CallPath, identity: Toke
     summary="Stop the dispatch; the caller stays with the operator",
     refusals=_NO_DISPATCH,
 )
-async def cancel_dispatch(request: web.Request, path: CallPath, identity: TokenIdentity) -> DispatchView:
-    return await request.app[DEPS].dispatch.cancel(path.call_id, identity.name, _is_supervisor(identity))
+async def cancel_dispatch(request: web.Request, path: CallPath, identity: Identity) -> DispatchView:
+    return await request.app[DEPS].dispatch.cancel(path.call_id, identity.username, _is_supervisor(identity))
 
 
 @routes.post(
@@ -84,8 +87,8 @@ async def cancel_dispatch(request: web.Request, path: CallPath, identity: TokenI
     summary="The operator leaves a conference; caller and agency stay",
     refusals=_NO_DISPATCH,
 )
-async def leave_dispatch(request: web.Request, path: CallPath, identity: TokenIdentity) -> DispatchView:
-    return await request.app[DEPS].dispatch.leave(path.call_id, identity.name, _is_supervisor(identity))
+async def leave_dispatch(request: web.Request, path: CallPath, identity: Identity) -> DispatchView:
+    return await request.app[DEPS].dispatch.leave(path.call_id, identity.username, _is_supervisor(identity))
 
 
 @routes.get("/api/agency-desks", access="operator", summary="The agency desks' phones")

@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict
 from ntpd112.pbx.phones import PhoneName
 from ntpd112.queue.callbacks import CallbackItem
 from ntpd112.queue.operators import CreatedOperator, NewOperator, OperatorView, PauseReason
-from ntpd112.store.repo import TokenIdentity
 from ntpd112.web.call_routes import CallPath
-from ntpd112.web.common import DEPS
+from ntpd112.web.common import DEPS, Identity, require_self_or_supervisor
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -39,7 +38,7 @@ class CallbackListQuery(BaseModel):
 class TakeCallbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    operator: PhoneName
+    operator: PhoneName | None = None  # None: whoever asks
 
 
 class CallbackRequest(BaseModel):
@@ -69,21 +68,25 @@ async def remove_operator(request: web.Request, path: OperatorPath) -> None:
 
 @routes.post("/api/operators/{username}/login", access="operator", summary="Put the operator in the queue")
 async def login_operator(request: web.Request, path: OperatorPath) -> OperatorView:
+    require_self_or_supervisor(request, path.username)
     return await request.app[DEPS].operators.login(path.username)
 
 
 @routes.post("/api/operators/{username}/logout", access="operator", summary="Take the operator out of the queue")
 async def logout_operator(request: web.Request, path: OperatorPath) -> OperatorView:
+    require_self_or_supervisor(request, path.username)
     return await request.app[DEPS].operators.logout(path.username)
 
 
 @routes.post("/api/operators/{username}/pause", access="operator", summary="Pause the operator with a reason")
 async def pause_operator(request: web.Request, path: OperatorPath, body: PauseRequest) -> OperatorView:
+    require_self_or_supervisor(request, path.username)
     return await request.app[DEPS].operators.pause(path.username, body.reason)
 
 
 @routes.post("/api/operators/{username}/resume", access="operator", summary="End the operator's pause")
 async def resume_operator(request: web.Request, path: OperatorPath) -> OperatorView:
+    require_self_or_supervisor(request, path.username)
     return await request.app[DEPS].operators.resume(path.username)
 
 
@@ -93,13 +96,17 @@ async def list_callbacks(request: web.Request, query: CallbackListQuery) -> list
 
 
 @routes.post("/api/callbacks/{call_id}/take", access="operator", summary="An operator takes a callback")
-async def take_callback(request: web.Request, path: CallPath, body: TakeCallbackRequest) -> CallbackItem:
-    return await request.app[DEPS].callbacks.take(path.call_id, body.operator)
+async def take_callback(
+    request: web.Request, path: CallPath, body: TakeCallbackRequest, identity: Identity
+) -> CallbackItem:
+    operator = body.operator or identity.username
+    require_self_or_supervisor(request, operator)
+    return await request.app[DEPS].callbacks.take(path.call_id, operator)
 
 
 @routes.post("/api/calls/{call_id}/callback", access="operator", summary="Put a call on the callback list", status=202)
 async def request_callback(
-    request: web.Request, path: CallPath, body: CallbackRequest, identity: TokenIdentity
+    request: web.Request, path: CallPath, body: CallbackRequest, identity: Identity
 ) -> CallbackPending:
-    await request.app[DEPS].callbacks.request(path.call_id, body.reason, identity.name)
+    await request.app[DEPS].callbacks.request(path.call_id, body.reason, identity.username)
     return CallbackPending()

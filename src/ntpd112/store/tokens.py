@@ -1,0 +1,100 @@
+"""Personal API tokens: named, owned by a user, expiring; only their SHA-256 is stored (a 256-bit random token
+needs no slow hash). A token acts with its user's roles, and stops working when its user is disabled."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import select, update
+
+from ntpd112.clock import utcnow
+from ntpd112.store.db import Database
+from ntpd112.store.models import ApiToken, User
+from ntpd112.store.sessions import sha256_hex
+
+TOKEN_PREFIX = "ntpd112_"  # noqa: S105 - a prefix that makes leaked tokens recognisable, not a secret
+# last_used_at is written at most this often per token.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class TokenView(BaseModel):
+    id: uuid.UUID
+    name: str
+    username: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class CreatedToken(TokenView):
+    token: str  # shown once; only its hash is stored
+
+
+def _view(token: ApiToken, username: str) -> TokenView:
+    return TokenView(
+        id=token.id,
+        name=token.name,
+        username=username,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+class Tokens:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def create(self, user: User, name: str, expires_at: datetime) -> CreatedToken:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        row = ApiToken(user_id=user.id, name=name, token_sha256=sha256_hex(token), expires_at=expires_at)
+        async with self._database.session() as session, session.begin():
+            session.add(row)
+            await session.flush()
+            await session.refresh(row)
+        return CreatedToken(**_view(row, user.username).model_dump(), token=token)
+
+    async def list(self, owner: uuid.UUID | None = None) -> list[TokenView]:
+        """The tokens of `owner`, or everyone's; revoked and expired ones too (they say so)."""
+        statement = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+        if owner is not None:
+            statement = statement.where(ApiToken.user_id == owner)
+        async with self._database.session() as session:
+            rows = (await session.execute(statement.order_by(ApiToken.created_at, ApiToken.id))).all()
+        return [_view(token, username) for token, username in rows]
+
+    async def revoke(self, token_id: uuid.UUID, owner: uuid.UUID | None = None) -> bool:
+        """Revoke a token (of `owner` only, when given); False when no such live token."""
+        statement = update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        if owner is not None:
+            statement = statement.where(ApiToken.user_id == owner)
+        async with self._database.session() as session, session.begin():
+            result = await session.execute(statement.values(revoked_at=utcnow()).returning(ApiToken.id))
+            return result.first() is not None
+
+    async def identify(self, token: str) -> tuple[ApiToken, User] | None:
+        """The live token and its active user, or None."""
+        now = utcnow()
+        statement = (
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(
+                ApiToken.token_sha256 == sha256_hex(token),
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+                User.active,
+            )
+        )
+        async with self._database.session() as session, session.begin():
+            found = (await session.execute(statement)).first()
+            if found is None:
+                return None
+            row, user = found.tuple()
+            if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
+                row.last_used_at = now
+        return row, user

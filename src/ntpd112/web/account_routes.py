@@ -1,0 +1,209 @@
+"""REST for signing in and out (browser sessions), personal tokens and the audit trail.
+
+The session contract (the console uses it): `POST /api/session` signs in and sets the HttpOnly, SameSite=Strict
+`ntpd112_session` cookie (Secure under TLS); `GET` tells who is signed in; `DELETE` signs out (revoked in
+PostgreSQL, cookie cleared); `POST /api/session/password` changes the password. Sign-in failures are limited per
+username and per source address (429 too_many_attempts with Retry-After); an unknown user, a disabled one, one
+without a password and a wrong password all answer the same 401 bad_credentials, in the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from ntpd112.access.expiry import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX, token_expires_at
+from ntpd112.access.passwords import MAX_LENGTH, hash_password, password_problems, verify_password
+from ntpd112.clock import utcnow
+from ntpd112.store.audit import AuditQuery, AuditView
+from ntpd112.store.models import User
+from ntpd112.web.auth import (
+    PASSWORD_PATH,
+    SESSION_COOKIE,
+    SESSION_PATH,
+    TooManyAttempts,
+    audit_entry,
+    check_origin,
+    identity_of,
+    record_audit,
+    source_address,
+)
+from ntpd112.web.common import DEPS, IDENTITY_KEY, ApiError, Identity, json_response, parse_body, require_role
+
+Password = Annotated[str, Field(max_length=MAX_LENGTH * 4)]
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, Field(max_length=200)]
+    password: Password
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Password
+    new_password: Password
+
+
+class SignedInUser(BaseModel):
+    username: str
+    full_name: str
+    roles: list[str]
+    agency: str | None
+    must_change_password: bool
+
+
+class SessionView(BaseModel):
+    user: SignedInUser
+    expires_at: datetime
+
+
+class NewToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    expires_in_days: Annotated[int, Field(ge=1, le=TOKEN_DAYS_MAX)] = TOKEN_DAYS_DEFAULT
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditView]
+    # Pass as `before` for the next (older) page; None: this was the last.
+    next_before: int | None
+
+
+def _session_view(user: User | Identity, expires_at: datetime) -> SessionView:
+    return SessionView(
+        user=SignedInUser(
+            username=user.username,
+            full_name=user.full_name,
+            roles=list(user.roles),
+            agency=user.agency,
+            must_change_password=user.must_change_password,
+        ),
+        expires_at=expires_at,
+    )
+
+
+async def sign_in(request: web.Request) -> web.StreamResponse:
+    accounts = request.app[DEPS].accounts
+    if "Origin" in request.headers:  # a browser: only from the service's own pages
+        check_origin(request, accounts)
+    body = await parse_body(request, SignIn)
+    user_key, address = body.username.lower(), source_address(request) or "unknown"
+    limits, now = accounts.limits, time.monotonic()
+    waits = (limits.login_per_user.retry_after(user_key, now), limits.login_per_address.retry_after(address, now))
+    blocked = [wait for wait in waits if wait is not None]
+    if blocked:
+        refused = TooManyAttempts(max(blocked))
+        await record_audit(request, audit_entry(request, "login", 429, refused.error_id, body.username))
+        return refused.response()
+    user = await accounts.users.get(body.username)
+    usable = user is not None and user.active
+    # The same work whoever asks (verify_password checks a dummy hash when there is none): no user oracle.
+    verified = await asyncio.to_thread(verify_password, user.password_hash if usable and user else None, body.password)
+    if not verified or user is None:
+        limits.login_per_user.failed(user_key, time.monotonic())
+        limits.login_per_address.failed(address, time.monotonic())
+        await record_audit(request, audit_entry(request, "login", 401, "bad_credentials", body.username))
+        raise ApiError(401, "bad_credentials", "wrong username or password")
+    limits.login_per_user.succeeded(user_key)
+    secret, live = await accounts.sessions.open(user, source_address(request))
+    response = json_response(_session_view(user, live.expires_at))
+    response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Strict", path="/", secure=request.secure)
+    request[IDENTITY_KEY] = identity_of(user, "session", live.id, live.expires_at)
+    await record_audit(request, audit_entry(request, "login", 200, "ok"))
+    return response
+
+
+async def get_session(request: web.Request) -> web.Response:
+    identity = request[IDENTITY_KEY]
+    return json_response(_session_view(identity, identity.expires_at))
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    identity = request[IDENTITY_KEY]
+    if identity.via != "session":
+        raise ApiError(400, "not_a_session", "a personal token is revoked with DELETE /api/tokens/{id}")
+    await request.app[DEPS].accounts.sessions.revoke(identity.credential_id)
+    await record_audit(request, audit_entry(request, "logout", 204, "ok"))
+    response = web.Response(status=204)
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def change_password(request: web.Request) -> web.Response:
+    identity = request[IDENTITY_KEY]
+    accounts = request.app[DEPS].accounts
+    body = await parse_body(request, PasswordChange)
+    user = await accounts.users.get(identity.username)
+    if user is None or not await asyncio.to_thread(verify_password, user.password_hash, body.current_password):
+        accounts.limits.login_per_user.failed(identity.username, time.monotonic())
+        await record_audit(request, audit_entry(request, "password_change", 401, "bad_credentials"))
+        raise ApiError(401, "bad_credentials", "the current password is wrong")
+    problems = password_problems(body.new_password, user.username, user.full_name)
+    if body.new_password == body.current_password:
+        problems.append("it must differ from the current password")
+    if problems:
+        await record_audit(request, audit_entry(request, "password_change", 400, "weak_password"))
+        raise ApiError(400, "weak_password", "the new password is too weak: " + "; ".join(problems), problems)
+    new_hash = await asyncio.to_thread(hash_password, body.new_password)
+    keep = identity.credential_id if identity.via == "session" else None
+    await accounts.users.set_password(user.username, new_hash, must_change=False, keep_session=keep)
+    await record_audit(request, audit_entry(request, "password_change", 204, "ok"))
+    return web.Response(status=204)
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    identity = request[IDENTITY_KEY]
+    owner = None if identity.has_role("admin") else identity.user_id
+    return json_response(await request.app[DEPS].accounts.tokens.list(owner))
+
+
+async def create_token(request: web.Request) -> web.Response:
+    identity = request[IDENTITY_KEY]
+    accounts = request.app[DEPS].accounts
+    body = await parse_body(request, NewToken)
+    user = await accounts.users.get(identity.username)
+    if user is None:
+        raise ApiError(401, "unauthorized", "the user is gone")
+    expires_at = token_expires_at(utcnow(), body.expires_in_days)
+    return json_response(await accounts.tokens.create(user, body.name, expires_at), status=201)
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    identity = request[IDENTITY_KEY]
+    try:
+        token_id = uuid.UUID(request.match_info["token_id"])
+    except ValueError:
+        raise ApiError(400, "invalid_token_id", "the token id is not a UUID") from None
+    owner = None if identity.has_role("admin") else identity.user_id
+    if not await request.app[DEPS].accounts.tokens.revoke(token_id, owner):
+        raise ApiError(404, "token_not_found", "no live token with this id among yours", {"id": str(token_id)})
+    return web.Response(status=204)
+
+
+async def list_audit(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    query = AuditQuery.model_validate(dict(request.query))
+    entries = await request.app[DEPS].accounts.audit.query(query)
+    next_before = entries[-1].id if len(entries) == query.limit else None
+    return json_response(AuditPage(entries=entries, next_before=next_before))
+
+
+def add_account_routes(app: web.Application) -> None:
+    app.router.add_post(SESSION_PATH, sign_in)
+    app.router.add_get(SESSION_PATH, get_session)
+    app.router.add_delete(SESSION_PATH, sign_out)
+    app.router.add_post(PASSWORD_PATH, change_password)
+    app.router.add_get("/api/tokens", list_tokens)
+    app.router.add_post("/api/tokens", create_token)
+    app.router.add_delete("/api/tokens/{token_id}", revoke_token)
+    app.router.add_get("/api/audit", list_audit)
