@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ntpd112.cli import accounts, asterisk, calls, dispatch, geodata, loadtest, operators, routes, service
+from ntpd112.cli import accounts, asterisk, calls, dispatch, geodata, loadtest, openapi, operators, routes, service
 
 
 @click.group(help="ntpd112: call handling for Indonesia's single emergency number 112.")
@@ -29,5 +29,6 @@ for command in (
     operators.callbacks,
     dispatch.dispatch,
     loadtest.loadtest,
+    openapi.openapi,
 ):
     main.add_command(command)

@@ -4,6 +4,7 @@ routes (web/endpoints.py), the OpenAPI document is built from those declarations
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -24,7 +25,22 @@ from ntpd112.web.endpoints import HTTP_POLICY, HttpPolicy, add_routes
 from ntpd112.web.hardening import add_security_headers, header_guard_middleware
 from ntpd112.web.static import add_static_routes
 
-__all__ = ["DEPS", "Accounts", "HttpPolicy", "WebDeps", "create_app"]
+__all__ = ["DEPS", "Accounts", "HttpPolicy", "WebDeps", "api_document", "create_app"]
+
+API_ROUTES = (
+    status_routes.routes,
+    openapi.routes,
+    call_routes.routes,
+    dispatch_routes.routes,
+    live_dispatch_routes.routes,
+    operator_routes.routes,
+    aml_routes.routes,
+)
+
+
+def api_document() -> dict[str, Any]:
+    """The OpenAPI document the service serves at /api/openapi.json, built without a service (`ntpd112 openapi`)."""
+    return openapi.build_document([endpoint for table in API_ROUTES for endpoint in table.endpoints])
 
 
 def create_app(deps: WebDeps, policy: HttpPolicy | None = None, webapp_dir: Path = WEBAPP_BUILD_DIR) -> web.Application:
@@ -36,16 +52,7 @@ def create_app(deps: WebDeps, policy: HttpPolicy | None = None, webapp_dir: Path
     app[DEPS] = deps
     app[HTTP_POLICY] = policy
     app.on_response_prepare.append(add_security_headers)
-    add_routes(
-        app,
-        status_routes.routes,
-        openapi.routes,
-        call_routes.routes,
-        dispatch_routes.routes,
-        live_dispatch_routes.routes,
-        operator_routes.routes,
-        aml_routes.routes,
-    )
+    add_routes(app, *API_ROUTES)
     # Not declared in web/endpoints.py yet, so not in the OpenAPI document: sessions, tokens, the audit trail.
     add_account_routes(app)
     openapi.publish_document(app)

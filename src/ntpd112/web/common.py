@@ -221,7 +221,6 @@ def require_self_or_supervisor(request: web.Request, username: str) -> Identity:
     return identity
 
 
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 

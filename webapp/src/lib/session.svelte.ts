@@ -1,6 +1,6 @@
 // The browser session (cookie set by the service): who is signed in, signing in and out, the forced password change.
 
-import { api, failureOf, NETWORK_FAILURE, type ApiFailure, type SessionUser } from "../api/client";
+import { NETWORK_FAILURE, sessionRequest, type ApiFailure, type SessionUser, type SessionView } from "../api/client";
 
 export const session = $state<{ user: SessionUser | null; loaded: boolean; unreachable: boolean }>({
   user: null,
@@ -10,9 +10,10 @@ export const session = $state<{ user: SessionUser | null; loaded: boolean; unrea
 
 export async function loadSession(): Promise<void> {
   try {
-    const { data, response } = await api.GET("/api/session");
-    session.user = data?.user ?? null;
-    session.unreachable = data === undefined && response.status !== 401;
+    const answer = await sessionRequest<SessionView>("GET", "/api/session");
+    session.user = answer.ok ? (answer.data?.user ?? null) : null;
+    // 401: simply not signed in. Anything else means the page cannot work: say so instead of a login form.
+    session.unreachable = !answer.ok && answer.failure.status !== 401;
   } catch {
     session.user = null;
     session.unreachable = true;
@@ -24,12 +25,12 @@ export type SignInResult = { ok: true } | { ok: false; failure: ApiFailure; retr
 
 export async function signIn(username: string, password: string): Promise<SignInResult> {
   try {
-    const { data, error, response } = await api.POST("/api/session", { body: { username, password } });
-    if (data !== undefined) {
-      session.user = data.user;
+    const answer = await sessionRequest<SessionView>("POST", "/api/session", { username, password });
+    if (answer.ok) {
+      session.user = answer.data?.user ?? null;
       return { ok: true };
     }
-    return { ok: false, failure: failureOf(error, response), retryAfter: response.headers.get("Retry-After") };
+    return { ok: false, failure: answer.failure, retryAfter: answer.response.headers.get("Retry-After") };
   } catch {
     return { ok: false, failure: NETWORK_FAILURE, retryAfter: null };
   }
@@ -37,7 +38,7 @@ export async function signIn(username: string, password: string): Promise<SignIn
 
 export async function signOut(): Promise<void> {
   try {
-    await api.DELETE("/api/session");
+    await sessionRequest("DELETE", "/api/session");
   } finally {
     session.user = null;
   }
@@ -46,11 +47,12 @@ export async function signOut(): Promise<void> {
 /** Change the password; null when done (the session is then read again, with must_change_password cleared). */
 export async function changePassword(currentPassword: string, newPassword: string): Promise<ApiFailure | null> {
   try {
-    const { error, response } = await api.POST("/api/session/password", {
-      body: { current_password: currentPassword, new_password: newPassword },
+    const answer = await sessionRequest("POST", "/api/session/password", {
+      current_password: currentPassword,
+      new_password: newPassword,
     });
-    if (!response.ok) {
-      return failureOf(error, response);
+    if (!answer.ok) {
+      return answer.failure;
     }
   } catch {
     return NETWORK_FAILURE;
