@@ -52,6 +52,9 @@ class HttpPolicy:
 
 
 HTTP_POLICY = web.AppKey("http_policy", HttpPolicy)
+# Set when the rest of a request cannot be trusted (a body too slow or too large): the response closes the
+# connection instead of waiting for, or reading, what is left of the body.
+CLOSE_CONNECTION = web.RequestKey("close_connection", bool)
 Handler = Callable[..., Awaitable[Any]]
 
 
@@ -219,13 +222,19 @@ def _single_values(pairs: list[tuple[str, str]], where: str) -> dict[str, str]:
 
 async def read_body(request: web.Request) -> bytes:
     limits = request.app[HTTP_POLICY]
+    too_large = ApiError(413, "payload_too_large", f"a request body is at most {limits.max_body_bytes} bytes")
     if (request.content_length or 0) > limits.max_body_bytes:
-        raise ApiError(413, "payload_too_large", f"a request body is at most {limits.max_body_bytes} bytes")
+        request[CLOSE_CONNECTION] = True
+        raise too_large
     try:
         async with asyncio.timeout(limits.body_timeout):
             return await request.read()
     except TimeoutError:
+        request[CLOSE_CONNECTION] = True
         raise ApiError(408, "request_timeout", f"the body did not arrive within {limits.body_timeout:g} s") from None
+    except web.HTTPRequestEntityTooLarge:  # a chunked body that grew past the limit
+        request[CLOSE_CONNECTION] = True
+        raise too_large from None
 
 
 def _require_media_type(request: web.Request, media_type: str) -> None:

@@ -20,6 +20,7 @@ from aiohttp.web_request import BaseRequest
 
 from ntpd112.logs import get_logger
 from ntpd112.web.common import ApiError, Handler
+from ntpd112.web.endpoints import CLOSE_CONNECTION
 
 log = get_logger(__name__)
 
@@ -34,6 +35,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+LINGERING_SECONDS = 2.0
 SERVER_NAME = "ntpd112"  # no versions: they only help an attacker pick an exploit
 
 
@@ -44,6 +46,9 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     # Calls, callers and locations are personal data: nothing is cached unless a route says otherwise (static
     # files of the web app set their own Cache-Control).
     response.headers.setdefault("Cache-Control", "no-store")
+    if request.get(CLOSE_CONNECTION):
+        response.force_close()
+        response.headers["Connection"] = "close"  # aiohttp wrote its connection header before this hook
 
 
 def _is_clean(value: str) -> bool:
@@ -73,7 +78,33 @@ def _refusal_body(status: int) -> web.Response:
     return response
 
 
-class _RefusingRequestHandler(RequestHandler):
+class _GuardedRequestHandler(RequestHandler):
+    """aiohttp's connection handler, with JSON refusals and a deadline for the first request's head."""
+
+    def __init__(self, *args: Any, header_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timeout = header_timeout
+        self._head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # aiohttp's keep-alive timer only arms after a first response: a client that opens a connection and
+        # dribbles a partial head would otherwise hold it for as long as it likes.
+        self._head_deadline = asyncio.get_running_loop().call_later(self._header_timeout, self._head_overdue)
+
+    def head_received(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_overdue(self) -> None:
+        log.info("connection closed: no complete request head in time", seconds=self._header_timeout)
+        self.force_close()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.head_received()
+        super().connection_lost(exc)
+
     def handle_error(
         self,
         request: BaseRequest,
@@ -92,29 +123,41 @@ class _RefusingRequestHandler(RequestHandler):
 
 class _HardenedServer(web.Server):
     def __init__(self, handler: Any, *, loop: asyncio.AbstractEventLoop, **kwargs: Any) -> None:
-        request_factory = kwargs.pop("request_factory")
-        super().__init__(handler, request_factory=request_factory, loop=loop, **kwargs)
+        self._stock_factory = kwargs.pop("request_factory")
+        super().__init__(handler, request_factory=self._request_with_head, loop=loop, **kwargs)
         self._event_loop = loop
         self._handler_kwargs = kwargs
 
+    def _request_with_head(
+        self, message: Any, payload: Any, protocol: RequestHandler, writer: Any, task: Any
+    ) -> BaseRequest:
+        # aiohttp makes the request once a complete head has been parsed: the head's deadline is met.
+        if isinstance(protocol, _GuardedRequestHandler):
+            protocol.head_received()
+        request: BaseRequest = self._stock_factory(message, payload, protocol, writer, task)
+        return request
+
     def __call__(self) -> RequestHandler:
-        return _RefusingRequestHandler(self, loop=self._event_loop, **self._handler_kwargs)
+        return _GuardedRequestHandler(self, loop=self._event_loop, **self._handler_kwargs)
 
 
 class HardenedAppRunner(web.AppRunner):
     """An AppRunner whose connections refuse malformed requests as JSON, with header limits and a header timeout.
 
-    aiohttp has no header read timeout of its own; its keep-alive timer closes a connection that has not delivered
-    a complete request within `keepalive_timeout` of opening (or of the previous response), partial headers
-    included, so that timer is the header timeout. The body's timeout is the route wrapper's (endpoints.read_body).
+    A request's head must arrive within `header_timeout`: the first one on a connection by our own deadline, later
+    ones by aiohttp's keep-alive timer (it closes a connection still waiting for a complete head that long after
+    the previous response). The body's timeout is the route wrapper's (endpoints.read_body).
     """
 
     def __init__(self, app: web.Application, *, header_timeout: float, max_header_bytes: int) -> None:
+        self._header_timeout = header_timeout
         self._handler_settings: dict[str, Any] = {
             "keepalive_timeout": header_timeout,
             "max_line_size": max_header_bytes,
             "max_field_size": max_header_bytes,
             "max_headers": 64,
+            # After refusing a request, aiohttp reads what is left of its body for this long before closing.
+            "lingering_time": LINGERING_SECONDS,
             "access_log": None,
         }
         super().__init__(app, **self._handler_settings)
@@ -125,6 +168,7 @@ class HardenedAppRunner(web.AppRunner):
             stock.request_handler,
             loop=asyncio.get_running_loop(),
             request_factory=stock.request_factory,
+            header_timeout=self._header_timeout,
             **self._handler_settings,
         )
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 from ntpd112.web.endpoints import ENDPOINTS, JSON_MEDIA_TYPE, Endpoint, RouteTable, role_of
 
@@ -53,16 +54,25 @@ class _Document:
     def __init__(self) -> None:
         self.schemas: dict[str, Any] = {}
 
-    def schema(self, annotation: Any, mode: str = "serialization") -> dict[str, Any]:
-        schema = TypeAdapter(annotation).json_schema(ref_template=_REF_TEMPLATE, mode=mode)  # type: ignore[arg-type]
+    def schema(self, annotation: Any, mode: JsonSchemaMode = "serialization") -> dict[str, Any]:
+        """The schema of `annotation`; every model in it goes to the components and is referenced."""
+        schema = TypeAdapter(annotation).json_schema(ref_template=_REF_TEMPLATE, mode=mode)
         for name, definition in schema.pop("$defs", {}).items():
-            if self.schemas.setdefault(name, definition) != definition:
-                # Two models of one name would shadow each other in the generated client: name them apart.
-                raise ValueError(f"two different schemas are both named {name}")
+            self._component(name, definition)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            self._component(annotation.__name__, schema)
+            return {"$ref": _REF_TEMPLATE.format(model=annotation.__name__)}
         return schema
 
+    def _component(self, name: str, definition: dict[str, Any]) -> None:
+        if self.schemas.setdefault(name, definition) != definition:
+            # Two models of one name would shadow each other in the generated client: name them apart.
+            raise ValueError(f"two different schemas are both named {name}")
+
     def parameters(self, model: type[BaseModel], location: str) -> list[dict[str, Any]]:
-        schema = self.schema(model, mode="validation")
+        schema = model.model_json_schema(ref_template=_REF_TEMPLATE, mode="validation")
+        for name, definition in schema.pop("$defs", {}).items():
+            self._component(name, definition)
         required = set(schema.get("required", []))
         return [
             {
