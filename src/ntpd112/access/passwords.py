@@ -35,6 +35,7 @@ COMMON_WORDS = frozenset(
         "ntpd", "darurat", "emergency", "asterisk", "merdeka", "bismillah", "sayang", "abc", "abcd", "xyz",
     }
 )  # fmt: skip
+_LEET = str.maketrans({"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _HASHER = PasswordHasher()
 
 
@@ -59,7 +60,9 @@ def password_problems(password: str, username: str = "", full_name: str = "") ->
 
 
 def _is_common_word_decorated(lowered: str) -> bool:
-    letters = re.sub(r"[^a-z]", "", lowered.replace("0", "o").replace("@", "a").replace("$", "s"))
+    # Digits and symbols around the word are the decoration; inside it they may stand for letters (p@$$w0rd).
+    core = re.sub(r"^[^a-z@$]+|[^a-z]+$", "", lowered)
+    letters = re.sub(r"[^a-z]", "", core.translate(_LEET))
     if not letters:
         return True  # digits and symbols only: what a guesser enumerates
     if letters in COMMON_WORDS:

@@ -65,7 +65,7 @@ class Sessions:
             found = (await session.execute(statement)).first()
             if found is None:
                 return None
-            row, user = found.tuple()
+            row, user = found
             if now >= self._expiry(row):
                 return None
             if now - row.last_seen_at >= TOUCH_INTERVAL:

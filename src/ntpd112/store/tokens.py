@@ -94,7 +94,7 @@ class Tokens:
             found = (await session.execute(statement)).first()
             if found is None:
                 return None
-            row, user = found.tuple()
+            row, user = found
             if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
                 row.last_used_at = now
         return row, user
