@@ -1,11 +1,11 @@
 """The console's built files (webapp/dist, made by `npm run build`) served at `/`.
 
 Every path outside /api/ that names no built file gets index.html, so the app's own routes (/login, /operator, ...)
-survive a reload. Vite puts content-hashed files under assets/: those are cached for a year; everything else
-(index.html above all) is revalidated, so a new build is picked up at the next load. Nothing outside the build
-directory is reachable. A missing build is a clear page that says how to build it, not a bare 404. The strict
-Content-Security-Policy (no inline script or style, nothing from elsewhere) comes with every response
-(web/hardening.py); the build keeps to it.
+survive a reload. Vite puts content-hashed files under assets/: those are cached for a year; everything else is
+never stored (index.html is a few hundred bytes: a new build is picked up at the next load, and a shared room PC
+keeps nothing of the page). Nothing outside the build directory is reachable. A missing build is a clear page that
+says how to build it, not a bare 404. The strict Content-Security-Policy (no inline script or style, nothing from
+elsewhere) comes with every response (web/hardening.py); the build keeps to it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from aiohttp import web
 
 HASHED_ASSETS_DIR = "assets"
 LONG_CACHE = "public, max-age=31536000, immutable"
-REVALIDATE = "no-cache"
+NOT_STORED = "no-store"
+# The route's name: the OpenAPI tests tell the console's files from undeclared API routes by it.
+CONSOLE_ROUTE = "console"
 # Explicit, so the answer does not depend on the host's /etc/mime.types.
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -71,16 +73,16 @@ def add_static_routes(app: web.Application, build_dir: Path) -> None:
         index = root / "index.html"
         if not index.is_file():
             return web.Response(
-                status=503, text=BUILD_MISSING_PAGE, content_type="text/html", headers={"Cache-Control": REVALIDATE}
+                status=503, text=BUILD_MISSING_PAGE, content_type="text/html", headers={"Cache-Control": NOT_STORED}
             )
         built = _built_file(root, path)
         if built is not None:
             hashed = built.parent == root / HASHED_ASSETS_DIR
-            return _file_response(built, LONG_CACHE if hashed else REVALIDATE)
+            return _file_response(built, LONG_CACHE if hashed else NOT_STORED)
         # A path that looks like a file (assets/, a dot in the name) and is not in the build is a 404, not the app:
         # a stale page asking for last build's script must not get HTML back as JavaScript.
         if path.startswith(f"/{HASHED_ASSETS_DIR}/") or "." in PurePosixPath(path).name:
             raise web.HTTPNotFound(reason="no such file in the console's build")
-        return _file_response(index, REVALIDATE)
+        return _file_response(index, NOT_STORED)
 
-    app.router.add_route("*", "/{path:.*}", serve)
+    app.router.add_route("*", "/{path:.*}", serve, name=CONSOLE_ROUTE)

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ntpd112.web.common import errors_middleware
 from ntpd112.web.hardening import CONTENT_SECURITY_POLICY, add_security_headers
-from ntpd112.web.static import LONG_CACHE, REVALIDATE, add_static_routes
+from ntpd112.web.static import LONG_CACHE, NOT_STORED, add_static_routes
 
 INDEX = '<!doctype html><script type="module" src="/assets/index-abc123.js"></script>'
 
@@ -52,8 +52,8 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Ap
     [
         ("/assets/index-abc123.js", "text/javascript", LONG_CACHE),
         ("/assets/index-abc123.css", "text/css", LONG_CACHE),
-        ("/favicon.svg", "image/svg+xml", REVALIDATE),
-        ("/", "text/html", REVALIDATE),
+        ("/favicon.svg", "image/svg+xml", NOT_STORED),
+        ("/", "text/html", NOT_STORED),
     ],
 )
 async def test_built_files_have_their_type_and_cache(
@@ -72,7 +72,7 @@ async def test_client_side_routes_get_the_index(client: TestClient[web.Request, 
     response = await client.get(path)
     assert response.status == 200
     assert await response.text() == INDEX
-    assert response.headers["Cache-Control"] == REVALIDATE
+    assert response.headers["Cache-Control"] == NOT_STORED
 
 
 @pytest.mark.parametrize(
