@@ -175,3 +175,16 @@ async def test_keyboard_help_opens_and_closes_without_trapping_focus(console: Wa
     await expect(help_dialog).to_be_visible()
     await page.keyboard.press("F1")
     await expect(help_dialog).to_be_hidden()
+
+
+async def test_a_session_ended_on_the_service_brings_back_the_login(console: Watched, service: Service) -> None:
+    await add_operator(service, "yusuf", "Yusuf Maulana")
+    page = console.page
+    await page.goto(console.url("/login"))
+    await sign_in(console, "yusuf", OPERATOR_PASSWORD)
+    await expect(page.get_by_text("Menunggu panggilan")).to_be_visible()
+    await service.accounts.users.disable("yusuf")  # every session of the user ends now
+
+    await page.keyboard.press("l")
+    await expect(page.get_by_role("heading", name="Masuk")).to_be_visible()
+    await expect(page).to_have_url(console.url("/login"))

@@ -3,6 +3,7 @@
 
 import { api, failureOf, NETWORK_FAILURE, type ApiFailure, type OperatorView } from "../api/client";
 import type { PauseReason } from "./keys";
+import { loadSession } from "./session.svelte";
 
 export type QueueState = "unknown" | "noPhone" | "out" | "ready" | "paused";
 
@@ -31,7 +32,7 @@ export async function refreshOperatorState(username: string): Promise<void> {
   try {
     const { data, error, response } = await api.GET("/api/operators");
     if (data === undefined) {
-      operatorState.failure = failureOf(error, response);
+      await noteFailure(failureOf(error, response));
       return;
     }
     operatorState.me = data.find((operator) => operator.username === username) ?? null;
@@ -40,6 +41,14 @@ export async function refreshOperatorState(username: string): Promise<void> {
     operatorState.updatedAt = new Date();
   } catch {
     operatorState.failure = NETWORK_FAILURE;
+  }
+}
+
+/** Keep a refusal for the panel to show; a session that ended (expired, revoked) sends the page to the login. */
+async function noteFailure(failure: ApiFailure): Promise<void> {
+  operatorState.failure = failure;
+  if (failure.status === 401) {
+    await loadSession();
   }
 }
 
@@ -65,7 +74,7 @@ export async function applyAction(username: string, action: SessionAction, reaso
     } else {
       const failure = failureOf(error, response);
       await refreshOperatorState(username);
-      operatorState.failure = failure;
+      await noteFailure(failure);
     }
   } catch {
     operatorState.failure = NETWORK_FAILURE;
