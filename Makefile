@@ -14,11 +14,13 @@ setup: ## Install what is missing, provision and start the local Asterisk, creat
 run: setup ## Run the service against the local Asterisk (prints where everything listens)
 	@$(VENV)/ntpd112 run
 
-test: setup ## Run every test (unit and integration against the real Asterisk, PostgreSQL and SIPp)
+test: setup ## Run every test (unit, integration against the real Asterisk, PostgreSQL and SIPp, browser, console)
 	@$(VENV)/pytest
+	@cd webapp && npm test --silent
 
-unit: ## Run the unit tests only (no set-up needed beyond the venv)
+unit: ## Run the unit tests only (no set-up needed beyond the venv and webapp/node_modules)
 	@$(VENV)/pytest tests/unit
+	@cd webapp && npm test --silent
 
 integration: setup ## Run the integration tests only
 	@$(VENV)/pytest tests/integration
@@ -29,11 +31,12 @@ load: setup ## Load test against the local Asterisk: make load PROFILE=steady|su
 	@mkdir -p $(LOAD_OUT)
 	@$(VENV)/ntpd112 loadtest $(PROFILE) --json $(LOAD_OUT)/$(notdir $(PROFILE)).json --plot $(LOAD_OUT)/$(notdir $(PROFILE)).png
 
-lint: ## ruff, mypy and the import layers (import-linter)
+lint: ## ruff, mypy, the import layers (import-linter) and the console's types (svelte-check)
 	@$(VENV)/ruff check src tests migrations
 	@$(VENV)/ruff format --check src tests migrations
 	@$(VENV)/mypy
 	@$(VENV)/lint-imports
+	@cd webapp && npm run --silent check
 
 lock: ## Re-lock uv.lock after changing dependencies; UPGRADE=1 takes the newest allowed (bootstrap installs it)
 	@$(VENV)/uv lock $(if $(UPGRADE),--upgrade)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what this machine lacks for ntpd112: Debian packages (SIPp, debootstrap, baresip, espeak-ng, sox,
-# PostgreSQL when no server runs), a running PostgreSQL, the Python venv with the locked dependencies (uv.lock).
+# Installs what this machine lacks for ntpd112: Debian packages (SIPp, debootstrap, baresip, espeak-ng, sox, chromium,
+# PostgreSQL when no server runs), a running PostgreSQL, the Python venv with the locked dependencies (uv.lock), the
+# web console built into webapp/dist.
 # Idempotent and quick the second time. The local Asterisk, databases and migrations follow in `ntpd112 setup`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ command -v debootstrap >/dev/null || packages+=(debootstrap)
 command -v baresip >/dev/null || packages+=(baresip-core)
 command -v espeak-ng >/dev/null || packages+=(espeak-ng)
 command -v sox >/dev/null || packages+=(sox)
+command -v chromium >/dev/null || packages+=(chromium)  # the browser tests (tests/integration/browser, Playwright)
 command -v pg_isready >/dev/null || packages+=(postgresql)
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
   packages+=(postgresql)
@@ -50,4 +52,21 @@ if [ ! -f "$stamp" ]; then
   UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never .venv/bin/uv sync --quiet --locked --extra dev
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# The web console: npm ci when the lock changed, a build when anything in webapp/ changed. The build's stamp lives in
+# webapp/dist, which Vite empties on every build, so a failed build leaves no stamp and is tried again.
+command -v npm >/dev/null || { echo "bootstrap: the console needs Node.js 20 and npm (node --version)"; exit 1; }
+modules_stamp="webapp/node_modules/.installed-$(sha256sum webapp/package-lock.json | cut -c1-16)"
+if [ ! -f "$modules_stamp" ]; then
+  echo "bootstrap: installing the console's packages (npm ci)"
+  (cd webapp && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$modules_stamp"
+fi
+webapp_sources=$(cd webapp && find . \( -path ./node_modules -o -path ./dist \) -prune -o -type f ! -name schema.d.ts -print | LC_ALL=C sort)
+build_stamp="webapp/dist/.built-$(cd webapp && echo "$webapp_sources" | xargs sha256sum | sha256sum | cut -c1-16)"
+if [ ! -f "$build_stamp" ]; then
+  echo "bootstrap: building the console"
+  (cd webapp && npm run --silent build >/dev/null)
+  touch "$build_stamp"
 fi

@@ -41,7 +41,8 @@ from ntpd112.store.routing_versions import RoutingVersionRepository
 from ntpd112.store.sessions import Sessions
 from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
-from ntpd112.web.app import Accounts, WebDeps, create_app
+from ntpd112.web.app import Accounts, HttpPolicy, WebDeps, create_app
+from ntpd112.web.hardening import HardenedAppRunner, server_tls_context
 
 log = get_logger(__name__)
 
@@ -141,7 +142,12 @@ class Service:
                 accounts=self.accounts,
                 aml=AmlRepository(self.database),
                 aml_hmac_secret=settings.aml_hmac_secret,
-            )
+            ),
+            HttpPolicy(
+                body_timeout=settings.http_body_timeout,
+                max_body_bytes=settings.http_max_body_bytes,
+                loopback_sees_details=settings.http_loopback_details,
+            ),
         )
         self._runner: web.AppRunner | None = None
 
@@ -180,12 +186,17 @@ class Service:
         await self.routing.start()
         await self.ari.start(self._on_ari_event, self.calls.resync)
         await self.reconciler.start()
-        self._runner = web.AppRunner(self.web_app, access_log=None)
+        self._runner = HardenedAppRunner(
+            self.web_app,
+            header_timeout=self.settings.http_header_timeout,
+            max_header_bytes=self.settings.http_max_header_bytes,
+        )
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
+        tls = server_tls_context(self.settings.http_tls_cert_file, self.settings.http_tls_key_file)
+        await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port, ssl_context=tls).start()
         log.info(
             "ntpd112 started",
-            http=f"http://{self.settings.http_host}:{self.settings.http_port}",
+            http=f"{'https' if tls else 'http'}://{self.settings.http_host}:{self.settings.http_port}",
             ari=self.settings.ari_base_url,
             ami=f"{self.settings.ami_host}:{self.settings.ami_port}",
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "NTPD112_"
@@ -45,6 +45,17 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(8112, ge=1, le=65535)
+    # TLS for the HTTP API (PEM files): both or neither. Without them the API is plain HTTP, for loopback or a
+    # TLS-terminating proxy on the same host only.
+    http_tls_cert_file: Path | None = None
+    http_tls_key_file: Path | None = None
+    # Seconds a client has to send a complete request head (headers) and, separately, its body.
+    http_header_timeout: float = Field(10.0, gt=0, le=300)
+    http_body_timeout: float = Field(10.0, gt=0, le=300)
+    http_max_header_bytes: int = Field(8190, ge=1024, le=65536, description="longest request line or header")
+    http_max_body_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Loopback clients see health details and all metrics (false behind a reverse proxy on the same host).
+    http_loopback_details: bool = True
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -77,6 +88,12 @@ class Settings(BaseSettings):
         if not value.get_secret_value().startswith("postgresql+asyncpg://"):
             raise ValueError("must start with postgresql+asyncpg://")
         return value
+
+    @model_validator(mode="after")
+    def _tls_files_together(self) -> Settings:
+        if (self.http_tls_cert_file is None) != (self.http_tls_key_file is None):
+            raise ValueError("http_tls_cert_file and http_tls_key_file go together")
+        return self
 
     @property
     def ari_base_url(self) -> str:

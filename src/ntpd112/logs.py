@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -42,6 +43,21 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     )
     # Libraries (aiohttp, panoramisk, alembic) log through stdlib logging; keep them at warning and above.
     logging.basicConfig(level=max(numeric_level, logging.WARNING), stream=sys.stderr, format="%(name)s %(message)s")
+
+
+def traceback_without_values(error: BaseException) -> list[str]:
+    """Where an error came from (type, then file:line in function, for the error and its causes) without any
+    exception text or local values: database errors carry the statement's parameters (caller numbers, AML text)."""
+    lines: list[str] = []
+    current: BaseException | None = error
+    while current is not None and len(lines) < 200:
+        lines.append(type(current).__module__ + "." + type(current).__qualname__)
+        lines.extend(
+            f"  {frame.filename}:{frame.lineno} in {frame.name}"
+            for frame in traceback.extract_tb(current.__traceback__)
+        )
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return lines
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

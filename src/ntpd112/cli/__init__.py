@@ -28,6 +28,7 @@ _COMMANDS = {
     "callbacks": "operators:callbacks",
     "dispatch": "dispatch:dispatch",
     "loadtest": "loadtest:loadtest",
+    "openapi": "openapi:openapi",
 }
 
 

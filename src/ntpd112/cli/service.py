@@ -15,6 +15,16 @@ from ntpd112.paths import PROJECT_DIR
 ENV_FILE = Path(".env")
 
 
+def _http_line(settings: Settings) -> str:
+    address = f"{settings.http_host}:{settings.http_port}"
+    if settings.http_tls_cert_file is not None:
+        return f"  HTTP API              https://{address}  (TLS; /health, /metrics, /api, /api/docs)"
+    return (
+        f"  HTTP API              http://{address}  (plain HTTP, no TLS: keep it on loopback or behind a TLS proxy;"
+        " /health, /metrics, /api, /api/docs)"
+    )
+
+
 def _banner(settings: Settings) -> str:
     local = load_local_asterisk_settings()
     sip = f"{local.sip_bind}:{local.sip_port}"
@@ -24,7 +34,7 @@ def _banner(settings: Settings) -> str:
             f"  SIP (local Asterisk)  udp/tcp {sip}, trunks by source address (asterisk/trunks.toml)",
             f"  AMI                   {settings.ami_host}:{settings.ami_port}",
             f"  ARI                   {settings.ari_base_url}",
-            f"  HTTP API              http://{settings.http_host}:{settings.http_port}  (/health, /metrics, /api)",
+            _http_line(settings),
             "  place a test 112 call as a Telkomsel caller:",
             f"    sipp -sf sipp-scenarios/caller.xml -i 127.0.0.11 -p 5071 -s 112 -m 1 -d 3000"
             f" -key caller 081234567890 -key caller_name Budi {sip}",

@@ -26,6 +26,9 @@ class Database:
             pool_size=5,
             max_overflow=5,
             pool_pre_ping=True,
+            # Statement parameters stay out of error messages (and so out of logs): they are caller numbers,
+            # AML text, locations.
+            hide_parameters=True,
             pool_timeout=5,
             connect_args={
                 "timeout": 5,

@@ -17,24 +17,55 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import urllib.parse
 from collections.abc import Callable
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict
 
 from ntpd112.clock import utcnow
 from ntpd112.intake.aml import AmlMessage, parse_aml_form, parse_aml_sms, verify_aml_hmac
-from ntpd112.intake.errors import MAX_INPUT_BYTES, IntakeParseError
+from ntpd112.intake.errors import IntakeParseError
 from ntpd112.logs import get_logger
-from ntpd112.web.common import DEPS, ApiError, json_response
+from ntpd112.store.aml import AmlStored
+from ntpd112.web.common import DEPS, ApiError
+from ntpd112.web.endpoints import RouteTable
 
 log = get_logger(__name__)
+routes = RouteTable()
 
 SIGNATURE_HEADER = "X-Ntpd112-Signature"
-_FORM_TYPE = "application/x-www-form-urlencoded"
-# A form carries at most an 8 KiB message, percent-encoded (up to 3 bytes per character).
-_MAX_BODY = 3 * MAX_INPUT_BYTES
-_MAX_FIELDS = 32
+_REFUSALS = {401: ("bad_signature",), 503: ("aml_disabled",)}
+
+
+class AmlHandsetForm(BaseModel):
+    """The handset's form. Every field is text here: intake/aml.py reads the values once the HMAC holds, and later
+    versions of the standard add fields, which the HMAC covers too (so unknown fields are kept, not refused)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    v: str | None = None
+    device_number: str | None = None
+    location_latitude: str | None = None
+    location_longitude: str | None = None
+    location_time: str | None = None
+    location_accuracy: str | None = None
+    location_source: str | None = None
+    location_certainty: str | None = None
+    device_model: str | None = None
+    device_imei: str | None = None
+    device_imsi: str | None = None
+    emergency_number: str | None = None
+    hmac: str | None = None
+
+    def fields(self) -> dict[str, str]:
+        return {name: value for name, value in self.model_dump(exclude_unset=True).items() if isinstance(value, str)}
+
+
+class AmlSmsForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sender: str | None = None  # the originating address the SMSC reports
+    text: str | None = None  # the SMS body
 
 
 def _secret(request: web.Request) -> bytes:
@@ -44,28 +75,7 @@ def _secret(request: web.Request) -> bytes:
     return secret.get_secret_value().encode("utf-8")
 
 
-async def _form(request: web.Request) -> tuple[bytes, dict[str, str]]:
-    """The raw body and its fields; a repeated field is refused (the HMAC would not say which value counts)."""
-    if request.content_type != _FORM_TYPE:
-        raise ApiError(415, "unsupported_media_type", f"send {_FORM_TYPE}")
-    if (request.content_length or 0) > _MAX_BODY:
-        raise ApiError(413, "payload_too_large", f"an AML post is at most {_MAX_BODY} bytes")
-    body = await request.read()
-    if len(body) > _MAX_BODY:
-        raise ApiError(413, "payload_too_large", f"an AML post is at most {_MAX_BODY} bytes")
-    try:
-        pairs = urllib.parse.parse_qsl(
-            body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), max_num_fields=_MAX_FIELDS
-        )
-    except (UnicodeDecodeError, ValueError):
-        raise ApiError(400, "invalid_form", "the body is not a UTF-8 form") from None
-    fields = dict(pairs)
-    if len(fields) != len(pairs):
-        raise ApiError(400, "invalid_form", "a form field is repeated")
-    return body, fields
-
-
-async def _store(request: web.Request, parse: Callable[[], AmlMessage]) -> web.Response:
+async def _store(request: web.Request, parse: Callable[[], AmlMessage]) -> AmlStored:
     try:
         message = parse()
     except IntakeParseError as error:
@@ -80,30 +90,32 @@ async def _store(request: web.Request, parse: Callable[[], AmlMessage]) -> web.R
         call_id=str(stored.call_id) if stored.call_id else None,
         has_fix=message.fix is not None,
     )
-    return json_response(stored)
+    return stored
 
 
-async def post_aml(request: web.Request) -> web.Response:
+@routes.post("/api/aml", access="signed", summary="A handset's AML form (HMAC in the hmac field)", refusals=_REFUSALS)
+async def post_aml(request: web.Request, form: AmlHandsetForm) -> AmlStored:
     secret = _secret(request)
-    _, fields = await _form(request)
+    fields = form.fields()
     if not verify_aml_hmac(fields, secret):
         raise ApiError(401, "bad_signature", "the hmac field does not match")
     return await _store(request, lambda: parse_aml_form(fields))
 
 
-async def post_aml_sms(request: web.Request) -> web.Response:
+@routes.post(
+    "/api/aml/sms",
+    access="signed",
+    summary=f"An AML SMS forwarded by a gateway (HMAC of the body in {SIGNATURE_HEADER})",
+    refusals=_REFUSALS,
+)
+async def post_aml_sms(request: web.Request, form: AmlSmsForm) -> AmlStored:
     secret = _secret(request)
-    body, fields = await _form(request)
+    body = await request.read()  # already read and checked by the form's parser; aiohttp keeps it
     expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
     provided = request.headers.get(SIGNATURE_HEADER, "").strip().lower()
     if not hmac.compare_digest(expected.encode(), provided.encode("utf-8", "replace")):
         raise ApiError(401, "bad_signature", f"{SIGNATURE_HEADER} does not match the body")
-    text = fields.get("text")
+    text = form.text
     if not text:
         raise ApiError(400, "invalid_aml", "the text field is missing", {"code": "missing_field"})
-    return await _store(request, lambda: parse_aml_sms(text, sender=fields.get("sender")))
-
-
-def add_aml_routes(app: web.Application) -> None:
-    app.router.add_post("/api/aml", post_aml)
-    app.router.add_post("/api/aml/sms", post_aml_sms)
+    return await _store(request, lambda: parse_aml_sms(text, sender=form.sender))

@@ -1,81 +1,60 @@
-"""The HTTP API (aiohttp). One app factory, used by the service and by the tests; the route modules add the rest."""
+"""The HTTP API (aiohttp). One app factory, used by the service and by the tests; the route modules declare the
+routes (web/endpoints.py), the OpenAPI document is built from those declarations (web/openapi.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
-from ntpd112.web.account_routes import add_account_routes
-from ntpd112.web.aml_routes import add_aml_routes
-from ntpd112.web.auth import audit_middleware, auth_middleware
-from ntpd112.web.common import (
-    DEPS,
-    Accounts,
-    ApiError,
-    WebDeps,
-    call_id_param,
-    errors_middleware,
-    json_response,
-    require_role,
+from ntpd112.paths import WEBAPP_BUILD_DIR
+from ntpd112.web import (
+    aml_routes,
+    call_routes,
+    dispatch_routes,
+    live_dispatch_routes,
+    openapi,
+    operator_routes,
+    status_routes,
 )
-from ntpd112.web.dispatch_routes import add_dispatch_routes
-from ntpd112.web.live_dispatch_routes import add_live_dispatch_routes
-from ntpd112.web.operator_routes import add_operator_routes
+from ntpd112.web.account_routes import add_account_routes
+from ntpd112.web.auth import audit_middleware, auth_middleware
+from ntpd112.web.common import DEPS, Accounts, WebDeps, errors_middleware
+from ntpd112.web.endpoints import HTTP_POLICY, HttpPolicy, add_routes
+from ntpd112.web.hardening import add_security_headers, header_guard_middleware
+from ntpd112.web.static import add_static_routes
 
-__all__ = ["DEPS", "Accounts", "WebDeps", "create_app"]
+__all__ = ["DEPS", "Accounts", "HttpPolicy", "WebDeps", "api_document", "create_app"]
+
+API_ROUTES = (
+    status_routes.routes,
+    openapi.routes,
+    call_routes.routes,
+    dispatch_routes.routes,
+    live_dispatch_routes.routes,
+    operator_routes.routes,
+    aml_routes.routes,
+)
 
 
-async def health(request: web.Request) -> web.Response:
-    components = await request.app[DEPS].health()
-    ok = all(component.get("ok") for component in components.values())
-    return web.json_response(
-        {"status": "ok" if ok else "degraded", "components": components}, status=200 if ok else 503
+def api_document() -> dict[str, Any]:
+    """The OpenAPI document the service serves at /api/openapi.json, built without a service (`ntpd112 openapi`)."""
+    return openapi.build_document([endpoint for table in API_ROUTES for endpoint in table.endpoints])
+
+
+def create_app(deps: WebDeps, policy: HttpPolicy | None = None, webapp_dir: Path = WEBAPP_BUILD_DIR) -> web.Application:
+    policy = policy or HttpPolicy()
+    app = web.Application(
+        middlewares=[audit_middleware, errors_middleware, header_guard_middleware, auth_middleware],
+        client_max_size=policy.max_body_bytes,
     )
-
-
-async def metrics(request: web.Request) -> web.Response:
-    return web.Response(
-        body=request.app[DEPS].metrics.render(),
-        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
-    )
-
-
-class CallListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
-
-
-async def list_calls(request: web.Request) -> web.Response:
-    require_role(request, "operator")
-    query = CallListQuery.model_validate(dict(request.query))
-    return json_response(await request.app[DEPS].repository.list_calls(query.limit, query.offset))
-
-
-async def get_call(request: web.Request) -> web.Response:
-    require_role(request, "operator")
-    call_id = call_id_param(request)
-    call = await request.app[DEPS].repository.get_call(call_id)
-    if call is None:
-        raise ApiError(404, "call_not_found", "no call with this id", {"id": str(call_id)})
-    return json_response(call)
-
-
-def create_app(deps: WebDeps) -> web.Application:
-    middlewares = [audit_middleware, errors_middleware, auth_middleware]
-    app = web.Application(middlewares=middlewares, client_max_size=256 * 1024)
     app[DEPS] = deps
-    app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/api/calls", list_calls)
-    app.router.add_get("/api/calls/{call_id}", get_call)
-    for add_routes in (
-        add_dispatch_routes,
-        add_operator_routes,
-        add_aml_routes,
-        add_live_dispatch_routes,
-        add_account_routes,
-    ):
-        add_routes(app)
+    app[HTTP_POLICY] = policy
+    app.on_response_prepare.append(add_security_headers)
+    add_routes(app, *API_ROUTES)
+    # Not declared in web/endpoints.py yet, so not in the OpenAPI document: sessions, tokens, the audit trail.
+    add_account_routes(app)
+    openapi.publish_document(app)
+    add_static_routes(app, webapp_dir)  # last: it answers every path no API route took
     return app

@@ -92,14 +92,16 @@ def check_origin(request: web.Request, accounts: Accounts) -> None:
         raise ApiError(403, "bad_origin", "this request must come from the service's own pages (Origin)")
 
 
-async def _identify(request: web.Request, accounts: Accounts) -> Identity:
+async def _identify(request: web.Request) -> Identity:
     not_signed_in = "not_signed_in" if request.path.startswith(SESSION_PATH) else "unauthorized"
     header = request.headers.get("Authorization")
+    # The accounts are looked up only once there is a credential to check: an anonymous request costs nothing.
     if header is not None:
-        return await _identify_bearer(request, accounts, header)
+        return await _identify_bearer(request, request.app[DEPS].accounts, header)
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         raise ApiError(401, not_signed_in, "sign in, or send a personal token: Authorization: Bearer <token>")
+    accounts = request.app[DEPS].accounts
     live = await accounts.sessions.identify(secret) if _CREDENTIAL.match(secret) else None
     if live is None:
         raise ApiError(401, not_signed_in, "the session has ended; sign in again")
@@ -135,10 +137,12 @@ def _allowed_before_password_change(request: web.Request) -> bool:
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     signing_in = request.path == SESSION_PATH and request.method == "POST"
-    if request.path in PUBLIC_PATHS or request.path in SIGNED_PATHS or signing_in:
+    # Outside /api/ are /health, /metrics and the console's static files (the console signs in through the API).
+    public = not request.path.startswith("/api/") or request.path in PUBLIC_PATHS
+    if public or request.path in SIGNED_PATHS or signing_in:
         return await handler(request)
     try:
-        identity = await _identify(request, request.app[DEPS].accounts)
+        identity = await _identify(request)
     except TooManyAttempts as refused:
         return refused.response()
     if identity.must_change_password and not _allowed_before_password_change(request):

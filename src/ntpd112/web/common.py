@@ -2,9 +2,9 @@
 
 Every error leaves as JSON `{"error": {"id": ..., "message": ..., "details": ...}}` with a stable id; nothing
 renders a stack trace. Refusals take one path: a route raises (or lets through) a `RefusedError` or a domain error
-that `_refusal_of` knows, and the errors middleware renders it. Every route but /health, /metrics, the signed AML
-posts and signing in needs a signed-in identity (web/auth.py: a session cookie or a personal token); routes name
-the least role, and an operator acts only on themself.
+that `_refusal_of` knows, and the errors middleware renders it. Every /api/ route but the public ones (the OpenAPI
+document and its page), the signed AML posts and signing in needs a signed-in identity (web/auth.py: a session
+cookie or a personal token); routes name the least role, and an operator acts only on themself.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService, UnknownCategory
 from ntpd112.dispatch.routing_service import RoutingService, RoutingUnavailable
 from ntpd112.errors import RefusedError
-from ntpd112.logs import get_logger
+from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
@@ -114,7 +114,9 @@ class WebDeps:
 
 DEPS = web.AppKey("deps", WebDeps)
 IDENTITY_KEY = web.RequestKey("identity", Identity)
-PUBLIC_PATHS = frozenset({"/health", "/metrics"})
+PUBLIC_PATHS = frozenset(
+    {"/health", "/metrics", "/api/openapi.json", "/api/docs", "/api/docs/docs.js", "/api/docs/docs.css"}
+)
 # AML senders (handsets, the SMS gateway) hold no token: these routes check an HMAC themselves (aml_routes.py).
 SIGNED_PATHS = frozenset({"/api/aml", "/api/aml/sms"})
 _HTTP_ERROR_IDS = {
@@ -123,6 +125,7 @@ _HTTP_ERROR_IDS = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
@@ -190,7 +193,14 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         refused = _refusal_of(error)
         if refused is not None:
             return error_response(refused.status, refused.error_id, refused.message, refused.details)
-        log.exception("unhandled error in api", path=request.path, method=request.method)
+        # No exception text: database errors carry the statement's parameters (caller numbers, AML text).
+        log.error(  # noqa: TRY400 - log.exception would print the exception's text
+            "unhandled error in api",
+            path=request.path,
+            method=request.method,
+            error_type=type(error).__name__,
+            traceback=traceback_without_values(error),
+        )
         return error_response(500, "internal_error", "internal error; it has been logged")
 
 
@@ -209,13 +219,6 @@ def require_self_or_supervisor(request: web.Request, username: str) -> Identity:
             403, "not_yourself", "an operator acts only on themself; a supervisor may act on others", {"user": username}
         )
     return identity
-
-
-def call_id_param(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["call_id"])
-    except ValueError:
-        raise ApiError(400, "invalid_call_id", "the call id is not a UUID") from None
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

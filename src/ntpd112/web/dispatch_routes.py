@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ntpd112.dispatch.incidents import IncidentChange
 from ntpd112.routing.agencies import Agency, Target
@@ -17,10 +17,21 @@ from ntpd112.routing.diff import diff
 from ntpd112.routing.matching import RouteDecision, explain, match
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.routing.validation import load_table
+from ntpd112.store.incidents import IncidentView
 from ntpd112.store.routing_versions import StoredTable, VersionInfo
-from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, require_role
+from ntpd112.web.call_routes import CallPath
+from ntpd112.web.common import DEPS, ApiError, Identity
+from ntpd112.web.endpoints import RouteTable
+
+routes = RouteTable()
+MIN_AT = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_AT = datetime(9000, 1, 1, tzinfo=UTC)
 
 # -- boundary models ---------------------------------------------------------------------------------------
+
+
+# Versions are PostgreSQL integers; a larger number is no version and must not reach the database.
+MAX_VERSION = 2**31 - 1
 
 
 class WriteQuery(BaseModel):
@@ -32,8 +43,8 @@ class WriteQuery(BaseModel):
 class DiffQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_version: int = Field(alias="from", ge=1)
-    to_version: int = Field(alias="to", ge=1)
+    from_version: int = Field(alias="from", ge=1, le=MAX_VERSION)
+    to_version: int = Field(alias="to", ge=1, le=MAX_VERSION)
 
 
 class ExplainQuery(BaseModel):
@@ -43,6 +54,24 @@ class ExplainQuery(BaseModel):
     area: str | None = Field(None, min_length=1, max_length=80)
     # ISO 8601; without an offset it is local time in the table's timezone. Default: now.
     at: datetime | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _within_calendar(cls, at: datetime | None) -> datetime | None:
+        # 9999-12-31T23:59:59-14:00 parses but overflows once moved to another zone (a 500 before).
+        if at is not None and not MIN_AT.year < at.year < MAX_AT.year:
+            raise ValueError(f"must lie between the years {MIN_AT.year} and {MAX_AT.year}")
+        return at
+
+
+class VersionPath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=MAX_VERSION)
+
+
+_VERSION = {404: ("routing_version_not_found",)}
+_TABLE = {422: ("invalid_routing_table",)}
 
 
 class Published(BaseModel):
@@ -71,123 +100,113 @@ class VersionDiff(BaseModel):
     changes: list[str]
 
 
-# -- helpers -----------------------------------------------------------------------------------------------
-
-
-def _version_param(request: web.Request) -> int:
-    return int(request.match_info["version"])  # the route's pattern admits digits only
-
-
-async def _table_from_body(request: web.Request) -> RoutingTable:
-    return load_table(await request.read())
-
-
 # -- routing tables ----------------------------------------------------------------------------------------
 
 
-async def list_versions(request: web.Request) -> web.Response:
-    require_role(request, "admin")
-    return json_response(await request.app[DEPS].routing.versions.list_versions())
+@routes.get("/api/routes", access="admin", summary="Every version of the routing table")
+async def list_versions(request: web.Request) -> list[VersionInfo]:
+    return await request.app[DEPS].routing.versions.list_versions()
 
 
-async def current_table(request: web.Request) -> web.Response:
-    """The table this service routes with (normally the newest version)."""
-    require_role(request, "admin")
-    return json_response(request.app[DEPS].routing.current)
+@routes.get("/api/routes/current", access="admin", summary="The table this service routes with (normally the newest)")
+async def current_table(request: web.Request) -> StoredTable:
+    return request.app[DEPS].routing.current
 
 
-async def get_version(request: web.Request) -> web.Response:
-    require_role(request, "admin")
-    stored: StoredTable = await request.app[DEPS].routing.versions.get(_version_param(request))
-    return json_response(stored)
-
-
-async def put_table(request: web.Request) -> web.Response:
-    identity = require_role(request, "admin")
-    query = WriteQuery.model_validate(dict(request.query))
+@routes.put(
+    "/api/routes",
+    access="admin",
+    summary="Publish a new routing table (validated whole; refused whole)",
+    status=201,
+    body_parser=load_table,
+    refusals=_TABLE,
+)
+async def put_table(request: web.Request, query: WriteQuery, body: RoutingTable, identity: Identity) -> Published:
     routing = request.app[DEPS].routing
-    table = await _table_from_body(request)
     before = routing.current.table
-    stored = await routing.publish(table, identity.username, query.comment)
-    return json_response(Published(info=stored.info, changes=diff(before, stored.table)), status=201)
+    stored = await routing.publish(body, identity.username, query.comment)
+    return Published(info=stored.info, changes=diff(before, stored.table))
 
 
-async def validate_table(request: web.Request) -> web.Response:
-    require_role(request, "admin")
-    routing = request.app[DEPS].routing
-    table = await _table_from_body(request)
-    current = routing.current.table
+@routes.post(
+    "/api/routes/validate",
+    access="admin",
+    summary="Check a routing table and list its changes against the table in force; nothing is stored",
+    body_parser=load_table,
+    refusals=_TABLE,
+)
+async def validate_table(request: web.Request, body: RoutingTable) -> Validated:
+    current = request.app[DEPS].routing.current.table
     # Compare content, not numbering: the candidate would become the next version.
-    candidate = table.model_copy(update={"version": current.version})
-    return json_response(Validated(valid=True, changes=diff(current, candidate)))
+    candidate = body.model_copy(update={"version": current.version})
+    return Validated(valid=True, changes=diff(current, candidate))
 
 
-async def restore_version(request: web.Request) -> web.Response:
-    identity = require_role(request, "admin")
-    query = WriteQuery.model_validate(dict(request.query))
-    routing = request.app[DEPS].routing
-    before = routing.current.table
-    stored = await routing.restore(_version_param(request), identity.username, query.comment)
-    return json_response(Published(info=stored.info, changes=diff(before, stored.table)), status=201)
-
-
-async def diff_versions(request: web.Request) -> web.Response:
-    require_role(request, "admin")
-    query = DiffQuery.model_validate(dict(request.query))
+@routes.get("/api/routes/diff", access="admin", summary="What changed between two versions", refusals=_VERSION)
+async def diff_versions(request: web.Request, query: DiffQuery) -> VersionDiff:
     versions = request.app[DEPS].routing.versions
     old = await versions.get(query.from_version)
     new = await versions.get(query.to_version)
-    return json_response(
-        VersionDiff(from_version=query.from_version, to_version=query.to_version, changes=diff(old.table, new.table))
-    )
+    return VersionDiff(from_version=query.from_version, to_version=query.to_version, changes=diff(old.table, new.table))
 
 
-async def explain_route(request: web.Request) -> web.Response:
-    require_role(request, "operator")
-    query = ExplainQuery.model_validate(dict(request.query))
+@routes.get(
+    "/api/routes/explain", access="operator", summary="Where a call of this category and area would go, and why"
+)
+async def explain_route(request: web.Request, query: ExplainQuery) -> Explanation:
     at = query.at or datetime.now(UTC)
     table = request.app[DEPS].routing.current.table
     decision = match(table, query.category, query.area, at)
-    return json_response(Explanation(decision=decision, text=explain(table, query.category, query.area, at)))
+    return Explanation(decision=decision, text=explain(table, query.category, query.area, at))
 
 
-async def list_agencies(request: web.Request) -> web.Response:
-    require_role(request, "operator")
+@routes.get("/api/agencies", access="operator", summary="Agencies and their targets in the table in force")
+async def list_agencies(request: web.Request) -> list[AgencyEntry]:
     table = request.app[DEPS].routing.current.table
-    return json_response(
-        [AgencyEntry(agency=a, targets=[t for t in table.targets if t.agency == a.id]) for a in table.agencies]
-    )
+    return [AgencyEntry(agency=a, targets=[t for t in table.targets if t.agency == a.id]) for a in table.agencies]
+
+
+# After the fixed paths above: the router tries routes in the order they were added.
+@routes.get("/api/routes/{version}", access="admin", summary="One version of the routing table", refusals=_VERSION)
+async def get_version(request: web.Request, path: VersionPath) -> StoredTable:
+    return await request.app[DEPS].routing.versions.get(path.version)
+
+
+@routes.post(
+    "/api/routes/{version}/restore",
+    access="admin",
+    summary="Publish an earlier version again as the newest",
+    status=201,
+    refusals=_VERSION,
+)
+async def restore_version(request: web.Request, path: VersionPath, query: WriteQuery, identity: Identity) -> Published:
+    routing = request.app[DEPS].routing
+    before = routing.current.table
+    stored = await routing.restore(path.version, identity.username, query.comment)
+    return Published(info=stored.info, changes=diff(before, stored.table))
 
 
 # -- incidents ---------------------------------------------------------------------------------------------
 
 
-async def put_incident(request: web.Request) -> web.Response:
-    identity = require_role(request, "operator")
-    call_id = call_id_param(request)
-    change = IncidentChange.model_validate_json(await request.read())
-    incident = await request.app[DEPS].incidents.set(call_id, change, identity.username)
-    return json_response(incident)
+@routes.put(
+    "/api/calls/{call_id}/incident",
+    access="operator",
+    summary="Classify the call: set its incident",
+    refusals={404: ("call_not_found",), 422: ("unknown_category",)},
+)
+async def put_incident(request: web.Request, path: CallPath, body: IncidentChange, identity: Identity) -> IncidentView:
+    return await request.app[DEPS].incidents.set(path.call_id, body, identity.username)
 
 
-async def get_incident(request: web.Request) -> web.Response:
-    require_role(request, "operator")
-    call_id = call_id_param(request)
-    incident = await request.app[DEPS].incidents.get(call_id)
+@routes.get(
+    "/api/calls/{call_id}/incident",
+    access="operator",
+    summary="The call's incident",
+    refusals={404: ("incident_not_found",)},
+)
+async def get_incident(request: web.Request, path: CallPath) -> IncidentView:
+    incident = await request.app[DEPS].incidents.get(path.call_id)
     if incident is None:
-        raise ApiError(404, "incident_not_found", "this call has no incident yet", {"call_id": str(call_id)})
-    return json_response(incident)
-
-
-def add_dispatch_routes(app: web.Application) -> None:
-    app.router.add_get("/api/routes", list_versions)
-    app.router.add_put("/api/routes", put_table)
-    app.router.add_get("/api/routes/current", current_table)
-    app.router.add_get("/api/routes/diff", diff_versions)
-    app.router.add_get("/api/routes/explain", explain_route)
-    app.router.add_post("/api/routes/validate", validate_table)
-    app.router.add_get(r"/api/routes/{version:\d{1,9}}", get_version)
-    app.router.add_post(r"/api/routes/{version:\d{1,9}}/restore", restore_version)
-    app.router.add_get("/api/agencies", list_agencies)
-    app.router.add_get("/api/calls/{call_id}/incident", get_incident)
-    app.router.add_put("/api/calls/{call_id}/incident", put_incident)
+        raise ApiError(404, "incident_not_found", "this call has no incident yet", {"call_id": str(path.call_id)})
+    return incident

@@ -8,67 +8,103 @@ was: the request is checked (call live, classified, target or agency known) befo
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict
 
-from ntpd112.dispatch.desks import NewDesk
-from ntpd112.dispatch.models import DispatchRequest
-from ntpd112.web.common import DEPS, ApiError, call_id_param, json_response, parse_body, require_role
+from ntpd112.dispatch.desks import CreatedDesk, DeskView, NewDesk
+from ntpd112.dispatch.models import DispatchRequest, DispatchView
+from ntpd112.pbx.phones import PhoneName
+from ntpd112.web.call_routes import CallPath
+from ntpd112.web.common import DEPS, ApiError, Identity
+from ntpd112.web.endpoints import RouteTable
+
+routes = RouteTable()
+_NO_DISPATCH = {404: ("no_dispatch",)}
 
 
-async def start_dispatch(request: web.Request) -> web.Response:
-    identity = require_role(request, "operator")
-    call_id = call_id_param(request)
-    body = await parse_body(request, DispatchRequest)
+class DeskPath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: PhoneName
+
+
+def _is_supervisor(identity: Identity) -> bool:
+    return identity.has_role("supervisor")
+
+
+@routes.post(
+    "/api/calls/{call_id}/dispatch",
+    access="operator",
+    summary="Dispatch the live call; answers once the first target rings",
+    status=202,
+    refusals={404: ("call_not_found",)},
+)
+async def start_dispatch(
+    request: web.Request, path: CallPath, body: DispatchRequest, identity: Identity
+) -> DispatchView:
     deps = request.app[DEPS]
     # An unknown call is a 404, not "call ended": look it up first (raises CallNotFound).
-    await deps.incidents.get(call_id)
+    await deps.incidents.get(path.call_id)
     # An operator dispatches only the calls they answered (app_queue's member name is the username).
-    handler = await deps.repository.call_operator(call_id)
+    handler = await deps.repository.call_operator(path.call_id)
     if handler != identity.username and not identity.has_role("supervisor"):
         raise ApiError(403, "not_your_call", "an operator dispatches only the calls they handle", {"operator": handler})
-    return json_response(await deps.dispatch.dispatch(call_id, body, identity.username), status=202)
+    return await deps.dispatch.dispatch(path.call_id, body, identity.username)
 
 
-async def get_dispatch(request: web.Request) -> web.Response:
-    require_role(request, "operator")
-    call_id = call_id_param(request)
-    view = request.app[DEPS].dispatch.view(call_id)
+@routes.get(
+    "/api/calls/{call_id}/dispatch", access="operator", summary="The dispatch holding the call", refusals=_NO_DISPATCH
+)
+async def get_dispatch(request: web.Request, path: CallPath) -> DispatchView:
+    view = request.app[DEPS].dispatch.view(path.call_id)
     if view is None:
-        raise ApiError(404, "no_dispatch", "no dispatch holds this call now", {"call_id": str(call_id)})
-    return json_response(view)
+        raise ApiError(404, "no_dispatch", "no dispatch holds this call now", {"call_id": str(path.call_id)})
+    return view
 
 
-async def change_dispatch(request: web.Request) -> web.Response:
-    identity = require_role(request, "operator")
-    call_id = call_id_param(request)
-    supervisor = identity.has_role("supervisor")
-    dispatch = request.app[DEPS].dispatch
-    action = {"complete": dispatch.complete, "cancel": dispatch.cancel, "leave": dispatch.leave}
-    return json_response(await action[request.match_info["action"]](call_id, identity.username, supervisor))
+@routes.post(
+    "/api/calls/{call_id}/dispatch/complete",
+    access="operator",
+    summary="The agency has the caller: the operator leaves, the dispatch is done",
+    refusals=_NO_DISPATCH,
+)
+async def complete_dispatch(request: web.Request, path: CallPath, identity: Identity) -> DispatchView:
+    return await request.app[DEPS].dispatch.complete(path.call_id, identity.username, _is_supervisor(identity))
 
 
-async def list_desks(request: web.Request) -> web.Response:
-    require_role(request, "operator")
-    return json_response(await request.app[DEPS].desks.list())
+@routes.post(
+    "/api/calls/{call_id}/dispatch/cancel",
+    access="operator",
+    summary="Stop the dispatch; the caller stays with the operator",
+    refusals=_NO_DISPATCH,
+)
+async def cancel_dispatch(request: web.Request, path: CallPath, identity: Identity) -> DispatchView:
+    return await request.app[DEPS].dispatch.cancel(path.call_id, identity.username, _is_supervisor(identity))
 
 
-async def add_desk(request: web.Request) -> web.Response:
-    require_role(request, "admin")
-    new = await parse_body(request, NewDesk)
+@routes.post(
+    "/api/calls/{call_id}/dispatch/leave",
+    access="operator",
+    summary="The operator leaves a conference; caller and agency stay",
+    refusals=_NO_DISPATCH,
+)
+async def leave_dispatch(request: web.Request, path: CallPath, identity: Identity) -> DispatchView:
+    return await request.app[DEPS].dispatch.leave(path.call_id, identity.username, _is_supervisor(identity))
+
+
+@routes.get("/api/agency-desks", access="operator", summary="The agency desks' phones")
+async def list_desks(request: web.Request) -> list[DeskView]:
+    return await request.app[DEPS].desks.list()
+
+
+@routes.post(
+    "/api/agency-desks", access="admin", summary="Add an agency desk (answers its SIP password once)", status=201
+)
+async def add_desk(request: web.Request, body: NewDesk) -> CreatedDesk:
     deps = request.app[DEPS]
     known = {agency.id for agency in deps.routing.current.table.agencies}
-    return json_response(await deps.desks.add(new, known), status=201)
+    return await deps.desks.add(body, known)
 
 
-async def remove_desk(request: web.Request) -> web.Response:
-    require_role(request, "admin")
-    await request.app[DEPS].desks.remove(request.match_info["endpoint"])
-    return web.Response(status=204)
-
-
-def add_live_dispatch_routes(app: web.Application) -> None:
-    app.router.add_post("/api/calls/{call_id}/dispatch", start_dispatch)
-    app.router.add_get("/api/calls/{call_id}/dispatch", get_dispatch)
-    app.router.add_post("/api/calls/{call_id}/dispatch/{action:complete|cancel|leave}", change_dispatch)
-    app.router.add_get("/api/agency-desks", list_desks)
-    app.router.add_post("/api/agency-desks", add_desk)
-    app.router.add_delete("/api/agency-desks/{endpoint}", remove_desk)
+@routes.delete("/api/agency-desks/{endpoint}", access="admin", summary="Remove an agency desk and its phone")
+async def remove_desk(request: web.Request, path: DeskPath) -> None:
+    await request.app[DEPS].desks.remove(path.endpoint)

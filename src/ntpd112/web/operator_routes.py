@@ -8,21 +8,31 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from ntpd112.pbx.phones import PhoneName
-from ntpd112.queue.operators import NewOperator, PauseReason
-from ntpd112.web.common import (
-    DEPS,
-    call_id_param,
-    json_response,
-    parse_body,
-    require_role,
-    require_self_or_supervisor,
-)
+from ntpd112.queue.callbacks import CallbackItem
+from ntpd112.queue.operators import CreatedOperator, NewOperator, OperatorView, PauseReason
+from ntpd112.web.call_routes import CallPath
+from ntpd112.web.common import DEPS, Identity, require_self_or_supervisor
+from ntpd112.web.endpoints import RouteTable
+
+routes = RouteTable()
+
+
+class OperatorPath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: PhoneName
 
 
 class PauseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: PauseReason
+
+
+class CallbackListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    all: Literal["0", "1"] = "0"  # 1: include the callbacks already done
 
 
 class TakeCallbackRequest(BaseModel):
@@ -37,64 +47,66 @@ class CallbackRequest(BaseModel):
     reason: Literal["silent", "operator"] = "silent"
 
 
-async def list_operators(request: web.Request) -> web.Response:
-    require_role(request, "operator")
-    return json_response(await request.app[DEPS].operators.list())
+class CallbackPending(BaseModel):
+    status: Literal["pending"] = "pending"
 
 
-async def add_operator(request: web.Request) -> web.Response:
-    require_role(request, "admin")
-    new = await parse_body(request, NewOperator)
-    return json_response(await request.app[DEPS].operators.add(new), status=201)
+@routes.get("/api/operators", access="operator", summary="Operators and their queue state")
+async def list_operators(request: web.Request) -> list[OperatorView]:
+    return await request.app[DEPS].operators.list()
 
 
-async def remove_operator(request: web.Request) -> web.Response:
-    require_role(request, "admin")
-    await request.app[DEPS].operators.remove(request.match_info["username"])
-    return web.Response(status=204)
+@routes.post("/api/operators", access="admin", summary="Add an operator (answers their SIP password once)", status=201)
+async def add_operator(request: web.Request, body: NewOperator) -> CreatedOperator:
+    return await request.app[DEPS].operators.add(body)
 
 
-async def session_action(request: web.Request) -> web.Response:
-    username, action = request.match_info["username"], request.match_info["action"]
-    require_self_or_supervisor(request, username)
-    operators = request.app[DEPS].operators
-    if action == "login":
-        result = await operators.login(username)
-    elif action == "logout":
-        result = await operators.logout(username)
-    elif action == "pause":
-        result = await operators.pause(username, (await parse_body(request, PauseRequest)).reason)
-    else:
-        result = await operators.resume(username)
-    return json_response(result)
+@routes.delete("/api/operators/{username}", access="admin", summary="Remove an operator and their phone")
+async def remove_operator(request: web.Request, path: OperatorPath) -> None:
+    await request.app[DEPS].operators.remove(path.username)
 
 
-async def list_callbacks(request: web.Request) -> web.Response:
-    require_role(request, "operator")
-    return json_response(await request.app[DEPS].callbacks.list(include_done=request.query.get("all") == "1"))
+@routes.post("/api/operators/{username}/login", access="operator", summary="Put the operator in the queue")
+async def login_operator(request: web.Request, path: OperatorPath) -> OperatorView:
+    require_self_or_supervisor(request, path.username)
+    return await request.app[DEPS].operators.login(path.username)
 
 
-async def take_callback(request: web.Request) -> web.Response:
-    identity = require_role(request, "operator")
-    call_id = call_id_param(request)
-    body = await parse_body(request, TakeCallbackRequest)
+@routes.post("/api/operators/{username}/logout", access="operator", summary="Take the operator out of the queue")
+async def logout_operator(request: web.Request, path: OperatorPath) -> OperatorView:
+    require_self_or_supervisor(request, path.username)
+    return await request.app[DEPS].operators.logout(path.username)
+
+
+@routes.post("/api/operators/{username}/pause", access="operator", summary="Pause the operator with a reason")
+async def pause_operator(request: web.Request, path: OperatorPath, body: PauseRequest) -> OperatorView:
+    require_self_or_supervisor(request, path.username)
+    return await request.app[DEPS].operators.pause(path.username, body.reason)
+
+
+@routes.post("/api/operators/{username}/resume", access="operator", summary="End the operator's pause")
+async def resume_operator(request: web.Request, path: OperatorPath) -> OperatorView:
+    require_self_or_supervisor(request, path.username)
+    return await request.app[DEPS].operators.resume(path.username)
+
+
+@routes.get("/api/callbacks", access="operator", summary="Calls to call back, oldest first")
+async def list_callbacks(request: web.Request, query: CallbackListQuery) -> list[CallbackItem]:
+    return await request.app[DEPS].callbacks.list(include_done=query.all == "1")
+
+
+@routes.post("/api/callbacks/{call_id}/take", access="operator", summary="An operator takes a callback")
+async def take_callback(
+    request: web.Request, path: CallPath, body: TakeCallbackRequest, identity: Identity
+) -> CallbackItem:
     operator = body.operator or identity.username
     require_self_or_supervisor(request, operator)
-    return json_response(await request.app[DEPS].callbacks.take(call_id, operator))
+    return await request.app[DEPS].callbacks.take(path.call_id, operator)
 
 
-async def request_callback(request: web.Request) -> web.Response:
-    identity = require_role(request, "operator")
-    body = await parse_body(request, CallbackRequest)
-    await request.app[DEPS].callbacks.request(call_id_param(request), body.reason, identity.username)
-    return web.json_response({"status": "pending"}, status=202)
-
-
-def add_operator_routes(app: web.Application) -> None:
-    app.router.add_get("/api/operators", list_operators)
-    app.router.add_post("/api/operators", add_operator)
-    app.router.add_delete("/api/operators/{username}", remove_operator)
-    app.router.add_post("/api/operators/{username}/{action:login|logout|pause|resume}", session_action)
-    app.router.add_get("/api/callbacks", list_callbacks)
-    app.router.add_post("/api/callbacks/{call_id}/take", take_callback)
-    app.router.add_post("/api/calls/{call_id}/callback", request_callback)
+@routes.post("/api/calls/{call_id}/callback", access="operator", summary="Put a call on the callback list", status=202)
+async def request_callback(
+    request: web.Request, path: CallPath, body: CallbackRequest, identity: Identity
+) -> CallbackPending:
+    await request.app[DEPS].callbacks.request(path.call_id, body.reason, identity.username)
+    return CallbackPending()

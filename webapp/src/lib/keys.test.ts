@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { actionFor, BINDINGS, isTextField, type KeyPress } from "./keys";
+import { DICTIONARIES } from "./i18n";
+
+const press = (key: string, extra: Partial<KeyPress> = {}): KeyPress => ({
+  key,
+  altKey: false,
+  ctrlKey: false,
+  metaKey: false,
+  inTextField: false,
+  ...extra,
+});
+const idle = { choosingReason: false };
+const choosing = { choosingReason: true };
+
+describe("actionFor", () => {
+  it("maps the frame's keys, either case", () => {
+    expect(actionFor(press("?"), idle)).toEqual({ kind: "help" });
+    expect(actionFor(press("F1"), idle)).toEqual({ kind: "help" });
+    expect(actionFor(press("Escape"), idle)).toEqual({ kind: "close" });
+    expect(actionFor(press("l"), idle)).toEqual({ kind: "queueToggle" });
+    expect(actionFor(press("L"), idle)).toEqual({ kind: "queueToggle" });
+    expect(actionFor(press("p"), idle)).toEqual({ kind: "pause" });
+    expect(actionFor(press("r"), idle)).toEqual({ kind: "resume" });
+    expect(actionFor(press("b", { altKey: true }), idle)).toEqual({ kind: "language" });
+    expect(actionFor(press("Q", { altKey: true }), idle)).toEqual({ kind: "signOut" });
+  });
+
+  it("picks pause reasons by digit only while the choice is open", () => {
+    expect(actionFor(press("1"), choosing)).toEqual({ kind: "reason", reason: "break" });
+    expect(actionFor(press("5"), choosing)).toEqual({ kind: "reason", reason: "other" });
+    expect(actionFor(press("6"), choosing)).toBeNull();
+    expect(actionFor(press("1"), idle)).toBeNull();
+  });
+
+  it("leaves letters to fields and to browser shortcuts", () => {
+    expect(actionFor(press("l", { inTextField: true }), idle)).toBeNull();
+    expect(actionFor(press("1", { inTextField: true }), choosing)).toBeNull();
+    expect(actionFor(press("r", { ctrlKey: true }), idle)).toBeNull();
+    expect(actionFor(press("l", { metaKey: true }), idle)).toBeNull();
+    expect(actionFor(press("x", { altKey: true }), idle)).toBeNull();
+    expect(actionFor(press("F1", { inTextField: true }), idle)).toEqual({ kind: "help" });
+    expect(actionFor(press("Escape", { inTextField: true }), idle)).toEqual({ kind: "close" });
+  });
+
+  it("lists in the help every key it handles, each with a label in the dictionary", () => {
+    const listed = BINDINGS.flatMap((binding) => binding.keys);
+    for (const key of ["?", "F1", "Esc", "L", "P", "R", "1", "5", "Alt", "B", "Q"]) {
+      expect(listed).toContain(key);
+    }
+    for (const binding of BINDINGS) {
+      expect(Object.keys(DICTIONARIES.id)).toContain(binding.label);
+    }
+  });
+});
+
+describe("isTextField", () => {
+  const element = (tag: string, attributes: Record<string, string> = {}) =>
+    ({
+      tagName: tag.toUpperCase(),
+      getAttribute: (name: string) => attributes[name] ?? null,
+    }) as unknown as Element;
+
+  it("tells typing places from buttons", () => {
+    expect(isTextField(element("input"))).toBe(true);
+    expect(isTextField(element("input", { type: "password" }))).toBe(true);
+    expect(isTextField(element("textarea"))).toBe(true);
+    expect(isTextField(element("select"))).toBe(true);
+    expect(isTextField(element("div", { contenteditable: "true" }))).toBe(true);
+    expect(isTextField(element("input", { type: "checkbox" }))).toBe(false);
+    expect(isTextField(element("button"))).toBe(false);
+    expect(isTextField(null)).toBe(false);
+  });
+});

@@ -1,0 +1,84 @@
+// The signed-in operator's own queue state (GET /api/operators, the session actions). Read on load and after each
+// action; the live stream (a later slice) will push changes made elsewhere.
+
+import { api, failureOf, NETWORK_FAILURE, type ApiFailure, type OperatorView } from "../api/client";
+import type { PauseReason } from "./keys";
+import { loadSession } from "./session.svelte";
+
+export type QueueState = "unknown" | "noPhone" | "out" | "ready" | "paused";
+
+export const operatorState = $state<{
+  me: OperatorView | null;
+  loaded: boolean;
+  busy: boolean;
+  failure: ApiFailure | null;
+  updatedAt: Date | null;
+}>({ me: null, loaded: false, busy: false, failure: null, updatedAt: null });
+
+export function queueStateOf(me: OperatorView | null, loaded: boolean): QueueState {
+  if (!loaded) {
+    return "unknown";
+  }
+  if (me === null) {
+    return "noPhone";
+  }
+  if (!me.logged_in) {
+    return "out";
+  }
+  return me.paused ? "paused" : "ready";
+}
+
+export async function refreshOperatorState(username: string): Promise<void> {
+  try {
+    const { data, error, response } = await api.GET("/api/operators");
+    if (data === undefined) {
+      await noteFailure(failureOf(error, response));
+      return;
+    }
+    operatorState.me = data.find((operator) => operator.username === username) ?? null;
+    operatorState.failure = null;
+    operatorState.loaded = true;
+    operatorState.updatedAt = new Date();
+  } catch {
+    operatorState.failure = NETWORK_FAILURE;
+  }
+}
+
+/** Keep a refusal for the panel to show; a session that ended (expired, revoked) sends the page to the login. */
+async function noteFailure(failure: ApiFailure): Promise<void> {
+  operatorState.failure = failure;
+  if (failure.status === 401) {
+    await loadSession();
+  }
+}
+
+export type SessionAction = "login" | "logout" | "pause" | "resume";
+
+/** Apply a queue action to the operator's own membership; the answer is the new state. A refusal (already
+ * paused, on a call, Asterisk down) is kept for the panel to show, and the state is read again. */
+export async function applyAction(username: string, action: SessionAction, reason?: PauseReason): Promise<void> {
+  if (operatorState.busy) {
+    return;
+  }
+  operatorState.busy = true;
+  try {
+    const params = { path: { username } };
+    const { data, error, response } =
+      action === "pause"
+        ? await api.POST("/api/operators/{username}/pause", { params, body: { reason: reason ?? "other" } })
+        : await api.POST(`/api/operators/{username}/${action}`, { params });
+    if (data !== undefined) {
+      operatorState.me = data;
+      operatorState.failure = null;
+      operatorState.updatedAt = new Date();
+    } else {
+      const failure = failureOf(error, response);
+      await refreshOperatorState(username);
+      await noteFailure(failure);
+    }
+  } catch {
+    operatorState.failure = NETWORK_FAILURE;
+  } finally {
+    operatorState.busy = false;
+  }
+}

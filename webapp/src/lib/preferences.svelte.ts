@@ -1,0 +1,64 @@
+// The operator's own choices, remembered in this browser: language and time zone.
+
+import { DEFAULT_LANGUAGE, isLanguage, isMessageKey, translate, type Language, type MessageKey } from "./i18n";
+import { DEFAULT_ZONE, isZone, zoneForOffset, type Zone } from "./format";
+
+const LANGUAGE_KEY = "ntpd112.language";
+const ZONE_KEY = "ntpd112.zone";
+
+function stored(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // storage disabled: the defaults hold for this page
+  }
+}
+
+function store(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // storage disabled: the choice holds until the page is reloaded
+  }
+}
+
+function initialLanguage(): Language {
+  const saved = stored(LANGUAGE_KEY);
+  return isLanguage(saved) ? saved : DEFAULT_LANGUAGE;
+}
+
+function initialZone(): Zone {
+  const saved = stored(ZONE_KEY);
+  return isZone(saved) ? saved : (zoneForOffset(-new Date().getTimezoneOffset()) ?? DEFAULT_ZONE);
+}
+
+export const preferences = $state<{ language: Language; zone: Zone }>({
+  language: initialLanguage(),
+  zone: initialZone(),
+});
+
+export function setLanguage(language: Language): void {
+  preferences.language = language;
+  document.documentElement.lang = language;
+  store(LANGUAGE_KEY, language);
+}
+
+export function toggleLanguage(): void {
+  setLanguage(preferences.language === "id" ? "en" : "id");
+}
+
+export function setZone(zone: Zone): void {
+  preferences.zone = zone;
+  store(ZONE_KEY, zone);
+}
+
+/** Translate in the current language (reactive where it is read in a component). */
+export function t(key: MessageKey, values?: Readonly<Record<string, string | number>>): string {
+  return translate(preferences.language, key, values);
+}
+
+/** The label of a pause reason; a reason this build does not know is shown as the service named it. */
+export function reasonLabel(reason: string): string {
+  const key = `reason.${reason}`;
+  return isMessageKey(key) ? t(key) : reason;
+}

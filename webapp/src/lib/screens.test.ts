@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { screenFor, type Role } from "./screens";
+
+const user = (roles: Role[], mustChange = false) => ({ roles, must_change_password: mustChange });
+
+describe("screenFor", () => {
+  it("sends anyone not signed in to the login page, whatever the path", () => {
+    expect(screenFor("/operator", null)).toBe("login");
+    expect(screenFor("/", null)).toBe("login");
+  });
+
+  it("holds a forced password change before anything else", () => {
+    expect(screenFor("/operator", user(["operator"], true))).toBe("password");
+  });
+
+  it("gives each role its home and refuses screens of other roles", () => {
+    expect(screenFor("/", user(["operator"]))).toBe("operator");
+    expect(screenFor("/login", user(["supervisor"]))).toBe("operator");
+    expect(screenFor("/operator", user(["admin"]))).toBe("operator");
+    expect(screenFor("/agency", user(["operator"]))).toBe("operator");
+    expect(screenFor("/operator", user(["agency"]))).toBe("agency");
+    expect(screenFor("/nowhere", user(["agency"]))).toBe("agency");
+  });
+});
