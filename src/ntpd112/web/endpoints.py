@@ -301,6 +301,8 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
             identity = require_role(request, endpoint.access)  # type: ignore[arg-type]
             if endpoint.wants_identity:
                 arguments["identity"] = identity
+        if "query" not in endpoint.inputs and request.query_string:
+            raise ApiError(400, "unexpected_query", "this route takes no query parameters")
         for name, model in endpoint.inputs.items():
             arguments[name] = await _parse_input(request, endpoint, name, model)
         return _respond(endpoint, await endpoint.handler(request, **arguments))
