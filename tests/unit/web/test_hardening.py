@@ -16,9 +16,10 @@ from typing import cast
 import pytest
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from ntpd112.config import Settings
-from ntpd112.logs import traceback_without_values
+from ntpd112.logs import configure_logging, get_logger, traceback_without_values
 from ntpd112.web.app import HttpPolicy, WebDeps, create_app
 from ntpd112.web.common import ApiError
 from ntpd112.web.endpoints import MAX_JSON_DEPTH, check_json_body, reject_nul
@@ -211,3 +212,23 @@ async def test_with_a_certificate_the_api_speaks_tls_only(self_signed: tuple[Pat
         assert not plain.startswith(b"HTTP/1.1 200")
     finally:
         await runner.cleanup()
+
+
+def test_a_logged_database_error_carries_no_values(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("json")
+    try:
+        try:
+            raise OverflowError("value '+6281234567890' out of range")
+        except OverflowError as inner:
+            raise DBAPIError("INSERT INTO calls ...", {"caller": "+6281234567890"}, inner) from inner
+    except DBAPIError:
+        get_logger("test").exception("write failed")
+    try:
+        raise ConnectionError("cannot connect to 127.0.0.1:8088")
+    except ConnectionError:
+        get_logger("test").exception("ari down")
+    out = capsys.readouterr()
+    logged = out.out + out.err
+    assert "sqlalchemy.exc.DBAPIError" in logged and "builtins.OverflowError" in logged
+    assert "6281234567890" not in logged
+    assert "cannot connect to 127.0.0.1:8088" in logged  # text that carries no caller's values stays
