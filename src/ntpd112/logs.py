@@ -34,7 +34,7 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact_secrets,
-            _render_exception,
+            render_exception,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
@@ -72,7 +72,7 @@ def traceback_without_values(error: BaseException, keep_message: bool = False) -
     return lines
 
 
-def _render_exception(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def render_exception(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Replaces structlog's traceback rendering: frames and types, and text only where it cannot carry values."""
     exc_info = event_dict.pop("exc_info", None)
     error = exc_info if isinstance(exc_info, BaseException) else None
