@@ -34,7 +34,7 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact_secrets,
-            structlog.processors.format_exc_info if as_json else structlog.processors.StackInfoRenderer(),
+            render_exception,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
@@ -45,19 +45,44 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     logging.basicConfig(level=max(numeric_level, logging.WARNING), stream=sys.stderr, format="%(name)s %(message)s")
 
 
-def traceback_without_values(error: BaseException) -> list[str]:
-    """Where an error came from (type, then file:line in function, for the error and its causes) without any
-    exception text or local values: database errors carry the statement's parameters (caller numbers, AML text)."""
+# Exceptions of these libraries quote the values they were given (statement parameters, refused input): caller
+# numbers, AML text, locations. Their text never reaches a log; their type and frames do.
+_VALUE_QUOTING_LIBRARIES = ("sqlalchemy", "asyncpg", "pydantic", "pydantic_core")
+
+
+def _quotes_values(error: BaseException) -> bool:
+    return type(error).__module__.split(".")[0] in _VALUE_QUOTING_LIBRARIES
+
+
+def traceback_without_values(error: BaseException, keep_message: bool = False) -> list[str]:
+    """Where an error came from (type, then file:line in function, for the error and its causes) without local
+    values, and without exception text unless `keep_message` (never for the libraries that quote values)."""
     lines: list[str] = []
     current: BaseException | None = error
     while current is not None and len(lines) < 200:
-        lines.append(type(current).__module__ + "." + type(current).__qualname__)
+        # Below an error that quotes values, its causes were given the same values: no text from there on.
+        keep_message = keep_message and not _quotes_values(current)
+        name = type(current).__module__ + "." + type(current).__qualname__
+        lines.append(f"{name}: {current}" if keep_message else name)
         lines.extend(
             f"  {frame.filename}:{frame.lineno} in {frame.name}"
             for frame in traceback.extract_tb(current.__traceback__)
         )
         current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     return lines
+
+
+def render_exception(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Replaces structlog's traceback rendering: frames and types, and text only where it cannot carry values."""
+    exc_info = event_dict.pop("exc_info", None)
+    error = exc_info if isinstance(exc_info, BaseException) else None
+    if isinstance(exc_info, tuple):
+        error = exc_info[1]
+    elif exc_info is True:
+        error = sys.exc_info()[1]
+    if error is not None:
+        event_dict["exception"] = "\n".join(traceback_without_values(error, keep_message=True))
+    return event_dict
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -157,7 +157,8 @@ async def test_invalid_table_is_refused_whole_naming_rule_and_field(
                 error = (await response.json())["error"]
             assert error["id"] == "invalid_routing_table"
             assert {(d["rule"], d["field"]) for d in error["details"]} == expected
-    async with http.put("/api/routes", data=b"{not json", headers=admin) as response:
+    not_json = admin | {"Content-Type": "application/json"}
+    async with http.put("/api/routes", data=b"{not json", headers=not_json) as response:
         assert response.status == 422
         assert (await response.json())["error"]["id"] == "invalid_routing_table"
     async with http.get("/api/routes", headers=admin) as response:

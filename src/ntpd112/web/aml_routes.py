@@ -62,7 +62,8 @@ class AmlHandsetForm(BaseModel):
 
 
 class AmlSmsForm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Gateways add fields of their own (message ids, timestamps); the signature covers the whole body anyway.
+    model_config = ConfigDict(extra="ignore")
 
     sender: str | None = None  # the originating address the SMSC reports
     text: str | None = None  # the SMS body

@@ -89,7 +89,7 @@ class Endpoint:
         return FORM_MEDIA_TYPE if "form" in self.inputs else None
 
 
-def _declared(handler: Handler) -> tuple[dict[str, type[BaseModel]], Any, bool]:
+def _declared(handler: Handler) -> tuple[dict[str, type[BaseModel]], Any, bool, bool]:
     signature = inspect.signature(handler, eval_str=True)
     inputs: dict[str, type[BaseModel]] = {}
     wants_identity = False
@@ -101,9 +101,8 @@ def _declared(handler: Handler) -> tuple[dict[str, type[BaseModel]], Any, bool]:
         else:
             raise TypeError(f"{handler.__name__}: {name!r} is neither identity nor a model named one of {_INPUT_NAMES}")
     response = signature.return_annotation
-    if response is None or (inspect.isclass(response) and issubclass(response, web.StreamResponse)):
-        response = None
-    return inputs, response, wants_identity
+    builds_own_response = inspect.isclass(response) and issubclass(response, web.StreamResponse)
+    return inputs, (None if builds_own_response else response), wants_identity, builds_own_response
 
 
 class RouteTable:
@@ -126,7 +125,7 @@ class RouteTable:
         response_model: Any = None,
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
-            inputs, response, wants_identity = _declared(handler)
+            inputs, response, wants_identity, builds_own_response = _declared(handler)
             self.endpoints.append(
                 Endpoint(
                     method=method,
@@ -134,7 +133,7 @@ class RouteTable:
                     access=access,
                     summary=summary,
                     handler=handler,
-                    status=status or (204 if response is None and response_model is None else 200),
+                    status=status or (200 if response is not None or builds_own_response else 204),
                     inputs=inputs,
                     response=response,
                     wants_identity=wants_identity,
@@ -297,10 +296,13 @@ def _adapter(annotation: Any) -> TypeAdapter[Any]:
 def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
         arguments: dict[str, Any] = {}
-        if endpoint.access not in ("public", "signed"):
-            identity = require_role(request, endpoint.access)  # type: ignore[arg-type]
+        role = role_of(endpoint.access)
+        if role is not None:
+            identity = require_role(request, role)
             if endpoint.wants_identity:
                 arguments["identity"] = identity
+        if "query" not in endpoint.inputs and request.query_string:
+            raise ApiError(400, "unexpected_query", "this route takes no query parameters")
         for name, model in endpoint.inputs.items():
             arguments[name] = await _parse_input(request, endpoint, name, model)
         return _respond(endpoint, await endpoint.handler(request, **arguments))

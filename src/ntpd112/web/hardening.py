@@ -54,7 +54,8 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
 def _is_clean(value: str) -> bool:
     # aiohttp decodes header bytes that are not UTF-8 as lone surrogates; they cannot be encoded again (a token
     # hashed from them raised UnicodeEncodeError: 500 on every protected route).
-    return value.isprintable() and not any("\ud800" <= char <= "\udfff" for char in value)
+    # A tab is the one control character HTTP allows inside a field value.
+    return value.replace("\t", " ").isprintable() and not any("\ud800" <= char <= "\udfff" for char in value)
 
 
 @web.middleware

@@ -100,8 +100,9 @@ def _refusal_statuses(endpoint: Endpoint) -> dict[int, tuple[str, ...]]:
     if role_of(endpoint.access):
         statuses[401] = ("unauthorized",)
         statuses[403] = ("forbidden",)
-    if endpoint.inputs:
-        statuses[400] = ("invalid_request", "nul_character", "repeated_parameter")
+    statuses[400] = ("invalid_request", "nul_character", "repeated_parameter") if endpoint.inputs else ()
+    if "query" not in endpoint.inputs:
+        statuses[400] += ("unexpected_query",)
     if endpoint.media_type is not None:
         statuses[400] += ("json_too_deep",) if endpoint.media_type == JSON_MEDIA_TYPE else ("invalid_form",)
         statuses |= {408: ("request_timeout",), 413: ("payload_too_large",), 415: ("unsupported_media_type",)}

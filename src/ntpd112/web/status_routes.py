@@ -42,10 +42,11 @@ def _is_trusted_local(request: web.Request) -> bool:
 
 async def _health(request: web.Request, details: bool) -> web.Response:
     components = await request.app[DEPS].health()
-    up = all(component.get("ok") for component in components.values())
-    report = HealthDetails(status="up" if up else "down", components=components) if details else None
-    body = report or Health(status="up" if up else "down")
-    return web.Response(body=body.model_dump_json(), status=200 if up else 503, content_type="application/json")
+    status: Literal["up", "down"] = "up" if all(c.get("ok") for c in components.values()) else "down"
+    body = HealthDetails(status=status, components=components) if details else Health(status=status)
+    return web.Response(
+        body=body.model_dump_json(), status=200 if status == "up" else 503, content_type="application/json"
+    )
 
 
 def _metrics(request: web.Request, details: bool) -> web.Response:

@@ -7,17 +7,23 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import cast
 
 import pytest
 from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
-from ntpd112.logs import traceback_without_values
+from ntpd112.config import Settings
+from ntpd112.logs import render_exception, traceback_without_values
 from ntpd112.web.app import HttpPolicy, WebDeps, create_app
 from ntpd112.web.common import ApiError
 from ntpd112.web.endpoints import MAX_JSON_DEPTH, check_json_body, reject_nul
-from ntpd112.web.hardening import CONTENT_SECURITY_POLICY, HardenedAppRunner
+from ntpd112.web.hardening import CONTENT_SECURITY_POLICY, HardenedAppRunner, server_tls_context
 
 HEADER_TIMEOUT = 0.5
 BODY_TIMEOUT = 0.5
@@ -168,3 +174,65 @@ def test_a_logged_traceback_carries_no_values() -> None:
     assert "builtins.RuntimeError" in text and "builtins.ValueError" in text
     assert "test_a_logged_traceback_carries_no_values" in text
     assert "6281234567890" not in text and "lt=" not in text
+
+
+def test_tls_files_go_together() -> None:
+    with pytest.raises(ValidationError, match="go together"):
+        Settings(
+            database_url="postgresql+asyncpg://x@h/db", ari_password="a", ami_password="a", http_tls_cert_file="c.pem"
+        )
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+    subprocess.run(
+        ["openssl", *request, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_with_a_certificate_the_api_speaks_tls_only(self_signed: tuple[Path, Path]) -> None:
+    cert, key = self_signed
+    runner = HardenedAppRunner(create_app(cast(WebDeps, None)), header_timeout=HEADER_TIMEOUT, max_header_bytes=2048)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls_context(cert, key))
+    await site.start()
+    try:
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        client = ssl.create_default_context(cafile=cert)
+        client.check_hostname = False
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client)
+        writer.write(b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        status, headers, _ = split(await asyncio.wait_for(reader.read(), 5))
+        writer.close()
+        assert status == 200 and headers["server"] == "ntpd112"
+        plain = await exchange(port, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert not plain.startswith(b"HTTP/1.1 200")
+    finally:
+        await runner.cleanup()
+
+
+def _logged_exception() -> str:
+    event = render_exception(None, "error", {"event": "failed", "exc_info": True})
+    return str(event["exception"])
+
+
+def test_a_logged_database_error_carries_no_values() -> None:
+    try:
+        try:
+            raise OverflowError("value '+6281234567890' out of range")
+        except OverflowError as inner:
+            raise DBAPIError("INSERT INTO calls ...", {"caller": "+6281234567890"}, inner) from inner
+    except DBAPIError:
+        logged = _logged_exception()
+    assert "sqlalchemy.exc.DBAPIError" in logged and "builtins.OverflowError" in logged
+    assert "6281234567890" not in logged
+    try:
+        raise ConnectionError("cannot connect to 127.0.0.1:8088")
+    except ConnectionError:
+        logged = _logged_exception()
+    assert "cannot connect to 127.0.0.1:8088" in logged  # text that quotes no caller's values stays
