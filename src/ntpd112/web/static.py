@@ -68,6 +68,9 @@ def add_static_routes(app: web.Application, build_dir: Path) -> None:
         path = request.path
         if path.startswith("/api/") or path == "/api":
             raise web.HTTPNotFound(reason="no such API route")
+        # No file or client-side route has a control character; a NUL would even make path resolution raise.
+        if any(ord(char) < 0x20 or char == "\x7f" for char in path):
+            raise web.HTTPNotFound(reason="no such file in the console's build")
         if request.method not in ("GET", "HEAD"):
             raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
         index = root / "index.html"

@@ -86,6 +86,8 @@ async def test_client_side_routes_get_the_index(client: TestClient[web.Request, 
         "/assets/%2e%2e/%2e%2e/secret.txt",
         "/%2e%2e/secret.txt",
         "/assets/..%2f..%2fsecret.txt",
+        "/health%00",  # a NUL made path resolution raise (a 500), found by the hostile matrix
+        "/operator%0d%0a",
     ],
 )
 async def test_nothing_outside_the_build_is_reachable(
