@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ntpd112.access.expiry import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX, token_expires_at
 from ntpd112.access.passwords import MAX_LENGTH, hash_password, password_problems, verify_password
+from ntpd112.access.roles import Role
 from ntpd112.clock import utcnow
 from ntpd112.store.audit import AuditQuery, AuditView
 from ntpd112.store.models import User
@@ -63,7 +64,7 @@ class PasswordChange(BaseModel):
 class SignedInUser(BaseModel):
     username: str
     full_name: str
-    roles: list[str]
+    roles: list[Role]
     agency: str | None
     must_change_password: bool
 
@@ -93,16 +94,16 @@ class AuditPage(BaseModel):
 
 
 def _session_view(user: User | Identity, expires_at: datetime) -> SessionView:
-    return SessionView(
-        user=SignedInUser(
-            username=user.username,
-            full_name=user.full_name,
-            roles=list(user.roles),
-            agency=user.agency,
-            must_change_password=user.must_change_password,
-        ),
-        expires_at=expires_at,
+    signed_in = SignedInUser.model_validate(
+        {
+            "username": user.username,
+            "full_name": user.full_name,
+            "roles": list(user.roles),
+            "agency": user.agency,
+            "must_change_password": user.must_change_password,
+        }
     )
+    return SessionView(user=signed_in, expires_at=expires_at)
 
 
 def _browser_origin(request: web.Request) -> None:
