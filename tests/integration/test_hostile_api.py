@@ -104,7 +104,7 @@ async def _signed_out_session(service: Service) -> Credential:
     answer = await raw_request(port, "POST", b"/api/session", [(b"Content-Type", JSON_MEDIA_TYPE.encode())], sign_in)
     assert answer.status == 200, answer.body
     cookie = answer.headers["set-cookie"].split(";")[0].encode()
-    origin = f"http://127.0.0.1:{port}".encode()
+    origin = (service.accounts.public_origin or "http://127.0.0.1").encode()  # raw_request's Host has no port
     answer = await raw_request(port, "DELETE", b"/api/session", [(b"Cookie", cookie), (b"Origin", origin)])
     assert answer.status == 204, answer.body
     return b"Cookie", cookie
@@ -148,6 +148,7 @@ PLAUSIBLE_PATH_VALUES = {
     "endpoint": "hostile-desk",
     "version": "999999",  # no such version: a restore must be refused, not done
     "asset": "docs.js",
+    "token_id": "00000000-0000-4000-8000-000000000404",  # no such token: a revoke must be refused
 }
 
 
