@@ -26,17 +26,18 @@ import schemathesis
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
 
-from ntpd112.access.roles import STAFF_RANK
+from ntpd112.access.passwords import hash_password
+from ntpd112.access.roles import STAFF_RANK, Role
 from ntpd112.app import Service
 from ntpd112.clock import utcnow
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.store.models import ApiToken, Base, User
-from ntpd112.web.endpoints import ENDPOINTS, FORM_MEDIA_TYPE, JSON_MEDIA_TYPE, Endpoint, role_of
+from ntpd112.web.endpoints import ENDPOINTS, FORM_MEDIA_TYPE, JSON_MEDIA_TYPE, Endpoint, needs_identity, role_of
 from ntpd112.web.openapi import OPENAPI_DOCUMENT
 from tests.integration.conftest import service_settings, user_token, wait_until
 from tests.integration.raw_http import RawAnswer, raw_request
 
-ROLES = ("operator", "supervisor", "admin")
+ROLES: tuple[Role, ...] = ("operator", "supervisor", "admin")
 ERROR_ID = re.compile(r"^[a-z][a-z0-9_]{1,60}$")
 HEALTH_PATHS = ("/health", "/api/health")  # 503 there means "down", not a crash: only when a component is down
 
@@ -55,38 +56,68 @@ async def hostile_service(local_asterisk: LocalAsterisk, clean_database: str, tm
 
 
 async def bearer_tokens(service: Service) -> dict[str, str]:
+    """A personal token per role, each of its own user."""
     return {role: await user_token(service, f"hostile-{role}", role) for role in ROLES}
-
-
-def _forget_failed_attempts(service: Service) -> None:
-    """Every probe comes from 127.0.0.1: without this, the wrong-token limit (tested in test_accounts.py) would turn
-    every later probe into 429 too_many_attempts and hide what the matrix checks."""
-    limits = service.accounts.limits
-    for limiter in (limits.tokens_per_address, limits.login_per_address):
-        limiter.succeeded("127.0.0.1")
 
 
 # -- credentials -------------------------------------------------------------------------------------------
 
 
-async def _unknown_token(service: Service) -> bytes:
-    return b"Bearer ntpd112_" + b"x" * 43
+Credential = tuple[bytes, bytes]  # a header: name and value
 
 
-async def _revoked_token(service: Service) -> bytes:
-    token = await user_token(service, "revoked-admin", "admin")
+async def _unknown_token(service: Service) -> Credential:
+    return b"Authorization", b"Bearer ntpd112_" + b"x" * 43
+
+
+async def _revoked_token_row(service: Service) -> Credential:
+    """A personal token whose row was marked revoked in the database."""
+    token = await user_token(service, "hostile-revoked-row", "admin")
+    found = await service.accounts.tokens.identify(token)
+    assert found is not None
     async with service.database.session() as session, session.begin():
-        revoked_user = select(User.id).where(User.username == "revoked-admin").scalar_subquery()
-        await session.execute(update(ApiToken).where(ApiToken.user_id == revoked_user).values(revoked_at=utcnow()))
-    return f"Bearer {token}".encode()
+        await session.execute(update(ApiToken).where(ApiToken.id == found[0].id).values(revoked_at=utcnow()))
+    return b"Authorization", f"Bearer {token}".encode()
 
 
-# Each makes a credential that was valid once or never was, as the Authorization header's value. The accounts
-# work extends this with a signed-out session cookie and a revoked personal token.
-REVOKED_CREDENTIALS: dict[str, Callable[[Service], Awaitable[bytes]]] = {
+async def _revoked_personal_token(service: Service) -> Credential:
+    """An admin's personal token, created and revoked through the API (POST and DELETE /api/tokens)."""
+    port, json_type = service.settings.http_port, (b"Content-Type", JSON_MEDIA_TYPE.encode())
+    owner = (b"Authorization", f"Bearer {await user_token(service, 'hostile-revoker', 'admin')}".encode())
+    answer = await raw_request(port, "POST", b"/api/tokens", [owner, json_type], b'{"name": "to be revoked"}')
+    assert answer.status == 201, answer.body
+    created = answer.json()
+    answer = await raw_request(port, "DELETE", f"/api/tokens/{created['id']}".encode(), [owner])
+    assert answer.status == 204, answer.body
+    return b"Authorization", f"Bearer {created['token']}".encode()
+
+
+async def _signed_out_session(service: Service) -> Credential:
+    """An admin's session cookie, signed in and out through the API."""
+    port = service.settings.http_port
+    await user_token(service, "hostile-session", "admin")  # the user, with the first password changed
+    async with service.database.session() as session, session.begin():
+        await session.execute(
+            update(User).where(User.username == "hostile-session").values(password_hash=hash_password(PASSWORD))
+        )
+    sign_in = json.dumps({"username": "hostile-session", "password": PASSWORD}).encode()
+    answer = await raw_request(port, "POST", b"/api/session", [(b"Content-Type", JSON_MEDIA_TYPE.encode())], sign_in)
+    assert answer.status == 200, answer.body
+    cookie = answer.headers["set-cookie"].split(";")[0].encode()
+    origin = (service.accounts.public_origin or "http://127.0.0.1").encode()  # raw_request's Host has no port
+    answer = await raw_request(port, "DELETE", b"/api/session", [(b"Cookie", cookie), (b"Origin", origin)])
+    assert answer.status == 204, answer.body
+    return b"Cookie", cookie
+
+
+# Each makes a credential that was valid once or never was, as the header that carries it.
+REVOKED_CREDENTIALS: dict[str, Callable[[Service], Awaitable[Credential]]] = {
     "unknown token": _unknown_token,
-    "revoked token": _revoked_token,
+    "revoked token row": _revoked_token_row,
+    "revoked personal token": _revoked_personal_token,
+    "signed-out session": _signed_out_session,
 }
+PASSWORD = "korek-api-biru-7"
 
 
 # -- the matrix --------------------------------------------------------------------------------------------
@@ -117,6 +148,7 @@ PLAUSIBLE_PATH_VALUES = {
     "endpoint": "hostile-desk",
     "version": "999999",  # no such version: a restore must be refused, not done
     "asset": "docs.js",
+    "token_id": "00000000-0000-4000-8000-000000000404",  # no such token: a revoke must be refused
 }
 
 
@@ -157,7 +189,7 @@ def _body_model(endpoint: Endpoint) -> type[BaseModel] | None:
     return endpoint.inputs.get("body") or endpoint.inputs.get("form")
 
 
-def probes(endpoint: Endpoint, good: bytes, revoked: dict[str, bytes], lower_role: bytes | None) -> list[Probe]:
+def probes(endpoint: Endpoint, good: bytes, revoked: dict[str, Credential], lower_role: bytes | None) -> list[Probe]:
     """Every hostile request for one route. `good` is a credential with the route's role."""
     auth = [(b"Authorization", good)]
     method, base_target = endpoint.method, _target(endpoint)
@@ -169,8 +201,8 @@ def probes(endpoint: Endpoint, good: bytes, revoked: dict[str, bytes], lower_rol
         Probe("basic credentials", method, base_target, [(b"Authorization", b"Basic dXNlcjpwdw=="), *content_type]),
         Probe("non-utf8 credentials", method, base_target, [(b"Authorization", b"Bearer \xff\xfe\xfd"), *content_type]),
         *(
-            Probe(f"revoked: {name}", method, base_target, [(b"Authorization", value)])
-            for name, value in revoked.items()
+            Probe(f"revoked: {name}", method, base_target, [header, *content_type], base_body)
+            for name, header in revoked.items()
         ),
         Probe("malformed json", method, base_target, auth + json_type, b'{"a": '),
         Probe("deeply nested json", method, base_target, auth + json_type, b"[" * 1100 + b"]" * 1100),
@@ -208,14 +240,25 @@ def _lower_role(endpoint: Endpoint, tokens: dict[str, str]) -> bytes | None:
     return f"Bearer {tokens[lower[-1]]}".encode() if lower else None
 
 
+# The audit trail records refused requests too (README, Audit trail): the one table a refusal adds to.
+AUDITED = "audit_log"
+
+
 async def _row_counts(service: Service) -> dict[str, int]:
-    """Rows per table, but the audit trail: it records every refused state-changing request, as it should."""
     async with service.database.session() as session:
         return {
             table.name: int(await session.scalar(select(func.count()).select_from(table)) or 0)
             for table in Base.metadata.sorted_tables
-            if table.name != "audit_log"
+            if table.name != AUDITED
         }
+
+
+def _forget_failed_attempts(service: Service) -> None:
+    """Every probe starts below the attempt limits: the matrix sends a few wrong credentials per route, and the 21st
+    wrong bearer token a minute would turn every later probe into 429 too_many_attempts, testing nothing else."""
+    limits = service.accounts.limits
+    for limiter in (limits.tokens_per_address, limits.login_per_address):
+        limiter.succeeded("127.0.0.1")
 
 
 def _problem(endpoint: Endpoint, probe: Probe, answer: RawAnswer) -> str | None:
@@ -248,17 +291,18 @@ async def test_the_hostile_matrix_causes_no_5xx_and_stores_nothing(hostile_servi
         good = f"Bearer {tokens[role]}".encode()
         endpoint_probes = probes(endpoint, good, revoked, _lower_role(endpoint, tokens))
         assert len({p.kind for p in endpoint_probes}) >= 15, endpoint.path
+        protected = needs_identity(endpoint.access)
         for probe in endpoint_probes:
+            _forget_failed_attempts(service)
             # Replay: every hostile request twice; the second answer must be no worse than the first.
             for _ in range(2):
                 answer = await raw_request(port, probe.method, probe.target, probe.headers, probe.body)
                 sent += 1
-                _forget_failed_attempts(service)
                 if (problem := _problem(endpoint, probe, answer)) is not None:
                     problems.append(problem)
-            if role_of(endpoint.access) and probe.kind in ("missing credentials", "non-utf8 credentials"):
+            if protected and probe.kind in ("missing credentials", "non-utf8 credentials"):
                 assert answer.status in (400, 401), (probe.kind, endpoint.path, answer.status)
-            if probe.kind.startswith("revoked") and role_of(endpoint.access):
+            if probe.kind.startswith("revoked") and protected:
                 assert answer.status == 401, (probe.kind, endpoint.path, answer.status)
             if probe.kind == "wrong role":
                 assert answer.status == 403, (endpoint.path, answer.status)

@@ -5,6 +5,9 @@ The session contract (the console uses it): `POST /api/session` signs in and set
 PostgreSQL, cookie cleared); `POST /api/session/password` changes the password. Sign-in failures are limited per
 username and per source address (429 too_many_attempts with Retry-After); an unknown user, a disabled one, one
 without a password and a wrong password all answer the same 401 bad_credentials, in the same time.
+
+Signing in is public; the session and token routes are open to any signed-in user (`signed_in`: agency users hold no
+staff role); the audit trail needs an admin. The session routes write their own audit entries.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ntpd112.access.expiry import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX, token_expires_at
 from ntpd112.access.passwords import MAX_LENGTH, hash_password, password_problems, verify_password
+from ntpd112.access.roles import Role
 from ntpd112.clock import utcnow
 from ntpd112.store.audit import AuditQuery, AuditView
 from ntpd112.store.models import User
+from ntpd112.store.tokens import CreatedToken, TokenView
 from ntpd112.web.auth import (
     PASSWORD_PATH,
     SESSION_COOKIE,
@@ -34,7 +39,10 @@ from ntpd112.web.auth import (
     record_audit,
     source_address,
 )
-from ntpd112.web.common import DEPS, IDENTITY_KEY, ApiError, Identity, json_response, parse_body, require_role
+from ntpd112.web.common import DEPS, IDENTITY_KEY, ApiError, Identity, json_response
+from ntpd112.web.endpoints import RouteTable
+
+routes = RouteTable()
 
 Password = Annotated[str, Field(max_length=MAX_LENGTH * 4)]
 
@@ -56,7 +64,7 @@ class PasswordChange(BaseModel):
 class SignedInUser(BaseModel):
     username: str
     full_name: str
-    roles: list[str]
+    roles: list[Role]
     agency: str | None
     must_change_password: bool
 
@@ -73,6 +81,12 @@ class NewToken(BaseModel):
     expires_in_days: Annotated[int, Field(ge=1, le=TOKEN_DAYS_MAX)] = TOKEN_DAYS_DEFAULT
 
 
+class TokenPath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token_id: uuid.UUID
+
+
 class AuditPage(BaseModel):
     entries: list[AuditView]
     # Pass as `before` for the next (older) page; None: this was the last.
@@ -80,23 +94,34 @@ class AuditPage(BaseModel):
 
 
 def _session_view(user: User | Identity, expires_at: datetime) -> SessionView:
-    return SessionView(
-        user=SignedInUser(
-            username=user.username,
-            full_name=user.full_name,
-            roles=list(user.roles),
-            agency=user.agency,
-            must_change_password=user.must_change_password,
-        ),
-        expires_at=expires_at,
+    signed_in = SignedInUser.model_validate(
+        {
+            "username": user.username,
+            "full_name": user.full_name,
+            "roles": list(user.roles),
+            "agency": user.agency,
+            "must_change_password": user.must_change_password,
+        }
     )
+    return SessionView(user=signed_in, expires_at=expires_at)
 
 
-async def sign_in(request: web.Request) -> web.StreamResponse:
+def _browser_origin(request: web.Request) -> None:
+    """Sign-in from a browser (it sends Origin): only from the service's own pages. Checked before the body."""
+    if "Origin" in request.headers:
+        check_origin(request, request.app[DEPS].accounts)
+
+
+@routes.post(
+    SESSION_PATH,
+    access="public",
+    summary="Sign in: sets the ntpd112_session cookie",
+    precheck=_browser_origin,
+    response_model=SessionView,
+    refusals={401: ("bad_credentials",), 403: ("bad_origin",), 429: ("too_many_attempts",)},
+)
+async def sign_in(request: web.Request, body: SignIn) -> web.Response:
     accounts = request.app[DEPS].accounts
-    if "Origin" in request.headers:  # a browser: only from the service's own pages
-        check_origin(request, accounts)
-    body = await parse_body(request, SignIn)
     user_key, address = body.username.lower(), source_address(request) or "unknown"
     limits, now = accounts.limits, time.monotonic()
     waits = (limits.login_per_user.retry_after(user_key, now), limits.login_per_address.retry_after(address, now))
@@ -123,13 +148,22 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def get_session(request: web.Request) -> web.Response:
-    identity = request[IDENTITY_KEY]
-    return json_response(_session_view(identity, identity.expires_at))
+_SESSION_ENDED = {401: ("not_signed_in",)}
 
 
-async def sign_out(request: web.Request) -> web.Response:
-    identity = request[IDENTITY_KEY]
+@routes.get(SESSION_PATH, access="signed_in", summary="Who is signed in, until when", refusals=_SESSION_ENDED)
+async def get_session(request: web.Request, identity: Identity) -> SessionView:
+    return _session_view(identity, identity.expires_at)
+
+
+@routes.delete(
+    SESSION_PATH,
+    access="signed_in",
+    summary="Sign out: the session is revoked and the cookie cleared",
+    status=204,
+    refusals={400: ("not_a_session",), **_SESSION_ENDED},
+)
+async def sign_out(request: web.Request, identity: Identity) -> web.Response:
     if identity.via != "session":
         raise ApiError(400, "not_a_session", "a personal token is revoked with DELETE /api/tokens/{id}")
     await request.app[DEPS].accounts.sessions.revoke(identity.credential_id)
@@ -139,10 +173,15 @@ async def sign_out(request: web.Request) -> web.Response:
     return response
 
 
-async def change_password(request: web.Request) -> web.Response:
-    identity = request[IDENTITY_KEY]
+@routes.post(
+    PASSWORD_PATH,
+    access="signed_in",
+    summary="Change your password (ends your other sessions)",
+    status=204,
+    refusals={400: ("weak_password",), 401: ("not_signed_in", "bad_credentials"), 429: ("too_many_attempts",)},
+)
+async def change_password(request: web.Request, body: PasswordChange, identity: Identity) -> web.Response:
     accounts = request.app[DEPS].accounts
-    body = await parse_body(request, PasswordChange)
     # The current password is guessed no faster here than at sign-in.
     retry_after = accounts.limits.login_per_user.retry_after(identity.username, time.monotonic())
     if retry_after is not None:
@@ -165,49 +204,41 @@ async def change_password(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def list_tokens(request: web.Request) -> web.Response:
-    identity = request[IDENTITY_KEY]
+@routes.get("/api/tokens", access="signed_in", summary="Personal tokens: yours (an admin sees everyone's)")
+async def list_tokens(request: web.Request, identity: Identity) -> list[TokenView]:
     owner = None if identity.has_role("admin") else identity.user_id
-    return json_response(await request.app[DEPS].accounts.tokens.list(owner))
+    return await request.app[DEPS].accounts.tokens.list(owner)
 
 
-async def create_token(request: web.Request) -> web.Response:
-    identity = request[IDENTITY_KEY]
+@routes.post(
+    "/api/tokens",
+    access="signed_in",
+    summary="Create a personal token (the token is in this answer only)",
+    status=201,
+)
+async def create_token(request: web.Request, body: NewToken, identity: Identity) -> CreatedToken:
     accounts = request.app[DEPS].accounts
-    body = await parse_body(request, NewToken)
     user = await accounts.users.get(identity.username)
     if user is None:
         raise ApiError(401, "unauthorized", "the user is gone")
     expires_at = token_expires_at(utcnow(), body.expires_in_days)
-    return json_response(await accounts.tokens.create(user, body.name, expires_at), status=201)
+    return await accounts.tokens.create(user, body.name, expires_at)
 
 
-async def revoke_token(request: web.Request) -> web.Response:
-    identity = request[IDENTITY_KEY]
-    try:
-        token_id = uuid.UUID(request.match_info["token_id"])
-    except ValueError:
-        raise ApiError(400, "invalid_token_id", "the token id is not a UUID") from None
+@routes.delete(
+    "/api/tokens/{token_id}",
+    access="signed_in",
+    summary="Revoke a personal token (yours; an admin's: anyone's)",
+    refusals={400: ("invalid_token_id",), 404: ("token_not_found",)},
+)
+async def revoke_token(request: web.Request, path: TokenPath, identity: Identity) -> None:
     owner = None if identity.has_role("admin") else identity.user_id
-    if not await request.app[DEPS].accounts.tokens.revoke(token_id, owner):
-        raise ApiError(404, "token_not_found", "no live token with this id among yours", {"id": str(token_id)})
-    return web.Response(status=204)
+    if not await request.app[DEPS].accounts.tokens.revoke(path.token_id, owner):
+        raise ApiError(404, "token_not_found", "no live token with this id among yours", {"id": str(path.token_id)})
 
 
-async def list_audit(request: web.Request) -> web.Response:
-    require_role(request, "admin")
-    query = AuditQuery.model_validate(dict(request.query))
+@routes.get("/api/audit", access="admin", summary="The audit trail, newest first (next_before pages on)")
+async def list_audit(request: web.Request, query: AuditQuery) -> AuditPage:
     entries = await request.app[DEPS].accounts.audit.query(query)
     next_before = entries[-1].id if len(entries) == query.limit else None
-    return json_response(AuditPage(entries=entries, next_before=next_before))
-
-
-def add_account_routes(app: web.Application) -> None:
-    app.router.add_post(SESSION_PATH, sign_in)
-    app.router.add_get(SESSION_PATH, get_session)
-    app.router.add_delete(SESSION_PATH, sign_out)
-    app.router.add_post(PASSWORD_PATH, change_password)
-    app.router.add_get("/api/tokens", list_tokens)
-    app.router.add_post("/api/tokens", create_token)
-    app.router.add_delete("/api/tokens/{token_id}", revoke_token)
-    app.router.add_get("/api/audit", list_audit)
+    return AuditPage(entries=entries, next_before=next_before)

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from ntpd112.paths import WEBAPP_BUILD_DIR
 from ntpd112.web import (
+    account_routes,
     aml_routes,
     call_routes,
     dispatch_routes,
@@ -18,7 +19,6 @@ from ntpd112.web import (
     operator_routes,
     status_routes,
 )
-from ntpd112.web.account_routes import add_account_routes
 from ntpd112.web.auth import audit_middleware, auth_middleware
 from ntpd112.web.common import DEPS, Accounts, WebDeps, errors_middleware
 from ntpd112.web.endpoints import HTTP_POLICY, HttpPolicy, add_routes
@@ -35,6 +35,7 @@ API_ROUTES = (
     live_dispatch_routes.routes,
     operator_routes.routes,
     aml_routes.routes,
+    account_routes.routes,
 )
 
 
@@ -53,8 +54,6 @@ def create_app(deps: WebDeps, policy: HttpPolicy | None = None, webapp_dir: Path
     app[HTTP_POLICY] = policy
     app.on_response_prepare.append(add_security_headers)
     add_routes(app, *API_ROUTES)
-    # Not declared in web/endpoints.py yet, so not in the OpenAPI document: sessions, tokens, the audit trail.
-    add_account_routes(app)
     openapi.publish_document(app)
     add_static_routes(app, webapp_dir)  # last: it answers every path no API route took
     return app

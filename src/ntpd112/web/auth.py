@@ -128,24 +128,27 @@ async def _identify_bearer(request: web.Request, accounts: Accounts, header: str
     return identity_of(user, "token", row.id, row.expires_at)
 
 
-def _allowed_before_password_change(request: web.Request) -> bool:
-    return (request.path == SESSION_PATH and request.method in ("GET", "DELETE")) or (
-        request.path == PASSWORD_PATH and request.method == "POST"
-    )
+def allowed_before_password_change(method: str, path: str) -> bool:
+    """What a user who must change their password may do: that, look at their session and sign out."""
+    return (path == SESSION_PATH and method in ("GET", "DELETE")) or (path == PASSWORD_PATH and method == "POST")
+
+
+def needs_no_credentials(method: str, path: str) -> bool:
+    """The public routes, the signed AML posts and signing in. Outside /api/ are /health, /metrics and the console's
+    static files (the console signs in through the API)."""
+    signing_in = path == SESSION_PATH and method == "POST"
+    return not path.startswith("/api/") or path in PUBLIC_PATHS or path in SIGNED_PATHS or signing_in
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    signing_in = request.path == SESSION_PATH and request.method == "POST"
-    # Outside /api/ are /health, /metrics and the console's static files (the console signs in through the API).
-    public = not request.path.startswith("/api/") or request.path in PUBLIC_PATHS
-    if public or request.path in SIGNED_PATHS or signing_in:
+    if needs_no_credentials(request.method, request.path):
         return await handler(request)
     try:
         identity = await _identify(request)
     except TooManyAttempts as refused:
         return refused.response()
-    if identity.must_change_password and not _allowed_before_password_change(request):
+    if identity.must_change_password and not allowed_before_password_change(request.method, request.path):
         raise ApiError(403, "password_change_required", "change your password first: POST /api/session/password")
     request[IDENTITY_KEY] = identity
     return await handler(request)

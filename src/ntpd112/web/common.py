@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -219,11 +219,3 @@ def require_self_or_supervisor(request: web.Request, username: str) -> Identity:
             403, "not_yourself", "an operator acts only on themself; a supervisor may act on others", {"user": username}
         )
     return identity
-
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-async def parse_body(request: web.Request, model: type[ModelT]) -> ModelT:
-    """The JSON body validated as `model`; an empty body counts as `{}`. Bad JSON or fields: 400 invalid_request."""
-    return model.model_validate_json(await request.read() or b"{}")

@@ -7,9 +7,10 @@ A route module makes a `RouteTable` and decorates its handlers:
 
 The handler's signature is the declaration: parameters named `path`, `query`, `body` and `form` are pydantic models
 that the wrapper validates from the request before the handler runs; `identity` receives the caller's identity;
-the return annotation is the response body (None: 204 without a body). The least role (or `public` / `signed`)
-is checked before anything is read. Every input guard that must hold for every route lives here, so no route can
-forget one: a NUL byte anywhere, JSON nested too deeply, a body that arrives too slowly.
+the return annotation is the response body (None: 204 without a body). The least role (or `public`, `signed` or
+`signed_in`) is checked before anything is read, then the route's `precheck` if it has one. Every input guard
+that must hold for every route lives here, so no route can forget one: a NUL byte anywhere, JSON nested too
+deeply, a body that arrives too slowly.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ntpd112.access.roles import Role
-from ntpd112.web.common import ApiError, require_role
+from ntpd112.web.common import IDENTITY_KEY, ApiError, require_role
 
-# public: anyone; signed: the body carries its own proof (HMAC), no account; a role: the least role required.
-Access = Literal["public", "signed"] | Role
+# public: anyone; signed: the body carries its own proof (HMAC), no account; signed_in: any signed-in user, whatever
+# their roles (agency users hold no staff role but use their session and tokens); a role: the least role required.
+Access = Literal["public", "signed", "signed_in"] | Role
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -77,6 +79,8 @@ class Endpoint:
     # For a handler that builds its own response: its media type and, for JSON, the model the document shows.
     produces: str = "application/json"
     response_model: Any = None
+    # Runs after the access check and before any input is read (sign-in's Origin check must precede the body).
+    precheck: Callable[[web.Request], None] | None = None
 
     @property
     def operation_id(self) -> str:
@@ -123,6 +127,7 @@ class RouteTable:
         refusals: Mapping[int, tuple[str, ...]] | None = None,
         produces: str = JSON_MEDIA_TYPE,
         response_model: Any = None,
+        precheck: Callable[[web.Request], None] | None = None,
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
             inputs, response, wants_identity, builds_own_response = _declared(handler)
@@ -141,6 +146,7 @@ class RouteTable:
                     refusals=refusals or {},
                     produces=produces,
                     response_model=response_model,
+                    precheck=precheck,
                 )
             )
             return handler
@@ -296,11 +302,14 @@ def _adapter(annotation: Any) -> TypeAdapter[Any]:
 def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
         arguments: dict[str, Any] = {}
-        role = role_of(endpoint.access)
-        if role is not None:
-            identity = require_role(request, role)
+        if needs_identity(endpoint.access):
+            role = role_of(endpoint.access)
+            # The auth middleware has identified every request to a route that is neither public nor signed.
+            identity = require_role(request, role) if role is not None else request[IDENTITY_KEY]
             if endpoint.wants_identity:
                 arguments["identity"] = identity
+        if endpoint.precheck is not None:
+            endpoint.precheck(request)
         if "query" not in endpoint.inputs and request.query_string:
             raise ApiError(400, "unexpected_query", "this route takes no query parameters")
         for name, model in endpoint.inputs.items():
@@ -313,3 +322,8 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
 
 def role_of(access: Access) -> Role | None:
     return access if access in get_args(Role) else None  # type: ignore[return-value]
+
+
+def needs_identity(access: Access) -> bool:
+    """A signed-in user is required: a role, or any user (`signed_in`)."""
+    return access == "signed_in" or role_of(access) is not None

@@ -16,7 +16,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
-from ntpd112.web.endpoints import ENDPOINTS, JSON_MEDIA_TYPE, Endpoint, RouteTable, role_of
+from ntpd112.web.auth import STATE_CHANGING, allowed_before_password_change
+from ntpd112.web.endpoints import ENDPOINTS, JSON_MEDIA_TYPE, Endpoint, RouteTable, needs_identity, role_of
 
 routes = RouteTable()
 OPENAPI_VERSION = "3.1.0"
@@ -26,12 +27,13 @@ _PATH_PARAMETER = re.compile(r"{(\w+)(?::[^}]*)?}")
 _STATUS_TEXT = {
     400: "Refused input",
     401: "No valid credentials",
-    403: "The role is not enough",
+    403: "Not allowed",
     404: "Not found",
     408: "The body arrived too slowly",
     413: "The body is too large",
     415: "Wrong content type",
     422: "Refused by the domain rules",
+    429: "Too many failed attempts (Retry-After)",
     503: "A component is unavailable",
 }
 
@@ -92,14 +94,21 @@ class _Document:
 
 
 def _security(endpoint: Endpoint) -> list[dict[str, list[str]]]:
-    return [{"bearerToken": []}, {"sessionCookie": []}] if role_of(endpoint.access) else []
+    return [{"bearerToken": []}, {"sessionCookie": []}] if needs_identity(endpoint.access) else []
 
 
 def _refusal_statuses(endpoint: Endpoint) -> dict[int, tuple[str, ...]]:
     statuses: dict[int, tuple[str, ...]] = {}
-    if role_of(endpoint.access):
+    if needs_identity(endpoint.access):
         statuses[401] = ("unauthorized",)
-        statuses[403] = ("forbidden",)
+        forbidden: tuple[str, ...] = ("forbidden",) if role_of(endpoint.access) else ()
+        if endpoint.method in STATE_CHANGING:
+            forbidden += ("bad_origin",)  # signed in by the cookie without the service's Origin
+        if not allowed_before_password_change(endpoint.method, endpoint.path):
+            forbidden += ("password_change_required",)
+        if forbidden:
+            statuses[403] = forbidden
+        statuses[429] = ("too_many_attempts",)  # wrong bearer tokens from this address
     statuses[400] = ("invalid_request", "nul_character", "repeated_parameter") if endpoint.inputs else ()
     if "query" not in endpoint.inputs:
         statuses[400] += ("unexpected_query",)
@@ -113,7 +122,11 @@ def _refusal_statuses(endpoint: Endpoint) -> dict[int, tuple[str, ...]]:
 
 def _operation(document: _Document, endpoint: Endpoint) -> dict[str, Any]:
     role = role_of(endpoint.access)
-    access = {"public": "Public.", "signed": "No account: the request carries an HMAC (see the description)."}
+    access = {
+        "public": "Public.",
+        "signed": "No account: the request carries an HMAC (see the description).",
+        "signed_in": "Any signed-in user, whatever their roles.",
+    }
     description = f"Least role: {role}." if role else access[endpoint.access]
     operation: dict[str, Any] = {
         "operationId": endpoint.operation_id,

@@ -14,6 +14,8 @@ from pathlib import Path, PurePosixPath
 
 from aiohttp import web
 
+from ntpd112.web.common import ApiError
+
 HASHED_ASSETS_DIR = "assets"
 LONG_CACHE = "public, max-age=31536000, immutable"
 NOT_STORED = "no-store"
@@ -66,9 +68,11 @@ def add_static_routes(app: web.Application, build_dir: Path) -> None:
 
     async def serve(request: web.Request) -> web.StreamResponse:
         path = request.path
+        if "\x00" in path:  # Path.resolve() raises on NUL: a 500 otherwise
+            raise ApiError(400, "nul_character", "the path contains a NUL character")
         if path.startswith("/api/") or path == "/api":
             raise web.HTTPNotFound(reason="no such API route")
-        # No file or client-side route has a control character; a NUL would even make path resolution raise.
+        # No file or client-side route has a control character.
         if any(ord(char) < 0x20 or char == "\x7f" for char in path):
             raise web.HTTPNotFound(reason="no such file in the console's build")
         if request.method not in ("GET", "HEAD"):

@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel
 
 from ntpd112.web.app import WebDeps, create_app
+from ntpd112.web.auth import needs_no_credentials
 from ntpd112.web.common import PUBLIC_PATHS, SIGNED_PATHS
 from ntpd112.web.endpoints import RouteTable
 from ntpd112.web.openapi import OPENAPI_DOCUMENT, openapi_path
@@ -30,28 +31,14 @@ def test_the_document_is_valid_openapi_3_1() -> None:
     validate(DOCUMENT)
 
 
-# Served but not declared in web/endpoints.py yet (web/account_routes.py): to be declared, then this list goes.
-UNDECLARED_ACCOUNT_ROUTES = {
-    ("post", "/api/session"),
-    ("get", "/api/session"),
-    ("delete", "/api/session"),
-    ("post", "/api/session/password"),
-    ("get", "/api/tokens"),
-    ("post", "/api/tokens"),
-    ("delete", "/api/tokens/{token_id}"),
-    ("get", "/api/audit"),
-}
-
-
 def _served_routes(app: web.Application) -> set[tuple[str, str]]:
     # aiohttp adds HEAD beside every GET by itself; HEAD answers like GET without a body. The console's static files
     # (web/static.py, every path no API route takes) are no API.
-    served = {
+    return {
         (route.method.lower(), openapi_path(route.resource.canonical))
         for route in app.router.routes()
         if route.resource is not None and route.method != "HEAD" and route.resource.name != CONSOLE_ROUTE
     }
-    return served - UNDECLARED_ACCOUNT_ROUTES
 
 
 def test_every_route_the_router_serves_is_in_the_document() -> None:
@@ -82,6 +69,9 @@ def test_each_operation_declares_parameters_security_and_refusals(
     access = operation["x-ntpd112-access"]
     if access in ("public", "signed"):
         assert operation["security"] == []
+    elif access == "signed_in":
+        assert operation["security"] == [{"bearerToken": []}, {"sessionCookie": []}]
+        assert "401" in operation["responses"]
     else:
         assert operation["security"] == [{"bearerToken": []}, {"sessionCookie": []}]
         assert {"401", "403"} <= set(operation["responses"])
@@ -125,10 +115,12 @@ def test_a_handler_parameter_that_is_no_declared_input_is_refused_at_declaration
 
 
 def test_the_routes_open_to_anyone_are_exactly_those_declared_public_or_signed() -> None:
-    # The auth middleware lets these paths through without credentials: each must be declared so, and back.
-    declared_open = {path for path, _, operation in OPERATIONS if operation["x-ntpd112-access"] in ("public", "signed")}
-    concrete = {path for path in declared_open if "{" not in path}
-    assert concrete <= PUBLIC_PATHS | SIGNED_PATHS
+    # The auth middleware lets these requests through without credentials: each must be declared so, and back.
+    open_access = ("public", "signed")
+    declared_open = {path for path, _, operation in OPERATIONS if operation["x-ntpd112-access"] in open_access}
+    for path, method, operation in OPERATIONS:
+        if "{" not in path:
+            assert needs_no_credentials(method.upper(), path) == (operation["x-ntpd112-access"] in open_access), path
     for path in PUBLIC_PATHS | SIGNED_PATHS:
         match = APP.router.resources()
         templates = [
@@ -137,6 +129,25 @@ def test_the_routes_open_to_anyone_are_exactly_those_declared_public_or_signed()
             if r.name != CONSOLE_ROUTE and (r.get_info().get("path") == path or _matches(r, path))
         ]
         assert templates and all(t in declared_open for t in templates), path
+
+
+def test_the_account_routes_are_declared_with_their_access() -> None:
+    access = {(method, path): operation["x-ntpd112-access"] for path, method, operation in OPERATIONS}
+    assert access[("post", "/api/session")] == "public"
+    for route in [("get", "/api/session"), ("delete", "/api/session"), ("post", "/api/session/password")]:
+        assert access[route] == "signed_in", route  # agency users too: they hold no staff role
+    for route in [("get", "/api/tokens"), ("post", "/api/tokens"), ("delete", "/api/tokens/{token_id}")]:
+        assert access[route] == "signed_in", route
+    assert access[("get", "/api/audit")] == "admin"
+    sign_in = DOCUMENT["paths"]["/api/session"]["post"]
+    assert sign_in["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SessionView"
+    }
+    assert "bad_credentials" in sign_in["responses"]["401"]["description"]
+    assert "too_many_attempts" in sign_in["responses"]["429"]["description"]
+    created = DOCUMENT["paths"]["/api/tokens"]["post"]["responses"]["201"]["content"]["application/json"]
+    assert created["schema"] == {"$ref": "#/components/schemas/CreatedToken"}
+    assert set(DOCUMENT["paths"]["/api/session/password"]["post"]["responses"]) >= {"204", "400", "401", "429"}
 
 
 def _matches(resource: web.AbstractResource, path: str) -> bool:

@@ -9,21 +9,9 @@ export type OperatorView = components["schemas"]["OperatorView"];
 
 export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
 
-// The session routes (web/account_routes.py) are not declared in the OpenAPI document yet: until they are, these
-// two types follow its pydantic models SignedInUser and SessionView by hand, and session.svelte.ts calls them with
-// fetch. Once declared, take them from `components` like OperatorView.
-export interface SessionUser {
-  username: string;
-  full_name: string;
-  roles: ("operator" | "supervisor" | "admin" | "agency")[];
-  agency: string | null;
-  must_change_password: boolean;
-}
-
-export interface SessionView {
-  user: SessionUser;
-  expires_at: string;
-}
+// The session routes' answers (web/account_routes.py: SignedInUser, SessionView).
+export type SessionUser = components["schemas"]["SignedInUser"];
+export type SessionView = components["schemas"]["SessionView"];
 
 export interface ApiFailure {
   status: number;
