@@ -62,6 +62,18 @@ def _built_file(build_dir: Path, url_path: str) -> Path | None:
     return candidate
 
 
+async def _api_methods(request: web.Request) -> set[str]:
+    """The methods the API's routes take at the request's path (empty: no API route has this path)."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.name == CONSOLE_ROUTE:
+            continue
+        match, methods = await resource.resolve(request)
+        if match is None:
+            allowed |= methods
+    return allowed
+
+
 def add_static_routes(app: web.Application, build_dir: Path) -> None:
     """Serve `build_dir` at `/`; register it after every API route (it answers every other path)."""
     root = build_dir.resolve()
@@ -71,6 +83,11 @@ def add_static_routes(app: web.Application, build_dir: Path) -> None:
         if "\x00" in path:  # Path.resolve() raises on NUL: a 500 otherwise
             raise ApiError(400, "nul_character", "the path contains a NUL character")
         if path.startswith("/api/") or path == "/api":
+            # This catch-all takes every method, so aiohttp no longer answers 405 for an API path known with other
+            # methods: tell that apart from a path that does not exist.
+            allowed = await _api_methods(request)
+            if allowed:
+                raise web.HTTPMethodNotAllowed(request.method, sorted(allowed))
             raise web.HTTPNotFound(reason="no such API route")
         # No file or client-side route has a control character.
         if any(ord(char) < 0x20 or char == "\x7f" for char in path):

@@ -105,6 +105,10 @@ async def test_api_paths_stay_json(client: TestClient[web.Request, web.Applicati
         response = await client.request(method, "/api/nothing-here")
         assert response.status == 404
         assert (await response.json())["error"]["id"] == "not_found"
+    # An API path that exists with other methods stays a 405, though the console's route takes every method.
+    response = await client.delete("/api/thing")
+    assert response.status == 405
+    assert (await response.json())["error"]["id"] == "method_not_allowed"
 
 
 async def test_only_reads_are_served(client: TestClient[web.Request, web.Application]) -> None:
