@@ -16,6 +16,7 @@ import re
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,21 @@ async def hostile_service(local_asterisk: LocalAsterisk, clean_database: str, tm
 
 
 async def bearer_tokens(service: Service) -> dict[str, str]:
-    """A personal token per role, each of its own user."""
-    return {role: await user_token(service, f"hostile-{role}", role) for role in ROLES}
+    """A personal token per staff role and one of an agency user (the wrong role for operator-level routes), each
+    of its own user."""
+    tokens = {role: await user_token(service, f"hostile-{role}", role) for role in ROLES}
+    async with service.database.session() as session, session.begin():
+        agency_user = User(
+            username="hostile-agency",
+            full_name="Damkar Desk",
+            roles=["agency"],
+            agency="damkar",
+            must_change_password=False,
+            active=True,
+        )
+        session.add(agency_user)
+    created = await service.accounts.tokens.create(agency_user, "test", utcnow() + timedelta(days=1))
+    return tokens | {"agency": created.token}
 
 
 # -- credentials -------------------------------------------------------------------------------------------
@@ -236,8 +250,11 @@ def probes(endpoint: Endpoint, good: bytes, revoked: dict[str, Credential], lowe
 
 def _lower_role(endpoint: Endpoint, tokens: dict[str, str]) -> bytes | None:
     role = role_of(endpoint.access)
-    lower = [r for r in ROLES if role is not None and STAFF_RANK[r] < STAFF_RANK[role]]
-    return f"Bearer {tokens[lower[-1]]}".encode() if lower else None
+    if role is None or role == "agency":
+        return None
+    # Below operator there is no staff role: an agency user holds none, so theirs is the wrong role there.
+    lower = [r for r in ROLES if STAFF_RANK[r] < STAFF_RANK[role]] or ["agency"]
+    return f"Bearer {tokens[lower[-1]]}".encode()
 
 
 # The audit trail records refused requests too (README, Audit trail): the one table a refusal adds to.
