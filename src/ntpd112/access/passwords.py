@@ -89,7 +89,3 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def _dummy_hash() -> str:
     # Made on first use, not at import: hashing costs ~0.2 s, which every `ntpd112` command would pay.
     return _HASHER.hash("not a password of anyone; only spends the time of a real check")
-
-
-def needs_rehash(password_hash: str) -> bool:
-    return _HASHER.check_needs_rehash(password_hash)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from ntpd112.access.expiry import session_expires_at
+from ntpd112.access.expiry import session_expires_at, session_is_live
 from ntpd112.clock import utcnow
 from ntpd112.store.db import Database
 from ntpd112.store.models import User, UserSession
@@ -66,7 +66,7 @@ class Sessions:
             if found is None:
                 return None
             row, user = found
-            if now >= self._expiry(row):
+            if not session_is_live(now, row.signed_in_at, row.last_seen_at, self.idle, self.absolute):
                 return None
             if now - row.last_seen_at >= TOUCH_INTERVAL:
                 row.last_seen_at = now
