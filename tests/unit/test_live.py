@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from ntpd112.live import CallActivity, Hub, OperatorChanged, Overflowed, QueueWaiting
+from ntpd112.live import CallActivity, Event, Hub, OperatorChanged, Overflowed, QueueWaiting
 from ntpd112.pbx.names import QUEUE_NAME
 from ntpd112.queue.presence import Presence, phone_name
-from ntpd112.store.journal import AmlClaimRecord, CallRecord, EventRecord, FixRecord, activities
+from ntpd112.store.journal import AmlClaimRecord, CallRecord, EventRecord, FixRecord, Record, activities
 
 CALL = uuid.UUID(int=1)
 OTHER = uuid.UUID(int=2)
@@ -22,7 +22,7 @@ AT = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
 async def test_every_subscriber_gets_every_event_in_order() -> None:
     hub = Hub()
     with hub.subscribe() as first, hub.subscribe() as second:
-        events = [OperatorChanged("op1"), QueueWaiting(2), CallActivity(CALL, frozenset({"ended"}))]
+        events: list[Event] = [OperatorChanged("op1"), QueueWaiting(2), CallActivity(CALL, frozenset({"ended"}))]
         for event in events:
             hub.publish(event)
         for subscriber in (first, second):
@@ -81,7 +81,7 @@ async def test_unsubscribed_gets_nothing_and_the_hub_remembers_the_queue_size() 
 
 
 def test_a_batch_becomes_one_activity_per_call_with_the_operators_named() -> None:
-    batch = [
+    batch: list[Record] = [
         CallRecord(CALL, "u1", {"ring_attempts": 1}),
         EventRecord(uuid.uuid4(), CALL, AT, "operator_ringing", {"operator": "op1"}),
         EventRecord(uuid.uuid4(), CALL, AT, "operator_no_answer", {"operator": "op1"}),
