@@ -18,6 +18,7 @@ import pytest
 from ntpd112.access.passwords import hash_password
 from ntpd112.app import Service
 from ntpd112.devtools.local_asterisk import LocalAsterisk
+from ntpd112.live import DEFAULT_QUEUE_SIZE, QueueWaiting
 from ntpd112.queue.operators import NewOperator
 from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import (
@@ -172,6 +173,26 @@ async def test_a_supervisor_hears_of_every_operator(stream_service: Service, htt
         await collect(socket, lambda fs: [f["type"] for f in fs] == ["hello", "queue"])
         await service.operators.login("op1")
         await collect(socket, has({"type": "operator_changed", "username": "op1"}))
+        admin = await user_token(service, "adm1", "admin")
+        async with http.post(
+            "/api/operators", json={"username": "op3", "name": "Ani"}, headers={"Authorization": f"Bearer {admin}"}
+        ) as response:
+            assert response.status == 201
+        await collect(socket, has({"type": "operator_changed", "username": "op3"}))
+
+
+async def test_a_stream_that_falls_behind_is_told_to_resync_and_closed_with_4409(
+    stream_service: Service, http: aiohttp.ClientSession
+) -> None:
+    token = await user_token(stream_service, "sup1", "supervisor")
+    async with http.ws_connect("/api/stream", headers={"Authorization": f"Bearer {token}"}) as socket:
+        await collect(socket, lambda fs: len(fs) == 2)
+        # More events at once than a connection's queue holds (the stream cannot run between these calls).
+        for count in range(DEFAULT_QUEUE_SIZE + 1):
+            stream_service.hub.publish(QueueWaiting(count))
+        assert (await socket.receive(timeout=5)).json() == {"type": "resync"}
+        closing = await socket.receive(timeout=5)
+        assert closing.type == aiohttp.WSMsgType.CLOSE and socket.close_code == 4409
 
 
 def upgrade_headers() -> dict[str, str]:
