@@ -233,3 +233,25 @@ async def test_areas_as_geojson_by_level_cached_per_import(
 
     status, refused, _ = await get(http, "/api/areas?level=provinsi", token)
     assert (status, refused["error"]["id"]) == (400, "invalid_request")
+
+
+async def test_classifying_and_journal_writes_reach_the_live_hub_after_the_commit(
+    shared_service: Service, http: aiohttp.ClientSession
+) -> None:
+    service = shared_service
+    token = await user_token(service, "op1", "operator")
+    with service.hub.subscribe() as live:
+        call_id = service.journal.record_call(f"test-{uuid.uuid4()}", trunk="telkomsel", offered_at=utcnow())
+        service.journal.record_event(call_id, "operator_answered", {"operator": "op1"})
+        activity = await live.get()
+        assert activity == CallActivity(
+            call_id, frozenset({"operator_answered"}), frozenset({"op1"}), answered=frozenset({"op1"})
+        )
+        async with service.database.session() as session:  # committed before it was published
+            assert await session.get(Call, call_id) is not None
+
+        async with http.put(
+            f"/api/calls/{call_id}/incident", json={"category": "fire"}, headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            assert response.status == 200, await response.text()
+        assert await live.get() == CallActivity(call_id, frozenset({"incident_classified"}))
