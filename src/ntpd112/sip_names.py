@@ -15,3 +15,11 @@ from pydantic import StringConstraints
 
 SIP_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 SipName = Annotated[str, StringConstraints(pattern=SIP_NAME_PATTERN)]
+
+
+def endpoint_of(channel: str | None) -> str | None:
+    """`PJSIP/trunk-xl-0000002d` -> `trunk-xl` (a PJSIP channel's name is its endpoint plus a sequence suffix)."""
+    if not channel or not channel.startswith("PJSIP/"):
+        return None
+    name, _, _ = channel.removeprefix("PJSIP/").rpartition("-")
+    return name or None

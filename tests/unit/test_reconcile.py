@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ntpd112.calls.reconcile import CdrCall, endpoint_of, fold_cdrs, unseen_call_fields
+from ntpd112.calls.reconcile import CdrCall, fold_cdrs, missing_call_fields, unseen_call_fields
 from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
-from ntpd112.store.models import AsteriskCdr
+from ntpd112.sip_names import endpoint_of
+from ntpd112.store.models import AsteriskCdr, Call
 
 
 def _at(second: int) -> datetime:
@@ -86,3 +87,44 @@ def test_a_call_known_only_from_its_cdr_reads_the_caller_number_in_the_trunks_fo
     fields = unseen_call_fields(cdr, trunks)
     assert (fields["caller_number"], fields["caller_number_raw"]) == (caller_number, "62215551234")
     assert (fields["trunk"], fields["carrier"], fields["offered_at"]) == ("xl", "XL", _at(0))
+
+
+XL = TrunkTable(trunk=(Trunk(name="xl", operator="XL", network="mobile", match=("192.0.2.1",)),))
+ENDED_CDR = CdrCall(
+    "1.1",
+    linkedid="1.1",
+    channel="PJSIP/trunk-xl-01",
+    src="081234567890",
+    start=_at(0),
+    answer=_at(1),
+    end=_at(40),
+    operators=["op2"],
+)
+
+
+def test_a_call_never_seen_gets_its_whole_record_from_the_cdr() -> None:
+    fields = missing_call_fields(ENDED_CDR, None, XL)
+    assert fields["caller_number"] == "+6281234567890"
+    assert (fields["offered_at"], fields["answered_at"], fields["ended_at"]) == (_at(0), _at(1), _at(40))
+    assert (fields["operator"], fields["handled_by"], fields["dialed_number"]) == ("op2", "service", "112")
+
+
+def test_a_row_without_identity_gets_only_its_empty_fields_filled() -> None:
+    # The row a restarted service wrote for a call it found in the queue: the end was recorded live.
+    row = Call(id=None, uniqueid="1.1", ended_at=_at(41), caller_name="Budi")
+    fields = missing_call_fields(ENDED_CDR, row, XL)
+    assert fields["caller_number"] == "+6281234567890"
+    assert (fields["trunk"], fields["carrier"], fields["offered_at"], fields["answered_at"]) == (
+        "xl",
+        "XL",
+        _at(0),
+        _at(1),
+    )
+    # Facts recorded live are never replaced; unknown facts are not written as nulls.
+    assert "ended_at" not in fields and "caller_name" not in fields
+    assert all(value is not None for value in fields.values())
+
+
+def test_a_complete_row_needs_nothing() -> None:
+    complete = Call(id=None, uniqueid="1.1", **missing_call_fields(ENDED_CDR, None, XL), caller_name="Budi")
+    assert missing_call_fields(ENDED_CDR, complete, XL) == {}

@@ -35,10 +35,11 @@ from ntpd112.pbx.ari_models import (
     ChannelHangupRequest,
     StasisStart,
 )
-from ntpd112.pbx.asterisk_config import TrunkTable
+from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
 from ntpd112.pbx.names import DISPATCH_STASIS_ARG, ENTRY_EXTENSION, QUEUE_CONTEXT
 from ntpd112.room.config import PrioritySettings
 from ntpd112.room.priority import queue_priority
+from ntpd112.sip_names import endpoint_of
 from ntpd112.store.history import CallerContext, CallerHistory
 from ntpd112.store.journal import Journal
 from ntpd112.store.locations import IntakeLocation, LocationLookup, fix_columns
@@ -145,14 +146,52 @@ class CallHandler:
             if channel.id not in self.active and self._in_queue(channel):
                 # Waiting or talking after intake while the service was away (restart, crash): follow it again
                 # so its end is recorded live; reconciliation fills in what happened meanwhile.
-                call = self._track(channel.id)
-                self._journal.record_call(channel.id)
-                self._journal.record_event(call.call_id, "tracking_resumed", {"context": channel.dialplan.context})
-                await self._subscribe(call)
+                await self._resume(channel)
         waiting = [c for c in channels.values() if self._waits_in_our_app(c) and c.id not in self.active]
         for channel in waiting:
             log.info("resync: call waiting in stasis picked up", uniqueid=channel.id)
             await self.intake(channel, StasisArgs.from_app_data(channel.dialplan.app_data), resynced=True)
+
+    async def _resume(self, channel: Channel) -> None:
+        """Follow a call in the queue that this service did not take in (it restarted, or was killed before its
+        journal wrote), and record who is calling from what Asterisk still knows: the INVITE's headers, the caller
+        id, the trunk. The same reading as intake's, so a row written before stays as it was; a row that was lost
+        gets the caller's number back, and the callback list and the reports with it."""
+        call = self._track(channel.id)
+        trunk = self._trunks.by_endpoint(endpoint_of(channel.name) or "")
+        readings = await self._read_channel(channel.id)
+        identity = self._identify(readings.headers, channel, trunk)
+        recovered = {
+            name: value
+            for name, value in {
+                "trunk": trunk.name if trunk else None,
+                "carrier": trunk.operator if trunk else None,
+                "caller_number_raw": identity.number_raw,
+                "caller_number": identity.number_e164,
+                "caller_name": identity.display_name,
+                "caller_presentation": identity.presentation,
+                "offered_at": channel.creationtime,
+            }.items()
+            if value is not None
+        }
+        self._journal.record_call(channel.id, **recovered)
+        self._journal.record_event(
+            call.call_id,
+            "tracking_resumed",
+            {"context": channel.dialplan.context, "source": "asterisk_channel", "recovered": sorted(recovered)},
+        )
+        await self._subscribe(call)
+
+    @staticmethod
+    def _identify(headers: dict[str, str], channel: Channel, trunk: Trunk | None) -> CallerIdentity:
+        return identify_caller(
+            headers.get("P-Asserted-Identity"),
+            headers.get("From"),
+            channel.caller.number,
+            channel.caller.name,
+            privacy=headers.get("Privacy"),
+            numbering=trunk.numbers if trunk else AUTO_NUMBERING,
+        )
 
     @staticmethod
     def _in_queue(channel: Channel) -> bool:
@@ -192,14 +231,7 @@ class CallHandler:
         offered_at = channel.creationtime or utcnow()
         readings = await self._read_channel(uniqueid)
         headers = readings.headers
-        identity = identify_caller(
-            headers.get("P-Asserted-Identity"),
-            headers.get("From"),
-            channel.caller.number,
-            channel.caller.name,
-            privacy=headers.get("Privacy"),
-            numbering=trunk.numbers if trunk else AUTO_NUMBERING,
-        )
+        identity = self._identify(headers, channel, trunk)
         call_id = self._journal.record_call(
             uniqueid,
             linkedid=args.linkedid,
@@ -413,7 +445,11 @@ class CallHandler:
             hangup_cause=final_cause,
             hangup_cause_text=_cause_text(final_cause),
         )
-        self._journal.record_event(call.call_id, "ended", {"cause": final_cause, "cause_txt": cause_text})
+        # The text names the cause the record carries; the channel's own last cause is kept when it differs.
+        ended: dict[str, Any] = {"cause": final_cause, "cause_txt": _cause_text(final_cause)}
+        if (cause, cause_text) != (final_cause, ended["cause_txt"]):
+            ended |= {"channel_cause": cause, "channel_cause_txt": cause_text}
+        self._journal.record_event(call.call_id, "ended", ended)
         self._metrics.calls_active.dec()
         call.log.info("112 call ended", cause=final_cause)
 

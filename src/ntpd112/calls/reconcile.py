@@ -22,9 +22,10 @@ from ntpd112.intake.numbering import AUTO_NUMBERING
 from ntpd112.logs import get_logger
 from ntpd112.pbx.asterisk_config import TrunkTable
 from ntpd112.pbx.names import EMERGENCY_CONTEXTS, FAILSAFE_CONTEXT
+from ntpd112.sip_names import endpoint_of
 from ntpd112.store.db import Database
 from ntpd112.store.journal import Journal
-from ntpd112.store.models import AsteriskCdr, Call, Operator
+from ntpd112.store.models import AsteriskCdr, Call, CallEvent, Operator
 from ntpd112.tasks import TaskSet
 
 log = get_logger(__name__)
@@ -33,14 +34,6 @@ log = get_logger(__name__)
 TRUNK_CHANNEL_PREFIX = "PJSIP/trunk-"
 # Later runs re-read this much before the previous run: CDR times have whole seconds, clocks and commits lag.
 RUN_OVERLAP = timedelta(minutes=2)
-
-
-def endpoint_of(channel: str | None) -> str | None:
-    """`PJSIP/trunk-xl-0000002d` -> `trunk-xl` (the channel name is the endpoint plus a sequence suffix)."""
-    if not channel or not channel.startswith("PJSIP/"):
-        return None
-    name, _, _ = channel.removeprefix("PJSIP/").rpartition("-")
-    return name or None
 
 
 @dataclass
@@ -98,6 +91,19 @@ def unseen_call_fields(cdr: CdrCall, trunks: TrunkTable) -> dict[str, Any]:
         "offered_at": cdr.start,
         "answered_at": cdr.answer,
     }
+
+
+def missing_call_fields(cdr: CdrCall, call: Call | None, trunks: TrunkTable) -> dict[str, Any]:
+    """What the CDR knows that the calls table lacks: the whole record for a call the service never saw; for a row
+    that exists, only its empty fields (a fact the service recorded live is never replaced)."""
+    learned = unseen_call_fields(cdr, trunks)
+    if cdr.end is not None:
+        learned["ended_at"] = cdr.end
+    if cdr.operators:
+        learned["operator"] = cdr.operators[0]
+    if call is None:
+        return learned
+    return {name: value for name, value in learned.items() if value is not None and getattr(call, name) is None}
 
 
 class Reconciler:
@@ -180,7 +186,19 @@ class Reconciler:
                 call.uniqueid: call
                 for call in (await session.scalars(select(Call).where(Call.uniqueid.in_(list(cdr_calls))))).all()
             }
-        fixed = sum(self._reconcile(cdr, known.get(uniqueid)) for uniqueid, cdr in cdr_calls.items())
+            offered = set(
+                (
+                    await session.scalars(
+                        select(CallEvent.call_id).where(
+                            CallEvent.call_id.in_([call.id for call in known.values()]), CallEvent.type == "offered"
+                        )
+                    )
+                ).all()
+            )
+        fixed = 0
+        for uniqueid, cdr in cdr_calls.items():
+            call = known.get(uniqueid)
+            fixed += self._reconcile(cdr, call, call is not None and call.id in offered)
         self.runs += 1
         self._since = started - RUN_OVERLAP
         self.reconciled += fixed
@@ -188,19 +206,14 @@ class Reconciler:
             log.info("reconciled calls from asterisk's records", calls=fixed)
         return fixed
 
-    def _reconcile(self, cdr: CdrCall, call: Call | None) -> bool:
-        missing: dict[str, Any] = {}
-        if call is None:
-            missing = unseen_call_fields(cdr, self._trunks)
-        if (call is None or call.ended_at is None) and cdr.end is not None:
-            missing["ended_at"] = cdr.end
-        if (call is None or call.operator is None) and cdr.operators:
-            missing["operator"] = cdr.operators[0]
-        if not missing:
+    def _reconcile(self, cdr: CdrCall, call: Call | None, has_offered_event: bool) -> bool:
+        missing = missing_call_fields(cdr, call, self._trunks)
+        if not missing and has_offered_event:
             return False
         call_id = self._journal.record_call(cdr.uniqueid, **missing)
         source = {"source": "asterisk_cdr"}
-        if call is None:
+        if not has_offered_event:
+            # The service never wrote this call's intake (it was down, or killed before its journal wrote).
             self._journal.record_event(call_id, "offered", source, at=cdr.start)
         # What was learned afterwards goes on the timeline when it was learned (CDR times have whole seconds and
         # would sort among the live events arbitrarily); the real times are in the data and on the call record.

@@ -188,7 +188,10 @@ async def test_hangup_records_the_end_once_with_the_cause_of_the_hangup_request(
     await handler.on_event(destroyed)  # a repeated event records nothing more
 
     # The cause of the caller's BYE, not the channel's last HANGUPCAUSE (0 after a dialplan application).
-    assert journal.of_type("ended") == [{"cause": 16, "cause_txt": "Unknown"}]
+    # Its text names that cause (issue 13: the text said one cause and the record another).
+    assert journal.of_type("ended") == [
+        {"cause": 16, "cause_txt": "Normal Clearing", "channel_cause": 0, "channel_cause_txt": "Unknown"}
+    ]
     ended = [fields for _, fields in journal.calls if "ended_at" in fields]
     assert len(ended) == 1
     assert (ended[0]["hangup_cause"], ended[0]["hangup_cause_text"]) == (16, "Normal Clearing")
@@ -220,9 +223,26 @@ async def test_resync_after_a_restart_picks_up_waiting_calls_and_follows_queued_
     by_call = {(event.call_id, event.type): event.data for event in journal.events}
     gone = call_id_for(CHANNEL.id)
     assert by_call[(gone, "ended_unobserved")] == {"reason": "ended while disconnected"}
-    assert by_call[(gone, "ended")] == {"cause": 0, "cause_txt": "ended while the service was disconnected"}
-    assert by_call[(call_id_for(queued.id), "tracking_resumed")] == {"context": QUEUE_CONTEXT}
-    assert (queued.id, {}) in journal.calls
+    assert by_call[(gone, "ended")] == {
+        "cause": 0,
+        "cause_txt": "Unknown",
+        "channel_cause": 0,
+        "channel_cause_txt": "ended while the service was disconnected",
+    }
+    # A call followed again gets its caller back from the channel (its row may never have been written).
+    recovered = ["caller_number", "caller_number_raw", "caller_presentation", "carrier", "offered_at", "trunk"]
+    assert by_call[(call_id_for(queued.id), "tracking_resumed")] == {
+        "context": QUEUE_CONTEXT,
+        "source": "asterisk_channel",
+        "recovered": recovered,
+    }
+    resumed_row = next(fields for uniqueid, fields in journal.calls if uniqueid == queued.id)
+    assert resumed_row["caller_number"] == CALLER
+    assert (resumed_row["trunk"], resumed_row["carrier"], resumed_row["offered_at"]) == (
+        "telkomsel",
+        "Telkomsel",
+        OFFERED_AT,
+    )
     assert by_call[(call_id_for(waiting.id), "offered")]["resynced"] is True
     assert (call_id_for(waiting.id), "queued") in by_call
     assert {event.call_id for event in journal.events} == {gone, call_id_for(queued.id), call_id_for(waiting.id)}
