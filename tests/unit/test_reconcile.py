@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ntpd112.calls.reconcile import CdrCall, fold_cdrs, missing_call_fields, unseen_call_fields
+from ntpd112.calls.reconcile import CdrCall, Reconciler, fold_cdrs, missing_call_fields, unseen_call_fields
 from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
 from ntpd112.sip_names import endpoint_of
@@ -128,3 +129,41 @@ def test_a_row_without_identity_gets_only_its_empty_fields_filled() -> None:
 def test_a_complete_row_needs_nothing() -> None:
     complete = Call(id=None, uniqueid="1.1", **missing_call_fields(ENDED_CDR, None, XL), caller_name="Budi")
     assert missing_call_fields(ENDED_CDR, complete, XL) == {}
+
+
+class _SpoolingJournal:
+    spooling = True
+
+
+async def test_reconciliation_waits_for_the_spool_to_be_written_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A restart with records of ended calls still in the spool: reconciling first would record their ends twice.
+    journal = _SpoolingJournal()
+    reconciler = Reconciler(
+        None,  # type: ignore[arg-type]  # the databases are not reached: run_once is replaced
+        None,  # type: ignore[arg-type]
+        journal,  # type: ignore[arg-type]
+        XL,
+        lambda _: False,
+        interval=3600,
+        lookback=timedelta(hours=1),
+    )
+    runs: list[bool] = []
+
+    async def run_once() -> int:
+        runs.append(journal.spooling)
+        return 0
+
+    monkeypatch.setattr(reconciler, "run_once", run_once)
+    monkeypatch.setattr("ntpd112.calls.reconcile.SPOOL_RECHECK_SECONDS", 0.01)
+    await reconciler.start()
+    try:
+        await asyncio.sleep(0.1)
+        assert runs == []
+        journal.spooling = False
+        for _ in range(100):
+            if runs:
+                break
+            await asyncio.sleep(0.01)
+        assert runs == [False]
+    finally:
+        await reconciler.stop()

@@ -34,6 +34,7 @@ log = get_logger(__name__)
 TRUNK_CHANNEL_PREFIX = "PJSIP/trunk-"
 # Later runs re-read this much before the previous run: CDR times have whole seconds, clocks and commits lag.
 RUN_OVERLAP = timedelta(minutes=2)
+SPOOL_RECHECK_SECONDS = 0.5
 
 
 @dataclass
@@ -149,6 +150,11 @@ class Reconciler:
 
     async def _loop(self) -> None:
         while True:
+            if self._journal.spooling:
+                # The spool may hold the records of calls that have ended (the service restarted while PostgreSQL
+                # was down): reconciling before they are written would record those calls' ends a second time.
+                await asyncio.sleep(SPOOL_RECHECK_SECONDS)
+                continue
             try:
                 await self.run_once()
                 self.last_error = None

@@ -297,6 +297,11 @@ class Journal:
             log.warning("journal stopped with unwritten records; spooled", records=len(leftover))
 
     @property
+    def spooling(self) -> bool:
+        """Records wait on disk for PostgreSQL (it was down, or an earlier run left a spool to replay)."""
+        return self._spooling
+
+    @property
     def backlog(self) -> int:
         return self._queue.qsize() + (1 if self._spooling else 0)
 
