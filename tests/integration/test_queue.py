@@ -108,8 +108,8 @@ async def test_a_paused_operator_is_not_rung(room: Service) -> None:
         await room.operators.pause("op1", "break")
         assert (await room.operators.queue_members())[interface("op1")].paused is True
 
-        # The second caller holds long enough for op2's 5 s wrap-up after the first call.
-        calls = [await call_and_wait(room, "xl", hold_ms=hold) for hold in (1500, 9000)]
+        # The second caller holds long enough for op2's wrap-up after the first call (1 s in the tests' room).
+        calls = [await call_and_wait(room, "xl", hold_ms=hold) for hold in (1500, 3000)]
 
     assert [call.operator for call in calls] == ["op2", "op2"]
     for call in calls:
@@ -130,7 +130,7 @@ async def test_longest_idle_operator_gets_the_next_call(room: Service, local_ast
             await add_phone(room, f"op{n}", phone)
             await room.operators.login(f"op{n}")
         first = await call_and_wait(room, "indosat", hold_ms=500)
-        await wait_until(lambda: operators_ready(local_asterisk, 2))  # past the 5 s wrap-up
+        await wait_until(lambda: operators_ready(local_asterisk, 2))  # past the wrap-up
         second = await call_and_wait(room, "indosat", hold_ms=500)
         await wait_until(lambda: operators_ready(local_asterisk, 2))
         third = await call_and_wait(room, "indosat", hold_ms=500)
