@@ -57,9 +57,16 @@ async def call_and_wait(service: Service, trunk: str, hold_ms: int = 1500) -> Ca
     )
     assert result.succeeded, result.output
     await wait_until(lambda: not service.calls.active)
-    await asyncio.sleep(0.5)  # AgentComplete follows the hangup
-    await service.journal.flushed()
-    [call] = await calls_from(service, "+62" + number[1:])
+    e164 = "+62" + number[1:]
+
+    async def recorded() -> bool:
+        # AgentComplete (the talk time) follows the hangup when an operator answered.
+        await service.journal.flushed()
+        calls = await calls_from(service, e164)
+        return len(calls) == 1 and (calls[0].operator is None or calls[0].talk_seconds is not None)
+
+    await wait_until(recorded, timeout=5)
+    [call] = await calls_from(service, e164)
     return call
 
 
