@@ -10,6 +10,7 @@ session checks at its end that it left the development database (which `make run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,6 +33,8 @@ from ntpd112.config import Settings, load_local_asterisk_settings
 from ntpd112.devtools.local_asterisk import LocalAsterisk, local_asterisk_lock
 from ntpd112.logs import configure_logging
 from ntpd112.pbx.ami_actions import QueueRemove
+from ntpd112.pbx.asterisk_config import render_dialplan_globals
+from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.models import Base, Call, CallEvent
 from ntpd112.store.users import user_for_operator
 
@@ -124,12 +127,22 @@ def test_database_url(development_database_untouched: None) -> str:
     return url
 
 
+def session_room() -> RoomConfig:
+    """room.toml with a 1 s wrap-up instead of its 5 s: tests that give one operator call after call wait out the
+    wrap-up each time, and what they check does not depend on its length. Everything else is the room's own."""
+    room = load_room()
+    return room.model_copy(update={"queue": room.queue.model_copy(update={"wrapup_seconds": 1})})
+
+
 @pytest.fixture(scope="session")
 def local_asterisk(test_database_url: str) -> Iterator[LocalAsterisk]:
     development = load_local_asterisk_settings()
     # The session's calls leave their CDRs in the test database; the development one is `make run`'s to reconcile.
-    # Only cdr_pgsql.conf differs from the development configuration: start() reloads that module, no restart.
-    asterisk = LocalAsterisk(development.model_copy(update={"cdr_database_url": SecretStr(test_database_url)}))
+    # Only cdr_pgsql.conf and the queue's timings differ from the development configuration: start() reloads
+    # them, no restart.
+    asterisk = LocalAsterisk(
+        development.model_copy(update={"cdr_database_url": SecretStr(test_database_url)}), room=session_room()
+    )
     asterisk.start()
     try:
         yield asterisk
@@ -213,6 +226,19 @@ async def shared_service(module_service: Service, clean_database: str) -> Servic
     """One running service for a whole module, every table emptied before each test (the rows the service wrote
     at its start too): for modules whose tests need no fresh service, only a running one and empty tables."""
     return module_service
+
+
+@contextlib.asynccontextmanager
+async def room_global(asterisk: LocalAsterisk, name: str, value: int) -> AsyncIterator[None]:
+    """A room setting the dialplan reads as a global (rendered from room.toml), changed live for one test as an
+    admin can (`dialplan set global`), then the room's value again: tests shorten the room's designed waits."""
+    room = render_dialplan_globals(asterisk.room)
+    [rendered] = [line for line in room.splitlines() if line.startswith(f"{name}=")]
+    await asyncio.to_thread(asterisk.cli, f"dialplan set global {name} {value}")
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(asterisk.cli, f"dialplan set global {name} {rendered.split('=', 1)[1]}")
 
 
 # Intake's part of every call's timeline, in order; queue and overflow events follow, "ended" is last.

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -25,6 +22,7 @@ from ntpd112.clock import utcnow
 from ntpd112.queue.operators import NewOperator
 from ntpd112.store.models import UserSession
 from ntpd112.store.users import NewUser
+from tests.integration.cli import Run, ntpd112
 from tests.integration.conftest import user_token
 
 PASSWORD = "korek-api-biru-7"
@@ -338,44 +336,34 @@ async def test_the_audit_trail_records_who_did_what_and_never_a_secret(service: 
                 await session.execute(text(statement))
 
 
-def test_users_tokens_and_audit_from_the_command_line(service: Service) -> None:
-    env = os.environ | {"NTPD112_DATABASE_URL": service.settings.database_url.get_secret_value()}
-
-    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ntpd112", *args],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+async def test_users_tokens_and_audit_from_the_command_line(service: Service) -> None:
+    async def cli(*args: str, stdin: str = "") -> Run:
+        return await ntpd112(service.settings.database_url.get_secret_value(), *args, stdin=stdin)
 
     add_sari = ("users", "add", "sari", "--name", "Sari", "--role", "supervisor", "--password-from", "stdin")
-    weak = cli(*add_sari, stdin="sari12345678\n")
-    assert weak.returncode == 2 and "weak_password" in weak.stderr
-    added = cli(*add_sari, stdin=NEW_PASSWORD + "\n")
-    assert added.returncode == 0, added.stderr
-    assert NEW_PASSWORD not in added.stdout  # read from stdin: not printed back
-    again = cli("users", "add", "sari", "--name", "Sari", "--role", "operator")
-    assert again.returncode == 1 and "user_exists" in again.stderr
-    unbound = cli("users", "add", "bpbd1", "--name", "B", "--role", "agency")
-    assert unbound.returncode == 2 and "agency" in unbound.stderr
-    reset = cli("users", "reset-password", "sari")
-    assert reset.returncode == 0 and "shown once" in reset.stdout
-    listed = cli("users", "list", "--json")
-    assert '"username": "sari"' in listed.stdout and "password" not in listed.stdout.replace("must_change_password", "")
+    weak = await cli(*add_sari, stdin="sari12345678\n")
+    assert weak.code == 2 and "weak_password" in weak.err
+    added = await cli(*add_sari, stdin=NEW_PASSWORD + "\n")
+    assert added.code == 0, added.err
+    assert NEW_PASSWORD not in added.out  # read from stdin: not printed back
+    again = await cli("users", "add", "sari", "--name", "Sari", "--role", "operator")
+    assert again.code == 1 and "user_exists" in again.err
+    unbound = await cli("users", "add", "bpbd1", "--name", "B", "--role", "agency")
+    assert unbound.code == 2 and "agency" in unbound.err
+    reset = await cli("users", "reset-password", "sari")
+    assert reset.code == 0 and "shown once" in reset.out
+    listed = await cli("users", "list", "--json")
+    assert '"username": "sari"' in listed.out and "password" not in listed.out.replace("must_change_password", "")
 
-    token = cli("tokens", "create", "--user", "sari", "--name", "nightly export", "--days", "30")
-    assert token.returncode == 0 and token.stdout.startswith("ntpd112_")
-    tokens = cli("tokens", "list", "--user", "sari", "--json")
-    [row] = json.loads(tokens.stdout)
-    assert row["name"] == "nightly export" and token.stdout.strip() not in tokens.stdout
-    assert cli("tokens", "revoke", row["id"]).returncode == 0
-    assert cli("tokens", "revoke", row["id"]).returncode == 1
-    assert cli("users", "disable", "sari").returncode == 0
+    token = await cli("tokens", "create", "--user", "sari", "--name", "nightly export", "--days", "30")
+    assert token.code == 0 and token.out.startswith("ntpd112_")
+    tokens = await cli("tokens", "list", "--user", "sari", "--json")
+    [row] = json.loads(tokens.out)
+    assert row["name"] == "nightly export" and token.out.strip() not in tokens.out
+    assert (await cli("tokens", "revoke", row["id"])).code == 0
+    assert (await cli("tokens", "revoke", row["id"])).code == 1
+    assert (await cli("users", "disable", "sari")).code == 0
 
-    trail = cli("audit", "--user", f"cli:{getpass.getuser()}", "--json")
-    actions = [entry["action"] for entry in json.loads(trail.stdout)]
+    trail = await cli("audit", "--user", f"cli:{getpass.getuser()}", "--json")
+    actions = [entry["action"] for entry in json.loads(trail.out)]
     assert actions[:5] == ["users disable", "tokens revoke", "tokens create", "users reset-password", "users add"]

@@ -13,12 +13,18 @@ from ntpd112.devtools.local_asterisk import LocalAsterisk
 from tests.integration.conftest import (
     assert_complete_timeline,
     calls_from,
+    room_global,
     service_settings,
     timeline,
     unique_mobile_number,
     wait_until,
 )
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
+
+# The fail-safe tests shorten the intake deadline (room.toml: 5 s) to the least room.toml allows, so the callers
+# that must outlive it hold for seconds less; the dialplan runs the same steps whatever its value.
+SHORT_INTAKE_DEADLINE = 2
+OUTLIVES_THE_DEADLINE_MS = 4500
 
 
 async def test_112_call_is_answered_queued_and_recorded_with_its_timeline(service: Service) -> None:
@@ -102,22 +108,23 @@ async def test_with_the_service_down_a_112_call_is_still_answered_by_the_failsaf
     clean_database: str,
 ) -> None:
     # No service runs in this test, so the Stasis app is not registered.
-    sipp = asyncio.create_task(
-        run_sipp(
-            "caller.xml",
-            source=TRUNK_ADDRESSES["xl"],
-            keys={"caller": unique_mobile_number(), "caller_name": "Fail Safe"},
-            # Longer than the intake deadline (5 s): the waiting call must outlive it.
-            hold_ms=8000,
+    async with room_global(local_asterisk, "NTPD112_INTAKE_DEADLINE", SHORT_INTAKE_DEADLINE):
+        sipp = asyncio.create_task(
+            run_sipp(
+                "caller.xml",
+                source=TRUNK_ADDRESSES["xl"],
+                keys={"caller": unique_mobile_number(), "caller_name": "Fail Safe"},
+                # Longer than the intake deadline: the waiting call must outlive it.
+                hold_ms=OUTLIVES_THE_DEADLINE_MS,
+            )
         )
-    )
 
-    async def channel_waits_in_queue_context() -> bool:
-        output = await asyncio.to_thread(local_asterisk.cli, "core show channels concise")
-        return any("!ntpd112-queue!" in line and "trunk-xl" in line for line in output.splitlines())
+        async def channel_waits_in_queue_context() -> bool:
+            output = await asyncio.to_thread(local_asterisk.cli, "core show channels concise")
+            return any("!ntpd112-queue!" in line and "trunk-xl" in line for line in output.splitlines())
 
-    await wait_until(channel_waits_in_queue_context, timeout=10)
-    result = await sipp
+        await wait_until(channel_waits_in_queue_context, timeout=10)
+        result = await sipp
     # The caller got 200 OK, answered without the service, and was not cut off before hanging up itself.
     assert result.succeeded, result.output
     log = (local_asterisk.root / "var/log/asterisk/messages.log").read_text(errors="replace")
@@ -165,7 +172,10 @@ async def test_a_service_that_dies_during_intake_does_not_strand_the_call(
     # Asterisk keeps the call in the dead app until the dialplan's intake deadline hands it to the fail-safe path.
     settings = service_settings(clean_database, Path("/tmp/unused-spool"))
     auth = {"Authorization": aiohttp.encode_basic_auth(settings.ari_username, settings.ari_password.get_secret_value())}
-    async with aiohttp.ClientSession(headers=auth) as http:
+    async with (
+        room_global(local_asterisk, "NTPD112_INTAKE_DEADLINE", SHORT_INTAKE_DEADLINE),
+        aiohttp.ClientSession(headers=auth) as http,
+    ):
         websocket = await http.ws_connect(
             settings.ari_base_url.replace("http", "ws", 1) + "/events", params={"app": settings.ari_app}
         )
@@ -175,7 +185,7 @@ async def test_a_service_that_dies_during_intake_does_not_strand_the_call(
                 source=TRUNK_ADDRESSES["smartfren"],
                 keys={"caller": unique_mobile_number(), "caller_name": "Stranded"},
                 # Well past the deadline that rescued it: the rescued call must not be cut off by it later.
-                hold_ms=9000,
+                hold_ms=OUTLIVES_THE_DEADLINE_MS,
                 timeout_s=30,
             )
         )

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,31 +15,15 @@ from ntpd112.app import Service
 from ntpd112.clock import utcnow
 from ntpd112.routing.defaults import default_table
 from ntpd112.routing.validation import load_table
+from tests.integration.cli import Run
+from tests.integration.cli import ntpd112 as run_in_process
 from tests.integration.conftest import wait_until
 
 NTPD112 = str(Path(sys.executable).with_name("ntpd112"))
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
 async def ntpd112(service: Service, *args: str, stdin: str = "") -> Run:
-    env = os.environ | {"NTPD112_DATABASE_URL": service.settings.database_url.get_secret_value()}
-    process = await asyncio.create_subprocess_exec(
-        NTPD112,
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=30)
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(), err.decode())
+    return await run_in_process(service.settings.database_url.get_secret_value(), *args, stdin=stdin)
 
 
 def medical_to_rsud() -> dict[str, Any]:
@@ -111,3 +94,18 @@ async def test_incidents_from_the_command_line(service: Service) -> None:
     assert unknown.code == 1 and "no call with id" in unknown.err
     wrong = await ntpd112(service, "incidents", "set", str(call_id), "--category", "volcano")
     assert wrong.code == 1 and "'volcano' is not in the routing table in force" in wrong.err
+
+
+async def test_the_installed_command_and_python_m_run_as_processes(service: Service) -> None:
+    """The other command-line tests run the click group in-process: here the installed entry point and
+    `python -m ntpd112` start as an admin starts them, and say what the in-process run says."""
+    env = os.environ | {"NTPD112_DATABASE_URL": service.settings.database_url.get_secret_value()}
+    expected = await ntpd112(service, "routes", "show")
+    assert expected.code == 0 and expected.out.startswith("version 1"), expected
+    for command in ([NTPD112], [sys.executable, "-m", "ntpd112"]):
+        process = await asyncio.create_subprocess_exec(
+            *command, "routes", "show", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 0, err.decode()
+        assert out.decode() == expected.out

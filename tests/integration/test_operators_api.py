@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +15,7 @@ from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.pbx.phones import md5_cred
 from ntpd112.queue.operators import interface
 from tests.integration.agents import SippAgent, running
+from tests.integration.cli import Run, ntpd112
 from tests.integration.conftest import empty_queue, unique_mobile_number, user_token, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
@@ -189,30 +187,17 @@ async def test_callback_list_over_rest(
 
 
 async def test_operators_from_the_command_line(service: Service) -> None:
-    env = os.environ | {"NTPD112_DATABASE_URL": service.settings.database_url.get_secret_value()}
-
-    # Asynchronous, so the service's event loop (its AMI session among the rest) keeps running meanwhile.
-    async def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "ntpd112",
-            *args,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-        return subprocess.CompletedProcess(list(args), process.returncode or 0, out.decode(), err.decode())
+    async def cli(*args: str) -> Run:
+        return await ntpd112(service.settings.database_url.get_secret_value(), *args)
 
     added = await cli("operators", "add", "op8", "--name", "Budi", "--contact", "sip:127.0.0.38:5070", "--json")
-    assert added.returncode == 0, added.stderr
-    assert '"sip_password"' in added.stdout
-    assert (await cli("operators", "login", "op8")).returncode == 0
+    assert added.code == 0, added.err
+    assert '"sip_password"' in added.out
+    assert (await cli("operators", "login", "op8")).code == 0
     again = await cli("operators", "login", "op8")
-    assert again.returncode == 1 and "already_logged_in" in again.stderr
+    assert again.code == 1 and "already_logged_in" in again.err
     listed = await cli("operators", "list", "--json")
-    assert '"logged_in": true' in listed.stdout
+    assert '"logged_in": true' in listed.out
     bad = await cli("operators", "add", "Bad Name", "--name", "x")
-    assert bad.returncode == 2 and "username" in bad.stderr
-    assert (await cli("operators", "remove", "op8")).returncode == 0
+    assert bad.code == 2 and "username" in bad.err
+    assert (await cli("operators", "remove", "op8")).code == 0

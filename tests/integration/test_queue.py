@@ -9,12 +9,20 @@ import pytest
 from sqlalchemy import select
 
 from ntpd112.app import Service
-from ntpd112.pbx.ami_actions import QueueAdd, QueuePause, QueueRemove, Setvar
+from ntpd112.devtools.local_asterisk import LocalAsterisk
+from ntpd112.pbx.ami_actions import QueueAdd, QueuePause, QueueRemove
 from ntpd112.pbx.names import QUEUE_NAME
 from ntpd112.queue.operators import NewOperator, OperatorError, interface
 from ntpd112.store.models import Call
 from tests.integration.agents import SippAgent, running
-from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, wait_until
+from tests.integration.conftest import (
+    calls_from,
+    empty_queue,
+    room_global,
+    timeline,
+    unique_mobile_number,
+    wait_until,
+)
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
@@ -49,9 +57,16 @@ async def call_and_wait(service: Service, trunk: str, hold_ms: int = 1500) -> Ca
     )
     assert result.succeeded, result.output
     await wait_until(lambda: not service.calls.active)
-    await asyncio.sleep(0.5)  # AgentComplete follows the hangup
-    await service.journal.flushed()
-    [call] = await calls_from(service, "+62" + number[1:])
+    e164 = "+62" + number[1:]
+
+    async def recorded() -> bool:
+        # AgentComplete (the talk time) follows the hangup when an operator answered.
+        await service.journal.flushed()
+        calls = await calls_from(service, e164)
+        return len(calls) == 1 and (calls[0].operator is None or calls[0].talk_seconds is not None)
+
+    await wait_until(recorded, timeout=5)
+    [call] = await calls_from(service, e164)
     return call
 
 
@@ -100,8 +115,8 @@ async def test_a_paused_operator_is_not_rung(room: Service) -> None:
         await room.operators.pause("op1", "break")
         assert (await room.operators.queue_members())[interface("op1")].paused is True
 
-        # The second caller holds long enough for op2's 5 s wrap-up after the first call.
-        calls = [await call_and_wait(room, "xl", hold_ms=hold) for hold in (1500, 9000)]
+        # The second caller holds long enough for op2's wrap-up after the first call (1 s in the tests' room).
+        calls = [await call_and_wait(room, "xl", hold_ms=hold) for hold in (1500, 3000)]
 
     assert [call.operator for call in calls] == ["op2", "op2"]
     for call in calls:
@@ -109,16 +124,22 @@ async def test_a_paused_operator_is_not_rung(room: Service) -> None:
         assert rung == ["op2"]
 
 
-async def test_longest_idle_operator_gets_the_next_call(room: Service) -> None:
+async def operators_ready(asterisk: LocalAsterisk, count: int) -> bool:
+    """Whether `count` members of the queue can be rung now: logged in, not paused, idle and out of wrap-up."""
+    output = await asyncio.to_thread(asterisk.cli, f"dialplan eval function QUEUE_MEMBER({QUEUE_NAME},ready)")
+    return f"Result: {count}" in output.splitlines()
+
+
+async def test_longest_idle_operator_gets_the_next_call(room: Service, local_asterisk: LocalAsterisk) -> None:
     phones = [SippAgent("operator.xml", f"127.0.0.3{n}") for n in (1, 2)]
     async with running(*phones):
         for n, phone in enumerate(phones, 1):
             await add_phone(room, f"op{n}", phone)
             await room.operators.login(f"op{n}")
         first = await call_and_wait(room, "indosat", hold_ms=500)
-        await asyncio.sleep(6)  # past the 5 s wrap-up
+        await wait_until(lambda: operators_ready(local_asterisk, 2))  # past the wrap-up
         second = await call_and_wait(room, "indosat", hold_ms=500)
-        await asyncio.sleep(6)
+        await wait_until(lambda: operators_ready(local_asterisk, 2))
         third = await call_and_wait(room, "indosat", hold_ms=500)
 
     assert {first.operator, second.operator} == {"op1", "op2"}
@@ -140,19 +161,16 @@ async def test_with_no_operator_logged_in_the_supervisors_ring_at_once(room: Ser
     assert (overflow[0].at - queued_at).total_seconds() < 5
 
 
-async def test_overflow_to_supervisors_when_no_operator_answers(room: Service) -> None:
+async def test_overflow_to_supervisors_when_no_operator_answers(room: Service, local_asterisk: LocalAsterisk) -> None:
     away = SippAgent("operator-noanswer.xml", "127.0.0.31")
     supervisor_phone = SippAgent("operator.xml", "127.0.0.41")
     # The admin can shorten the overflow wait live; it is a dialplan global rendered from room.toml.
-    await room.ami.send(Setvar("NTPD112_OVERFLOW_AFTER", "4"))
-    try:
-        async with running(away, supervisor_phone):
-            await add_phone(room, "op1", away)
-            await add_phone(room, "supervisor1", supervisor_phone, role="supervisor")
-            await room.operators.login("op1")
-            call = await call_and_wait(room, "telkom", hold_ms=9000)
-    finally:
-        await room.ami.send(Setvar("NTPD112_OVERFLOW_AFTER", "60"))
+    async with room_global(local_asterisk, "NTPD112_OVERFLOW_AFTER", 4), running(away, supervisor_phone):
+        await add_phone(room, "op1", away)
+        await add_phone(room, "supervisor1", supervisor_phone, role="supervisor")
+        await room.operators.login("op1")
+        # Past the overflow (4 s after intake) and the supervisor's answer.
+        call = await call_and_wait(room, "telkom", hold_ms=6500)
     types = [e.type for e in await timeline(room, call.id)]
     assert "operator_ringing" in types and "operator_no_answer" in types
     assert "overflow" in types

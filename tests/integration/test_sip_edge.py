@@ -125,7 +125,7 @@ async def test_the_answering_operator_cannot_drop_the_caller_with_the_transfer_c
         "caller.xml",
         source=TRUNK_ADDRESSES["telkomsel"],
         keys={"caller": number, "caller_name": "Stays On"},
-        hold_ms=12000,
+        hold_ms=8500,
         timeout_s=60,
     )
 

@@ -29,7 +29,7 @@ from ntpd112.dispatch.routing_service import ROUTES_INCLUDE_FILE, write_dialplan
 from ntpd112.logs import get_logger
 from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR, LOCAL_ASTERISK_LOCK
 from ntpd112.pbx.asterisk_config import load_trunks, render_include_files
-from ntpd112.room.config import load_room
+from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.routing.defaults import default_table
 
 log = get_logger(__name__)
@@ -40,6 +40,11 @@ PROMPT_SOUNDS_SUBDIR = Path("usr/share/asterisk/sounds/ntpd112")
 HOLD_MUSIC_PROMPTS = ("greeting", "please-hold")
 LOADTEST_DIALPLAN = "extensions_ntpd112_loadtest.conf"
 CDR_CONFIG = "cdr_pgsql.conf"
+QUEUES_CONFIG = "queues_ntpd112.conf"
+# Files a running Asterisk takes up without a restart, and the CLI command that makes it. A test session points
+# the CDRs at its own database and may run the queue with its own timings (see `LocalAsterisk(room=...)`), and
+# puts both back at its end; `queue reload parameters` keeps the queue's members and waiting callers.
+RELOADABLE = {CDR_CONFIG: "module reload cdr_pgsql.so", QUEUES_CONFIG: "queue reload parameters"}
 
 
 class LocalAsteriskError(RuntimeError):
@@ -85,9 +90,15 @@ def local_asterisk_lock() -> Iterator[None]:
 
 
 class LocalAsterisk:
-    def __init__(self, settings: LocalAsteriskSettings) -> None:
+    def __init__(self, settings: LocalAsteriskSettings, room: RoomConfig | None = None) -> None:
         self._settings = settings
         self.root = settings.asterisk_root
+        self._room = room
+
+    @property
+    def room(self) -> RoomConfig:
+        """The room the queue and the dialplan globals are rendered from: room.toml unless one was given."""
+        return self._room or load_room()
 
     # -- provisioning -------------------------------------------------------------------------------------
 
@@ -142,7 +153,7 @@ class LocalAsterisk:
         files[CDR_CONFIG] = self._render_cdr_pgsql()
         files |= render_include_files(
             load_trunks(),
-            load_room(),
+            self.room,
             self._settings.ari_username,
             ari_password.get_secret_value(),
             self._settings.ami_username,
@@ -280,11 +291,10 @@ class LocalAsterisk:
         if self.status().running:
             if not changed:
                 return
-            if changed == {CDR_CONFIG}:
-                # cdr_pgsql re-reads its configuration and reconnects on a module reload: a test session points the
-                # CDRs at its own database and back without restarting Asterisk.
-                self.cli("module reload cdr_pgsql.so")
-                log.info("local asterisk writes its cdrs to another database now", database=self._cdr_database_name())
+            if changed <= RELOADABLE.keys():
+                for name in sorted(changed):
+                    self.cli(RELOADABLE[name])
+                log.info("local asterisk reloaded", files=sorted(changed), cdr_database=self._cdr_database_name())
                 return
             log.info("asterisk configuration changed: restarting local asterisk", files=sorted(changed))
             self.stop()

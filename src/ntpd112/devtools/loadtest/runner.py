@@ -49,7 +49,6 @@ from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient
 from ntpd112.pbx.ami_actions import Events
 from ntpd112.queue.operators import NewOperator, OperatorService
-from ntpd112.room.config import load_room
 from ntpd112.store.db import Database
 
 log = get_logger(__name__)
@@ -146,7 +145,7 @@ class LoadTest:
         self.asterisk = asterisk
         self.run_id = "L" + secrets.token_hex(3)
         self.work_dir = work_dir / self.run_id
-        self.room = load_room()
+        self.room = asterisk.room  # the queue's timings: the ones this Asterisk runs with
         self._database = Database(settings.database_url.get_secret_value())
         self._ami = AmiClient(
             settings.ami_host,
