@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from panoramisk import Manager
 from sqlalchemy import func, select
 
 from ntpd112.app import Service
@@ -18,6 +19,7 @@ from ntpd112.clock import utcnow
 from ntpd112.config import load_local_asterisk_settings
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.pbx.ami_actions import Acknowledged
+from ntpd112.pbx.names import AMI_EVENTS
 from ntpd112.queue.operators import NewOperator
 from ntpd112.store.models import Call
 from tests.integration.agents import SippAgent, running
@@ -162,6 +164,35 @@ async def test_the_ami_user_has_no_rights_beyond_what_the_service_sends(service:
     reply = await service.ami.send(action)
     assert not reply.success
     assert reply.message == "Permission denied"
+
+
+async def test_the_ami_user_receives_only_the_events_the_service_handles(service: Service) -> None:
+    # A second session of the service's AMI user, listening to every event it is sent: the eventfilter of the user
+    # (manager_ntpd112.conf) must hold back the call-class events (Newchannel, Newstate, Hangup, ...) of a call.
+    settings = service.settings
+    seen: list[str] = []
+    manager = Manager(
+        host=settings.ami_host,
+        port=settings.ami_port,
+        username=settings.ami_username,
+        secret=settings.ami_password.get_secret_value(),
+        ping_delay=10**9,
+        reconnect_timeout=10**9,
+    )
+    manager.register_event("*", lambda _, message: seen.append(str(message.get("Event"))))
+    await empty_queue(service)
+    await manager.connect()
+    try:
+        # No operator in the queue: the call overflows at once, and the dialplan's UserEvent reaches AMI.
+        number = unique_mobile_number()
+        result = await run_sipp(
+            "caller.xml", source=TRUNK_ADDRESSES["telkomsel"], keys={"caller": number, "caller_name": "ami"}
+        )
+        assert result.succeeded, result.output
+        await wait_until(lambda: "UserEvent" in seen)
+    finally:
+        manager.close()
+    assert set(seen) <= set(AMI_EVENTS), sorted(set(seen) - set(AMI_EVENTS))
 
 
 def listening_addresses(port: int) -> set[str]:

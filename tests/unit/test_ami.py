@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from ntpd112.backoff import Backoff
 from ntpd112.errors import RefusedError
+from ntpd112.pbx import ami as ami_module
 from ntpd112.pbx.ami import AmiClient, AmiError, AmiRefused, refusal
 from ntpd112.pbx.ami_actions import (
     DialplanLocation,
@@ -32,11 +33,13 @@ def _message(**headers: str) -> bytes:
 
 
 class FakeAsterisk:
-    """Answers just enough AMI: Login (refused `refuse_logins` times), Ping, and canned answers per action."""
+    """Answers just enough AMI: Login (refused `refuse_logins` times), Ping (late by `ping_delay` seconds, never
+    when None), and canned answers per action."""
 
     def __init__(self) -> None:
         self.connections = 0
         self.refuse_logins = 0
+        self.ping_delay: float | None = 0.0
         self.received: list[dict[str, str]] = []
         self.writers: list[asyncio.StreamWriter] = []
         self.answers: dict[str, Callable[[str], list[bytes]]] = {}
@@ -52,6 +55,9 @@ class FakeAsterisk:
                 raw, buffer = buffer.split(EOL.encode() * 2, 1)
                 headers = dict(line.split(": ", 1) for line in raw.decode().split(EOL) if ": " in line)
                 self.received.append(headers)
+                if headers["Action"] == "Ping" and self.ping_delay != 0.0:
+                    self._late_pong(writer, headers["ActionID"])
+                    continue
                 for reply in self._answer(headers):
                     writer.write(reply)
         writer.close()
@@ -66,6 +72,11 @@ class FakeAsterisk:
         if action in self.answers:
             return self.answers[action](action_id)
         return [_message(Response="Success", ActionID=action_id, Message="ok")]
+
+    def _late_pong(self, writer: asyncio.StreamWriter, action_id: str) -> None:
+        if self.ping_delay is not None:
+            pong = _message(Response="Success", ActionID=action_id, Ping="Pong")
+            asyncio.get_running_loop().call_later(self.ping_delay, writer.write, pong)
 
     def drop_connections(self) -> None:
         for writer in self.writers:
@@ -223,6 +234,55 @@ async def test_multibyte_utf8_split_across_reads_reaches_event_handlers(asterisk
         assert received[0]["CallerName"] == "Budi 😊 Jakarta"
     finally:
         await ami.stop()
+
+
+@pytest.fixture
+def fast_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ami_module, "WATCHDOG_INTERVAL", 0.05)
+    monkeypatch.setattr(ami_module, "WATCHDOG_TIMEOUT", 0.1)
+    monkeypatch.setattr(ami_module, "SILENCE_LIMIT", 0.6)
+
+
+@pytest.mark.usefixtures("fast_watchdog")
+async def test_a_ping_answered_late_keeps_the_connection(asterisk: tuple[FakeAsterisk, int]) -> None:
+    fake, port = asterisk
+    fake.ping_delay = 0.3  # three times the ping timeout, within the silence limit: a saturated Asterisk
+    ami = _client(port)
+    await ami.start()
+    try:
+        await _until(lambda: ami.connected)
+        await asyncio.sleep(1.5)
+        assert (ami.connected, fake.connections, ami.logins) == (True, 1, 1)
+        assert sum(1 for action in fake.received if action["Action"] == "Ping") >= 3
+    finally:
+        await ami.stop()
+
+
+@pytest.mark.usefixtures("fast_watchdog")
+async def test_a_connection_that_goes_silent_is_dropped_and_made_again(asterisk: tuple[FakeAsterisk, int]) -> None:
+    fake, port = asterisk
+    fake.ping_delay = None  # half-open: the socket stays up, nothing comes back
+    ami = _client(port)
+    await ami.start()
+    try:
+        await _until(lambda: ami.connected)
+        connected_at = asyncio.get_running_loop().time()
+        await _until(lambda: fake.connections == 2, timeout=3)
+        # Not at the first unanswered Ping (0.15 s in): only once nothing came for the silence limit (0.6 s).
+        assert asyncio.get_running_loop().time() - connected_at >= 0.5
+        await _until(lambda: ami.logins == 2)
+    finally:
+        await ami.stop()
+
+
+def test_a_handler_for_an_event_the_eventfilter_does_not_pass_is_refused() -> None:
+    ami = _client(1)
+
+    async def handler(event: dict[str, str]) -> None:
+        raise AssertionError(event)
+
+    with pytest.raises(ValueError, match="Newchannel"):
+        ami.on("Newchannel", handler)
 
 
 def test_channel_actions_spell_asterisks_headers() -> None:

@@ -15,6 +15,7 @@ from ntpd112.pbx.asterisk_config import (
     render_manager_user,
     render_trunks,
 )
+from ntpd112.pbx.names import AMI_EVENTS
 from ntpd112.pbx.phones import md5_cred
 from ntpd112.room.config import load_room
 
@@ -117,6 +118,10 @@ def test_the_ami_user_gets_only_the_classes_the_service_needs_from_loopback() ->
         line.split("=")[0]: set(line.split("=")[1].split(",")) for line in lines if line.startswith(("read", "write"))
     }
     assert rights == {"read": {"agent", "user", "call"}, "write": {"agent", "call", "originate", "system"}}
+    # Of what those classes carry, only the events the service subscribes to come through: include filters by name.
+    filters = [line for line in lines if line.startswith("eventfilter")]
+    assert filters == [f"eventfilter(action(include),name({event}))=" for event in AMI_EVENTS]
+    assert {"QueueCallerJoin", "UserEvent", "OriginateResponse"} <= set(AMI_EVENTS)
 
 
 def test_include_files_carry_the_trunk_auth_only_with_its_password() -> None:

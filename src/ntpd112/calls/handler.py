@@ -227,6 +227,9 @@ class CallHandler:
     async def _intake(self, channel: Channel, args: StasisArgs, resynced: bool) -> None:
         started = time.perf_counter()
         uniqueid = channel.id
+        # The dialplan answers before Stasis(): the caller's 200 OK never waits on the service. Up is the state
+        # StasisStart (or resync) shows then; the moment is known to within the event's delivery time.
+        answered_by_dialplan = utcnow() if channel.state == "Up" else None
         trunk = self._trunks.by_endpoint(args.endpoint)
         offered_at = channel.creationtime or utcnow()
         readings = await self._read_channel(uniqueid)
@@ -268,13 +271,13 @@ class CallHandler:
 
         # Answer, subscription and the database lookups (history, cell, waiting AML) are independent round trips:
         # they overlap. Only the priority needs the lookups, and `continue` must come last.
-        answered, _, (context, found) = await asyncio.gather(
-            self._step(call, "answer", self._ari.answer(uniqueid)),
+        answered, subscribed, (context, found) = await asyncio.gather(
+            self._answer(call, answered_by_dialplan is not None),
             self._subscribe(call),
             self._lookups(call, identity, location, offered_at),
         )
         if answered:
-            call.answered_at = utcnow()
+            call.answered_at = answered_by_dialplan or utcnow()
             self._journal.record_call(uniqueid, answered_at=call.answered_at)
             self._journal.record_event(call_id, "answered")
             self._metrics.calls_answered.inc()
@@ -284,6 +287,19 @@ class CallHandler:
             elapsed = time.perf_counter() - started
             self._metrics.intake_seconds.observe(elapsed)
             self._journal.record_event(call_id, "queued", {"intake_ms": round(elapsed * 1000, 2)})
+        if not subscribed and await self._gone(uniqueid):
+            # The caller hung up before the subscription was made (the answer comes before Stasis(), so a caller
+            # can hang up within milliseconds of it): Asterisk had already destroyed the channel and no
+            # ChannelDestroyed will reach the service. The record ends here, as resync ends a call gone meanwhile.
+            self._journal.record_event(call_id, "ended_unobserved", {"reason": "ended during intake"})
+            self._ended(uniqueid, 0, "ended during intake")
+
+    async def _answer(self, call: ActiveCall, already_up: bool) -> bool:
+        # A channel that comes in unanswered met a dialplan older than the Answer() before Stasis() (an Asterisk
+        # whose extensions_ntpd112.conf was not rendered again after an upgrade): intake answers it, as it once did.
+        if already_up:
+            return True
+        return await self._step(call, "answer", self._ari.answer(call.uniqueid))
 
     async def _lookups(
         self, call: ActiveCall, identity: CallerIdentity, location: CallLocation, offered_at: datetime
@@ -422,10 +438,16 @@ class CallHandler:
         self._metrics.calls_active.inc()
         return call
 
-    async def _subscribe(self, call: ActiveCall) -> None:
+    async def _subscribe(self, call: ActiveCall) -> bool:
         # After `continue` the channel leaves Stasis; without this subscription the service would not hear how
         # and when the call ends.
-        await self._step(call, "subscribe", self._ari.subscribe_channel(call.uniqueid))
+        return await self._step(call, "subscribe", self._ari.subscribe_channel(call.uniqueid))
+
+    async def _gone(self, uniqueid: str) -> bool:
+        try:
+            return await self._ari.get_channel(uniqueid) is None
+        except AriError:
+            return False  # Asterisk unreachable: resync after the reconnect settles it
 
     def _ended(self, uniqueid: str, cause: int, cause_text: str) -> None:
         call = self.active.pop(uniqueid, None)

@@ -4,8 +4,10 @@
   incremental decoder first and hands panoramisk only whole characters.
 - panoramisk reconnects on a fixed timer: our manager switches that off and `AmiClient` reconnects itself, with the
   shared capped backoff, and logs in again.
-- Its ping never checks the reply, so a half-open connection looks healthy forever: our watchdog sends Ping,
-  waits for the answer and drops the connection when none comes.
+- Its ping never checks the reply, so a half-open connection looks healthy forever: our watchdog sends Ping and
+  drops the connection when nothing at all has come from Asterisk for SILENCE_LIMIT seconds. A late answer to one
+  Ping is not a dead connection: a saturated Asterisk can take seconds to answer, and dropping then would lose the
+  events of every call in progress while it reconnects.
 - Async event handlers are fire-and-forget in panoramisk: we register one sync callback and run handlers in our
   own tracked task set.
 - QueueAdd never resolves unless sent with as_list=False: typed actions say whether they collect a list of events
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -28,6 +31,7 @@ from ntpd112.backoff import Backoff
 from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami_actions import AmiAction, Ping, Reply
+from ntpd112.pbx.names import AMI_EVENTS
 from ntpd112.tasks import TaskSet
 
 log = get_logger(__name__)
@@ -41,6 +45,7 @@ ACTION_TIMEOUT = 5.0
 LOGIN_TIMEOUT = 10.0
 WATCHDOG_INTERVAL = 5.0
 WATCHDOG_TIMEOUT = 3.0
+SILENCE_LIMIT = 20.0  # seconds with no byte from Asterisk, pings unanswered: the connection is dead
 _NEVER = 10**9  # seconds: switches off panoramisk's own, unchecked ping
 
 
@@ -48,8 +53,10 @@ class _Utf8AmiProtocol(AMIProtocol):  # type: ignore[misc]
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.last_received = time.monotonic()
 
     def data_received(self, data: bytes) -> None:
+        self.last_received = time.monotonic()
         text = self._decoder.decode(data)
         if text:
             super().data_received(text.encode("utf-8"))
@@ -108,6 +115,9 @@ class AmiClient:
         self.last_error: str | None = None
 
     def on(self, event_name: str, handler: AmiEventHandler) -> None:
+        if event_name not in AMI_EVENTS:
+            # The AMI user's eventfilter passes only AMI_EVENTS: a handler for anything else would never run.
+            raise ValueError(f"AMI event {event_name} is not in pbx.names.AMI_EVENTS (the AMI user's eventfilter)")
         self._handlers.setdefault(event_name.lower(), []).append(handler)
 
     async def start(self, on_login: LoginHook | None = None) -> None:
@@ -198,13 +208,19 @@ class AmiClient:
             try:
                 await asyncio.wait_for(self._lost.wait(), WATCHDOG_INTERVAL)
             except TimeoutError:
-                await self._ping()
+                await self._ping(manager)
 
-    async def _ping(self) -> None:
+    async def _ping(self, manager: Manager) -> None:
         try:
             await self.require(Ping(), timeout=WATCHDOG_TIMEOUT)
         except AmiError as error:
-            raise AmiError(f"watchdog: no answer to Ping ({error}); dropping the connection") from None
+            silent_for = time.monotonic() - manager.protocol.last_received
+            if silent_for < SILENCE_LIMIT:
+                log.info("ami slow to answer ping; connection kept", silent_seconds=round(silent_for, 1))
+                return
+            raise AmiError(
+                f"watchdog: nothing from Asterisk for {silent_for:.0f} s ({error}); dropping the connection"
+            ) from None
 
     def _disconnected(self, _: Manager, exc: Any) -> None:
         self._logged_in = False

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
-from ntpd112.pbx.names import HOLD_MUSIC_CLASS, QUEUE_NAME
+from ntpd112.pbx.names import AMI_EVENTS, HOLD_MUSIC_CLASS, QUEUE_NAME
 from ntpd112.pbx.phones import SIP_REALM, md5_cred
 from ntpd112.room.config import RoomConfig
 from ntpd112.sip_names import SipName
@@ -157,10 +157,18 @@ def render_manager_user(username: str, password: str) -> str:
     # (OriginateResponse of callbacks). Write: agent (QueueAdd/Remove/Pause), call (Setvar, Getvar, Redirect),
     # originate (Originate), system (DBPut/DBDel of phones in AstDB, Reload of res_pjsip and pbx_config: Asterisk has
     # no narrower class for them). QueueStatus, Events and Ping need none. Never `command` or `config`.
+    # The `call` class alone is a dozen events per call (Newchannel, Newstate, DialBegin, BridgeEnter, Hangup, ...)
+    # that the service would parse and drop: the eventfilter lets only the events it subscribes to through.
+    # Asterisk quirks: the advanced form (Asterisk 21+; 22's manager.conf.sample) matches the event name by hash,
+    # with no regex over the payload; its line still needs the `=` with nothing after it, or the config parser
+    # complains. With include filters only, an event passes when it matches any of them. Filters apply to broadcast
+    # events only: the events that answer an action (QueueStatus's QueueMember, ...) carry its ActionID and pass.
+    filters = "".join(f"eventfilter(action(include),name({event}))=\n" for event in AMI_EVENTS)
     return (
         f"[{username}]\nsecret={password}\ndeny=0.0.0.0/0.0.0.0\npermit=127.0.0.1/255.255.255.255\n"
         "read=agent,user,call\n"
         "write=agent,call,originate,system\n"
+        f"{filters}"
     )
 
 

@@ -33,3 +33,17 @@ DISPATCH_OPERATOR_ROLE = "operator"
 DISPATCH_AGENCY_ROLE = "agency"
 # Set on the operator's channel before the redirect: its extension reads the caller's uniqueid from it.
 DISPATCH_CALLER_VARIABLE = "NTPD112_DISPATCH"
+
+# The AMI events the service subscribes to (queue/events.py, queue/callbacks.py): the AMI user's eventfilter lets only
+# these through (pbx/asterisk_config.py), and AmiClient.on() refuses any other name, which would never arrive.
+AMI_EVENTS = (
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "QueueCallerAbandon",
+    "AgentCalled",
+    "AgentRingNoAnswer",
+    "AgentConnect",
+    "AgentComplete",
+    "UserEvent",
+    "OriginateResponse",
+)

@@ -22,13 +22,19 @@ APP = "ntpd112"
 
 
 class FakeAri:
-    """Channel variables from a dict; a variable that is not there fails the way Asterisk does (HTTP 500)."""
+    """Channel variables from a dict; a variable that is not there fails the way Asterisk does (HTTP 500). A channel
+    in `gone` has hung up: Asterisk no longer knows it (subscribe 422, other steps 404)."""
 
     def __init__(self, variables: dict[str, str], channels: list[Channel] | None = None) -> None:
         self.app = APP
         self.variables = variables
         self.channels = channels or []
+        self.gone: set[str] = set()
         self.actions: list[tuple[Any, ...]] = []
+
+    def _exists(self, channel_id: str, status: int = 404) -> None:
+        if channel_id in self.gone:
+            raise AriError(status, "Channel not found", "POST", f"/channels/{channel_id}")
 
     async def get_variable(self, channel_id: str, variable: str) -> str | None:
         if variable not in self.variables:
@@ -40,12 +46,18 @@ class FakeAri:
 
     async def subscribe_channel(self, channel_id: str) -> None:
         self.actions.append(("subscribe", channel_id))
+        self._exists(channel_id, 422)
 
     async def set_variable(self, channel_id: str, variable: str, value: str) -> None:
         self.actions.append(("set_variable", channel_id, variable, value))
+        self._exists(channel_id)
 
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, priority: int = 1) -> None:
         self.actions.append(("continue", channel_id, context, extension))
+        self._exists(channel_id)
+
+    async def get_channel(self, channel_id: str) -> Channel | None:
+        return None if channel_id in self.gone else Channel(id=channel_id)
 
     async def list_channels(self) -> list[Channel]:
         return self.channels

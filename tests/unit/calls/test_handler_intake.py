@@ -33,10 +33,12 @@ TRUNKS = TrunkTable(trunk=(Trunk(name="telkomsel", operator="Telkomsel", network
 OFFERED_AT = datetime(2026, 11, 22, 3, 15, tzinfo=UTC)
 
 
-def trunk_channel(uniqueid: str, *, context: str = "ntpd112-inbound", app_data: str = "") -> Channel:
+def trunk_channel(uniqueid: str, *, context: str = "ntpd112-inbound", app_data: str = "", state: str = "Up") -> Channel:
+    # Up: the shipped dialplan answers before Stasis().
     return Channel(
         id=uniqueid,
         name=f"PJSIP/trunk-telkomsel-{uniqueid}",
+        state=state,
         caller=CallerId(number="081234567890"),
         dialplan=DialplanLocation(context=context, app_name="Stasis" if app_data else "Queue", app_data=app_data),
         creationtime=OFFERED_AT,
@@ -104,9 +106,13 @@ async def test_a_normal_call_is_offered_answered_prioritised_and_continued_to_th
         {"queue_priority": 15, "repeat_caller": False, "calls_24h": 0, "calls_30d": 2},
     )
     assert journal.of_type("queued")[0]["intake_ms"] >= 0
-    # Answer and subscription overlap; the priority is set before the call leaves Stasis, and `continue` comes last.
-    assert sorted(ari.names()[:2]) == ["answer", "subscribe"]
-    assert ari.actions[2:] == [("set_variable", CHANNEL.id, "QUEUE_PRIO", "15"), continued_to_queue(CHANNEL.id)]
+    # The dialplan answered (the channel is Up): no ARI answer. The priority is set before the call leaves Stasis,
+    # and `continue` comes last.
+    assert ari.actions == [
+        ("subscribe", CHANNEL.id),
+        ("set_variable", CHANNEL.id, "QUEUE_PRIO", "15"),
+        continued_to_queue(CHANNEL.id),
+    ]
     assert history.numbers == [CALLER]
     assert locations.lookups == [(CellKey("lte", 510, 10, 0x00A1, 0x0B2C3D4), CALLER)]
     assert [(fix_call, columns["source"], columns["raw"]) for fix_call, columns in journal.fixes] == [
@@ -156,7 +162,38 @@ async def test_garbage_headers_are_recorded_as_parse_errors_and_the_call_still_g
     assert journal.fixes == [] and journal.aml_claims == []
     assert journal.of_type("prioritised")[0] == {"priority": 10, "has_location": False, "history": None}
     assert ari.actions[-1] == continued_to_queue(CHANNEL.id)
-    assert "answer" in ari.names()
+    assert handler.active[CHANNEL.id].answered_at is not None
+
+
+async def test_a_channel_that_arrives_unanswered_is_answered_by_intake_alongside_the_subscription() -> None:
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
+    journal = FakeJournal()
+    handler, metrics = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    ringing = trunk_channel("1795000000.9", state="Ring")
+
+    await handler.on_event(stasis_start(ringing))
+
+    assert journal.types() == ["offered", "answered", "prioritised", "queued"]
+    assert sorted(ari.names()[:2]) == ["answer", "subscribe"]
+    assert ari.actions[-1] == continued_to_queue(ringing.id)
+    assert handler.active[ringing.id].answered_at is not None
+    assert sample(metrics, "ntpd112_calls_answered_total") == 1
+
+
+async def test_a_caller_who_hangs_up_before_the_subscription_has_the_call_ended_by_intake() -> None:
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
+    ari.gone.add(CHANNEL.id)  # hung up right after the dialplan's answer: no ChannelDestroyed will come
+    journal = FakeJournal()
+    handler, metrics = handler_with(ari, journal, FakeHistory(), FakeLocations())
+
+    await handler.on_event(stasis_start(CHANNEL))
+
+    types = [t for t in journal.types() if t != "step_failed"]
+    assert types == ["offered", "answered", "prioritised", "ended_unobserved", "ended"]
+    assert [data["step"] for data in journal.of_type("step_failed")] == ["subscribe", "priority", "continue"]
+    assert journal.of_type("ended") == [{"cause": 0, "cause_txt": "ended during intake"}]
+    assert CHANNEL.id not in handler.active
+    assert sample(metrics, "ntpd112_calls_active") == 0
 
 
 @pytest.mark.parametrize("failing", ["history", "locations"])
