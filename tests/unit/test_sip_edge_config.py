@@ -117,11 +117,11 @@ def test_the_ami_user_gets_only_the_classes_the_service_needs_from_loopback() ->
     rights = {
         line.split("=")[0]: set(line.split("=")[1].split(",")) for line in lines if line.startswith(("read", "write"))
     }
-    assert rights == {"read": {"agent", "user", "call"}, "write": {"agent", "call", "originate", "system"}}
+    assert rights == {"read": {"agent", "user", "call", "system"}, "write": {"agent", "call", "originate", "system"}}
     # Of what those classes carry, only the events the service subscribes to come through: include filters by name.
     filters = [line for line in lines if line.startswith("eventfilter")]
     assert filters == [f"eventfilter(action(include),name({event}))=" for event in AMI_EVENTS]
-    assert {"QueueCallerJoin", "UserEvent", "OriginateResponse"} <= set(AMI_EVENTS)
+    assert {"QueueCallerJoin", "UserEvent", "OriginateResponse", "QueueMemberPause", "ContactStatus"} <= set(AMI_EVENTS)
 
 
 def test_include_files_carry_the_trunk_auth_only_with_its_password() -> None:

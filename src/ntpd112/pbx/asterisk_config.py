@@ -153,8 +153,9 @@ def render_ari_user(username: str, password: str) -> str:
 
 def render_manager_user(username: str, password: str) -> str:
     # Only loopback may log in, with the least rights the service needs (classes from Asterisk 22's manager.c,
-    # app_queue.c, db.c). Read: agent (QueueCaller*, Agent* events), user (the dialplan's UserEvents), call
-    # (OriginateResponse of callbacks). Write: agent (QueueAdd/Remove/Pause), call (Setvar, Getvar, Redirect),
+    # app_queue.c, db.c). Read: agent (QueueCaller*, Agent*, QueueMember* events), user (the dialplan's UserEvents),
+    # call (OriginateResponse of callbacks, DeviceStateChange), system (ContactStatus and PeerStatus of the operators'
+    # phones: registered or not). Write: agent (QueueAdd/Remove/Pause), call (Setvar, Getvar, Redirect),
     # originate (Originate), system (DBPut/DBDel of phones in AstDB, Reload of res_pjsip and pbx_config: Asterisk has
     # no narrower class for them). QueueStatus, Events and Ping need none. Never `command` or `config`.
     # The `call` class alone is a dozen events per call (Newchannel, Newstate, DialBegin, BridgeEnter, Hangup, ...)
@@ -166,7 +167,7 @@ def render_manager_user(username: str, password: str) -> str:
     filters = "".join(f"eventfilter(action(include),name({event}))=\n" for event in AMI_EVENTS)
     return (
         f"[{username}]\nsecret={password}\ndeny=0.0.0.0/0.0.0.0\npermit=127.0.0.1/255.255.255.255\n"
-        "read=agent,user,call\n"
+        "read=agent,user,call,system\n"
         "write=agent,call,originate,system\n"
         f"{filters}"
     )

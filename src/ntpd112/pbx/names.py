@@ -34,8 +34,9 @@ DISPATCH_AGENCY_ROLE = "agency"
 # Set on the operator's channel before the redirect: its extension reads the caller's uniqueid from it.
 DISPATCH_CALLER_VARIABLE = "NTPD112_DISPATCH"
 
-# The AMI events the service subscribes to (queue/events.py, queue/callbacks.py): the AMI user's eventfilter lets only
-# these through (pbx/asterisk_config.py), and AmiClient.on() refuses any other name, which would never arrive.
+# The AMI events the service subscribes to (queue/events.py, queue/callbacks.py, queue/presence.py): the AMI user's
+# eventfilter lets only these through (pbx/asterisk_config.py), and AmiClient.on() refuses any other name, which
+# would never arrive.
 AMI_EVENTS = (
     "QueueCallerJoin",
     "QueueCallerLeave",
@@ -46,4 +47,12 @@ AMI_EVENTS = (
     "AgentComplete",
     "UserEvent",
     "OriginateResponse",
+    # Operators' presence for the console's live stream (queue/presence.py).
+    "QueueMemberAdded",
+    "QueueMemberRemoved",
+    "QueueMemberPause",
+    "QueueMemberStatus",
+    "ContactStatus",
+    "DeviceStateChange",
+    "PeerStatus",
 )

@@ -191,7 +191,9 @@ async def test_a_caller_who_hangs_up_before_the_subscription_has_the_call_ended_
     types = [t for t in journal.types() if t != "step_failed"]
     assert types == ["offered", "answered", "prioritised", "ended_unobserved", "ended"]
     assert [data["step"] for data in journal.of_type("step_failed")] == ["subscribe", "priority", "continue"]
-    assert journal.of_type("ended") == [{"cause": 0, "cause_txt": "ended during intake"}]
+    assert journal.of_type("ended") == [
+        {"cause": 0, "cause_txt": "Unknown", "channel_cause": 0, "channel_cause_txt": "ended during intake"}
+    ]
     assert CHANNEL.id not in handler.active
     assert sample(metrics, "ntpd112_calls_active") == 0
 
