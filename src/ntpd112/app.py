@@ -37,6 +37,7 @@ from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
 from ntpd112.store.locations import LocationLookup
 from ntpd112.store.repo import Repository
+from ntpd112.store.reports import ReportRepository
 from ntpd112.store.routing_versions import RoutingVersionRepository
 from ntpd112.store.sessions import Sessions
 from ntpd112.store.tokens import Tokens
@@ -140,6 +141,8 @@ class Service:
                 dispatch=self.dispatch,
                 desks=self.desks,
                 accounts=self.accounts,
+                reports=ReportRepository(self.database),
+                report_settings=room.reports,
                 aml=AmlRepository(self.database),
                 aml_hmac_secret=settings.aml_hmac_secret,
             ),

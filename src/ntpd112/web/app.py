@@ -17,6 +17,7 @@ from ntpd112.web import (
     live_dispatch_routes,
     openapi,
     operator_routes,
+    report_routes,
     status_routes,
 )
 from ntpd112.web.auth import audit_middleware, auth_middleware
@@ -36,6 +37,7 @@ API_ROUTES = (
     operator_routes.routes,
     aml_routes.routes,
     account_routes.routes,
+    report_routes.routes,
 )
 
 
