@@ -8,10 +8,11 @@ dispatched to an agency that mostly answers; four to six timeline events a call.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from time import perf_counter
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -26,6 +27,7 @@ from ntpd112.store.reports import ReportRepository
 
 BENCH_DATABASE = "ntpd112_bench"
 _BATCH = 200_000
+WIB = ZoneInfo("Asia/Jakarta")
 
 # One row per call: its outcome and timings drawn from `r` (uniform 0-1) and `s` (another draw).
 _CALLS = """
@@ -45,9 +47,9 @@ SELECT id, 'bench-' || g, trunk, trunk, '+62812' || lpad((g % 100000)::text, 7, 
        'Kecamatan ' || (g % 29), 'Desa ' || (g % 300), now()
 FROM (
     SELECT g, md5('bench-call-' || g)::uuid AS id, (ARRAY['telkomsel', 'indosat', 'xl'])[1 + g % 3] AS trunk,
-           CAST(:start AS timestamptz) + (g::float8 / :total) * interval '365 days' AS offered,
+           CAST(:start AS timestamptz) + (g::float8 / CAST(:total AS float8)) * interval '365 days' AS offered,
            random() AS r, random() AS s
-    FROM generate_series(:first, :last) AS g
+    FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g
 ) AS drawn
 """
 
@@ -99,7 +101,9 @@ def bench_database_url(database_url: str) -> str:
     return make_url(database_url).set(database=BENCH_DATABASE).render_as_string(hide_password=False)
 
 
-async def _create_database(bench_url: str) -> None:
+async def create_database(bench_url: str) -> None:
+    """Drops and creates the scratch database (the URL must name BENCH_DATABASE)."""
+    assert make_url(bench_url).database == BENCH_DATABASE
     admin = create_async_engine(make_url(bench_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as connection:
@@ -109,13 +113,8 @@ async def _create_database(bench_url: str) -> None:
         await admin.dispose()
 
 
-async def generate(
-    bench_url: str, calls: int, month: date, migrate: Callable[[str], None], say: Callable[[str], None]
-) -> float:
-    """A fresh scratch database holding `calls` calls over the year up to the end of `month`; seconds taken."""
-    started = time.perf_counter()
-    await _create_database(bench_url)
-    migrate(bench_url)
+async def fill(bench_url: str, calls: int, month: date, say: Callable[[str], None]) -> None:
+    """`calls` calls over the year up to the end of `month`, into the migrated, empty scratch database."""
     start = _next_month(month) - timedelta(days=365)
     engine = create_async_engine(bench_url, isolation_level="AUTOCOMMIT")
     try:
@@ -125,7 +124,7 @@ async def generate(
                 last = min(first + _BATCH - 1, calls)
                 await connection.execute(
                     text(_CALLS),
-                    {"start": start.isoformat() + " 00:00+07", "total": calls, "first": first, "last": last},
+                    {"start": datetime.combine(start, time(0), WIB), "total": calls, "first": first, "last": last},
                 )
                 say(f"calls {last:,}/{calls:,}")
             await connection.execute(text(_INCIDENTS))
@@ -135,7 +134,6 @@ async def generate(
             await connection.execute(text("VACUUM ANALYZE"))
     finally:
         await engine.dispose()
-    return time.perf_counter() - started
 
 
 async def time_month(bench_url: str, month: date, settings: ReportSettings, runs: int) -> BenchResult:
@@ -146,14 +144,14 @@ async def time_month(bench_url: str, month: date, settings: ReportSettings, runs
         repository = ReportRepository(database)
         timings = []
         for _ in range(runs):
-            started = time.perf_counter()
+            started = perf_counter()
             report = await repository.build(period, settings, None, utcnow())
-            timings.append(time.perf_counter() - started)
+            timings.append(perf_counter() - started)
         render_seconds = {}
         for file_format in ("json", "csv", "xlsx"):
-            started = time.perf_counter()
+            started = perf_counter()
             render(report, file_format)
-            render_seconds[file_format] = time.perf_counter() - started
+            render_seconds[file_format] = perf_counter() - started
         async with database.session() as session:
             total = int(await session.scalar(text("SELECT count(*) FROM calls")) or 0)
     finally:
