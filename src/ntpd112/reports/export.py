@@ -93,10 +93,8 @@ def to_csv(report: Report) -> str:
 
 def to_xlsx(report: Report) -> bytes:
     """Sheet "recap": the CSV's rows; then one sheet per section, a row per key and a column per metric."""
-    workbook = Workbook()
-    recap = workbook.active
-    assert recap is not None
-    recap.title = "recap"
+    workbook = Workbook(write_only=True)  # streams rows: a year's recap has tens of thousands
+    recap = workbook.create_sheet("recap")
     recap.append(RECAP_COLUMNS)
     head = _header(report)
     for record in recap_records(report):

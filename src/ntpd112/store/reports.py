@@ -1,8 +1,8 @@
 """The room's reports, aggregated in PostgreSQL (definitions: reports/rules.py).
 
 Every section reads the same set of calls: the calls offered in the range, each with its outcome decided by
-reports.rules.OUTCOME_RULE stated in SQL (:func:`outcome_expression`). The sections run in one read-only REPEATABLE
-READ transaction, so they agree with each other even while calls keep arriving.
+reports.rules.OUTCOME_RULE stated in SQL (:func:`outcome_expression`), gathered once into a temporary table. The
+sections run in one REPEATABLE READ transaction, so they agree with each other even while calls keep arriving.
 """
 
 from __future__ import annotations
@@ -12,7 +12,28 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, Date, Float, and_, case, cast, distinct, extract, func, literal, select, text
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Insert,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    distinct,
+    extract,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -91,13 +112,39 @@ def _answer_seconds() -> ColumnElement[float]:
     )
 
 
-def _report_calls(period: ReportRange, phantom_seconds: float) -> CTE:
+# The calls of the report, each with its outcome and the facts the sections group by: computed once per report into
+# a temporary table (dropped at the end of the transaction), so the sections do not each scan the calls again.
+_REPORT_CALLS = Table(
+    "report_calls",
+    MetaData(),
+    Column("id", UUID(as_uuid=True)),
+    Column("outcome", String(20)),
+    Column("answer_seconds", Float),
+    Column("operator_answered_at", DateTime(timezone=True)),
+    Column("operator", String(40)),
+    Column("talk_seconds", Float),
+    Column("trunk", String(80)),
+    Column("carrier", String(80)),
+    Column("area_kecamatan", String(256)),
+    Column("area_kelurahan", String(256)),
+    Column("callback_status", String(16)),
+    Column("callback_outcome", String(40)),
+    Column("hour", Integer),
+    Column("weekday", Integer),
+    Column("day", Date),
+    Column("category", String(40)),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+
+
+def _report_calls(period: ReportRange, phantom_seconds: float) -> Insert:
     local = func.timezone(period.timezone, Call.offered_at)
-    return (
+    facts = (
         select(
             Call.id,
-            outcome_expression(phantom_seconds).label("outcome"),
-            _answer_seconds().label("answer_seconds"),
+            outcome_expression(phantom_seconds),
+            _answer_seconds(),
             Call.operator_answered_at,
             Call.operator,
             Call.talk_seconds,
@@ -107,15 +154,15 @@ def _report_calls(period: ReportRange, phantom_seconds: float) -> CTE:
             Call.area_kelurahan,
             Call.callback_status,
             Call.callback_outcome,
-            cast(extract("hour", local), Float).label("hour"),
-            cast(extract("isodow", local), Float).label("weekday"),
-            cast(local, Date).label("day"),
+            cast(extract("hour", local), Integer),
+            cast(extract("isodow", local), Integer),
+            cast(local, Date),
             Incident.category,
         )
         .outerjoin(Incident, Incident.call_id == Call.id)
         .where(Call.offered_at >= period.start, Call.offered_at < period.end)
-        .cte("report_calls")
     )
+    return insert(_REPORT_CALLS).from_select(list(_REPORT_CALLS.c.keys()), facts)
 
 
 def _percentile(fraction: float, value: ColumnElement[Any]) -> ColumnElement[float]:
@@ -141,10 +188,14 @@ class ReportRepository:
     ) -> Report:
         """The report of `period`, with the categories and agency names of `table` (None: the defaults)."""
         categories, agency_names = report_names(table)
-        calls = _report_calls(period, settings.phantom_abandon_seconds)
+        calls = _REPORT_CALLS
         async with self._database.session() as session, session.begin():
-            # One snapshot for every section; nothing here writes.
-            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+            # One snapshot for every section; nothing but the temporary table is written.
+            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            connection = await session.connection()
+            await connection.run_sync(lambda sync: _REPORT_CALLS.create(sync))
+            await session.execute(_report_calls(period, settings.phantom_abandon_seconds))
+            await session.execute(text(f"ANALYZE {_REPORT_CALLS.name}"))  # the planner's row counts for the joins
             by_category = await self._categories(session, calls, categories)
             totals, answer_times, service_levels = await self._totals(session, calls, by_category)
             by_agency, processing, dispatched, acknowledged = await self._agencies(session, calls, agency_names)
@@ -184,7 +235,9 @@ class ReportRepository:
                 callbacks=await self._callbacks(session, calls),
             )
 
-    async def _categories(self, session: AsyncSession, calls: CTE, categories: Sequence[Category]) -> list[CategoryRow]:
+    async def _categories(
+        self, session: AsyncSession, calls: Table, categories: Sequence[Category]
+    ) -> list[CategoryRow]:
         known = category_index(categories)
         order = {category_id: index for index, category_id in enumerate(known)}
         statement = (
@@ -202,7 +255,7 @@ class ReportRepository:
         return sorted(rows, key=lambda row: (order.get(row.category, len(order)), row.category))
 
     async def _totals(
-        self, session: AsyncSession, calls: CTE, by_category: list[CategoryRow]
+        self, session: AsyncSession, calls: Table, by_category: list[CategoryRow]
     ) -> tuple[Totals, AnswerTimes, list[Any]]:
         outcomes = {
             CallOutcome(outcome): count
@@ -242,7 +295,7 @@ class ReportRepository:
         return totals, answer_times, levels
 
     async def _agencies(
-        self, session: AsyncSession, calls: CTE, agency_names: Mapping[str, str]
+        self, session: AsyncSession, calls: Table, agency_names: Mapping[str, str]
     ) -> tuple[list[AgencyRow], ProcessingTimes, int, int]:
         agency = func.coalesce(CallEvent.data["agency"].astext, "-")
         # Per call and agency: the first attempt to it and its first answer.
@@ -301,7 +354,7 @@ class ReportRepository:
         times = ProcessingTimes(dispatched=processed, p50_seconds=seconds(p50), p90_seconds=seconds(p90))
         return by_agency, times, dispatched, acknowledged
 
-    async def _operators(self, session: AsyncSession, calls: CTE) -> list[OperatorRow]:
+    async def _operators(self, session: AsyncSession, calls: Table) -> list[OperatorRow]:
         operator = func.coalesce(calls.c.operator, "-")
         statement = (
             select(
@@ -326,7 +379,7 @@ class ReportRepository:
             for name, handled, talk, mean_talk, mean_answer in await session.execute(statement)
         ]
 
-    async def _callbacks(self, session: AsyncSession, calls: CTE) -> list[CallbackRow]:
+    async def _callbacks(self, session: AsyncSession, calls: Table) -> list[CallbackRow]:
         statement = (
             select(calls.c.callback_status, calls.c.callback_outcome, func.count())
             .where(calls.c.callback_status.is_not(None))
@@ -342,7 +395,7 @@ class ReportRepository:
 class _Flows:
     """Outcome counts grouped by some of the calls' columns."""
 
-    def __init__(self, session: AsyncSession, calls: CTE) -> None:
+    def __init__(self, session: AsyncSession, calls: Table) -> None:
         self._session = session
         self._calls = calls
 
@@ -359,13 +412,8 @@ class _Flows:
 
     async def filled(self, key: ColumnElement[Any], every: Sequence[Any]) -> list[tuple[Any, Flow]]:
         """One row for every value of `every` (hours, weekdays, days), zero where no call fell."""
-        found = {_plain(k[0]): flow for k, flow in (await self.by(key)).items()}
+        found = {k[0]: flow for k, flow in (await self.by(key)).items()}
         return [(value, found.get(value, Flow())) for value in every]
-
-
-def _plain(value: Any) -> Any:
-    # extract() comes back as a float: hours and weekdays are whole numbers.
-    return int(value) if isinstance(value, float) else value
 
 
 def _days(period: ReportRange) -> list[date]:
