@@ -41,6 +41,7 @@ from ntpd112.store.journal import Journal
 from ntpd112.store.locations import LocationLookup
 from ntpd112.store.pins import Pins
 from ntpd112.store.repo import Repository
+from ntpd112.store.reports import ReportRepository
 from ntpd112.store.routing_versions import RoutingVersionRepository
 from ntpd112.store.sessions import Sessions
 from ntpd112.store.tokens import Tokens
@@ -151,6 +152,8 @@ class Service:
                 hub=self.hub,
                 pins=Pins(self.database, self.hub),
                 areas=AreaMap(self.database),
+                reports=ReportRepository(self.database),
+                report_settings=room.reports,
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
             ),

@@ -29,6 +29,8 @@ _COMMANDS = {
     "dispatch": "dispatch:dispatch",
     "loadtest": "loadtest:loadtest",
     "openapi": "openapi:openapi",
+    "report": "reports:report",
+    "report-bench": "reports:report_bench",
 }
 
 

@@ -1,4 +1,5 @@
-"""The room configuration (asterisk/room.toml): the operators' queue, overflow, priorities, the agency trunk.
+"""The room configuration (asterisk/room.toml): the operators' queue, overflow, priorities, the agency trunk,
+how the reports count (time zone, phantom-abandon threshold).
 
 Parsing and validation; pbx.asterisk_config renders it into Asterisk's own files, because the queue must work from
 the dialplan alone (the fail-safe path), not only in the service.
@@ -60,12 +61,26 @@ class AgencyTrunkSettings(_Section):
     contact: str = Field(pattern=r"^sips?:[A-Za-z0-9.:\[\]_-]+$")
 
 
+# Indonesia's three zones: WIB, WITA, WIT. A room reads its reports in its own.
+RoomTimezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
+
+
+class ReportSettings(_Section):
+    timezone: RoomTimezone = "Asia/Jakarta"
+    # A caller who leaves the queue sooner than this after the call was offered is a phantom abandon (a misdial
+    # or a pocket call), counted apart and left out of the service level (see reports/rules.py).
+    phantom_abandon_seconds: float = Field(5.0, ge=0, le=60)
+    # Printed at the head of the reports.
+    pemda_name: str = Field("", max_length=120, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
 class RoomConfig(_Section):
     queue: QueueSettings = QueueSettings()
     priority: PrioritySettings = PrioritySettings()
     supervisors: SupervisorSettings
     backup: BackupSettings
     agency_trunk: AgencyTrunkSettings
+    reports: ReportSettings = ReportSettings()
 
 
 def parse_room(text: str) -> RoomConfig:

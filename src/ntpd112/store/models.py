@@ -101,7 +101,17 @@ class CallEvent(Base):
     """The call's timeline: one row per thing that happened, in the order it happened."""
 
     __tablename__ = "call_events"
-    __table_args__ = (Index("ix_call_events_call_id_at", "call_id", "at", "seq"),)
+    __table_args__ = (
+        Index("ix_call_events_call_id_at", "call_id", "at", "seq"),
+        # The reports' dispatch facts (store/reports.py).
+        Index(
+            "ix_call_events_dispatch_steps",
+            "call_id",
+            "type",
+            "at",
+            postgresql_where=text("type IN ('dispatch_attempt', 'agency_answered')"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     # Insertion order breaks ties between events with the same timestamp.

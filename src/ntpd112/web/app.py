@@ -18,6 +18,7 @@ from ntpd112.web import (
     live_dispatch_routes,
     openapi,
     operator_routes,
+    report_routes,
     status_routes,
     stream_routes,
 )
@@ -40,6 +41,7 @@ API_ROUTES = (
     account_routes.routes,
     stream_routes.routes,
     area_routes.routes,
+    report_routes.routes,
 )
 
 

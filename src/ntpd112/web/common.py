@@ -30,6 +30,7 @@ from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
+from ntpd112.room.config import ReportSettings
 from ntpd112.routing.tables import RoutingTableError
 from ntpd112.store.aml import AmlRepository
 from ntpd112.store.area_map import AreaMap
@@ -37,6 +38,7 @@ from ntpd112.store.audit import AuditTrail
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.pins import Pins
 from ntpd112.store.repo import Repository
+from ntpd112.store.reports import ReportRepository
 from ntpd112.store.routing_versions import NoRoutingTable, UnknownVersion
 from ntpd112.store.sessions import Sessions
 from ntpd112.store.tokens import Tokens
@@ -113,6 +115,8 @@ class WebDeps:
     hub: Hub
     pins: Pins
     areas: AreaMap
+    reports: ReportRepository
+    report_settings: ReportSettings
     # None: the AML endpoints answer 503 aml_disabled.
     aml: AmlRepository | None = None
     aml_hmac_secret: SecretStr | None = None

@@ -1,0 +1,56 @@
+"""The room's reports over HTTP: JSON, or the recap as CSV or XLSX (definitions: reports/rules.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from ntpd112.clock import utcnow
+from ntpd112.dispatch.routing_service import RoutingUnavailable
+from ntpd112.reports.export import MEDIA_TYPES, ReportFormat, file_name, render
+from ntpd112.reports.rules import RangeError, Report, ReportRange
+from ntpd112.routing.tables import RoutingTable
+from ntpd112.web.common import DEPS, ApiError
+from ntpd112.web.endpoints import RouteTable
+
+routes = RouteTable()
+# Dates a 112 room can have records of; also keeps "the day after the last" inside Python's calendar.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 12, 31)
+
+
+class ReportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first: date = Field(alias="from", ge=EARLIEST, le=LATEST, description="First day, in the room's time zone")
+    last: date = Field(alias="to", ge=EARLIEST, le=LATEST, description="Last day (included), in the room's time zone")
+    format: ReportFormat = "json"
+
+
+@routes.get(
+    "/api/reports",
+    access="supervisor",
+    summary="The room's report for whole days (JSON; format=csv or xlsx: the recap as a download)",
+    refusals={400: ("invalid_range",)},
+    response_model=Report,
+)
+async def get_report(request: web.Request, query: ReportQuery) -> web.Response:
+    deps = request.app[DEPS]
+    settings = deps.report_settings
+    try:
+        period = ReportRange(query.first, query.last, settings.timezone)
+    except RangeError as error:
+        raise ApiError(400, "invalid_range", str(error)) from None
+    table: RoutingTable | None
+    try:
+        table = deps.routing.current.table
+    except RoutingUnavailable:
+        table = None  # the default categories still name every incident
+    report = await deps.reports.build(period, settings, table, utcnow())
+    response = web.Response(body=render(report, query.format))
+    response.headers["Content-Type"] = MEDIA_TYPES[query.format]
+    if query.format != "json":
+        response.headers["Content-Disposition"] = f'attachment; filename="{file_name(report, query.format)}"'
+    return response
