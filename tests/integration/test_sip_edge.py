@@ -192,7 +192,10 @@ async def test_the_ami_user_receives_only_the_events_the_service_handles(service
         await wait_until(lambda: "UserEvent" in seen)
     finally:
         manager.close()
-    assert set(seen) <= set(AMI_EVENTS), sorted(set(seen) - set(AMI_EVENTS))
+    # Asterisk writes FullyBooted straight to a session that logs in with the system class (read for the phones'
+    # ContactStatus): it is no broadcast, so no eventfilter applies to it, and the service has no handler for it.
+    broadcast = set(seen) - {"FullyBooted"}
+    assert broadcast <= set(AMI_EVENTS), sorted(broadcast - set(AMI_EVENTS))
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -7,8 +7,7 @@ sections run in one REPEATABLE READ transaction, so they agree with each other e
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -172,12 +171,6 @@ def _percentile(fraction: float, value: ColumnElement[Any]) -> ColumnElement[flo
 class ReportRepository:
     def __init__(self, database: Database) -> None:
         self._database = database
-
-    async def outcomes(self, call_ids: Collection[uuid.UUID], phantom_seconds: float) -> dict[uuid.UUID, CallOutcome]:
-        """Each call's outcome as the reports decide it (the wallboard's lists use this too)."""
-        statement = select(Call.id, outcome_expression(phantom_seconds)).where(Call.id.in_(list(call_ids)))
-        async with self._database.session() as session:
-            return {row[0]: CallOutcome(row[1]) for row in await session.execute(statement)}
 
     async def build(
         self,
