@@ -18,6 +18,7 @@ from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
 from ntpd112.dispatch.routing_service import RoutingService
+from ntpd112.live import Hub
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
 from ntpd112.pbx.ami import AmiClient
@@ -28,14 +29,17 @@ from ntpd112.pbx.names import DISPATCH_STASIS_ARG
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
+from ntpd112.queue.presence import Presence
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.aml import AmlRepository
+from ntpd112.store.area_map import AreaMap
 from ntpd112.store.audit import AuditTrail
 from ntpd112.store.db import Database
 from ntpd112.store.history import CallerHistory
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
 from ntpd112.store.locations import LocationLookup
+from ntpd112.store.pins import Pins
 from ntpd112.store.repo import Repository
 from ntpd112.store.routing_versions import RoutingVersionRepository
 from ntpd112.store.sessions import Sessions
@@ -55,8 +59,11 @@ class Service:
             return Backoff(settings.reconnect_initial_delay, settings.reconnect_max_delay)
 
         self.metrics = Metrics()
+        self.hub = Hub()
         self.database = Database(settings.database_url.get_secret_value())
-        self.journal = Journal(self.database, settings.spool_dir, settings.journal_max_in_memory, backoff())
+        self.journal = Journal(
+            self.database, settings.spool_dir, settings.journal_max_in_memory, backoff(), hub=self.hub
+        )
         self.repository = Repository(self.database)
         self.ari = AriClient(
             settings.ari_base_url,
@@ -76,7 +83,7 @@ class Service:
             settings.asterisk_config_dir,
             backoff,
         )
-        self.incidents = IncidentService(IncidentRepository(self.database), self.routing)
+        self.incidents = IncidentService(IncidentRepository(self.database, self.hub), self.routing)
         room = room or load_room()
         trunks = trunks or load_trunks()
         self.calls = CallHandler(
@@ -102,11 +109,12 @@ class Service:
         self.operators = OperatorService(self.database, self.ami)
         self.desks = DeskService(self.database, self.ami)
         self.dispatch = DispatchService(
-            self.ari, self.ami, self.journal, IncidentRepository(self.database), self.routing, self.calls
+            self.ari, self.ami, self.journal, IncidentRepository(self.database, self.hub), self.routing, self.calls
         )
         self.callbacks = CallbackService(self.database, self.ami, self.journal, trunks)
         self.callbacks.attach(self.ami)
         QueueEventRecorder(self.journal).attach(self.ami)
+        Presence(self.hub).attach(self.ami)
         self.metrics.watch(
             counters={
                 "ntpd112_ari_reconnects": ("ARI websocket reconnects", lambda: self.ari.reconnects),
@@ -140,13 +148,17 @@ class Service:
                 dispatch=self.dispatch,
                 desks=self.desks,
                 accounts=self.accounts,
-                aml=AmlRepository(self.database),
+                hub=self.hub,
+                pins=Pins(self.database, self.hub),
+                areas=AreaMap(self.database),
+                aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
             ),
             HttpPolicy(
                 body_timeout=settings.http_body_timeout,
                 max_body_bytes=settings.http_max_body_bytes,
                 loopback_sees_details=settings.http_loopback_details,
+                stream_liveness_interval=settings.stream_liveness_seconds,
             ),
         )
         self._runner: web.AppRunner | None = None

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # The origin browsers use to reach the service (scheme://host[:port]), which state-changing cookie requests
     # must carry in Origin. Unset: the origin the request itself was addressed to (its Host header).
     public_origin: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.\[\]:-]+$")
+    # Seconds between the console stream's checks that its session or token has not ended (revoked, expired).
+    stream_liveness_seconds: float = Field(30.0, gt=0, le=300)
 
     # Seconds the service waits for a REST answer from ARI before giving up on that request.
     ari_request_timeout: float = Field(5.0, gt=0, le=60)

@@ -12,8 +12,13 @@ Scoring. Every fix gets an *effective radius* in metres; smaller is better:
 
 Ties (equal effective radius) are broken by source tier -- device GNSS (AML or PIDF-LO with a
 satellite method) > other PIDF-LO and AML Wi-Fi > other AML (cell) > network cell -- then by the
-newer timestamp. Fixes arrive one by one (intake, AML later): ``is_better`` compares each new fix with
-the call's current best (store/locations.py).
+newer timestamp. An operator's pin (source ``operator``) is what the operator learned from the caller: it becomes
+the best location when placed, whatever the current one is, and ranks first among equals; later fixes still
+compete with it by the rule above (its radius is the operator's, plus the staleness penalty), so a pin stays until
+a fix more precise than it arrives or the operator pins again.
+
+Fixes arrive one by one (intake, AML later): ``is_better`` compares each new fix with the call's current best
+(store/locations.py).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ FRESH_FOR = timedelta(minutes=5)
 DRIFT_M_PER_S = 2.0
 
 _GNSS_METHODS = frozenset({"gnss", "gps", "a-gps", "agps", "hybrid_a-gps", "gnss-a", "dgps", "galileo"})
+TIER_OPERATOR = 4
 TIER_DEVICE_GNSS = 3
 TIER_PIDF = 2
 TIER_AML_OTHER = 1
@@ -35,6 +41,8 @@ TIER_NETWORK_CELL = 0
 
 def source_tier(fix: LocationFix) -> int:
     """Rank of a fix's origin for tie-breaking (higher is better)."""
+    if fix.source == "operator":
+        return TIER_OPERATOR
     method = (fix.method or "").strip().lower()
     if fix.source in ("aml", "pidf") and method in _GNSS_METHODS:
         return TIER_DEVICE_GNSS
@@ -65,6 +73,6 @@ def is_better(new: LocationFix, current: LocationFix | None, now: datetime) -> b
 
     ``now`` must be timezone-aware. Equal-ranked fixes keep the current one (no flapping).
     """
-    if current is None:
+    if current is None or new.source == "operator":
         return True
     return _ranking(new, now) < _ranking(current, now)

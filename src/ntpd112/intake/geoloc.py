@@ -57,7 +57,8 @@ from ntpd112.intake.geometry import (
 )
 from ntpd112.intake.lexical import parse_decimal, read_quoted
 
-LocationSource = Literal["cell", "pidf", "aml"]
+# operator: a pin an operator placed by hand (POST /api/calls/{call_id}/locations).
+LocationSource = Literal["cell", "pidf", "aml", "operator"]
 
 SHAPES = ("Point", "Circle", "Ellipse", "ArcBand", "Polygon", "Sphere", "Ellipsoid", "Prism")
 _SHAPE_BY_LOWER = {name.lower(): name for name in SHAPES}

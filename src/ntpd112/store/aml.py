@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from ntpd112.intake.aml import AmlMessage
+from ntpd112.live import CallActivity, Hub
 from ntpd112.store.db import Database
 from ntpd112.store.journal import write_timeline
 from ntpd112.store.locations import fix_columns, lock_number, match_call, store_fix
@@ -24,8 +25,9 @@ class AmlStored(BaseModel):
 
 
 class AmlRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, hub: Hub | None = None) -> None:
         self._database = database
+        self._hub = hub
 
     async def store(self, message: AmlMessage, received_at: datetime) -> AmlStored:
         columns = fix_columns(
@@ -51,4 +53,6 @@ class AmlRepository:
                 return AmlStored(fix_id=None, call_id=None, duplicate=True)
             if call_id is not None:
                 await write_timeline(connection, call_id, entries)
+        if call_id is not None and self._hub is not None:
+            self._hub.publish(CallActivity(call_id, frozenset(entry.type for entry in entries)))
         return AmlStored(fix_id=fix_id, call_id=call_id, duplicate=False)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from ntpd112.clock import utcnow
+from ntpd112.live import CallActivity, Hub
 from ntpd112.store.db import Database
 from ntpd112.store.journal import EventRecord, write_records
 from ntpd112.store.models import Call, Incident
@@ -50,8 +51,9 @@ class CallNotFound(LookupError):
 
 
 class IncidentRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, hub: Hub | None = None) -> None:
         self._database = database
+        self._hub = hub
 
     async def get(self, call_id: uuid.UUID) -> IncidentView | None:
         """None when the call has no incident yet. Raises CallNotFound."""
@@ -118,4 +120,7 @@ class IncidentRepository:
             )
             await write_records(await session.connection(), [event])
             await session.refresh(incident)
-            return IncidentView.model_validate(incident)
+            view = IncidentView.model_validate(incident)
+        if self._hub is not None:
+            self._hub.publish(CallActivity(call_id, frozenset({INCIDENT_EVENT})))
+        return view

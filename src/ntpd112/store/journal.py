@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ntpd112.backoff import Backoff
 from ntpd112.clock import call_id_for, utcnow
+from ntpd112.live import CallActivity, Hub
 from ntpd112.logs import get_logger
 from ntpd112.store.db import Database
 from ntpd112.store.locations import TimelineEntry, claim_unmatched_aml, store_fix
@@ -150,6 +151,40 @@ def _from_json(line: str) -> Record:
     )
 
 
+def activities(records: Iterable[Record]) -> list[CallActivity]:
+    """What a committed batch did to each call, for the live hub: its event types and the operators they name."""
+    types: dict[uuid.UUID, set[str]] = {}
+    named: dict[uuid.UUID, dict[str, set[str]]] = {}
+    for record in records:
+        call_types = types.setdefault(record.call_id, set())
+        by_role = named.setdefault(record.call_id, {"any": set(), "rung": set(), "answered": set()})
+        if isinstance(record, EventRecord):
+            call_types.add(record.type)
+            operator = record.data.get("operator")
+            if isinstance(operator, str) and operator:
+                by_role["any"].add(operator)
+                if record.type == "operator_ringing":
+                    by_role["rung"].add(operator)
+                elif record.type == "operator_answered":
+                    by_role["answered"].add(operator)
+        elif isinstance(record, CallRecord):
+            operator = record.fields.get("operator")
+            if isinstance(operator, str) and operator:
+                by_role["any"].add(operator)
+        else:
+            call_types.add("location_fix")
+    return [
+        CallActivity(
+            call_id,
+            frozenset(types[call_id]),
+            frozenset(roles["any"]),
+            frozenset(roles["rung"]),
+            frozenset(roles["answered"]),
+        )
+        for call_id, roles in named.items()
+    ]
+
+
 async def write_records(connection: AsyncConnection, records: Iterable[Record]) -> None:
     """Apply records in order inside the caller's transaction. Idempotent."""
     for record in records:
@@ -189,8 +224,11 @@ async def write_timeline(connection: AsyncConnection, call_id: uuid.UUID, entrie
 
 
 class Journal:
-    def __init__(self, database: Database, spool_dir: Path, max_in_memory: int, backoff: Backoff) -> None:
+    def __init__(
+        self, database: Database, spool_dir: Path, max_in_memory: int, backoff: Backoff, hub: Hub | None = None
+    ) -> None:
         self._database = database
+        self._hub = hub
         self._spool_dir = spool_dir
         self._max_in_memory = max_in_memory
         self._backoff = backoff
@@ -295,6 +333,10 @@ class Journal:
         async with self._database.engine.begin() as connection:
             await write_records(connection, records)
         self.written += len(records)
+        # After the commit: a client told of the change reads it back over REST.
+        if self._hub is not None:
+            for activity in activities(records):
+                self._hub.publish(activity)
 
     async def _writer(self) -> None:
         while True:

@@ -287,11 +287,11 @@ class AgencyDesk(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-LOCATION_SOURCES = ("cell", "pidf", "aml")
+LOCATION_SOURCES = ("cell", "pidf", "aml", "operator")
 
 
 class LocationFixRow(Base):
-    """One location fix as received: a network cell, a handset's PIDF-LO, or an AML message.
+    """One location fix as received: a network cell, a handset's PIDF-LO, an AML message, or an operator's pin.
 
     An AML message may arrive before its call is known (or never match one): `call_id` stays NULL until the call
     claims it. A fix without coordinates is kept too: an unknown cell (its decoded ids) or AML without a position.

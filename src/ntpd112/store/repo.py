@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ntpd112.store.db import Database
 from ntpd112.store.history import PreviousCall, previous_calls
 from ntpd112.store.locations import StoredArea
-from ntpd112.store.models import Call, CallEvent, LocationFixRow
+from ntpd112.store.models import Call, CallEvent, Incident, LocationFixRow
 
 
 class CallSummary(BaseModel):
@@ -164,6 +164,23 @@ class Repository:
             ),
             timeline=[TimelineEvent.model_validate(e) for e in events],
         )
+
+    async def open_cards(self, operator: str, since: datetime) -> list[CallSummary]:
+        """The calls `operator` answered since `since` that are still theirs to finish: not ended, or not classified
+        (no incident) yet; oldest first."""
+        statement = (
+            select(Call)
+            .outerjoin(Incident, Incident.call_id == Call.id)
+            .where(
+                Call.operator == operator,
+                Call.operator_answered_at >= since,
+                or_(Call.ended_at.is_(None), Incident.id.is_(None)),
+            )
+            .order_by(Call.operator_answered_at, Call.id)
+        )
+        async with self._database.session() as session:
+            rows = (await session.scalars(statement)).all()
+        return [CallSummary.model_validate(row) for row in rows]
 
     async def call_operator(self, call_id: uuid.UUID) -> str | None:
         """The operator who answered the call (app_queue's member name), or None."""

@@ -72,6 +72,21 @@ class Sessions:
                 row.last_seen_at = now
         return LiveSession(row.id, user, self._expiry(row))
 
+    async def live_until(self, session_id: uuid.UUID) -> datetime | None:
+        """When the session will expire if nothing extends it, or None when it is over (revoked, expired, user
+        disabled). Reading it does not count as activity: a long-lived connection (the console's stream) must not
+        keep an unattended session alive."""
+        statement = (
+            select(UserSession)
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.id == session_id, UserSession.revoked_at.is_(None), User.active)
+        )
+        async with self._database.session() as session:
+            row = (await session.scalars(statement)).first()
+        if row is None or not session_is_live(utcnow(), row.signed_in_at, row.last_seen_at, self.idle, self.absolute):
+            return None
+        return self._expiry(row)
+
     async def revoke(self, session_id: uuid.UUID) -> None:
         async with self._database.session() as session, session.begin():
             await session.execute(

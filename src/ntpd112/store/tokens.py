@@ -77,6 +77,17 @@ class Tokens:
             result = await session.execute(statement.values(revoked_at=utcnow()).returning(ApiToken.id))
             return result.first() is not None
 
+    async def live_until(self, token_id: uuid.UUID) -> datetime | None:
+        """When the token expires, or None when it no longer works (revoked, expired, user disabled)."""
+        statement = (
+            select(ApiToken.expires_at)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow(), User.active)
+        )
+        async with self._database.session() as session:
+            expires_at: datetime | None = await session.scalar(statement)
+        return expires_at
+
     async def identify(self, token: str) -> tuple[ApiToken, User] | None:
         """The live token and its active user, or None."""
         now = utcnow()

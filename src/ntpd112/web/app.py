@@ -12,12 +12,14 @@ from ntpd112.paths import WEBAPP_BUILD_DIR
 from ntpd112.web import (
     account_routes,
     aml_routes,
+    area_routes,
     call_routes,
     dispatch_routes,
     live_dispatch_routes,
     openapi,
     operator_routes,
     status_routes,
+    stream_routes,
 )
 from ntpd112.web.auth import audit_middleware, auth_middleware
 from ntpd112.web.common import DEPS, Accounts, WebDeps, errors_middleware
@@ -36,6 +38,8 @@ API_ROUTES = (
     operator_routes.routes,
     aml_routes.routes,
     account_routes.routes,
+    stream_routes.routes,
+    area_routes.routes,
 )
 
 
@@ -54,6 +58,7 @@ def create_app(deps: WebDeps, policy: HttpPolicy | None = None, webapp_dir: Path
     app[HTTP_POLICY] = policy
     app.on_response_prepare.append(add_security_headers)
     add_routes(app, *API_ROUTES)
+    stream_routes.install(app)
     openapi.publish_document(app)
     add_static_routes(app, webapp_dir)  # last: it answers every path no API route took
     return app

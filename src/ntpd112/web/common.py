@@ -25,14 +25,17 @@ from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService, UnknownCategory
 from ntpd112.dispatch.routing_service import RoutingService, RoutingUnavailable
 from ntpd112.errors import RefusedError
+from ntpd112.live import Hub
 from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
 from ntpd112.routing.tables import RoutingTableError
 from ntpd112.store.aml import AmlRepository
+from ntpd112.store.area_map import AreaMap
 from ntpd112.store.audit import AuditTrail
 from ntpd112.store.incidents import CallNotFound
+from ntpd112.store.pins import Pins
 from ntpd112.store.repo import Repository
 from ntpd112.store.routing_versions import NoRoutingTable, UnknownVersion
 from ntpd112.store.sessions import Sessions
@@ -107,6 +110,9 @@ class WebDeps:
     dispatch: DispatchService
     desks: DeskService
     accounts: Accounts
+    hub: Hub
+    pins: Pins
+    areas: AreaMap
     # None: the AML endpoints answer 503 aml_disabled.
     aml: AmlRepository | None = None
     aml_hmac_secret: SecretStr | None = None

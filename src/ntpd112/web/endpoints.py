@@ -51,6 +51,8 @@ class HttpPolicy:
     max_body_bytes: int = 256 * 1024
     # Loopback clients (a local Prometheus, the operator on the host) see health details and all metrics.
     loopback_sees_details: bool = True
+    # Seconds between the live stream's checks that its session or token still works (web/stream_routes.py).
+    stream_liveness_interval: float = 30.0
 
 
 HTTP_POLICY = web.AppKey("http_policy", HttpPolicy)
@@ -81,6 +83,8 @@ class Endpoint:
     response_model: Any = None
     # Runs after the access check and before any input is read (sign-in's Origin check must precede the body).
     precheck: Callable[[web.Request], None] | None = None
+    # More for the document than the summary says (a websocket's protocol).
+    description: str | None = None
 
     @property
     def operation_id(self) -> str:
@@ -128,6 +132,7 @@ class RouteTable:
         produces: str = JSON_MEDIA_TYPE,
         response_model: Any = None,
         precheck: Callable[[web.Request], None] | None = None,
+        description: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
             inputs, response, wants_identity, builds_own_response = _declared(handler)
@@ -147,6 +152,7 @@ class RouteTable:
                     produces=produces,
                     response_model=response_model,
                     precheck=precheck,
+                    description=description,
                 )
             )
             return handler

@@ -25,6 +25,7 @@ SESSION_COOKIE = "ntpd112_session"
 _REF_TEMPLATE = "#/components/schemas/{model}"
 _PATH_PARAMETER = re.compile(r"{(\w+)(?::[^}]*)?}")
 _STATUS_TEXT = {
+    101: "Switching Protocols",
     400: "Refused input",
     401: "No valid credentials",
     403: "Not allowed",
@@ -128,6 +129,8 @@ def _operation(document: _Document, endpoint: Endpoint) -> dict[str, Any]:
         "signed_in": "Any signed-in user, whatever their roles.",
     }
     description = f"Least role: {role}." if role else access[endpoint.access]
+    if endpoint.description:
+        description += " " + endpoint.description
     operation: dict[str, Any] = {
         "operationId": endpoint.operation_id,
         "summary": endpoint.summary,
@@ -152,7 +155,9 @@ def _operation(document: _Document, endpoint: Endpoint) -> dict[str, Any]:
         }
     documented = endpoint.response if endpoint.response is not None else endpoint.response_model
     responses = {
-        str(endpoint.status): document.response(endpoint.status, "Done", endpoint.produces, documented),
+        str(endpoint.status): document.response(
+            endpoint.status, _STATUS_TEXT.get(endpoint.status, "Done"), endpoint.produces, documented
+        ),
     }
     error_schema = document.schema(ErrorBody)
     for status, ids in _refusal_statuses(endpoint).items():

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from ntpd112.clock import utcnow
 from ntpd112.pbx.phones import PhoneName
 from ntpd112.queue.callbacks import CallbackItem
 from ntpd112.queue.operators import CreatedOperator, NewOperator, OperatorView, PauseReason
+from ntpd112.store.repo import CallSummary
 from ntpd112.web.call_routes import CallPath
 from ntpd112.web.common import DEPS, Identity, require_self_or_supervisor
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
+# How far back the console restores an operator's unfinished calls (a shift, with margin).
+OPEN_CARDS_WINDOW = timedelta(hours=12)
 
 
 class OperatorPath(BaseModel):
@@ -88,6 +93,16 @@ async def pause_operator(request: web.Request, path: OperatorPath, body: PauseRe
 async def resume_operator(request: web.Request, path: OperatorPath) -> OperatorView:
     require_self_or_supervisor(request, path.username)
     return await request.app[DEPS].operators.resume(path.username)
+
+
+@routes.get(
+    "/api/operators/{username}/cards",
+    access="operator",
+    summary="The calls the operator answered in the last 12 hours that are still open (not ended or not classified)",
+)
+async def operator_cards(request: web.Request, path: OperatorPath) -> list[CallSummary]:
+    require_self_or_supervisor(request, path.username)
+    return await request.app[DEPS].repository.open_cards(path.username, utcnow() - OPEN_CARDS_WINDOW)
 
 
 @routes.get("/api/callbacks", access="operator", summary="Calls to call back, oldest first")

@@ -1,0 +1,162 @@
+"""The console's live stream protocol (GET /api/stream): the frames both ways, and what one connection is told.
+
+Every frame is one JSON object with a `type`. The server says only what changed; the client re-reads it over REST
+(and resyncs everything after `hello`). `Listener` is the pure part of a connection: it turns hub events into the
+frames this user gets and applies the client's watch/unwatch frames.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from ntpd112.live import CallActivity, Event, OperatorChanged, QueueWaiting
+
+MAX_WATCHES = 50
+
+
+# -- server -> client --------------------------------------------------------------------------------------
+
+
+class HelloMessage(BaseModel):
+    """First frame of every connection; the client then resyncs from the REST API."""
+
+    type: Literal["hello"] = "hello"
+    user: str
+    server_time: datetime  # UTC
+
+
+class CardMessage(BaseModel):
+    """This user's phone rings with the call, or they answered it: show its card (screen pop)."""
+
+    type: Literal["card"] = "card"
+    call_id: uuid.UUID
+    reason: Literal["ringing", "answered"]
+
+
+class CallChangedMessage(BaseModel):
+    """Something about a call this connection follows was committed: re-read GET /api/calls/{call_id}."""
+
+    type: Literal["call_changed"] = "call_changed"
+    call_id: uuid.UUID
+
+
+class OperatorChangedMessage(BaseModel):
+    """An operator's queue state or phone changed: re-read GET /api/operators."""
+
+    type: Literal["operator_changed"] = "operator_changed"
+    username: str
+
+
+class QueueMessage(BaseModel):
+    """Callers now waiting in the operators' queue."""
+
+    type: Literal["queue"] = "queue"
+    waiting: int
+
+
+class ResyncMessage(BaseModel):
+    """The connection fell behind and lost frames; the server closes it (4409): refetch and reconnect."""
+
+    type: Literal["resync"] = "resync"
+
+
+class ErrorMessage(BaseModel):
+    """A client frame was refused; the connection stays open."""
+
+    type: Literal["error"] = "error"
+    id: str
+    message: str
+
+
+ServerMessage = Annotated[
+    HelloMessage
+    | CardMessage
+    | CallChangedMessage
+    | OperatorChangedMessage
+    | QueueMessage
+    | ResyncMessage
+    | ErrorMessage,
+    Field(discriminator="type"),
+]
+SERVER_MESSAGE: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
+
+
+# -- client -> server --------------------------------------------------------------------------------------
+
+
+class WatchMessage(BaseModel):
+    """Follow a call: its changes come as call_changed frames."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["watch"]
+    call_id: uuid.UUID
+
+
+class UnwatchMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["unwatch"]
+    call_id: uuid.UUID
+
+
+ClientMessage = Annotated[WatchMessage | UnwatchMessage, Field(discriminator="type")]
+CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+def encode(message: BaseModel) -> str:
+    return message.model_dump_json()
+
+
+class Listener:
+    """What one connection of `user` follows: the calls they were rung for or answered, and the calls watched."""
+
+    def __init__(self, user: str, supervisor: bool, max_watches: int = MAX_WATCHES) -> None:
+        self.user = user
+        self.supervisor = supervisor
+        self.max_watches = max_watches
+        self.own_calls: set[uuid.UUID] = set()
+        self.watched: set[uuid.UUID] = set()
+
+    def messages_for(self, event: Event) -> list[BaseModel]:
+        if isinstance(event, QueueWaiting):
+            return [QueueMessage(waiting=event.count)]
+        if isinstance(event, OperatorChanged):
+            mine = event.username == self.user or self.supervisor
+            return [OperatorChangedMessage(username=event.username)] if mine else []
+        return self._call_messages(event)
+
+    def _call_messages(self, activity: CallActivity) -> list[BaseModel]:
+        cards: list[BaseModel] = []
+        if self.user in activity.rung:
+            cards.append(CardMessage(call_id=activity.call_id, reason="ringing"))
+        if self.user in activity.answered:
+            cards.append(CardMessage(call_id=activity.call_id, reason="answered"))
+        if cards:
+            # A card makes the client read the call anyway: no call_changed besides.
+            self.own_calls.add(activity.call_id)
+            return cards
+        if activity.call_id in self.own_calls or activity.call_id in self.watched:
+            return [CallChangedMessage(call_id=activity.call_id)]
+        return []
+
+    def receive(self, text: str) -> ErrorMessage | None:
+        """Apply a client frame; an error frame to send back when it is refused."""
+        try:
+            message = CLIENT_MESSAGE.validate_json(text)
+        except ValidationError:
+            return ErrorMessage(
+                id="bad_message",
+                message='send {"type": "watch" | "unwatch", "call_id": "<uuid>"}',
+            )
+        if isinstance(message, UnwatchMessage):
+            self.watched.discard(message.call_id)
+            return None
+        if message.call_id not in self.watched and len(self.watched) >= self.max_watches:
+            return ErrorMessage(id="too_many_watches", message=f"a connection watches at most {self.max_watches} calls")
+        self.watched.add(message.call_id)
+        return None

@@ -1,0 +1,194 @@
+"""The console's live stream: one websocket per browser session (GET /api/stream), fed by the event hub (live.py).
+
+Signed in like every route; a browser's cookie session must also come from the service's own page (the Origin
+rule of state-changing requests, web/auth.check_origin), since a websocket handshake is a GET that any site's
+script may start with the user's cookie (cross-site websocket hijacking). Refusals are JSON answers before the
+upgrade. The stream never reads the database for its frames: it forwards hub events (stream_messages.Listener).
+It does check its credential: every `HttpPolicy.stream_liveness_interval` seconds, and against the known expiry
+before every frame; an ended session or token closes the stream with 4401 (sign in again). A connection that
+falls behind gets `resync` and is closed with 4409. At shutdown every stream is closed with 1001 (going away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from pydantic import BaseModel
+
+from ntpd112.clock import utcnow
+from ntpd112.live import Overflowed
+from ntpd112.logs import get_logger
+from ntpd112.web.auth import check_origin
+from ntpd112.web.common import DEPS, IDENTITY_KEY, ApiError, Identity
+from ntpd112.web.endpoints import HTTP_POLICY, JSON_MEDIA_TYPE, RouteTable
+from ntpd112.web.stream_messages import (
+    ErrorMessage,
+    HelloMessage,
+    Listener,
+    QueueMessage,
+    ResyncMessage,
+    ServerMessage,
+    encode,
+)
+
+log = get_logger(__name__)
+routes = RouteTable()
+
+CLOSE_SIGNED_OUT = 4401
+CLOSE_OVERFLOWED = 4409
+HEARTBEAT_SECONDS = 20.0
+MAX_FRAME_BYTES = 4096
+STREAMS = web.AppKey("streams", set[web.WebSocketResponse])
+
+_PROTOCOL = (
+    "Upgrades to a websocket (send the websocket handshake; a plain GET is refused with 400 websocket_required). "
+    "Server frames are JSON text, each one of the schemas of the 101 answer: `hello` first, then `queue`; "
+    "`card` when this user's phone rings with a call or they answer it; `call_changed` for calls this user was "
+    "rung for or answered and calls watched; `operator_changed` (the user themself; supervisors: everyone); "
+    "`queue` on every change of the waiting count; `resync` before a close with 4409 (the connection fell behind). "
+    'Client frames: {"type": "watch" | "unwatch", "call_id": "<uuid>"} (at most 50 watches, 4 KiB a frame); '
+    "anything else gets an `error` frame. Close codes: 4401 the session or token ended (sign in again), 4409 "
+    "resync, 1001 the service stops. Cookie sessions must send the service's own Origin."
+)
+
+
+def _browser_origin(request: web.Request) -> None:
+    identity: Identity = request[IDENTITY_KEY]
+    if identity.via == "session":
+        check_origin(request, request.app[DEPS].accounts)
+
+
+class _Connection:
+    """One open stream: sends frames one at a time and closes with the right code."""
+
+    def __init__(self, request: web.Request, socket: web.WebSocketResponse, identity: Identity) -> None:
+        self._request = request
+        self._socket = socket
+        self._identity = identity
+        self._expires_at: datetime = identity.expires_at
+        self.closing = False
+        self.listener = Listener(identity.username, identity.has_role("supervisor"))
+
+    async def send(self, message: BaseModel) -> bool:
+        """Send a frame, unless the credential has expired meanwhile (then the stream closes): False when closed."""
+        if utcnow() >= self._expires_at:
+            await self.close(CLOSE_SIGNED_OUT, "signed out")
+            return False
+        if self._socket.closed:
+            return False
+        # aiohttp writes each frame whole: the two tasks of a connection may both send.
+        try:
+            await self._socket.send_str(encode(message))
+        except ConnectionResetError:  # the client went away mid-send
+            return False
+        return True
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closing = True
+        await self._socket.close(code=code, message=reason.encode())
+
+    async def still_signed_in(self) -> bool:
+        accounts = self._request.app[DEPS].accounts
+        try:
+            if self._identity.via == "session":
+                expires_at = await accounts.sessions.live_until(self._identity.credential_id)
+            else:
+                expires_at = await accounts.tokens.live_until(self._identity.credential_id)
+        except Exception as error:
+            # PostgreSQL unavailable: keep the stream (a 112 room keeps working); the known expiry still holds.
+            log.warning("stream credential check failed; next interval retries", error=type(error).__name__)
+            return True
+        if expires_at is None:
+            await self.close(CLOSE_SIGNED_OUT, "signed out")
+            return False
+        self._expires_at = expires_at
+        return True
+
+    async def forward(self) -> None:
+        """Hub events to frames until the stream closes, with the credential checked on the way."""
+        deps, interval = self._request.app[DEPS], self._request.app[HTTP_POLICY].stream_liveness_interval
+        loop = asyncio.get_running_loop()
+        with deps.hub.subscribe() as subscription:
+            hello = HelloMessage(user=self._identity.username, server_time=utcnow())
+            if not await self.send(hello) or not await self.send(QueueMessage(waiting=deps.hub.queue_waiting)):
+                return
+            next_check = loop.time() + interval
+            while not self._socket.closed:
+                try:
+                    async with asyncio.timeout(max(next_check - loop.time(), 0)):
+                        event = await subscription.get()
+                except TimeoutError:
+                    if not await self.still_signed_in():
+                        return
+                    next_check = loop.time() + interval
+                    continue
+                except Overflowed:
+                    log.warning("stream fell behind; closing it for a resync", user=self._identity.username)
+                    if await self.send(ResyncMessage()):
+                        await self.close(CLOSE_OVERFLOWED, "resync")
+                    return
+                for message in self.listener.messages_for(event):
+                    if not await self.send(message):
+                        return
+
+    async def receive(self) -> None:
+        """The client's frames until it closes; a refused frame gets an error frame, never a closed stream."""
+        async for frame in self._socket:
+            if frame.type == WSMsgType.TEXT:
+                refused = self.listener.receive(frame.data)
+            elif frame.type == WSMsgType.BINARY:
+                refused = ErrorMessage(id="bad_message", message="send JSON text frames")
+            else:  # ERROR (a frame over the size limit, a protocol error): aiohttp closes the socket itself
+                return
+            if refused is not None and not await self.send(refused):
+                return
+
+
+@routes.get(
+    "/api/stream",
+    access="operator",
+    summary="The console's live stream (websocket)",
+    status=101,
+    response_model=ServerMessage,
+    produces=JSON_MEDIA_TYPE,
+    precheck=_browser_origin,
+    refusals={400: ("websocket_required",), 403: ("bad_origin",)},
+    description=_PROTOCOL,
+)
+async def open_stream(request: web.Request, identity: Identity) -> web.StreamResponse:
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME_BYTES)
+    if not socket.can_prepare(request).ok:
+        raise ApiError(400, "websocket_required", "this route is a websocket: send the websocket handshake")
+    await socket.prepare(request)
+    streams = request.app[STREAMS]
+    streams.add(socket)
+    connection = _Connection(request, socket, identity)
+    forwarding = asyncio.create_task(connection.forward(), name=f"stream:{identity.username}")
+    try:
+        await connection.receive()
+    finally:
+        # The client left: stop forwarding. Or forward is closing the socket (which ended receive): let it finish
+        # the closing handshake.
+        if not connection.closing:
+            forwarding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await forwarding
+        streams.discard(socket)
+        if not socket.closed:
+            await socket.close()
+    return socket
+
+
+async def _close_streams(app: web.Application) -> None:
+    streams = app[STREAMS]
+    for socket in tuple(streams):
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"the service stops")
+
+
+def install(app: web.Application) -> None:
+    """The set of open streams, closed when the service shuts down (aiohttp would wait for them otherwise)."""
+    app[STREAMS] = set()
+    app.on_shutdown.append(_close_streams)
