@@ -50,6 +50,13 @@ function detail(id: string, extra: Partial<CallDetail> = {}): CallDetail {
 }
 
 const incident = { id: "i", call_id: A, category: "fire" } as IncidentView;
+const ANSWERED = "2026-12-04T10:00:01Z";
+// The service answers every call itself (intake); the operator who took it is on the timeline.
+const answeredBy = (operator: string): Partial<CallDetail> => ({
+  answered_at: ANSWERED,
+  handled_by: "service",
+  timeline: [{ id: "e1", at: "2026-12-04T10:00:05Z", type: "operator_answered", data: { operator } }],
+});
 const run = (...actions: CardAction[]): CardsState => actions.reduce(cardsReducer, EMPTY_CARDS);
 const ids = (state: CardsState) => state.cards.map((card) => card.callId);
 
@@ -79,19 +86,11 @@ describe("cardsReducer", () => {
 
   it("fills a card's detail and drops it when another operator answered", () => {
     let state = run({ type: "card", callId: A, reason: "ringing" });
-    state = cardsReducer(state, { type: "detail", detail: detail(A), me: "ani" });
-    expect(state.cards[0]?.detail?.id).toBe(A);
-    const mine = cardsReducer(state, {
-      type: "detail",
-      detail: detail(A, { answered_at: "2026-12-04T10:00:05Z", handled_by: "ani" }),
-      me: "ani",
-    });
+    state = cardsReducer(state, { type: "detail", detail: detail(A, { answered_at: ANSWERED }), me: "ani" });
+    expect(state.cards[0]?.detail?.id).toBe(A); // answered by the service (intake), no operator yet
+    const mine = cardsReducer(state, { type: "detail", detail: detail(A, answeredBy("ani")), me: "ani" });
     expect(ids(mine)).toEqual([A]);
-    const theirs = cardsReducer(state, {
-      type: "detail",
-      detail: detail(A, { answered_at: "2026-12-04T10:00:05Z", handled_by: "budi" }),
-      me: "ani",
-    });
+    const theirs = cardsReducer(state, { type: "detail", detail: detail(A, answeredBy("budi")), me: "ani" });
     expect(ids(theirs)).toEqual([]);
   });
 
@@ -144,11 +143,12 @@ describe("closability", () => {
     ).cards[0]!;
 
   it("lets the card close only once the call ended and, if answered, was classified", () => {
-    const answered = { answered_at: "2026-12-04T10:00:05Z", handled_by: "ani" };
+    const answered = answeredBy("ani");
     expect(closability(open(answered, null))).toBe("callLive");
     expect(closability(open({ ...answered, ended_at: "2026-12-04T10:02:00Z" }, null))).toBe("unclassified");
     expect(closability(open({ ...answered, ended_at: "2026-12-04T10:02:00Z" }, incident))).toBe("ok");
-    expect(closability(open({ ended_at: "2026-12-04T10:00:09Z" }, null))).toBe("ok"); // rang here, never answered
+    // Rang here, the caller left before any operator answered.
+    expect(closability(open({ answered_at: ANSWERED, ended_at: "2026-12-04T10:00:09Z" }, null))).toBe("ok");
     expect(closability(run({ type: "card", callId: A, reason: "ringing" }).cards[0]!)).toBe("loading");
   });
 });

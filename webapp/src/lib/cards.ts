@@ -96,8 +96,25 @@ export function cardsReducer(state: CardsState, action: CardAction): CardsState 
   }
 }
 
+/** The operator who answered the call, from its timeline (the call's answered_at is the service's own answer,
+ * which comes before the queue; handled_by names the service or the fail-safe, not a person). */
+export function answeringOperator(detail: CallDetail): string | null {
+  const operator = operatorAnswer(detail)?.data.operator;
+  return typeof operator === "string" ? operator : null;
+}
+
+/** When an operator answered (the end of the wait in queue, the start of the talk), or null. */
+export function operatorAnsweredAt(detail: CallDetail): string | null {
+  return operatorAnswer(detail)?.at ?? null;
+}
+
+function operatorAnswer(detail: CallDetail): CallDetail["timeline"][number] | undefined {
+  return detail.timeline.filter((event) => event.type === "operator_answered").at(-1);
+}
+
 function takenByAnother(detail: CallDetail, me: string): boolean {
-  return detail.answered_at !== null && detail.handled_by !== null && detail.handled_by !== me;
+  const operator = answeringOperator(detail);
+  return operator !== null && operator !== me;
 }
 
 /** The card on top, or null. */
@@ -107,8 +124,8 @@ export function currentCard(state: CardsState): Card | null {
 
 export type Closability = "ok" | "callLive" | "unclassified" | "loading";
 
-/** Whether the Done key may close the card: the call has ended and, if it was answered, it is classified (a call
- * that rang here and ended unanswered needs no classification from this operator). */
+/** Whether the Done key may close the card: the call has ended and, if an operator answered it, it is classified
+ * (a call that rang here and ended unanswered needs no classification from this operator). */
 export function closability(card: Card): Closability {
   if (card.detail === null || card.incident === undefined) {
     return "loading";
@@ -116,7 +133,7 @@ export function closability(card: Card): Closability {
   if (card.detail.ended_at === null) {
     return "callLive";
   }
-  if (card.detail.answered_at !== null && card.incident === null) {
+  if (answeringOperator(card.detail) !== null && card.incident === null) {
     return "unclassified";
   }
   return "ok";
