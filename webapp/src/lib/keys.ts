@@ -61,28 +61,29 @@ export function incidentKeys(slot: number): readonly string[] | null {
 }
 
 export interface Binding {
-  // What the help overlay shows, e.g. ["?", "F1"] or ["Alt", "B"] for a chord.
+  // What the help overlay shows, e.g. ["?", "F1"] (either), ["Alt", "B"] (a chord), ["X", "1…9"] (one then the
+  // other).
   keys: readonly string[];
-  chord: boolean;
+  join: "or" | "chord" | "then";
   label: MessageKey;
 }
 
 export const BINDINGS: readonly Binding[] = [
-  { keys: ["?", "F1"], chord: false, label: "key.help" },
-  { keys: ["Esc"], chord: false, label: "key.close" },
-  { keys: ["L"], chord: false, label: "key.queueToggle" },
-  { keys: ["P"], chord: false, label: "key.pause" },
-  { keys: ["1", "2", "3", "4", "5"], chord: false, label: "key.reason" },
-  { keys: ["R"], chord: false, label: "key.resume" },
-  { keys: ["1", "…", "9", "0"], chord: false, label: "key.classify" },
-  { keys: ["K", "1…0"], chord: false, label: "key.moreIncidents" },
-  { keys: ["X", "1…9"], chord: false, label: "key.outcome" },
-  { keys: ["A"], chord: false, label: "key.editIncident" },
-  { keys: ["M"], chord: false, label: "key.pin" },
-  { keys: ["C"], chord: false, label: "key.copyNumber" },
-  { keys: ["D"], chord: false, label: "key.done" },
-  { keys: ["Alt", "B"], chord: true, label: "key.language" },
-  { keys: ["Alt", "Q"], chord: true, label: "key.signOut" },
+  { keys: ["?", "F1"], join: "or", label: "key.help" },
+  { keys: ["Esc"], join: "or", label: "key.close" },
+  { keys: ["L"], join: "or", label: "key.queueToggle" },
+  { keys: ["P"], join: "or", label: "key.pause" },
+  { keys: ["1", "2", "3", "4", "5"], join: "or", label: "key.reason" },
+  { keys: ["R"], join: "or", label: "key.resume" },
+  { keys: ["1…9", "0"], join: "or", label: "key.classify" },
+  { keys: ["K", "1…0"], join: "then", label: "key.moreIncidents" },
+  { keys: ["X", "1…9"], join: "then", label: "key.outcome" },
+  { keys: ["A"], join: "or", label: "key.editIncident" },
+  { keys: ["M"], join: "or", label: "key.pin" },
+  { keys: ["C"], join: "or", label: "key.copyNumber" },
+  { keys: ["D"], join: "or", label: "key.done" },
+  { keys: ["Alt", "B"], join: "chord", label: "key.language" },
+  { keys: ["Alt", "Q"], join: "chord", label: "key.signOut" },
 ];
 
 const LETTER_ACTIONS: Readonly<Record<string, Action>> = {

@@ -7,7 +7,7 @@ import { api, failureOf, type ApiFailure } from "../api/client";
 import type { components } from "../api/schema";
 import { cardsReducer, EMPTY_CARDS, type CardAction, type CardsState } from "./cards";
 import { refreshOperatorState } from "./operatorState.svelte";
-import { loadSession } from "./session.svelte";
+import { loadSession, session } from "./session.svelte";
 import { CLOSE_SIGNED_OUT, parseServerMessage, reconnectDelay, type ServerMessage } from "./streamProtocol";
 
 export type Category = components["schemas"]["Category"];
@@ -77,9 +77,18 @@ function connect(): void {
       void loadSession(); // the session ended: the page goes to the login
       return;
     }
-    reconnectTimer = setTimeout(connect, reconnectDelay(attempt, Math.random()));
+    reconnectTimer = setTimeout(() => void reconnect(), reconnectDelay(attempt, Math.random()));
     attempt += 1;
   };
+}
+
+/** Reconnect if the session still holds: a websocket handshake refused for want of a session says nothing the
+ * page can read, so ask the session route first (a signed-out page goes to the login and stops the stream). */
+async function reconnect(): Promise<void> {
+  await loadSession();
+  if (running && session.user !== null && socket === null) {
+    connect();
+  }
 }
 
 function onMessage(message: ServerMessage): void {
