@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from ntpd112.clock import utcnow
+from ntpd112.live import OperatorChanged
 from ntpd112.pbx.phones import PhoneName
 from ntpd112.queue.callbacks import CallbackItem
 from ntpd112.queue.operators import CreatedOperator, NewOperator, OperatorView, PauseReason
@@ -63,12 +64,16 @@ async def list_operators(request: web.Request) -> list[OperatorView]:
 
 @routes.post("/api/operators", access="admin", summary="Add an operator (answers their SIP password once)", status=201)
 async def add_operator(request: web.Request, body: NewOperator) -> CreatedOperator:
-    return await request.app[DEPS].operators.add(body)
+    created = await request.app[DEPS].operators.add(body)
+    # No AMI event tells of a new or removed operator (no queue membership yet, or none any more).
+    request.app[DEPS].hub.publish(OperatorChanged(body.username))
+    return created
 
 
 @routes.delete("/api/operators/{username}", access="admin", summary="Remove an operator and their phone")
 async def remove_operator(request: web.Request, path: OperatorPath) -> None:
     await request.app[DEPS].operators.remove(path.username)
+    request.app[DEPS].hub.publish(OperatorChanged(path.username))
 
 
 @routes.post("/api/operators/{username}/login", access="operator", summary="Put the operator in the queue")

@@ -12,7 +12,6 @@ falls behind gets `resync` and is closed with 4409. At shutdown every stream is 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -108,7 +107,15 @@ class _Connection:
         return True
 
     async def forward(self) -> None:
-        """Hub events to frames until the stream closes, with the credential checked on the way."""
+        """Hub events to frames until the stream closes. A fault closes the stream (1011): the client reconnects
+        and resyncs, rather than waiting on a stream that says nothing."""
+        try:
+            await self._forward()
+        except Exception:
+            log.exception("stream failed; closing it", user=self._identity.username)
+            await self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
+
+    async def _forward(self) -> None:
         deps, interval = self._request.app[DEPS], self._request.app[HTTP_POLICY].stream_liveness_interval
         loop = asyncio.get_running_loop()
         with deps.hub.subscribe() as subscription:
@@ -174,8 +181,7 @@ async def open_stream(request: web.Request, identity: Identity) -> web.StreamRes
         # the closing handshake.
         if not connection.closing:
             forwarding.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await forwarding
+        await asyncio.wait({forwarding})
         streams.discard(socket)
         if not socket.closed:
             await socket.close()

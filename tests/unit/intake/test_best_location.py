@@ -13,6 +13,7 @@ from ntpd112.intake.best_location import (
     TIER_AML_OTHER,
     TIER_DEVICE_GNSS,
     TIER_NETWORK_CELL,
+    TIER_OPERATOR,
     TIER_PIDF,
     UNKNOWN_ACCURACY_M,
     effective_radius_m,
@@ -148,3 +149,15 @@ def test_best_rank_does_not_depend_on_order(candidates: list[LocationFix], rnd: 
     second = choose_best(shuffled, NOW)
     assert first is not None and second is not None
     assert not is_better(first, second, NOW) and not is_better(second, first, NOW)
+
+
+def test_an_operator_pin_becomes_the_best_location_and_later_fixes_compete_with_it() -> None:
+    gnss = fix(source="aml", method="gnss", radius=5.0)
+    pin = fix(source="operator", method="manual", radius=50.0, age=timedelta(0))
+    assert source_tier(pin) == TIER_OPERATOR
+    # Placed: the pin wins even over a more precise fix (the operator heard where the caller is).
+    assert is_better(pin, gnss, NOW) is True
+    # Afterwards the rule holds: a more precise fix replaces it, a coarser or equal one does not.
+    assert is_better(fix(source="aml", method="gnss", radius=10.0), pin, NOW) is True
+    assert is_better(fix(source="cell", method="cell", radius=800.0), pin, NOW) is False
+    assert is_better(fix(source="aml", method="gnss", radius=50.0, age=timedelta(0)), pin, NOW) is False
