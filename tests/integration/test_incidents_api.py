@@ -119,3 +119,19 @@ async def test_unknown_call_is_404_and_a_token_is_needed(
         assert response.status == 401
     async with http.get("/api/calls/not-a-uuid/incident", headers=operator) as response:
         assert (await response.json())["error"]["id"] == "invalid_call_id"
+
+
+async def test_operators_read_the_categories_in_force_in_table_order(
+    service: Service, http: aiohttp.ClientSession, operator: dict[str, str]
+) -> None:
+    async with http.get("/api/categories", headers=operator) as response:
+        assert response.status == 200
+        categories = await response.json()
+    table = service.routing.current.table
+    assert [c["id"] for c in categories] == [c.id for c in table.categories]
+    fire = next(c for c in categories if c["id"] == "fire")
+    assert fire["kind"] == "incident" and fire["emergency"] is True and fire["label_id"] == "Kebakaran"
+    prank = next(c for c in categories if c["id"] == "prank")
+    assert prank["kind"] == "outcome" and prank["emergency"] is False and prank["default_severity"] is None
+    async with http.get("/api/categories") as response:
+        assert response.status == 401

@@ -1,6 +1,8 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
+import "leaflet/dist/leaflet.css";
 import "./app.css";
+import "./card.css";
 
 const target = document.getElementById("app");
 if (target === null) {

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ntpd112.dispatch.incidents import IncidentChange
 from ntpd112.routing.agencies import Agency, Target
+from ntpd112.routing.categories import Category
 from ntpd112.routing.diff import diff
 from ntpd112.routing.matching import RouteDecision, explain, match
 from ntpd112.routing.tables import RoutingTable
@@ -164,6 +165,15 @@ async def explain_route(request: web.Request, query: ExplainQuery) -> Explanatio
 async def list_agencies(request: web.Request) -> list[AgencyEntry]:
     table = request.app[DEPS].routing.current.table
     return [AgencyEntry(agency=a, targets=[t for t in table.targets if t.agency == a.id]) for a in table.agencies]
+
+
+@routes.get(
+    "/api/categories",
+    access="operator",
+    summary="Incident categories and call outcomes of the table in force, in table order (the console's keys)",
+)
+async def list_categories(request: web.Request) -> list[Category]:
+    return request.app[DEPS].routing.current.table.categories
 
 
 # After the fixed paths above: the router tries routes in the order they were added.

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  formatAccuracy,
+  formatAge,
   formatClock,
+  formatCoordinates,
   formatDuration,
   formatLocalNumber,
+  secondsSince,
   formatWait,
   retryAfterSeconds,
   zoneForOffset,
@@ -79,5 +83,35 @@ describe("retryAfterSeconds", () => {
     expect(retryAfterSeconds(null, now)).toBeNull();
     expect(retryAfterSeconds("", now)).toBeNull();
     expect(retryAfterSeconds("soon", now)).toBeNull();
+  });
+});
+
+describe("call card formatting", () => {
+  it("says ages in the largest whole unit", () => {
+    expect(formatAge(0, "id")).toBe("0 detik");
+    expect(formatAge(59.9, "id")).toBe("59 detik");
+    expect(formatAge(60, "en")).toBe("1 minutes");
+    expect(formatAge(3599, "id")).toBe("59 menit");
+    expect(formatAge(7200, "id")).toBe("2 jam");
+    expect(formatAge(90000, "en")).toBe("1 days");
+    expect(formatAge(-5, "id")).toBe("0 detik");
+  });
+
+  it("measures seconds since an instant", () => {
+    expect(secondsSince("2026-12-04T10:00:00Z", Date.parse("2026-12-04T10:01:30Z"))).toBe(90);
+    expect(secondsSince(null, 0)).toBeNull();
+    expect(secondsSince("not a date", 0)).toBeNull();
+  });
+
+  it("writes accuracy in metres, then kilometres with the language's decimal mark", () => {
+    expect(formatAccuracy(35.4, "id")).toBe("±35 m");
+    expect(formatAccuracy(1234, "id")).toBe("±1,2 km");
+    expect(formatAccuracy(1234, "en")).toBe("±1.2 km");
+    expect(formatAccuracy(null, "id")).toBe("");
+    expect(formatAccuracy(-1, "id")).toBe("");
+  });
+
+  it("writes coordinates to five decimals", () => {
+    expect(formatCoordinates(-6.2885, 106.718)).toBe("-6.28850, 106.71800");
   });
 });

@@ -98,3 +98,44 @@ export function retryAfterSeconds(header: string | null, now: Date): number | nu
   const at = Date.parse(header);
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now.getTime()) / 1000));
 }
+
+/** How long ago, in words, rounded down to the largest unit: "45 detik", "3 menit", "2 jam", "1 hari". */
+export function formatAge(totalSeconds: number, language: Language): string {
+  const seconds = Number.isFinite(totalSeconds) && totalSeconds > 0 ? Math.floor(totalSeconds) : 0;
+  if (seconds < 60) {
+    return translate(language, "duration.seconds", { n: seconds });
+  }
+  if (seconds < 3600) {
+    return translate(language, "duration.minutes", { n: Math.floor(seconds / 60) });
+  }
+  if (seconds < 86400) {
+    return translate(language, "duration.hours", { n: Math.floor(seconds / 3600) });
+  }
+  return translate(language, "duration.days", { n: Math.floor(seconds / 86400) });
+}
+
+/** Seconds from an ISO instant to `now` (epoch ms), or null without an instant. */
+export function secondsSince(iso: string | null | undefined, now: number): number | null {
+  if (iso === null || iso === undefined) {
+    return null;
+  }
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? null : (now - at) / 1000;
+}
+
+/** An accuracy radius: "±35 m", "±1,2 km" (Indonesian decimal comma) / "±1.2 km"; "" when unknown. */
+export function formatAccuracy(radiusMetres: number | null | undefined, language: Language): string {
+  if (radiusMetres === null || radiusMetres === undefined || !Number.isFinite(radiusMetres) || radiusMetres < 0) {
+    return "";
+  }
+  if (radiusMetres < 1000) {
+    return `±${Math.round(radiusMetres)} m`;
+  }
+  const km = new Intl.NumberFormat(language === "id" ? "id-ID" : "en-GB", { maximumFractionDigits: 1 });
+  return `±${km.format(radiusMetres / 1000)} km`;
+}
+
+/** Coordinates to copy and read out: "-6.28850, 106.71800" (5 decimals, about a metre). */
+export function formatCoordinates(lat: number, lon: number): string {
+  return `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+}

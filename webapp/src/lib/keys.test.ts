@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionFor, BINDINGS, isTextField, type KeyPress } from "./keys";
+import { actionFor, BINDINGS, incidentKeys, isTextField, type KeyContext, type KeyPress } from "./keys";
 import { DICTIONARIES } from "./i18n";
 
 const press = (key: string, extra: Partial<KeyPress> = {}): KeyPress => ({
@@ -10,8 +10,9 @@ const press = (key: string, extra: Partial<KeyPress> = {}): KeyPress => ({
   inTextField: false,
   ...extra,
 });
-const idle = { choosingReason: false };
-const choosing = { choosingReason: true };
+const idle: KeyContext = { choice: null, cardOpen: false };
+const choosing: KeyContext = { choice: "reason", cardOpen: false };
+const card: KeyContext = { choice: null, cardOpen: true };
 
 describe("actionFor", () => {
   it("maps the frame's keys, either case", () => {
@@ -33,6 +34,32 @@ describe("actionFor", () => {
     expect(actionFor(press("1"), idle)).toBeNull();
   });
 
+  it("classifies the card by digit, outcomes by X then a digit, further incidents by K then a digit", () => {
+    expect(actionFor(press("1"), card)).toEqual({ kind: "classify", slot: 0 });
+    expect(actionFor(press("0"), card)).toEqual({ kind: "classify", slot: 9 });
+    expect(actionFor(press("x"), card)).toEqual({ kind: "outcomes" });
+    expect(actionFor(press("1"), { choice: "outcome", cardOpen: true })).toEqual({ kind: "outcome", slot: 0 });
+    expect(actionFor(press("0"), { choice: "outcome", cardOpen: true })).toBeNull();
+    expect(actionFor(press("K"), card)).toEqual({ kind: "moreIncidents" });
+    expect(actionFor(press("2"), { choice: "moreIncidents", cardOpen: true })).toEqual({ kind: "classify", slot: 11 });
+    // Pause reasons win while their choice is open, even with a card.
+    expect(actionFor(press("1"), { choice: "reason", cardOpen: true })).toEqual({ kind: "reason", reason: "break" });
+    for (const [key, kind] of [["m", "pin"], ["d", "done"], ["c", "copyNumber"], ["a", "editIncident"]] as const) {
+      expect(actionFor(press(key), card)).toEqual({ kind });
+      expect(actionFor(press(key), idle)).toBeNull(); // no card, no card keys
+    }
+    expect(actionFor(press("3", { inTextField: true }), card)).toBeNull();
+    expect(actionFor(press("x", { inTextField: true }), card)).toBeNull();
+  });
+
+  it("names the keys shown on the card for each incident slot", () => {
+    expect(incidentKeys(0)).toEqual(["1"]);
+    expect(incidentKeys(9)).toEqual(["0"]);
+    expect(incidentKeys(10)).toEqual(["K", "1"]);
+    expect(incidentKeys(19)).toEqual(["K", "0"]);
+    expect(incidentKeys(20)).toBeNull();
+  });
+
   it("leaves letters to fields and to browser shortcuts", () => {
     expect(actionFor(press("l", { inTextField: true }), idle)).toBeNull();
     expect(actionFor(press("1", { inTextField: true }), choosing)).toBeNull();
@@ -45,7 +72,7 @@ describe("actionFor", () => {
 
   it("lists in the help every key it handles, each with a label in the dictionary", () => {
     const listed = BINDINGS.flatMap((binding) => binding.keys);
-    for (const key of ["?", "F1", "Esc", "L", "P", "R", "1", "5", "Alt", "B", "Q"]) {
+    for (const key of ["?", "F1", "Esc", "L", "P", "R", "1", "5", "1…9", "0", "K", "X", "A", "M", "C", "D", "Alt", "B", "Q"]) {
       expect(listed).toContain(key);
     }
     for (const binding of BINDINGS) {

@@ -15,7 +15,16 @@ export type Action =
   | { kind: "reason"; reason: PauseReason }
   | { kind: "resume" }
   | { kind: "language" }
-  | { kind: "signOut" };
+  | { kind: "signOut" }
+  // The call card on top: `slot` counts in the table's order among incident categories (or among outcomes).
+  | { kind: "classify"; slot: number }
+  | { kind: "moreIncidents" }
+  | { kind: "outcomes" }
+  | { kind: "outcome"; slot: number }
+  | { kind: "pin" }
+  | { kind: "done" }
+  | { kind: "copyNumber" }
+  | { kind: "editIncident" };
 
 export interface KeyPress {
   key: string;
@@ -26,27 +35,55 @@ export interface KeyPress {
   inTextField: boolean;
 }
 
+/** What digits pick right now: a pause reason, a call outcome, an incident category past the tenth, or (with a
+ * card open and no choice) one of the first ten incident categories. */
+export type Choice = "reason" | "outcome" | "moreIncidents" | null;
+
 export interface KeyContext {
-  // The pause reason choice is open: digits pick a reason.
-  choosingReason: boolean;
+  choice: Choice;
+  // A call card is on screen: the classification and card keys act on it.
+  cardOpen: boolean;
+}
+
+/** Digits in keyboard order: 1..9 then 0, so "0" is the tenth slot. */
+export const DIGITS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"] as const;
+// The first ten incident categories have a digit each; `K` then a digit reaches the next ten.
+export const DIRECT_INCIDENT_SLOTS = DIGITS.length;
+
+/** The key(s) that classify as the incident category in `slot` (table order among incidents), e.g. ["3"] or
+ * ["K", "1"]; null when the slot is past what the keyboard reaches. */
+export function incidentKeys(slot: number): readonly string[] | null {
+  if (slot < DIRECT_INCIDENT_SLOTS) {
+    return [DIGITS[slot] as string];
+  }
+  const more = DIGITS[slot - DIRECT_INCIDENT_SLOTS];
+  return more === undefined ? null : ["K", more];
 }
 
 export interface Binding {
-  // What the help overlay shows, e.g. ["?", "F1"] or ["Alt", "B"] for a chord.
+  // What the help overlay shows, e.g. ["?", "F1"] (either), ["Alt", "B"] (a chord), ["X", "1…9"] (one then the
+  // other).
   keys: readonly string[];
-  chord: boolean;
+  join: "or" | "chord" | "then";
   label: MessageKey;
 }
 
 export const BINDINGS: readonly Binding[] = [
-  { keys: ["?", "F1"], chord: false, label: "key.help" },
-  { keys: ["Esc"], chord: false, label: "key.close" },
-  { keys: ["L"], chord: false, label: "key.queueToggle" },
-  { keys: ["P"], chord: false, label: "key.pause" },
-  { keys: ["1", "2", "3", "4", "5"], chord: false, label: "key.reason" },
-  { keys: ["R"], chord: false, label: "key.resume" },
-  { keys: ["Alt", "B"], chord: true, label: "key.language" },
-  { keys: ["Alt", "Q"], chord: true, label: "key.signOut" },
+  { keys: ["?", "F1"], join: "or", label: "key.help" },
+  { keys: ["Esc"], join: "or", label: "key.close" },
+  { keys: ["L"], join: "or", label: "key.queueToggle" },
+  { keys: ["P"], join: "or", label: "key.pause" },
+  { keys: ["1", "2", "3", "4", "5"], join: "or", label: "key.reason" },
+  { keys: ["R"], join: "or", label: "key.resume" },
+  { keys: ["1…9", "0"], join: "or", label: "key.classify" },
+  { keys: ["K", "1…0"], join: "then", label: "key.moreIncidents" },
+  { keys: ["X", "1…9"], join: "then", label: "key.outcome" },
+  { keys: ["A"], join: "or", label: "key.editIncident" },
+  { keys: ["M"], join: "or", label: "key.pin" },
+  { keys: ["C"], join: "or", label: "key.copyNumber" },
+  { keys: ["D"], join: "or", label: "key.done" },
+  { keys: ["Alt", "B"], join: "chord", label: "key.language" },
+  { keys: ["Alt", "Q"], join: "chord", label: "key.signOut" },
 ];
 
 const LETTER_ACTIONS: Readonly<Record<string, Action>> = {
@@ -54,6 +91,15 @@ const LETTER_ACTIONS: Readonly<Record<string, Action>> = {
   p: { kind: "pause" },
   r: { kind: "resume" },
   "?": { kind: "help" },
+};
+
+const CARD_ACTIONS: Readonly<Record<string, Action>> = {
+  k: { kind: "moreIncidents" },
+  x: { kind: "outcomes" },
+  m: { kind: "pin" },
+  d: { kind: "done" },
+  c: { kind: "copyNumber" },
+  a: { kind: "editIncident" },
 };
 
 /** The action a key press stands for, or null (then the browser keeps the key). */
@@ -81,10 +127,25 @@ export function actionFor(press: KeyPress, context: KeyContext): Action | null {
   if (press.inTextField) {
     return null;
   }
-  if (context.choosingReason && /^[1-5]$/.test(press.key)) {
-    return { kind: "reason", reason: PAUSE_REASONS[Number(press.key) - 1] as PauseReason };
+  const digit = (DIGITS as readonly string[]).indexOf(press.key);
+  if (digit >= 0) {
+    return digitAction(digit, context);
   }
-  return LETTER_ACTIONS[press.key.toLowerCase()] ?? null;
+  const letter = press.key.toLowerCase();
+  return LETTER_ACTIONS[letter] ?? (context.cardOpen ? (CARD_ACTIONS[letter] ?? null) : null);
+}
+
+function digitAction(digit: number, context: KeyContext): Action | null {
+  switch (context.choice) {
+    case "reason":
+      return digit < PAUSE_REASONS.length ? { kind: "reason", reason: PAUSE_REASONS[digit] as PauseReason } : null;
+    case "outcome":
+      return digit < 9 ? { kind: "outcome", slot: digit } : null;
+    case "moreIncidents":
+      return { kind: "classify", slot: DIRECT_INCIDENT_SLOTS + digit };
+    case null:
+      return context.cardOpen ? { kind: "classify", slot: digit } : null;
+  }
 }
 
 /** Whether focus is in a place where letters are text, not commands. */

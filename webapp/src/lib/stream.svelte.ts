@@ -1,0 +1,208 @@
+// The console's live stream: one websocket per page (GET /api/stream). Frames only say what changed; the state is
+// always re-read over REST, and after every (re)connect everything is resynced (the open cards, the operator's
+// state, each card's call), so a dropped connection loses nothing. No polling: between frames nothing is fetched.
+// Which cards show is decided by the pure reducer in cards.ts.
+
+import { api, failureOf, type ApiFailure } from "../api/client";
+import type { components } from "../api/schema";
+import { cardsReducer, EMPTY_CARDS, type CardAction, type CardsState } from "./cards";
+import { refreshOperatorState } from "./operatorState.svelte";
+import { loadSession, session } from "./session.svelte";
+import { CLOSE_SIGNED_OUT, parseServerMessage, reconnectDelay, type ServerMessage } from "./streamProtocol";
+
+export type Category = components["schemas"]["Category"];
+
+export const live = $state<{
+  cards: CardsState;
+  connected: boolean;
+  waiting: number | null;
+  categories: Category[];
+  failure: ApiFailure | null;
+}>({ cards: EMPTY_CARDS, connected: false, waiting: null, categories: [], failure: null });
+
+let me = "";
+let socket: WebSocket | null = null;
+let attempt = 0;
+let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+let running = false;
+// Calls being read: true when another change came meanwhile (read once more after, never twice at once).
+const reading = new Map<string, boolean>();
+
+export function dispatch(action: CardAction): void {
+  live.cards = cardsReducer(live.cards, action);
+}
+
+/** Open the stream for the signed-in `username` (the page's operator). */
+export function startStream(username: string): void {
+  me = username;
+  running = true;
+  attempt = 0;
+  void loadCategories();
+  connect();
+}
+
+export function stopStream(): void {
+  running = false;
+  clearTimeout(reconnectTimer);
+  const open = socket;
+  socket = null;
+  open?.close(1000, "page left");
+  live.cards = EMPTY_CARDS;
+  live.connected = false;
+}
+
+function connect(): void {
+  const url = new URL("/api/stream", location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(url);
+  socket = ws;
+  ws.onmessage = (event) => {
+    if (socket === ws) {
+      const message = parseServerMessage(String(event.data));
+      if (message !== null) {
+        onMessage(message);
+      }
+    }
+  };
+  ws.onclose = (event) => {
+    if (socket !== ws) {
+      return; // replaced or stopped on purpose
+    }
+    socket = null;
+    live.connected = false;
+    if (!running) {
+      return;
+    }
+    if (event.code === CLOSE_SIGNED_OUT) {
+      void loadSession(); // the session ended: the page goes to the login
+      return;
+    }
+    reconnectTimer = setTimeout(() => void reconnect(), reconnectDelay(attempt, Math.random()));
+    attempt += 1;
+  };
+}
+
+/** Reconnect if the session still holds: a websocket handshake refused for want of a session says nothing the
+ * page can read, so ask the session route first (a signed-out page goes to the login and stops the stream). */
+async function reconnect(): Promise<void> {
+  await loadSession();
+  if (running && session.user !== null && socket === null) {
+    connect();
+  }
+}
+
+function onMessage(message: ServerMessage): void {
+  switch (message.type) {
+    case "hello":
+      attempt = 0;
+      live.connected = true;
+      void resync();
+      return;
+    case "card":
+      dispatch({ type: "card", callId: message.call_id, reason: message.reason });
+      void readCall(message.call_id);
+      return;
+    case "call_changed":
+      if (live.cards.cards.some((card) => card.callId === message.call_id)) {
+        void readCall(message.call_id);
+      }
+      return;
+    case "operator_changed":
+      if (message.username === me) {
+        void refreshOperatorState(me);
+      }
+      return;
+    case "queue":
+      live.waiting = message.waiting;
+      return;
+    case "resync":
+    case "error":
+      // resync: the server closes the stream next (4409) and the reconnect resyncs. error: a refused watch.
+      return;
+  }
+}
+
+/** Everything again from REST: the open cards replace the list (cards that arrived meanwhile stay), then each
+ * card's call is read and watched on this connection. */
+async function resync(): Promise<void> {
+  const since = live.cards.seq;
+  void refreshOperatorState(me);
+  const { data, error, response } = await api.GET("/api/operators/{username}/cards", {
+    params: { path: { username: me } },
+  });
+  if (data === undefined) {
+    await noteFailure(failureOf(error, response));
+    return;
+  }
+  dispatch({ type: "resync", open: data, since });
+  for (const card of live.cards.cards) {
+    send({ type: "watch", call_id: card.callId });
+    void readCall(card.callId);
+  }
+}
+
+/** Read a card's call and incident; changes that come while reading cause one more read, not a parallel one. */
+export async function readCall(callId: string): Promise<void> {
+  if (reading.has(callId)) {
+    reading.set(callId, true);
+    return;
+  }
+  try {
+    do {
+      reading.set(callId, false);
+      await readOnce(callId);
+    } while (reading.get(callId) === true);
+  } finally {
+    reading.delete(callId);
+  }
+}
+
+async function readOnce(callId: string): Promise<void> {
+  const params = { params: { path: { call_id: callId } } };
+  try {
+    const [call, incident] = await Promise.all([
+      api.GET("/api/calls/{call_id}", params),
+      api.GET("/api/calls/{call_id}/incident", params),
+    ]);
+    if (call.data === undefined) {
+      await noteFailure(failureOf(call.error, call.response));
+      return;
+    }
+    dispatch({ type: "detail", detail: call.data, me });
+    if (incident.data !== undefined) {
+      dispatch({ type: "incident", callId, incident: incident.data });
+    } else if (incident.response.status === 404) {
+      dispatch({ type: "incident", callId, incident: null });
+    }
+  } catch {
+    live.failure = { status: 0, id: "network", message: "network error" };
+  }
+}
+
+async function loadCategories(): Promise<void> {
+  const { data, error, response } = await api.GET("/api/categories");
+  if (data === undefined) {
+    await noteFailure(failureOf(error, response));
+    return;
+  }
+  live.categories = data;
+}
+
+/** Close a card here and stop following its call. */
+export function closeCard(callId: string): void {
+  dispatch({ type: "close", callId });
+  send({ type: "unwatch", call_id: callId });
+}
+
+function send(message: { type: "watch" | "unwatch"; call_id: string }): void {
+  if (socket?.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify(message));
+  }
+}
+
+async function noteFailure(failure: ApiFailure): Promise<void> {
+  live.failure = failure;
+  if (failure.status === 401) {
+    await loadSession();
+  }
+}
