@@ -62,3 +62,9 @@ export function reasonLabel(reason: string): string {
   const key = `reason.${reason}`;
   return isMessageKey(key) ? t(key) : reason;
 }
+
+/** The label of a timeline event; an event type this build does not name is shown as the service wrote it. */
+export function timelineLabel(type: string): string {
+  const key = `timeline.${type}`;
+  return isMessageKey(key) ? t(key) : type.replaceAll("_", " ");
+}
