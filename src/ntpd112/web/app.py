@@ -18,6 +18,7 @@ from ntpd112.web import (
     openapi,
     operator_routes,
     status_routes,
+    ticket_routes,
 )
 from ntpd112.web.auth import audit_middleware, auth_middleware
 from ntpd112.web.common import DEPS, Accounts, WebDeps, errors_middleware
@@ -36,6 +37,7 @@ API_ROUTES = (
     operator_routes.routes,
     aml_routes.routes,
     account_routes.routes,
+    ticket_routes.routes,
 )
 
 
