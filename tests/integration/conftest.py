@@ -21,7 +21,7 @@ import pytest
 import structlog
 from dotenv import dotenv_values
 from pydantic import SecretStr
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.access.roles import Role
@@ -30,6 +30,7 @@ from ntpd112.cli.service import migrate_database
 from ntpd112.clock import utcnow
 from ntpd112.config import Settings, load_local_asterisk_settings
 from ntpd112.devtools.local_asterisk import LocalAsterisk, local_asterisk_lock
+from ntpd112.dispatch.incidents import IncidentChange
 from ntpd112.logs import configure_logging
 from ntpd112.pbx.ami_actions import QueueRemove
 from ntpd112.store.models import Base, Call, CallEvent, User
@@ -222,6 +223,33 @@ async def agency_token(service: Service, username: str, agency: str) -> str:
         await agency_user(service, username, agency), "test", utcnow() + timedelta(days=1)
     )
     return created.token
+
+
+async def classified_call(service: Service, category: str | None = "fire", kecamatan: str = "Pagedangan") -> uuid.UUID:
+    """A call as the service records it (through the journal), with a caller number, a best location fix and its
+    kecamatan, classified by operator `ani` (unless `category` is None)."""
+    call_id = service.journal.record_call(f"test-{uuid.uuid4()}", trunk="telkomsel", offered_at=utcnow())
+    await service.journal.flushed()
+    async with service.database.session() as session, session.begin():
+        await session.execute(
+            update(Call)
+            .where(Call.id == call_id)
+            .values(
+                caller_number="+6281234567890",
+                best_fix_id=uuid.uuid4(),
+                best_lat=-6.2345678,
+                best_lon=106.631234,
+                best_radius_m=25.0,
+                best_source="aml",
+                area_id=1,
+                area_kecamatan=kecamatan,
+                area_kabupaten="Kabupaten Tangerang",
+            )
+        )
+    if category is not None:
+        change = IncidentChange(category=category, description="gudang terbakar")
+        await service.incidents.set(call_id, change, "ani")
+    return call_id
 
 
 @pytest.fixture(scope="module")

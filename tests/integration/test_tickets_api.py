@@ -11,13 +11,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from ntpd112.app import Service
-from ntpd112.clock import utcnow
-from ntpd112.dispatch.incidents import IncidentChange
-from ntpd112.store.models import AuditEntry, Call, Ticket, TicketEvent
-from tests.integration.conftest import agency_token, user_token
+from ntpd112.store.models import AuditEntry, Ticket, TicketEvent
+from tests.integration.conftest import agency_token, classified_call, user_token
 
 Headers = dict[str, str]
 
@@ -47,31 +45,6 @@ async def people(service: Service) -> dict[str, Headers]:
     }
 
 
-async def new_call(service: Service, *, classified: bool = True) -> uuid.UUID:
-    """A call as the service records it, with a best location fix and its kecamatan, classified as a fire."""
-    call_id = service.journal.record_call(f"test-{uuid.uuid4()}", trunk="telkomsel", offered_at=utcnow())
-    await service.journal.flushed()
-    async with service.database.session() as session, session.begin():
-        await session.execute(
-            update(Call)
-            .where(Call.id == call_id)
-            .values(
-                caller_number="+6281234567890",
-                best_fix_id=uuid.uuid4(),
-                best_lat=-6.2345678,
-                best_lon=106.631234,
-                best_radius_m=25.0,
-                best_source="aml",
-                area_id=1,
-                area_kecamatan="Pagedangan",
-                area_kabupaten="Kabupaten Tangerang",
-            )
-        )
-    if classified:
-        await service.incidents.set(call_id, IncidentChange(category="fire", description="gudang terbakar"), "ani")
-    return call_id
-
-
 async def send(
     http: aiohttp.ClientSession, method: str, url: str, headers: Headers, body: Any = None
 ) -> tuple[int, Any]:
@@ -97,13 +70,14 @@ async def counts(service: Service) -> tuple[int, int]:
 async def test_an_incident_handed_to_two_agencies_is_a_ticket_each_once(
     service: Service, http: aiohttp.ClientSession, people: dict[str, Headers]
 ) -> None:
-    call_id = await new_call(service)
+    call_id = await classified_call(service)
     tickets = await hand_over(http, people, call_id)
 
     assert set(tickets) == {"damkar", "psc119"}
     for ticket in tickets.values():
         assert re.fullmatch(r"112-20\d\d-\d{6}", ticket["number"]), ticket["number"]
         assert ticket["status"] == "sent" and ticket["category"] == "fire" and ticket["severity"] == "critical"
+        assert (ticket["category_label_id"], ticket["category_label_en"]) == ("Kebakaran", "Fire")
         assert ticket["call_id"] == str(call_id) and ticket["created_by"] == "ani"
     assert tickets["damkar"]["number"] != tickets["psc119"]["number"]
     before = await counts(service)
@@ -120,7 +94,7 @@ async def test_an_incident_handed_to_two_agencies_is_a_ticket_each_once(
 async def test_an_agency_user_moves_their_ticket_to_closed_and_postgresql_holds_every_step(
     service: Service, http: aiohttp.ClientSession, people: dict[str, Headers]
 ) -> None:
-    call_id = await new_call(service)
+    call_id = await classified_call(service)
     ticket = (await hand_over(http, people, call_id))["damkar"]
     url = f"/api/tickets/{ticket['id']}"
     damkar = people["damkar"]
@@ -196,7 +170,7 @@ async def test_an_agency_user_moves_their_ticket_to_closed_and_postgresql_holds_
 async def test_an_agency_sees_and_touches_only_its_own_tickets(
     service: Service, http: aiohttp.ClientSession, people: dict[str, Headers]
 ) -> None:
-    tickets = await hand_over(http, people, await new_call(service))
+    tickets = await hand_over(http, people, await classified_call(service))
     other = f"/api/tickets/{tickets['damkar']['id']}"
     psc = people["psc119"]
     before = await counts(service)
@@ -229,7 +203,7 @@ async def test_an_agency_sees_and_touches_only_its_own_tickets(
 async def test_the_flow_refuses_with_the_allowed_moves_and_changes_nothing(
     service: Service, http: aiohttp.ClientSession, people: dict[str, Headers]
 ) -> None:
-    ticket = (await hand_over(http, people, await new_call(service)))["damkar"]
+    ticket = (await hand_over(http, people, await classified_call(service)))["damkar"]
     url = f"/api/tickets/{ticket['id']}/transitions"
     before = await counts(service)
     cases = [
@@ -251,7 +225,7 @@ async def test_the_flow_refuses_with_the_allowed_moves_and_changes_nothing(
     status, answer = await send(http, "POST", url, people["damkar"], {"to": "closed"})
     assert status == 422 and answer["error"]["id"] == "transition_missing_report"
     # The operator cancels a ticket still running, with a reason; then nothing moves it any more.
-    other = (await hand_over(http, people, await new_call(service)))["psc119"]
+    other = (await hand_over(http, people, await classified_call(service)))["psc119"]
     other_url = f"/api/tickets/{other['id']}/transitions"
     cancel = {"to": "cancelled", "reason": "penelepon membatalkan"}
     assert (await send(http, "POST", other_url, people["operator"], cancel))[1]["status"] == "cancelled"
@@ -281,7 +255,7 @@ async def test_hostile_creation_is_refused_and_stores_nothing(
     status: int,
     error_id: str,
 ) -> None:
-    call_id = await new_call(service)
+    call_id = await classified_call(service)
     answer = await send(http, "POST", f"/api/calls/{call_id}/tickets", people["operator"], body)
     assert (answer[0], answer[1]["error"]["id"]) == (status, error_id), answer
     assert await counts(service) == (0, 0)
@@ -293,7 +267,7 @@ async def test_no_ticket_for_an_unknown_or_unclassified_call(
     body = {"agencies": ["damkar"]}
     status, answer = await send(http, "POST", f"/api/calls/{uuid.uuid4()}/tickets", people["operator"], body)
     assert status == 404 and answer["error"]["id"] == "call_not_found"
-    unclassified = await new_call(service, classified=False)
+    unclassified = await classified_call(service, category=None)
     status, answer = await send(http, "POST", f"/api/calls/{unclassified}/tickets", people["operator"], body)
     assert status == 409 and answer["error"]["id"] == "no_incident"
     assert await counts(service) == (0, 0)
@@ -302,7 +276,7 @@ async def test_no_ticket_for_an_unknown_or_unclassified_call(
 async def test_hostile_ticket_requests_are_refused(
     service: Service, http: aiohttp.ClientSession, people: dict[str, Headers]
 ) -> None:
-    ticket = (await hand_over(http, people, await new_call(service)))["damkar"]
+    ticket = (await hand_over(http, people, await classified_call(service)))["damkar"]
     url = f"/api/tickets/{ticket['id']}"
     damkar = people["damkar"]
     before = await counts(service)

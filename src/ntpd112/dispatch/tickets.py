@@ -6,11 +6,12 @@ along by the agency, followed by the room. The flow's rules are in tickets/flow.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ntpd112.clock import utcnow
-from ntpd112.routing.tables import TableSource
+from ntpd112.routing.tables import RoutingTable, TableSource
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.tickets import (
     TicketError,
@@ -46,7 +47,8 @@ class TicketService:
                 "not an agency of the routing table in force",
                 {"unknown": unknown, "known": known},
             )
-        return await self._repository.create(call_id, agencies, who, _year(utcnow(), table.tz), note)
+        created = await self._repository.create(call_id, agencies, who, _year(utcnow(), table.tz), note)
+        return [_labelled(ticket, table) for ticket in created]
 
     async def handed_over(self, call_id: uuid.UUID, agency: str, *, acknowledged: bool) -> TicketSummary:
         """Dispatch handed the incident to `agency`: its ticket exists (made now if need be); when an agency desk
@@ -64,22 +66,33 @@ class TicketService:
         if "agency" in who.roles and not _is_staff(who):
             if agency is not None and agency != who.agency:
                 raise TicketError(403, "not_your_agency", "an agency user sees only their own agency's tickets")
-            return await self._repository.list(who.agency, statuses or OPEN_STATUSES, limit)
-        return await self._repository.list(agency, statuses, limit)
+            tickets = await self._repository.list(who.agency, statuses or OPEN_STATUSES, limit)
+        else:
+            tickets = await self._repository.list(agency, statuses, limit)
+        table = await self._tables.current_table()
+        return [_labelled(ticket, table) for ticket in tickets]
 
     async def get(self, ticket_id: uuid.UUID, who: Who) -> TicketRecord:
         record = await self._repository.get(ticket_id)
         if record is None or who.actor_for(record.summary.agency) is None:
             raise TicketError(404, "ticket_not_found", "no such ticket (or not your agency's)", {"id": str(ticket_id)})
-        return record
+        return replace(record, summary=_labelled(record.summary, await self._tables.current_table()))
 
     async def transition(
         self, ticket_id: uuid.UUID, to: TicketStatus, who: Who, reason: str | None, report: str | None
     ) -> TicketSummary:
-        return await self._repository.transition(ticket_id, to, who, reason, report)
+        moved = await self._repository.transition(ticket_id, to, who, reason, report)
+        return _labelled(moved, await self._tables.current_table())
 
     async def comment(self, ticket_id: uuid.UUID, text: str, who: Who) -> TicketEventView:
         return await self._repository.comment(ticket_id, text, who)
+
+
+def _labelled(ticket: TicketSummary, table: RoutingTable) -> TicketSummary:
+    category = table.category(ticket.category)
+    if category is None:
+        return ticket
+    return ticket.model_copy(update={"category_label_id": category.label_id, "category_label_en": category.label_en})
 
 
 def _is_staff(who: Who) -> bool:

@@ -59,6 +59,9 @@ class TicketSummary(BaseModel):
     incident_id: uuid.UUID
     agency: str
     category: str
+    # The category's names in the routing table in force (None: the category has left the table since).
+    category_label_id: str | None = None
+    category_label_en: str | None = None
     severity: str | None
     status: TicketStatus
     kecamatan: str | None = None

@@ -114,7 +114,7 @@ async def create_tickets(
     "/api/tickets",
     access="signed_in",
     summary="Tickets, most urgent then newest first: an agency user's own agency's open ones; every one for staff",
-    refusals={403: ("not_your_agency", "forbidden")},
+    refusals={403: ("not_your_agency",)},
 )
 async def list_tickets(request: web.Request, query: TicketQuery, identity: Identity) -> list[TicketSummary]:
     return await request.app[DEPS].tickets.list(_who(identity), query.status, query.agency, query.limit)

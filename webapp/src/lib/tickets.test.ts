@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCoordinates, needsOf, orderedMoves, severityKey, ticketAge } from "./tickets";
+import { categoryLabel, formatCoordinates, needsOf, orderedMoves, severityKey, ticketAge } from "./tickets";
 
 const NOW = new Date("2026-12-04T10:00:00Z");
 const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
@@ -50,5 +50,15 @@ describe("severityKey", () => {
     expect(severityKey("critical")).toBe("ticket.severity.critical");
     expect(severityKey(null)).toBeNull();
     expect(severityKey("apocalyptic")).toBeNull();
+  });
+});
+
+describe("categoryLabel", () => {
+  const ticket = { category: "fallen_tree", category_label_id: "Pohon tumbang", category_label_en: "Fallen tree" };
+
+  it("names the category in the reader's language, or by its id once the table lost it", () => {
+    expect(categoryLabel(ticket, "id")).toBe("Pohon tumbang");
+    expect(categoryLabel(ticket, "en")).toBe("Fallen tree");
+    expect(categoryLabel({ category: "flood", category_label_id: null, category_label_en: null }, "id")).toBe("flood");
   });
 });

@@ -1,7 +1,7 @@
 // Pure helpers of the agency's ticket screen: ages, the order of the buttons, what each move needs.
 
 import type { components } from "../api/schema";
-import type { MessageKey } from "./i18n";
+import type { Language, MessageKey } from "./i18n";
 
 export type TicketStatus = components["schemas"]["TicketStatus"];
 export type TicketSummary = components["schemas"]["TicketSummary"];
@@ -64,4 +64,12 @@ const SEVERITIES = ["critical", "high", "medium", "low"] as const;
 export function severityKey(severity: string | null): MessageKey | null {
   const known = SEVERITIES.find((s) => s === severity);
   return known === undefined ? null : `ticket.severity.${known}`;
+}
+
+/** The category as the routing table names it in the reader's language; its id when the table no longer has it. */
+export function categoryLabel(
+  ticket: Pick<TicketSummary, "category" | "category_label_id" | "category_label_en">,
+  language: Language,
+): string {
+  return (language === "id" ? ticket.category_label_id : ticket.category_label_en) ?? ticket.category;
 }
