@@ -86,7 +86,8 @@ class Service:
             settings.asterisk_config_dir,
             backoff,
         )
-        self.incidents = IncidentService(IncidentRepository(self.database, self.hub), self.routing)
+        incidents = IncidentRepository(self.database, self.hub)
+        self.incidents = IncidentService(incidents, self.routing)
         room = room or load_room()
         trunks = trunks or load_trunks()
         self.calls = CallHandler(
@@ -111,12 +112,12 @@ class Service:
         )
         self.operators = OperatorService(self.database, self.ami)
         self.desks = DeskService(self.database, self.ami)
-        self.tickets = TicketService(TicketRepository(self.database), IncidentRepository(self.database), self.routing)
+        self.tickets = TicketService(TicketRepository(self.database), incidents, self.routing)
         self.dispatch = DispatchService(
             self.ari,
             self.ami,
             self.journal,
-            IncidentRepository(self.database, self.hub),
+            incidents,
             self.routing,
             self.calls,
             self.tickets,
