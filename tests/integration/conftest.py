@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import structlog
 from dotenv import dotenv_values
@@ -204,6 +205,13 @@ async def service(local_asterisk: LocalAsterisk, clean_database: str, tmp_path: 
         yield svc
     finally:
         await svc.stop()
+
+
+@pytest.fixture
+async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client of the service's HTTP API (of the module's `service`, where a module overrides it)."""
+    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
+        yield session
 
 
 async def user_token(service: Service, username: str, role: Role) -> str:
