@@ -60,7 +60,12 @@ async def settle(service: Service) -> None:
 
 async def stored_call(service: Service, **where: object) -> Stored:
     async with service.database.session() as session:
-        call = (await session.scalars(select(Call).filter_by(**where))).one()
+        found = (await session.scalars(select(Call).filter_by(**where))).all()
+        if len(found) != 1:  # say what is there: a flaky miss (seen once in CI) needs the rows to be understood
+            stored = (await session.scalars(select(Call))).all()
+            rows = [(c.uniqueid, c.trunk, c.caller_number, c.caller_number_raw, c.ended_at) for c in stored]
+            raise AssertionError(f"{len(found)} calls where {where}; stored: {rows}")
+        call = found[0]
         fixes = await fixes_of(service, call.id)
     return Stored(call, fixes, await timeline(service, call.id))
 
