@@ -64,7 +64,7 @@ export async function readDispatch(callId: string): Promise<void> {
 
 export async function startDispatch(callId: string, mode: DispatchMode): Promise<void> {
   await request(callId, () =>
-    api.POST("/api/calls/{call_id}/dispatch", { params: { path: { call_id: callId } }, body: { mode } }),
+    api.POST("/api/calls/{call_id}/dispatch", { params: { path: { call_id: callId } }, body: { mode, target: null, agency: null, category: null } }),
   );
 }
 

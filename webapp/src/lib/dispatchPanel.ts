@@ -125,3 +125,9 @@ export function panelActions(view: DispatchView | null, callLive: boolean, dispa
 export function dispatchTouched(detail: CallDetail): boolean {
   return detail.timeline.some((event) => event.type === "dispatch_requested" || event.type === "dispatch_holding");
 }
+
+/** The panel's actions for a card: its call live, classified with an incident category. */
+export function cardActions(card: Card, categories: readonly Category[], view: DispatchView | null): PanelActions {
+  const live = card.detail !== null && card.detail.ended_at === null;
+  return panelActions(view, live, explainQuery(card, categories) !== null);
+}
