@@ -1,6 +1,8 @@
 // Every text the console shows, in Bahasa Indonesia (the default) and English. The Indonesian dictionary defines
 // the keys; the English one must have exactly the same keys (the type says so, and a unit test checks the values).
 
+import { DISPATCH_EN, DISPATCH_ID } from "./i18nDispatch";
+
 export const LANGUAGES = ["id", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
 export const DEFAULT_LANGUAGE: Language = "id";
@@ -226,6 +228,7 @@ const id = {
   "queue.waitingCount": "{n} menunggu",
   "duration.hours": "{n} jam",
   "duration.days": "{n} hari",
+  ...DISPATCH_ID,
 } as const;
 
 export type MessageKey = keyof typeof id;
@@ -452,6 +455,7 @@ const en: Dictionary = {
   "queue.waitingCount": "{n} waiting",
   "duration.hours": "{n} hours",
   "duration.days": "{n} days",
+  ...DISPATCH_EN,
 };
 
 export const DICTIONARIES: Readonly<Record<Language, Dictionary>> = { id, en };

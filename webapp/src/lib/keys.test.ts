@@ -52,6 +52,30 @@ describe("actionFor", () => {
     expect(actionFor(press("x", { inTextField: true }), card)).toBeNull();
   });
 
+  it("starts and steers a dispatch with one letter each, only with a card open", () => {
+    const expected = [
+      ["b", { kind: "dispatch", mode: "blind" }],
+      ["T", { kind: "dispatch", mode: "attended" }],
+      ["g", { kind: "dispatch", mode: "conference" }],
+      ["s", { kind: "dispatchCommand", command: "complete" }],
+      ["u", { kind: "dispatchCommand", command: "cancel" }],
+      ["e", { kind: "dispatchCommand", command: "leave" }],
+    ] as const;
+    for (const [key, action] of expected) {
+      expect(actionFor(press(key), card)).toEqual(action);
+      expect(actionFor(press(key), idle)).toBeNull();
+      expect(actionFor(press(key, { inTextField: true }), card)).toBeNull();
+    }
+    // Alt+B stays the language switch.
+    expect(actionFor(press("b", { altKey: true }), card)).toEqual({ kind: "language" });
+  });
+
+  it("gives every letter one meaning: no two bindings share a key", () => {
+    const single = BINDINGS.filter((binding) => binding.join === "or").flatMap((binding) => binding.keys);
+    const letters = single.filter((key) => /^[A-Z?]$/.test(key));
+    expect(new Set(letters).size).toBe(letters.length);
+  });
+
   it("names the keys shown on the card for each incident slot", () => {
     expect(incidentKeys(0)).toEqual(["1"]);
     expect(incidentKeys(9)).toEqual(["0"]);
@@ -72,7 +96,7 @@ describe("actionFor", () => {
 
   it("lists in the help every key it handles, each with a label in the dictionary", () => {
     const listed = BINDINGS.flatMap((binding) => binding.keys);
-    for (const key of ["?", "F1", "Esc", "L", "P", "R", "1", "5", "1…9", "0", "K", "X", "A", "M", "C", "D", "Alt", "B", "Q"]) {
+    for (const key of ["?", "F1", "Esc", "L", "P", "R", "1", "5", "1…9", "0", "K", "X", "A", "M", "C", "D", "Alt", "B", "Q", "T", "G", "S", "U", "E"]) {
       expect(listed).toContain(key);
     }
     for (const binding of BINDINGS) {

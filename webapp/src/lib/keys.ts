@@ -2,6 +2,7 @@
 // Plain letters act only when no modifier is held (browser shortcuts stay the browser's) and never while the
 // operator types in a field; F1, Escape and Alt combinations work everywhere.
 
+import type { DispatchCommand, DispatchMode } from "./dispatchPanel";
 import type { MessageKey } from "./i18n";
 
 export const PAUSE_REASONS = ["break", "training", "wrap-up", "meal", "other"] as const;
@@ -24,7 +25,10 @@ export type Action =
   | { kind: "pin" }
   | { kind: "done" }
   | { kind: "copyNumber" }
-  | { kind: "editIncident" };
+  | { kind: "editIncident" }
+  // The dispatch panel: start a dispatch of the classified call, then act on the one running.
+  | { kind: "dispatch"; mode: DispatchMode }
+  | { kind: "dispatchCommand"; command: DispatchCommand };
 
 export interface KeyPress {
   key: string;
@@ -82,6 +86,12 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ["M"], join: "or", label: "key.pin" },
   { keys: ["C"], join: "or", label: "key.copyNumber" },
   { keys: ["D"], join: "or", label: "key.done" },
+  { keys: ["B"], join: "or", label: "key.dispatchBlind" },
+  { keys: ["T"], join: "or", label: "key.dispatchAttended" },
+  { keys: ["G"], join: "or", label: "key.dispatchConference" },
+  { keys: ["S"], join: "or", label: "key.dispatchComplete" },
+  { keys: ["U"], join: "or", label: "key.dispatchCancel" },
+  { keys: ["E"], join: "or", label: "key.dispatchLeave" },
   { keys: ["Alt", "B"], join: "chord", label: "key.language" },
   { keys: ["Alt", "Q"], join: "chord", label: "key.signOut" },
 ];
@@ -100,6 +110,14 @@ const CARD_ACTIONS: Readonly<Record<string, Action>> = {
   d: { kind: "done" },
   c: { kind: "copyNumber" },
   a: { kind: "editIncident" },
+  // Blind, Transfer after talking (attended), Gabung (join: conference); Serahkan (complete), Urungkan (cancel),
+  // Exit (leave the conference).
+  b: { kind: "dispatch", mode: "blind" },
+  t: { kind: "dispatch", mode: "attended" },
+  g: { kind: "dispatch", mode: "conference" },
+  s: { kind: "dispatchCommand", command: "complete" },
+  u: { kind: "dispatchCommand", command: "cancel" },
+  e: { kind: "dispatchCommand", command: "leave" },
 };
 
 /** The action a key press stands for, or null (then the browser keeps the key). */

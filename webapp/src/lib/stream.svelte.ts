@@ -6,6 +6,8 @@
 import { api, failureOf, type ApiFailure } from "../api/client";
 import type { components } from "../api/schema";
 import { cardsReducer, EMPTY_CARDS, type CardAction, type CardsState } from "./cards";
+import { forgetDispatch, readDispatch } from "./dispatch.svelte";
+import { dispatchTouched } from "./dispatchPanel";
 import { refreshOperatorState } from "./operatorState.svelte";
 import { loadSession, session } from "./session.svelte";
 import { CLOSE_SIGNED_OUT, parseServerMessage, reconnectDelay, type ServerMessage } from "./streamProtocol";
@@ -174,6 +176,11 @@ async function readOnce(callId: string): Promise<void> {
     } else if (incident.response.status === 404) {
       dispatch({ type: "incident", callId, incident: null });
     }
+    // The dispatch's live state (ringing, consulting, connected) is not in the call: read it once dispatch has
+    // taken the call over (after the card is up, so the screen pop does not wait for it).
+    if (dispatchTouched(call.data)) {
+      await readDispatch(callId);
+    }
   } catch {
     live.failure = { status: 0, id: "network", message: "network error" };
   }
@@ -191,6 +198,7 @@ async function loadCategories(): Promise<void> {
 /** Close a card here and stop following its call. */
 export function closeCard(callId: string): void {
   dispatch({ type: "close", callId });
+  forgetDispatch(callId);
   send({ type: "unwatch", call_id: callId });
 }
 
