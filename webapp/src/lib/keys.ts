@@ -24,7 +24,8 @@ export type Action =
   | { kind: "pin" }
   | { kind: "done" }
   | { kind: "copyNumber" }
-  | { kind: "editIncident" };
+  | { kind: "editIncident" }
+  | { kind: "playRecording" };
 
 export interface KeyPress {
   key: string;
@@ -82,6 +83,7 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ["M"], join: "or", label: "key.pin" },
   { keys: ["C"], join: "or", label: "key.copyNumber" },
   { keys: ["D"], join: "or", label: "key.done" },
+  { keys: ["V"], join: "or", label: "key.playRecording" },
   { keys: ["Alt", "B"], join: "chord", label: "key.language" },
   { keys: ["Alt", "Q"], join: "chord", label: "key.signOut" },
 ];
@@ -100,6 +102,7 @@ const CARD_ACTIONS: Readonly<Record<string, Action>> = {
   d: { kind: "done" },
   c: { kind: "copyNumber" },
   a: { kind: "editIncident" },
+  v: { kind: "playRecording" },
 };
 
 /** The action a key press stands for, or null (then the browser keeps the key). */
