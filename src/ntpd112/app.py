@@ -41,6 +41,7 @@ from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
 from ntpd112.store.locations import LocationLookup
 from ntpd112.store.pins import Pins
+from ntpd112.store.recordings import Recordings
 from ntpd112.store.repo import Repository
 from ntpd112.store.reports import ReportRepository
 from ntpd112.store.routing_versions import RoutingVersionRepository
@@ -165,6 +166,7 @@ class Service:
                 areas=AreaMap(self.database),
                 reports=ReportRepository(self.database),
                 report_settings=room.reports,
+                recordings=Recordings(self.database, settings.recordings_dir),
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
             ),

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Asterisk's configuration directory, where the fail-safe routes include is written (None: not written, for
     # example when the service runs on another host than Asterisk).
     asterisk_config_dir: Path | None = None
+    # Asterisk's monitor spool, where MixMonitor writes the calls' recordings (a call row names its file relative to
+    # it). None: the service serves no recordings (Asterisk on another host without a shared spool).
+    recordings_dir: Path | None = None
     # Shared secret of AML senders (HMAC-SHA256, see intake/aml.py and web/aml_routes.py). Unset: the AML endpoints
     # answer 503 aml_disabled.
     aml_hmac_secret: SecretStr | None = None

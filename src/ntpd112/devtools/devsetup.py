@@ -63,9 +63,14 @@ def ensure_env_file(path: Path, machine_file: Path = MACHINE_CREDENTIALS) -> dic
     }
     machine_values = _append_missing(machine_file, machine_values, generated)
     values = _append_missing(path, _read_env(path), machine_values)
-    # The service writes the fail-safe routes include into the local Asterisk's configuration directory.
+    # The service writes the fail-safe routes include into the local Asterisk's configuration directory and serves
+    # the recordings its MixMonitor writes.
     asterisk_root = values.get("NTPD112_ASTERISK_ROOT", str(LocalAsteriskSettings().asterisk_root))
-    return _append_missing(path, values, {"NTPD112_ASTERISK_CONFIG_DIR": f"{asterisk_root}/etc/asterisk"})
+    local = {
+        "NTPD112_ASTERISK_CONFIG_DIR": f"{asterisk_root}/etc/asterisk",
+        "NTPD112_RECORDINGS_DIR": f"{asterisk_root}/var/spool/asterisk/monitor",
+    }
+    return _append_missing(path, values, local)
 
 
 def _psql_as_superuser(sql: str) -> str:

@@ -1,4 +1,4 @@
-"""REST for the call records: the list, one call with its timeline, and an operator's manual pin."""
+"""REST for the call records: the list, one call with its timeline, an operator's manual pin and the recording."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import uuid
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from ntpd112.errors import RefusedError
 from ntpd112.store.pins import PinStored
 from ntpd112.store.repo import CallDetail, CallSummary
-from ntpd112.web.common import DEPS, ApiError, Identity
+from ntpd112.web.auth import audit_entry, record_audit
+from ntpd112.web.common import DEPS, ApiError, Identity, error_response
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -71,3 +73,64 @@ async def pin_location(request: web.Request, path: CallPath, body: PinRequest, i
     return await request.app[DEPS].pins.store(
         path.call_id, body.lat, body.lon, body.radius_m, body.note, identity.username
     )
+
+
+RECORDING_ACTION = "GET /api/calls/{call_id}/recording"
+# Recordings hold a caller's voice: a browser may keep them in memory to play, never on disk or in a shared cache.
+RECORDING_HEADERS = {"Content-Type": "audio/wav", "Cache-Control": "private, no-store"}
+
+
+def _starts_playback(request: web.Request) -> bool | None:
+    """Whether the request starts a playback (no range, or a range from byte 0; a player's later ranges are the
+    same playback, seeking); None when its Range header does not parse."""
+    if "Range" not in request.headers:
+        return True
+    try:
+        start: int | None = request.http_range.start
+    except ValueError:
+        return None
+    return start == 0
+
+
+def _range_unsatisfiable(request: web.Request, size: int) -> web.Response | None:
+    """aiohttp's FileResponse answers an unsatisfiable range with an empty 416; every refusal here is JSON."""
+    try:
+        start = request.http_range.start
+    except ValueError:
+        start = size
+    if start is None or start < 0 or start < size:
+        return None
+    refused = error_response(416, "range_not_satisfiable", "the range is outside the recording", {"size": size})
+    refused.headers["Content-Range"] = f"bytes */{size}"
+    return refused
+
+
+@routes.get(
+    "/api/calls/{call_id}/recording",
+    access="operator",
+    summary="The call's recording (WAV), with range requests; every playback is audited",
+    produces="audio/wav",
+    description="200 with the whole file, or 206 Partial Content for a Range request (Accept-Ranges: bytes). "
+    "Served once the call has ended.",
+    refusals={
+        404: ("call_not_found", "recording_not_found"),
+        409: ("recording_in_progress",),
+        416: ("range_not_satisfiable",),
+    },
+)
+async def get_recording(request: web.Request, path: CallPath) -> web.StreamResponse:
+    # One audit entry per playback, refusals included, not one per range a player fetches while it plays.
+    audited = _starts_playback(request) is not False
+    try:
+        recording = await request.app[DEPS].recordings.file_of(path.call_id)
+    except RefusedError as refused:
+        if audited:
+            await record_audit(request, audit_entry(request, RECORDING_ACTION, refused.status, refused.error_id))
+        raise
+    unsatisfiable = _range_unsatisfiable(request, recording.size)
+    if audited:
+        status, outcome = (
+            (416, "range_not_satisfiable") if unsatisfiable else (206 if "Range" in request.headers else 200, "ok")
+        )
+        await record_audit(request, audit_entry(request, RECORDING_ACTION, status, outcome))
+    return unsatisfiable or web.FileResponse(recording.path, headers=RECORDING_HEADERS)

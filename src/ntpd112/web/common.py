@@ -38,6 +38,7 @@ from ntpd112.store.area_map import AreaMap
 from ntpd112.store.audit import AuditTrail
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.pins import Pins
+from ntpd112.store.recordings import Recordings
 from ntpd112.store.repo import Repository
 from ntpd112.store.reports import ReportRepository
 from ntpd112.store.routing_versions import NoRoutingTable, UnknownVersion
@@ -119,6 +120,7 @@ class WebDeps:
     areas: AreaMap
     reports: ReportRepository
     report_settings: ReportSettings
+    recordings: Recordings
     # None: the AML endpoints answer 503 aml_disabled.
     aml: AmlRepository | None = None
     aml_hmac_secret: SecretStr | None = None

@@ -1,7 +1,8 @@
 """The call card in a real browser against the real service, Asterisk and PostgreSQL: a baresip softphone answers
 as the signed-in operator, a SIPp 112 caller with P-Access-Network-Info and a PIDF-LO body rings, the card pops up
 over the live stream with the number, both fixes on the map and the kecamatan; the operator classifies by key
-(checked in PostgreSQL), drops a pin, closes the card, and marks the next call a prank in two keys."""
+(checked in PostgreSQL), drops a pin, plays the ended call's recording, closes the card, and marks the next call a
+prank in two keys."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from playwright.async_api import expect
 from sqlalchemy import select
 
 from ntpd112.app import Service
+from ntpd112.store.audit import AuditQuery
 from ntpd112.store.models import Call, Incident, LocationFixRow
+from ntpd112.web.call_routes import RECORDING_ACTION
 from tests.integration import pidf
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in
 from tests.integration.conftest import empty_queue, unique_mobile_number, wait_until
@@ -123,6 +126,15 @@ async def test_card_pops_with_the_location_and_is_classified_by_keys(
 
             # Done only once the call has ended (the caller hangs up: the stream says so).
             await expect(card.locator(".card-status")).to_have_text("Panggilan berakhir", timeout=15_000)
+            # The ended card plays the call's recording: V starts it and the browser fetches the WAV from the
+            # service (CSP media from 'self'), which audits the playback.
+            player = card.get_by_test_id("recording").locator("audio")
+            await expect(player).to_be_visible()
+            async with page.expect_response(lambda answer: answer.url.endswith("/recording")) as fetched:
+                await page.keyboard.press("v")
+            assert (await fetched.value).status in (200, 206)
+            await expect(player).to_have_js_property("paused", False)
+            assert await service.accounts.audit.query(AuditQuery(action=RECORDING_ACTION, user="rina"))
             await console.screenshot("card-classified")
             await page.keyboard.press("d")
             await expect(card).to_have_count(0)

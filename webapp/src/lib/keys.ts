@@ -28,7 +28,8 @@ export type Action =
   | { kind: "editIncident" }
   // The dispatch panel: start a dispatch of the classified call, then act on the one running.
   | { kind: "dispatch"; mode: DispatchMode }
-  | { kind: "dispatchCommand"; command: DispatchCommand };
+  | { kind: "dispatchCommand"; command: DispatchCommand }
+  | { kind: "playRecording" };
 
 export interface KeyPress {
   key: string;
@@ -92,6 +93,7 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ["S"], join: "or", label: "key.dispatchComplete" },
   { keys: ["U"], join: "or", label: "key.dispatchCancel" },
   { keys: ["E"], join: "or", label: "key.dispatchLeave" },
+  { keys: ["V"], join: "or", label: "key.playRecording" },
   { keys: ["Alt", "B"], join: "chord", label: "key.language" },
   { keys: ["Alt", "Q"], join: "chord", label: "key.signOut" },
 ];
@@ -118,6 +120,7 @@ const CARD_ACTIONS: Readonly<Record<string, Action>> = {
   s: { kind: "dispatchCommand", command: "complete" },
   u: { kind: "dispatchCommand", command: "cancel" },
   e: { kind: "dispatchCommand", command: "leave" },
+  v: { kind: "playRecording" },
 };
 
 /** The action a key press stands for, or null (then the browser keeps the key). */
