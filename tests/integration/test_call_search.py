@@ -100,7 +100,12 @@ async def test_each_filter_narrows_the_list(shared_service: Service, http: aioht
     assert await ids(kecamatan="_") == [calls["phantom"]]
     assert await ids(number="0857-1111-2222", outcome="abandoned", **{"from": "2026-11-11"}) == [calls["abandoned"]]
     [row] = await _calls(http, token, category="fire")
-    assert (row["outcome"], row["category"], row["area_kecamatan"]) == ("answered", "fire", "Kebayoran Baru")
+    assert (row["outcome"], row["category"], row["operator"], row["area_kecamatan"]) == (
+        "answered",
+        "fire",
+        "op1",
+        "Kebayoran Baru",
+    )
 
 
 @pytest.mark.parametrize(

@@ -148,6 +148,7 @@ class CallFilter:
 class CallListItem(CallSummary):
     outcome: CallOutcome
     category: str | None
+    operator: str | None
     area_kecamatan: str | None
     area_kelurahan: str | None
 
@@ -193,6 +194,7 @@ def _list_item(call: Call, outcome: str, category: str | None) -> CallListItem:
         **CallSummary.model_validate(call).model_dump(),
         outcome=CallOutcome(outcome),
         category=category,
+        operator=call.operator,
         area_kecamatan=call.area_kecamatan,
         area_kelurahan=call.area_kelurahan,
     )

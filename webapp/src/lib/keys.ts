@@ -24,7 +24,11 @@ export type Action =
   | { kind: "pin" }
   | { kind: "done" }
   | { kind: "copyNumber" }
-  | { kind: "editIncident" };
+  | { kind: "editIncident" }
+  // The callback list and the call search, each opened and closed by its key.
+  | { kind: "callbacks" }
+  | { kind: "callBack"; slot: number }
+  | { kind: "search" };
 
 export interface KeyPress {
   key: string;
@@ -35,9 +39,9 @@ export interface KeyPress {
   inTextField: boolean;
 }
 
-/** What digits pick right now: a pause reason, a call outcome, an incident category past the tenth, or (with a
- * card open and no choice) one of the first ten incident categories. */
-export type Choice = "reason" | "outcome" | "moreIncidents" | null;
+/** What digits pick right now: a pause reason, a call outcome, an incident category past the tenth, a callback
+ * to call back (the list is open), or (with a card open and no choice) one of the first ten incident categories. */
+export type Choice = "reason" | "outcome" | "moreIncidents" | "callback" | null;
 
 export interface KeyContext {
   choice: Choice;
@@ -82,6 +86,9 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ["M"], join: "or", label: "key.pin" },
   { keys: ["C"], join: "or", label: "key.copyNumber" },
   { keys: ["D"], join: "or", label: "key.done" },
+  { keys: ["B"], join: "or", label: "key.callbacks" },
+  { keys: ["B", "1…9"], join: "then", label: "key.callBack" },
+  { keys: ["S"], join: "or", label: "key.search" },
   { keys: ["Alt", "B"], join: "chord", label: "key.language" },
   { keys: ["Alt", "Q"], join: "chord", label: "key.signOut" },
 ];
@@ -90,6 +97,8 @@ const LETTER_ACTIONS: Readonly<Record<string, Action>> = {
   l: { kind: "queueToggle" },
   p: { kind: "pause" },
   r: { kind: "resume" },
+  b: { kind: "callbacks" },
+  s: { kind: "search" },
   "?": { kind: "help" },
 };
 
@@ -143,6 +152,8 @@ function digitAction(digit: number, context: KeyContext): Action | null {
       return digit < 9 ? { kind: "outcome", slot: digit } : null;
     case "moreIncidents":
       return { kind: "classify", slot: DIRECT_INCIDENT_SLOTS + digit };
+    case "callback":
+      return digit < 9 ? { kind: "callBack", slot: digit } : null;
     case null:
       return context.cardOpen ? { kind: "classify", slot: digit } : null;
   }
