@@ -18,6 +18,7 @@ from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
 from ntpd112.dispatch.routing_service import RoutingService
+from ntpd112.dispatch.tickets import TicketService
 from ntpd112.live import Hub
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
@@ -44,6 +45,7 @@ from ntpd112.store.repo import Repository
 from ntpd112.store.reports import ReportRepository
 from ntpd112.store.routing_versions import RoutingVersionRepository
 from ntpd112.store.sessions import Sessions
+from ntpd112.store.tickets import TicketRepository
 from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
 from ntpd112.web.app import Accounts, HttpPolicy, WebDeps, create_app
@@ -84,7 +86,8 @@ class Service:
             settings.asterisk_config_dir,
             backoff,
         )
-        self.incidents = IncidentService(IncidentRepository(self.database, self.hub), self.routing)
+        incidents = IncidentRepository(self.database, self.hub)
+        self.incidents = IncidentService(incidents, self.routing)
         room = room or load_room()
         trunks = trunks or load_trunks()
         self.calls = CallHandler(
@@ -109,8 +112,15 @@ class Service:
         )
         self.operators = OperatorService(self.database, self.ami)
         self.desks = DeskService(self.database, self.ami)
+        self.tickets = TicketService(TicketRepository(self.database), incidents, self.routing)
         self.dispatch = DispatchService(
-            self.ari, self.ami, self.journal, IncidentRepository(self.database, self.hub), self.routing, self.calls
+            self.ari,
+            self.ami,
+            self.journal,
+            incidents,
+            self.routing,
+            self.calls,
+            self.tickets,
         )
         self.callbacks = CallbackService(self.database, self.ami, self.journal, trunks)
         self.callbacks.attach(self.ami)
@@ -148,6 +158,7 @@ class Service:
                 callbacks=self.callbacks,
                 dispatch=self.dispatch,
                 desks=self.desks,
+                tickets=self.tickets,
                 accounts=self.accounts,
                 hub=self.hub,
                 pins=Pins(self.database, self.hub),

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+from ntpd112.access.passwords import hash_password
+from ntpd112.app import Service
+from ntpd112.queue.operators import NewOperator
+from tests.integration.conftest import wait_until
 
 BARESIP_MODULES = Path("/usr/lib/baresip/modules")
 
@@ -81,3 +87,26 @@ class Baresip:
             if self._process.returncode is None:
                 self._process.kill()
                 await self._process.wait()
+
+
+@contextlib.asynccontextmanager
+async def registered_operator_phone(
+    service: Service, workdir: Path, username: str, name: str, address: str, *, password: str | None = None
+) -> AsyncIterator[Baresip]:
+    """An operator added to the room with a baresip phone that has registered (and, with `password`, can sign in to
+    the console); the phone stops on leaving."""
+    created = await service.operators.add(NewOperator(username=username, name=name))
+    if password is not None:
+        await service.accounts.users.set_password(username, hash_password(password), must_change=False)
+    phone = Baresip(workdir, username, created.sip_password, address)
+    await phone.start()
+    try:
+
+        async def registered() -> bool:
+            endpoint = await service.ari.request("GET", f"/endpoints/PJSIP/{username}")
+            return bool(endpoint["state"] == "online")
+
+        await wait_until(registered, timeout=15)
+        yield phone
+    finally:
+        await phone.stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
 
@@ -16,12 +14,6 @@ from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 def service(shared_service: Service) -> Service:
     # Requests and calls against a running service and empty tables: no test here needs a fresh service.
     return shared_service
-
-
-@pytest.fixture
-async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
-        yield session
 
 
 async def _error(response: aiohttp.ClientResponse) -> str:

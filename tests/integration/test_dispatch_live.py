@@ -30,6 +30,7 @@ from ntpd112.routing.defaults import default_table
 from ntpd112.routing.tables import ChainStep, OutsideHours, RoutingTable, Rule
 from ntpd112.routing.windows import TimeWindow
 from ntpd112.store.incidents import IncidentRepository
+from ntpd112.store.tickets import TicketRepository
 from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, user_token, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, SippResult, run_sipp
@@ -137,6 +138,17 @@ class Room:
         await self.service.journal.flushed()
         return [e.data for e in await timeline(self.service, call_id) if e.type == event_type]
 
+    async def ticket(self) -> tuple[str, str, str]:
+        """The one ticket dispatch made (after the timeline's event, so waited for): agency, status, category."""
+        tickets = TicketRepository(self.service.database)
+
+        async def made() -> bool:
+            return bool(await tickets.list(None, None, 10))
+
+        await wait_until(made)
+        [ticket] = await tickets.list(None, None, 10)
+        return ticket.agency, ticket.status.value, ticket.category
+
     async def incident_status(self, call_id: uuid.UUID) -> str | None:
         incident = await IncidentRepository(self.service.database).get(call_id)
         return incident.status if incident else None
@@ -193,6 +205,8 @@ async def test_blind_dispatch_walks_the_chain_past_busy_and_no_answer_to_the_des
         assert body["rule_id"] == "fire" and body["decision"] == "route"
         await room.wait_for_event(call_id, "agency_answered", timeout=30)
         assert await room.incident_status(call_id) == "acknowledged"
+        # The agency whose desk answered has the incident's ticket, acknowledged on its behalf by dispatch.
+        assert await room.ticket() == ("bpbd", "acknowledged", "fire")
 
     ended = await room.events(call_id, "dispatch_attempt_ended")
     assert [(e["target"], e["outcome"]) for e in ended] == [
@@ -335,4 +349,5 @@ async def test_a_non_emergency_outside_its_hours_gets_the_message_and_a_ticket(r
         assert await room.incident_status(call_id) == "ticket"
     [ticket] = await room.events(call_id, "ticket_opened")
     assert ticket["agency"] == "bpbd" and ticket["rule"] == "non-emergency"
+    assert await room.ticket() == ("bpbd", "sent", "non_emergency")
     assert "dispatch_attempt" not in await room.types(call_id)

@@ -163,6 +163,7 @@ PLAUSIBLE_PATH_VALUES = {
     "version": "999999",  # no such version: a restore must be refused, not done
     "asset": "docs.js",
     "token_id": "00000000-0000-4000-8000-000000000404",  # no such token: a revoke must be refused
+    "ticket_id": "00000000-0000-4000-8000-000000000115",  # no such ticket: a transition must be refused
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -17,12 +16,6 @@ from tests.integration.conftest import timeline, user_token
 def service(shared_service: Service) -> Service:
     # Requests and calls against a running service and empty tables: no test here needs a fresh service.
     return shared_service
-
-
-@pytest.fixture
-async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
-        yield session
 
 
 @pytest.fixture

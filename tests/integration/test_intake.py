@@ -14,6 +14,7 @@ import pytest
 from ntpd112.app import Service
 from ntpd112.store.models import Incident
 from tests.integration import pidf
+from tests.integration.cli import Run
 from tests.integration.conftest import INTAKE_EVENTS, calls_from, unique_mobile_number, user_token
 from tests.integration.intake_calls import Stored, e164, intake_call, settle, stored_call
 from tests.integration.test_dispatch_cli import ntpd112
@@ -35,6 +36,39 @@ def cell_csv(extra_lines: tuple[str, ...] = ()) -> str:
     for radio, (_, area, cell, lat, lon, reach) in CELLS.items():
         lines.append(f"{RADIO_NAMES[radio]},510,10,{area},{cell},7,{lon},{lat},{reach},12,1,1600000000,1700000000,")
     return "\n".join([*lines, *extra_lines]) + "\n"
+
+
+def square(lon: float, lat: float, size: float) -> list[list[list[float]]]:
+    return [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]]
+
+
+# Kecamatan Pamulang and, inside it, kelurahan Pamulang Barat: boundaries as a GeoJSON import gets them.
+PAMULANG = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"kabupaten": "Kota Tangerang Selatan", "kecamatan": "Pamulang"},
+            "geometry": {"type": "Polygon", "coordinates": square(106.70, -6.30, 0.04)},
+        },
+        {
+            "type": "Feature",
+            "properties": {
+                "kabupaten": "Kota Tangerang Selatan",
+                "kecamatan": "Pamulang",
+                "desa": "Pamulang Barat",
+                "kode": "36.74.05.1003",
+            },
+            "geometry": {"type": "Polygon", "coordinates": square(106.71, -6.295, 0.015)},
+        },
+    ],
+}
+
+
+async def import_pamulang(service: Service, tmp_path: Path) -> Run:
+    path = tmp_path / "areas.geojson"
+    path.write_text(json.dumps(PAMULANG))
+    return await ntpd112(service, "areas", "import", str(path))
 
 
 async def load_cells(service: Service, tmp_path: Path, extra_lines: tuple[str, ...] = ()) -> tuple[int, str, str]:
@@ -262,32 +296,7 @@ async def test_hostile_input_is_kept_raw_and_the_call_is_answered_and_queued_lik
 
 
 async def test_area_is_resolved_from_imported_boundaries(service: Service, tmp_path: Path) -> None:
-    def square(lon: float, lat: float, size: float) -> list[list[list[float]]]:
-        return [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]]
-
-    collection = {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "properties": {"kabupaten": "Kota Tangerang Selatan", "kecamatan": "Pamulang"},
-                "geometry": {"type": "Polygon", "coordinates": square(106.70, -6.30, 0.04)},
-            },
-            {
-                "type": "Feature",
-                "properties": {
-                    "kabupaten": "Kota Tangerang Selatan",
-                    "kecamatan": "Pamulang",
-                    "desa": "Pamulang Barat",
-                    "kode": "36.74.05.1003",
-                },
-                "geometry": {"type": "Polygon", "coordinates": square(106.71, -6.295, 0.015)},
-            },
-        ],
-    }
-    path = tmp_path / "areas.geojson"
-    path.write_text(json.dumps(collection))
-    run = await ntpd112(service, "areas", "import", str(path))
+    run = await import_pamulang(service, tmp_path)
     assert run.code == 0 and "2 areas imported" in run.out, run.err
     broken = tmp_path / "broken.geojson"
     broken.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature"}]}))

@@ -9,10 +9,8 @@ import hashlib
 import hmac
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
 
 import aiohttp
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
@@ -25,12 +23,6 @@ from tests.integration.conftest import AML_TEST_SECRET, unique_mobile_number, wa
 from tests.integration.intake_calls import e164, fixes_of, intake_call, settle, stored_call
 
 SECRET = AML_TEST_SECRET.encode()
-
-
-@pytest.fixture
-async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
-        yield session
 
 
 def https_form(number: str, lat: str = "-6.28850", lon: str = "106.71800", accuracy: str = "12") -> dict[str, str]:

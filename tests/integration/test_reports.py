@@ -7,7 +7,6 @@ import csv
 import io
 import itertools
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -31,12 +30,6 @@ DAY = date(2026, 11, 30)  # a Monday
 @pytest.fixture
 def service(shared_service: Service) -> Service:
     return shared_service
-
-
-@pytest.fixture
-async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
-        yield session
 
 
 def wib(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:

@@ -3,7 +3,6 @@ reload by NOTIFY on every running service, refusal of invalid tables, restore, d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,6 @@ from tests.integration.conftest import user_token, wait_until
 
 # A Monday 10:00 in Jakarta: office hours, so every default rule is active.
 MONDAY_MORNING = "2026-11-23T10:00:00+07:00"
-
-
-@pytest.fixture
-async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
-        yield session
 
 
 async def auth(service: Service, role: str) -> dict[str, str]:

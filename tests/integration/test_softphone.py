@@ -7,42 +7,32 @@ from pathlib import Path
 
 from ntpd112.app import Service
 from ntpd112.devtools.local_asterisk import LocalAsterisk
-from ntpd112.queue.operators import NewOperator
 from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
-from tests.integration.softphone import Baresip
+from tests.integration.softphone import registered_operator_phone
 
 
 async def test_baresip_operator_registers_answers_a_112_call_and_is_recorded(
     service: Service, local_asterisk: LocalAsterisk, tmp_path: Path
 ) -> None:
     await empty_queue(service)
-    created = await service.operators.add(NewOperator(username="op7", name="Dewi"))
-    phone = Baresip(tmp_path / "baresip", "op7", created.sip_password, "127.0.0.37")
-    await phone.start()
-    try:
+    async with registered_operator_phone(service, tmp_path / "baresip", "op7", "Dewi", "127.0.0.37") as phone:
+        try:
+            await service.operators.login("op7")
 
-        async def registered() -> bool:
-            endpoint = await service.ari.request("GET", "/endpoints/PJSIP/op7")
-            return bool(endpoint["state"] == "online")
-
-        await wait_until(registered, timeout=15)
-        await service.operators.login("op7")
-
-        number = unique_mobile_number()
-        result = await run_sipp(
-            "caller.xml",
-            source=TRUNK_ADDRESSES["telkomsel"],
-            keys={"caller": number, "caller_name": "Caller"},
-            hold_ms=4000,
-            timeout_s=30,
-        )
-        assert result.succeeded, result.output
-        await wait_until(lambda: not service.calls.active)
-        await service.journal.flushed()
-    finally:
-        await phone.stop()
-        await service.operators.remove("op7")
+            number = unique_mobile_number()
+            result = await run_sipp(
+                "caller.xml",
+                source=TRUNK_ADDRESSES["telkomsel"],
+                keys={"caller": number, "caller_name": "Caller"},
+                hold_ms=4000,
+                timeout_s=30,
+            )
+            assert result.succeeded, result.output
+            await wait_until(lambda: not service.calls.active)
+            await service.journal.flushed()
+        finally:
+            await service.operators.remove("op7")
 
     [call] = await calls_from(service, "+62" + number[1:])
     assert call.operator == "op7"

@@ -43,7 +43,7 @@ from ntpd112.dispatch.plan import plan_dispatch
 from ntpd112.dispatch.session import Session, State, view_of
 from ntpd112.dispatch.takeover import find_operator, redirect_into_dispatch
 from ntpd112.dispatch.telephony import Telephony
-from ntpd112.dispatch.timeline import Timeline
+from ntpd112.dispatch.timeline import HandOver, Timeline
 from ntpd112.dispatch.transitions import Clock, Transitions
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient
@@ -75,6 +75,7 @@ class DispatchService:
         incidents: IncidentRepository,
         tables: TableSource,
         calls: LiveCalls,
+        tickets: HandOver,
         clock: Clock | None = None,
     ) -> None:
         self._ari = ari
@@ -84,7 +85,7 @@ class DispatchService:
         self._tables = tables
         self._calls = calls
         self._sessions: dict[str, Session] = {}  # by caller channel id
-        self._transitions = Transitions(ari, Timeline(journal, incidents), clock)
+        self._transitions = Transitions(ari, Timeline(journal, incidents, tickets), clock)
         self._tasks = TaskSet("dispatch")
 
     async def stop(self) -> None:

@@ -11,10 +11,9 @@ from ntpd112.routing.categories import CategoryId, Severity
 from ntpd112.routing.tables import TableSource
 from ntpd112.store.incidents import IncidentRepository, IncidentView
 
-#: Free text from the operator: no control characters but newlines and tabs.
-FreeText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")
-]
+#: Free text from people: no control characters but newlines and tabs.
+FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
+FreeText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=FREE_TEXT_PATTERN)]
 AreaText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 

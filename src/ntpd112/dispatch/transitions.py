@@ -143,6 +143,7 @@ class Transitions:
             "ticket_opened",
             {"agency": decision.ticket_agency, "message": decision.message, "rule": decision.rule_id},
         )
+        await self._timeline.hand_over(session, decision.ticket_agency, plan, acknowledged=False)
 
     # -- walking the chain -------------------------------------------------------------------------------------
 
@@ -233,6 +234,7 @@ class Transitions:
             session, "agency_answered", {**attempt_data(attempt), "channel": leg, "mode": run.plan.mode.value}
         )
         await self._timeline.set_incident(session, "acknowledged", run.plan)
+        await self._timeline.hand_over(session, attempt.agency, run.plan, acknowledged=True)
 
     async def _exhausted(self, session: Session) -> None:
         run = session.run

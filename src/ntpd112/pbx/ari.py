@@ -34,12 +34,15 @@ ConnectedHook = Callable[[], Awaitable[None]]
 
 # Websocket heartbeat: a dead TCP connection (Asterisk killed, network gone) is noticed within ~2x this.
 HEARTBEAT_SECONDS = 5.0
-# Asterisk quirk: its HTTP server listens with a backlog of 10 (`ss -ltn` shows it on 8088), so a burst of new
-# connections (intake reads nine values of a call at once, calls arrive together) overflows it; the kernel drops
-# the SYNs (TcpExtListenOverflows) and those requests wait for TCP's SYN retry, 1 s and then 3 s. A pool of
-# kept-alive connections opens them once; past it, requests wait here for a free one. Fewer than intake's nine
-# reads split every intake into two rounds: the surge profile's intake p99 was 356 ms with 8, 40 ms with 16.
-REST_CONNECTIONS = 16
+# Asterisk quirk: its HTTP server listens with a backlog of 10 (tcptls.c's listen(fd, 10); `ss -ltn` shows it on
+# 8088), so a burst of new connections (intake reads nine values of a call at once, calls arrive together)
+# overflows it; the kernel drops the SYNs (TcpExtListenOverflows) and those requests wait for TCP's SYN retry, 1 s
+# and then 3 s. A pool of kept-alive connections opens them once; past it, requests wait here for a free one.
+# Fewer than intake's nine reads split every intake into two rounds (the surge profile's intake p99 was 356 ms with
+# 8 connections, 40 ms with 16); more than the backlog can still overflow it when the pool refills at once after
+# an idle spell (Asterisk closes idle connections): a 112 call's intake then stalled past a second (seen in CI: the
+# caller, answered by the dialplan, hung up before intake queued the call). Ten: both hold.
+REST_CONNECTIONS = 10
 # Asterisk closes an HTTP connection after 15 s idle (http.conf session_keep_alive): drop it here well before, so a
 # request is never sent on a connection Asterisk is closing.
 KEEPALIVE_SECONDS = 10.0

@@ -18,11 +18,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ntpd112.tickets.flow import TicketStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -243,6 +246,59 @@ class Incident(Base):
     updated_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+TICKET_STATUSES = tuple(status.value for status in TicketStatus)
+
+
+class Ticket(Base):
+    """An incident handed to one agency (tickets/flow.py has its status flow): one per (incident, agency)."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint("status IN ('" + "', '".join(TICKET_STATUSES) + "')", name="status"),
+        UniqueConstraint("incident_id", "agency", name="uq_tickets_incident_agency"),
+        Index("ix_tickets_agency_status", "agency", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(24), unique=True)  # 112-2026-000123
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    agency: Mapped[str] = mapped_column(String(64))  # the routing table's agency id
+    category: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    final_report: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TicketEvent(Base):
+    """Every status change and comment of a ticket, with who and when. Appended, never changed."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (CheckConstraint("kind IN ('status', 'comment')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(8))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(80))  # a username, or system:<what> for the service itself
+    actor: Mapped[str] = mapped_column(String(16))  # tickets.flow.Actor: how they acted
+    text: Mapped[str | None] = mapped_column(Text)  # the comment, the reason, or the final report
+
+
+class TicketCounter(Base):
+    """The last ticket number given in a year (numbers restart at 1 every year)."""
+
+    __tablename__ = "ticket_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class Operator(Base):

@@ -21,6 +21,7 @@ from ntpd112.web import (
     report_routes,
     status_routes,
     stream_routes,
+    ticket_routes,
 )
 from ntpd112.web.auth import audit_middleware, auth_middleware
 from ntpd112.web.common import DEPS, Accounts, WebDeps, errors_middleware
@@ -42,6 +43,7 @@ API_ROUTES = (
     stream_routes.routes,
     area_routes.routes,
     report_routes.routes,
+    ticket_routes.routes,
 )
 
 

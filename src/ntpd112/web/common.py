@@ -24,6 +24,7 @@ from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService, UnknownCategory
 from ntpd112.dispatch.routing_service import RoutingService, RoutingUnavailable
+from ntpd112.dispatch.tickets import TicketService
 from ntpd112.errors import RefusedError
 from ntpd112.live import Hub
 from ntpd112.logs import get_logger, traceback_without_values
@@ -111,6 +112,7 @@ class WebDeps:
     callbacks: CallbackService
     dispatch: DispatchService
     desks: DeskService
+    tickets: TicketService
     accounts: Accounts
     hub: Hub
     pins: Pins

@@ -23,14 +23,12 @@ import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
-from ntpd112.access.passwords import hash_password
 from ntpd112.app import Service
-from ntpd112.queue.operators import NewOperator
 from ntpd112.store.models import Call, CallEvent
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in
-from tests.integration.conftest import empty_queue, unique_mobile_number, wait_until
+from tests.integration.conftest import empty_queue, unique_mobile_number
 from tests.integration.intake_calls import e164, intake_call
-from tests.integration.softphone import Baresip
+from tests.integration.softphone import registered_operator_phone
 
 pytestmark = pytest.mark.integration
 
@@ -86,17 +84,9 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 async def test_screen_pop_latency(console: Watched, service: Service, tmp_path: Path) -> None:
     await empty_queue(service)
-    created = await service.operators.add(NewOperator(username="rina", name="Rina Wulandari"))
-    await service.accounts.users.set_password("rina", hash_password(OPERATOR_PASSWORD), must_change=False)
-    phone = Baresip(tmp_path / "baresip", "rina", created.sip_password, "127.0.0.38")
-    await phone.start()
-    try:
-
-        async def registered() -> bool:
-            endpoint = await service.ari.request("GET", "/endpoints/PJSIP/rina")
-            return bool(endpoint["state"] == "online")
-
-        await wait_until(registered, timeout=15)
+    async with registered_operator_phone(
+        service, tmp_path / "baresip", "rina", "Rina Wulandari", "127.0.0.38", password=OPERATOR_PASSWORD
+    ):
         page = console.page
         await page.goto(console.url("/login"))
         await sign_in(console, "rina", OPERATOR_PASSWORD)
@@ -119,8 +109,6 @@ async def test_screen_pop_latency(console: Watched, service: Service, tmp_path: 
             await page.keyboard.press("d")
             await expect(card).to_have_count(0)
         pops = await page.evaluate("window.__pops")
-    finally:
-        await phone.stop()
 
     ring_to_card, answer_to_talking = [], []
     for number in numbers:

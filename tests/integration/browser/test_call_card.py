@@ -6,57 +6,25 @@ over the live stream with the number, both fixes on the map and the kecamatan; t
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
-from ntpd112.access.passwords import hash_password
 from ntpd112.app import Service
-from ntpd112.queue.operators import NewOperator
 from ntpd112.store.models import Call, Incident, LocationFixRow
 from tests.integration import pidf
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in
 from tests.integration.conftest import empty_queue, unique_mobile_number, wait_until
 from tests.integration.intake_calls import e164, intake_call
 from tests.integration.sipp import SippResult
-from tests.integration.softphone import Baresip
-from tests.integration.test_dispatch_cli import ntpd112
-from tests.integration.test_intake import CELLS, load_cells
+from tests.integration.softphone import registered_operator_phone
+from tests.integration.test_intake import CELLS, import_pamulang, load_cells
 
 pytestmark = pytest.mark.integration
 
 CALLER_AT = (-6.2885, 106.718)  # inside Pamulang Barat (below)
-
-
-def square(lon: float, lat: float, size: float) -> list[list[list[float]]]:
-    return [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]]
-
-
-async def load_areas(service: Service, tmp_path: Path) -> None:
-    features = [
-        {
-            "type": "Feature",
-            "properties": {"kabupaten": "Kota Tangerang Selatan", "kecamatan": "Pamulang"},
-            "geometry": {"type": "Polygon", "coordinates": square(106.70, -6.30, 0.04)},
-        },
-        {
-            "type": "Feature",
-            "properties": {
-                "kabupaten": "Kota Tangerang Selatan",
-                "kecamatan": "Pamulang",
-                "desa": "Pamulang Barat",
-                "kode": "36.74.05.1003",
-            },
-            "geometry": {"type": "Polygon", "coordinates": square(106.71, -6.295, 0.015)},
-        },
-    ]
-    path = tmp_path / "areas.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    run = await ntpd112(service, "areas", "import", str(path))
-    assert run.code == 0, run.err
 
 
 async def incident_for(service: Service, number: str) -> Incident | None:
@@ -80,110 +48,102 @@ async def test_card_pops_with_the_location_and_is_classified_by_keys(
 ) -> None:
     await empty_queue(service)
     assert (await load_cells(service, tmp_path))[0] == 0
-    await load_areas(service, tmp_path)
-    created = await service.operators.add(NewOperator(username="rina", name="Rina Wulandari"))
-    await service.accounts.users.set_password("rina", hash_password(OPERATOR_PASSWORD), must_change=False)
-    phone = Baresip(tmp_path / "baresip", "rina", created.sip_password, "127.0.0.38")
-    await phone.start()
+    assert (await import_pamulang(service, tmp_path)).code == 0
     calls: list[asyncio.Task[SippResult]] = []
-    try:
+    async with registered_operator_phone(
+        service, tmp_path / "baresip", "rina", "Rina Wulandari", "127.0.0.38", password=OPERATOR_PASSWORD
+    ):
+        try:
+            page = console.page
+            await page.goto(console.url("/login"))
+            await sign_in(console, "rina", OPERATOR_PASSWORD)
+            await expect(page.get_by_text("Menunggu panggilan")).to_be_visible()
+            await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "out")
+            await page.keyboard.press("l")
+            await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "ready")
 
-        async def registered() -> bool:
-            endpoint = await service.ari.request("GET", "/endpoints/PJSIP/rina")
-            return bool(endpoint["state"] == "online")
-
-        await wait_until(registered, timeout=15)
-        page = console.page
-        await page.goto(console.url("/login"))
-        await sign_in(console, "rina", OPERATOR_PASSWORD)
-        await expect(page.get_by_text("Menunggu panggilan")).to_be_visible()
-        await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "out")
-        await page.keyboard.press("l")
-        await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "ready")
-
-        # A caller with a cell (P-Access-Network-Info) and a handset fix (PIDF-LO circle of 40 m).
-        first = unique_mobile_number()
-        calls.append(
-            asyncio.create_task(
-                intake_call(
-                    number=first,
-                    headers=(f"P-Access-Network-Info: {CELLS['lte'][0]}",),
-                    pidf=pidf.circle(*CALLER_AT, 40),
-                    hold_ms=6000,
+            # A caller with a cell (P-Access-Network-Info) and a handset fix (PIDF-LO circle of 40 m).
+            first = unique_mobile_number()
+            calls.append(
+                asyncio.create_task(
+                    intake_call(
+                        number=first,
+                        headers=(f"P-Access-Network-Info: {CELLS['lte'][0]}",),
+                        pidf=pidf.circle(*CALLER_AT, 40),
+                        hold_ms=6000,
+                    )
                 )
             )
-        )
-        card = page.get_by_test_id("call-card")
-        await expect(card.get_by_test_id("caller-number")).to_have_text(e164(first), timeout=20_000)
-        await expect(card.locator(".number-local")).to_have_text(f"{first[:4]}-{first[4:8]}-{first[8:]}")
-        await expect(card.locator(".fixes li[data-source=cell]")).to_be_visible()
-        await expect(card.locator(".fixes li[data-source=pidf]")).to_contain_text("terbaik")
-        await expect(card.get_by_test_id("area")).to_contain_text("Pamulang")
-        await expect(card.locator("path.fix-cell")).to_have_count(1)
-        await expect(card.locator("path.fix-pidf.fix-best")).to_have_count(1)
-        await expect(card.locator(".card-status")).to_have_text("Sedang bicara")
-        # The area boundaries are the base map: two outlines drawn from GET /api/areas.
-        await expect(card.locator(".map path:not(.fix)")).not_to_have_count(0)
-        await console.screenshot("card-map")
+            card = page.get_by_test_id("call-card")
+            await expect(card.get_by_test_id("caller-number")).to_have_text(e164(first), timeout=20_000)
+            await expect(card.locator(".number-local")).to_have_text(f"{first[:4]}-{first[4:8]}-{first[8:]}")
+            await expect(card.locator(".fixes li[data-source=cell]")).to_be_visible()
+            await expect(card.locator(".fixes li[data-source=pidf]")).to_contain_text("terbaik")
+            await expect(card.get_by_test_id("area")).to_contain_text("Pamulang")
+            await expect(card.locator("path.fix-cell")).to_have_count(1)
+            await expect(card.locator("path.fix-pidf.fix-best")).to_have_count(1)
+            await expect(card.locator(".card-status")).to_have_text("Sedang bicara")
+            # The area boundaries are the base map: two outlines drawn from GET /api/areas.
+            await expect(card.locator(".map path:not(.fix)")).not_to_have_count(0)
+            await console.screenshot("card-map")
 
-        # 2 = fire, the second incident category of the default table; the key is shown on its button.
-        await expect(card.locator("[data-category=fire] kbd")).to_have_text("2")
-        await page.keyboard.press("2")
-        await expect(card.get_by_test_id("classified")).to_have_text("Klasifikasi: Kebakaran")
-        stored = await incident_for(service, first)
-        assert stored is not None and stored.category == "fire" and stored.severity == "critical"
-        assert stored.area == "Pamulang" and stored.lat == pytest.approx(CALLER_AT[0])
+            # 2 = fire, the second incident category of the default table; the key is shown on its button.
+            await expect(card.locator("[data-category=fire] kbd")).to_have_text("2")
+            await page.keyboard.press("2")
+            await expect(card.get_by_test_id("classified")).to_have_text("Klasifikasi: Kebakaran")
+            stored = await incident_for(service, first)
+            assert stored is not None and stored.category == "fire" and stored.severity == "critical"
+            assert stored.area == "Pamulang" and stored.lat == pytest.approx(CALLER_AT[0])
 
-        # The incident form saves as the operator types (A focuses the address; Esc leaves the field).
-        await page.keyboard.press("a")
-        await page.keyboard.type("Jl. Siliwangi 12, depan masjid")
-        await expect(card.locator(".save-state")).to_have_text("Tersimpan")
-        await page.keyboard.press("Escape")
+            # The incident form saves as the operator types (A focuses the address; Esc leaves the field).
+            await page.keyboard.press("a")
+            await page.keyboard.type("Jl. Siliwangi 12, depan masjid")
+            await expect(card.locator(".save-state")).to_have_text("Tersimpan")
+            await page.keyboard.press("Escape")
 
-        async def address_saved() -> bool:
-            incident = await incident_for(service, first)
-            return incident is not None and incident.address == "Jl. Siliwangi 12, depan masjid"
+            async def address_saved() -> bool:
+                incident = await incident_for(service, first)
+                return incident is not None and incident.address == "Jl. Siliwangi 12, depan masjid"
 
-        await wait_until(address_saved)
+            await wait_until(address_saved)
 
-        # M arms the pin, a click drops it: a fix of source operator, shown on the card and on the map.
-        await page.keyboard.press("m")
-        await expect(card.locator(".map-hint")).to_be_visible()
-        the_map = card.get_by_test_id("map")
-        await expect(the_map).to_be_in_viewport()
-        box = await the_map.bounding_box()
-        assert box is not None
-        await page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
-        await expect(card.locator(".fixes li[data-source=operator]")).to_be_visible()
-        await expect(card.locator("path.fix-operator")).to_have_count(1)
-        await expect(card.locator(".map-pin")).to_have_count(1)
-        [pin] = await operator_pins(service, first)
-        assert pin.lat is not None and pin.radius_m == 50.0
+            # M arms the pin, a click drops it: a fix of source operator, shown on the card and on the map.
+            await page.keyboard.press("m")
+            await expect(card.locator(".map-hint")).to_be_visible()
+            the_map = card.get_by_test_id("map")
+            await expect(the_map).to_be_in_viewport()
+            box = await the_map.bounding_box()
+            assert box is not None
+            await page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+            await expect(card.locator(".fixes li[data-source=operator]")).to_be_visible()
+            await expect(card.locator("path.fix-operator")).to_have_count(1)
+            await expect(card.locator(".map-pin")).to_have_count(1)
+            [pin] = await operator_pins(service, first)
+            assert pin.lat is not None and pin.radius_m == 50.0
 
-        # Done only once the call has ended (the caller hangs up: the stream says so).
-        await expect(card.locator(".card-status")).to_have_text("Panggilan berakhir", timeout=15_000)
-        await console.screenshot("card-classified")
-        await page.keyboard.press("d")
-        await expect(card).to_have_count(0)
-        await expect(page.get_by_text("Menunggu panggilan")).to_be_visible()
+            # Done only once the call has ended (the caller hangs up: the stream says so).
+            await expect(card.locator(".card-status")).to_have_text("Panggilan berakhir", timeout=15_000)
+            await console.screenshot("card-classified")
+            await page.keyboard.press("d")
+            await expect(card).to_have_count(0)
+            await expect(page.get_by_text("Menunggu panggilan")).to_be_visible()
 
-        # A prank in two keys: X opens the outcomes (shown), 1 picks the first, prank. The caller waits out the
-        # operator's wrap-up after the first call (room.toml, 10 s) before the queue rings the phone again.
-        second = unique_mobile_number()
-        calls.append(asyncio.create_task(intake_call(number=second, hold_ms=14_000)))
-        await expect(card.get_by_test_id("caller-number")).to_have_text(e164(second), timeout=20_000)
-        await page.keyboard.press("x")
-        await expect(card.locator(".choice-hint")).to_be_visible()
-        await expect(card.locator("[data-category=prank] kbd")).to_have_text("X 1")
-        await console.screenshot("card-outcome-choice")
-        await page.keyboard.press("1")
-        await expect(card.get_by_test_id("classified")).to_have_text("Klasifikasi: Panggilan iseng")
-        prank = await incident_for(service, second)
-        assert prank is not None and prank.category == "prank" and prank.severity is None
-        for call in calls:
-            result = await call
-            assert result.succeeded, result.output
-    finally:
-        for call in calls:
-            call.cancel()
-        await phone.stop()
+            # A prank in two keys: X opens the outcomes (shown), 1 picks the first, prank. The caller waits out the
+            # operator's wrap-up after the first call (room.toml, 10 s) before the queue rings the phone again.
+            second = unique_mobile_number()
+            calls.append(asyncio.create_task(intake_call(number=second, hold_ms=14_000)))
+            await expect(card.get_by_test_id("caller-number")).to_have_text(e164(second), timeout=20_000)
+            await page.keyboard.press("x")
+            await expect(card.locator(".choice-hint")).to_be_visible()
+            await expect(card.locator("[data-category=prank] kbd")).to_have_text("X 1")
+            await console.screenshot("card-outcome-choice")
+            await page.keyboard.press("1")
+            await expect(card.get_by_test_id("classified")).to_have_text("Klasifikasi: Panggilan iseng")
+            prank = await incident_for(service, second)
+            assert prank is not None and prank.category == "prank" and prank.severity is None
+            for call in calls:
+                result = await call
+                assert result.succeeded, result.output
+        finally:
+            for call in calls:
+                call.cancel()

@@ -192,6 +192,14 @@ class FakeIncidents:
         return self.incident
 
 
+class FakeTickets:
+    def __init__(self) -> None:
+        self.handed: list[tuple[str, bool]] = []  # (agency, acknowledged), in order
+
+    async def handed_over(self, call_id: uuid.UUID, agency: str, *, acknowledged: bool) -> None:
+        self.handed.append((agency, acknowledged))
+
+
 class FakeTables:
     def __init__(self, current: RoutingTable) -> None:
         self.current = current
@@ -251,6 +259,7 @@ class Rig:
         self.journal = FakeJournal()
         self.incidents = FakeIncidents()
         self.calls = FakeCalls()
+        self.tickets = FakeTickets()
         self.clock = FakeClock()
         self.service = DispatchService(
             self.ari,
@@ -259,6 +268,7 @@ class Rig:
             self.incidents,
             FakeTables(routing_table),
             self.calls,
+            self.tickets,
             self.clock,
         )
 

@@ -136,6 +136,7 @@ async def test_blind_transfer_answered_by_the_first_target(rig: Rig) -> None:
     assert (ended["outcome"], ended["ring_seconds"], ended["causes"]) == ("answered", 4.0, [])
     assert rig.journal.of("dispatch_requested")[0]["decision"] == "override"
     assert rig.incidents.statuses == ["dispatched", "acknowledged"]
+    assert rig.tickets.handed == [("police", True)]  # the agency that answered has the incident's ticket
 
 
 async def test_a_routed_dispatch_walks_the_rules_chain_one_desk_after_the_other(rig: Rig) -> None:
@@ -207,6 +208,7 @@ async def test_an_exhausted_blind_chain_sends_the_caller_back_to_the_queue(rig: 
     [failed] = rig.journal.of("dispatch_failed")
     assert failed == {"reason": "chain exhausted", "attempts": [["police-desk", "no_answer"], ["police-110", "failed"]]}
     assert rig.incidents.statuses == ["dispatched", "failed"]
+    assert rig.tickets.handed == []  # nobody answered: no agency has it
     assert rig.ari.requests[-3:] == [
         ("stop_bridge_moh", BRIDGE),
         ("continue_in_dialplan", CALLER, QUEUE_CONTEXT, ENTRY_EXTENSION),

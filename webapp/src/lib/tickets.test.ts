@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { categoryLabel, formatCoordinates, needsOf, orderedMoves, severityKey, ticketAge } from "./tickets";
+
+const NOW = new Date("2026-12-04T10:00:00Z");
+const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
+
+describe("ticketAge", () => {
+  it("counts seconds, minutes, hours with minutes, then days", () => {
+    expect(ticketAge(ago(45), NOW)).toEqual({ key: "ticket.ageSeconds", values: { n: 45 } });
+    expect(ticketAge(ago(12 * 60 + 59), NOW)).toEqual({ key: "ticket.ageMinutes", values: { n: 12 } });
+    expect(ticketAge(ago(3 * 3600 + 5 * 60), NOW)).toEqual({ key: "ticket.ageHours", values: { h: 3, m: "05" } });
+    expect(ticketAge(ago(50 * 3600), NOW)).toEqual({ key: "ticket.ageDays", values: { n: 2 } });
+  });
+
+  it("never shows a negative age when the phone's clock is behind", () => {
+    expect(ticketAge(new Date(NOW.getTime() + 30_000).toISOString(), NOW)).toEqual({
+      key: "ticket.ageSeconds",
+      values: { n: 0 },
+    });
+  });
+});
+
+describe("orderedMoves", () => {
+  it("puts the next step of the flow first and refusals last", () => {
+    expect(orderedMoves(["rejected", "acknowledged"])).toEqual(["acknowledged", "rejected"]);
+    expect(orderedMoves(["resolved", "on_scene"])).toEqual(["on_scene", "resolved"]);
+    expect(orderedMoves([])).toEqual([]);
+  });
+});
+
+describe("needsOf", () => {
+  it("asks a report to close and a reason to reject, cancel or reopen", () => {
+    expect(needsOf("resolved", "closed")).toBe("report");
+    expect(needsOf("sent", "rejected")).toBe("reason");
+    expect(needsOf("on_scene", "cancelled")).toBe("reason");
+    expect(needsOf("closed", "acknowledged")).toBe("reason");
+    expect(needsOf("sent", "acknowledged")).toBe("nothing");
+    expect(needsOf("en_route", "on_scene")).toBe("nothing");
+  });
+});
+
+describe("formatCoordinates", () => {
+  it("gives six decimals", () => {
+    expect(formatCoordinates(-6.2345678, 106.631234)).toBe("-6.234568, 106.631234");
+  });
+});
+
+describe("severityKey", () => {
+  it("labels the known severities only", () => {
+    expect(severityKey("critical")).toBe("ticket.severity.critical");
+    expect(severityKey(null)).toBeNull();
+    expect(severityKey("apocalyptic")).toBeNull();
+  });
+});
+
+describe("categoryLabel", () => {
+  const ticket = { category: "fallen_tree", category_label_id: "Pohon tumbang", category_label_en: "Fallen tree" };
+
+  it("names the category in the reader's language, or by its id once the table lost it", () => {
+    expect(categoryLabel(ticket, "id")).toBe("Pohon tumbang");
+    expect(categoryLabel(ticket, "en")).toBe("Fallen tree");
+    expect(categoryLabel({ category: "flood", category_label_id: null, category_label_en: null }, "id")).toBe("flood");
+  });
+});
