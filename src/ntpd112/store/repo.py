@@ -1,18 +1,28 @@
-"""Queries for the API and the CLI. Reads only; all call writes go through the journal."""
+"""Queries for the API and the CLI. Reads only; all call writes go through the journal.
+
+The call list is also the search (GET /api/calls, the console's search). A call's outcome there is the reports' one
+rule (reports.rules.OUTCOME_RULE, in SQL by store.reports.outcome_expression), so the search never calls
+"abandoned" what a report calls "answered".
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
+from ntpd112.reports.rules import CallOutcome
+from ntpd112.room.config import ReportSettings
 from ntpd112.store.db import Database
 from ntpd112.store.history import PreviousCall, previous_calls
 from ntpd112.store.locations import StoredArea
 from ntpd112.store.models import Call, CallEvent, Incident, LocationFixRow
+from ntpd112.store.reports import outcome_expression
 
 
 class CallSummary(BaseModel):
@@ -118,15 +128,94 @@ def _area(call: Call) -> StoredArea | None:
     )
 
 
+DEFAULT_PHANTOM_SECONDS = ReportSettings().phantom_abandon_seconds
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """Every field set narrows the search; the empty filter lists every call."""
+
+    # The caller's number in the forms a call may have stored it: E.164 (`caller_number`) or as the trunk sent it.
+    numbers: tuple[str, ...] = ()
+    start: datetime | None = None  # offered at or after
+    end: datetime | None = None  # offered before
+    category: str | None = None  # the incident's category
+    outcome: CallOutcome | None = None
+    operator: str | None = None  # who answered it
+    kecamatan: str | None = None  # part of the kecamatan's name, any case
+
+
+class CallListItem(CallSummary):
+    outcome: CallOutcome
+    category: str | None
+    operator: str | None
+    area_kecamatan: str | None
+    area_kelurahan: str | None
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(search: CallFilter, outcome: ColumnElement[str]) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if search.numbers:
+        conditions.append(or_(Call.caller_number.in_(search.numbers), Call.caller_number_raw.in_(search.numbers)))
+    if search.start is not None:
+        conditions.append(Call.offered_at >= search.start)
+    if search.end is not None:
+        conditions.append(Call.offered_at < search.end)
+    if search.category is not None:
+        conditions.append(Incident.category == search.category)
+    if search.outcome is not None:
+        conditions.append(outcome == search.outcome.value)
+    if search.operator is not None:
+        conditions.append(Call.operator == search.operator)
+    if search.kecamatan is not None:
+        conditions.append(Call.area_kecamatan.ilike(f"%{_like_escaped(search.kecamatan)}%", escape="\\"))
+    return conditions
+
+
+def _search_statement(search: CallFilter, phantom_seconds: float, limit: int, offset: int) -> Select[Call, str, str]:
+    """Newest first; each call with its outcome and its incident's category."""
+    outcome = outcome_expression(phantom_seconds)
+    return (
+        select(Call, outcome.label("outcome"), Incident.category)
+        .outerjoin(Incident, Incident.call_id == Call.id)
+        .where(*_conditions(search, outcome))
+        .order_by(Call.offered_at.desc().nulls_last(), Call.id)
+        .limit(limit)
+        .offset(offset)
+    )
+
+
+def _list_item(call: Call, outcome: str, category: str | None) -> CallListItem:
+    return CallListItem(
+        **CallSummary.model_validate(call).model_dump(),
+        outcome=CallOutcome(outcome),
+        category=category,
+        operator=call.operator,
+        area_kecamatan=call.area_kecamatan,
+        area_kelurahan=call.area_kelurahan,
+    )
+
+
 class Repository:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def list_calls(self, limit: int = 50, offset: int = 0) -> list[CallSummary]:
-        statement = select(Call).order_by(Call.offered_at.desc().nulls_last(), Call.id).limit(limit).offset(offset)
+    async def list_calls(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        search: CallFilter = CallFilter(),
+        phantom_seconds: float = DEFAULT_PHANTOM_SECONDS,
+    ) -> list[CallListItem]:
+        """The calls `search` matches, newest first; `phantom_seconds` as in the room's reports settings."""
+        statement = _search_statement(search, phantom_seconds, limit, offset)
         async with self._database.session() as session:
-            rows = (await session.scalars(statement)).all()
-        return [CallSummary.model_validate(row) for row in rows]
+            rows = (await session.execute(statement)).all()
+        return [_list_item(call, outcome, category) for call, outcome, category in rows]
 
     async def get_call(self, call_id: uuid.UUID) -> CallDetail | None:
         async with self._database.session() as session:

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from ntpd112.errors import RefusedError
+from ntpd112.intake.errors import IntakeParseError
+from ntpd112.intake.numbering import normalize_phone_number
+from ntpd112.pbx.phones import PhoneName
+from ntpd112.reports.rules import CallOutcome
+from ntpd112.routing.categories import CategoryId
 from ntpd112.store.pins import PinStored
-from ntpd112.store.repo import CallDetail, CallSummary
+from ntpd112.store.repo import CallDetail, CallFilter, CallListItem
 from ntpd112.web.auth import audit_entry, record_audit
 from ntpd112.web.common import DEPS, ApiError, Identity, error_response
 from ntpd112.web.endpoints import RouteTable
+from ntpd112.web.report_routes import EARLIEST, LATEST
 
 routes = RouteTable()
 # Deeper pages are no use to a person and PostgreSQL's OFFSET is a bigint: bound it well inside.
@@ -26,10 +34,53 @@ class CallPath(BaseModel):
 
 
 class CallListQuery(BaseModel):
+    """The list and its search: every filter given narrows it."""
+
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    number: str | None = Field(
+        None,
+        max_length=40,
+        pattern=r"^\+?[0-9 ().\-/]+$",
+        description="The caller's number in any format (0812-..., 62812..., +62812...)",
+    )
+    first: date | None = Field(None, alias="from", ge=EARLIEST, le=LATEST, description="First day, room's time zone")
+    last: date | None = Field(None, alias="to", ge=EARLIEST, le=LATEST, description="Last day (included)")
+    category: CategoryId | None = None
+    outcome: CallOutcome | None = None
+    operator: PhoneName | None = None
+    kecamatan: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
+
+
+def _number_forms(text: str) -> tuple[str, ...]:
+    """The forms a call may have stored the number in: its E.164 form and the dial string as typed."""
+    try:
+        number = normalize_phone_number(text)
+    except IntakeParseError as error:
+        raise ApiError(400, "invalid_number", error.message) from None
+    return tuple(form for form in (number.e164, number.raw) if form)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone)
+
+
+def call_filter(query: CallListQuery, timezone: str) -> CallFilter:
+    """The query as the store's filter: days are whole days in the room's time zone, as in the reports."""
+    if query.first is not None and query.last is not None and query.first > query.last:
+        raise ApiError(400, "invalid_range", "the range starts after it ends (from > to)")
+    zone = ZoneInfo(timezone)
+    return CallFilter(
+        numbers=_number_forms(query.number) if query.number is not None else (),
+        start=_midnight(query.first, zone) if query.first is not None else None,
+        end=_midnight(query.last + timedelta(days=1), zone) if query.last is not None else None,
+        category=query.category,
+        outcome=query.outcome,
+        operator=query.operator,
+        kecamatan=query.kecamatan,
+    )
 
 
 class PinRequest(BaseModel):
@@ -44,9 +95,17 @@ class PinRequest(BaseModel):
     note: str | None = Field(None, max_length=280, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
-@routes.get("/api/calls", access="operator", summary="Calls, newest first")
-async def list_calls(request: web.Request, query: CallListQuery) -> list[CallSummary]:
-    return await request.app[DEPS].repository.list_calls(query.limit, query.offset)
+@routes.get(
+    "/api/calls",
+    access="operator",
+    summary="Calls, newest first, with their outcome; filtered by number, days, category, outcome, operator, area",
+    refusals={400: ("invalid_number", "invalid_range")},
+)
+async def list_calls(request: web.Request, query: CallListQuery) -> list[CallListItem]:
+    deps = request.app[DEPS]
+    settings = deps.report_settings
+    search = call_filter(query, settings.timezone)
+    return await deps.repository.list_calls(query.limit, query.offset, search, settings.phantom_abandon_seconds)
 
 
 @routes.get(

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from ntpd112.live import CallActivity, Event, OperatorChanged, QueueWaiting
 
 MAX_WATCHES = 50
+# The call events that change the callback list (queue/events.py, queue/callbacks.py).
+CALLBACK_EVENTS = frozenset({"abandoned", "callback_requested", "callback_started", "callback_finished"})
 
 
 # -- server -> client --------------------------------------------------------------------------------------
@@ -58,6 +60,12 @@ class QueueMessage(BaseModel):
     waiting: int
 
 
+class CallbacksChangedMessage(BaseModel):
+    """A call went onto the callback list or an item changed (taken, finished): re-read GET /api/callbacks."""
+
+    type: Literal["callbacks_changed"] = "callbacks_changed"
+
+
 class ResyncMessage(BaseModel):
     """The connection fell behind and lost frames; the server closes it (4409): refetch and reconnect."""
 
@@ -78,6 +86,7 @@ ServerMessage = Annotated[
     | CallChangedMessage
     | OperatorChangedMessage
     | QueueMessage
+    | CallbacksChangedMessage
     | ResyncMessage
     | ErrorMessage,
     Field(discriminator="type"),
@@ -131,6 +140,11 @@ class Listener:
         return self._call_messages(event)
 
     def _call_messages(self, activity: CallActivity) -> list[BaseModel]:
+        # Every operator sees the room's one callback list.
+        callbacks: list[BaseModel] = [CallbacksChangedMessage()] if activity.event_types & CALLBACK_EVENTS else []
+        return callbacks + self._own_call_messages(activity)
+
+    def _own_call_messages(self, activity: CallActivity) -> list[BaseModel]:
         cards: list[BaseModel] = []
         if self.user in activity.rung:
             cards.append(CardMessage(call_id=activity.call_id, reason="ringing"))

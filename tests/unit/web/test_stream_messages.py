@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from ntpd112.live import CallActivity, OperatorChanged, QueueWaiting
 from ntpd112.web.stream_messages import (
     SERVER_MESSAGE,
+    CallbacksChangedMessage,
     CallChangedMessage,
     CardMessage,
     HelloMessage,
@@ -101,3 +102,19 @@ def test_operators_hear_of_themselves_supervisors_of_everyone_all_of_the_queue()
     assert supervisor.messages_for(OperatorChanged("op2")) == [OperatorChangedMessage(username="op2")]
     for listener in (operator, supervisor):
         assert listener.messages_for(QueueWaiting(4)) == [QueueMessage(waiting=4)]
+
+
+def test_everyone_hears_of_the_callback_list_changing() -> None:
+    assert json.loads(encode(CallbacksChangedMessage())) == {"type": "callbacks_changed"}
+    listener = Listener("op1", supervisor=False)
+    for event_type in ("abandoned", "callback_requested", "callback_started", "callback_finished"):
+        assert listener.messages_for(CallActivity(CALL, frozenset({event_type, "ended"}))) == [
+            CallbacksChangedMessage()
+        ], event_type
+    assert listener.messages_for(CallActivity(CALL, frozenset({"ended", "queue_entered"}))) == []
+    # A call of their own that is abandoned while ringing them: the list and the card both change.
+    listener.messages_for(CallActivity(OTHER, frozenset(), frozenset({"op1"}), rung=frozenset({"op1"})))
+    assert listener.messages_for(CallActivity(OTHER, frozenset({"abandoned"}))) == [
+        CallbacksChangedMessage(),
+        CallChangedMessage(call_id=OTHER),
+    ]

@@ -27,6 +27,16 @@ describe("actionFor", () => {
     expect(actionFor(press("Q", { altKey: true }), idle)).toEqual({ kind: "signOut" });
   });
 
+  it("opens the callback list and the search, and calls back by digit while the list is open", () => {
+    expect(actionFor(press("h"), idle)).toEqual({ kind: "callbacks" });
+    expect(actionFor(press("F"), card)).toEqual({ kind: "search" });
+    const listOpen: KeyContext = { choice: "callback", cardOpen: true };
+    expect(actionFor(press("1"), listOpen)).toEqual({ kind: "callBack", slot: 0 });
+    expect(actionFor(press("9"), listOpen)).toEqual({ kind: "callBack", slot: 8 });
+    expect(actionFor(press("0"), listOpen)).toBeNull();
+    expect(actionFor(press("f", { inTextField: true }), idle)).toBeNull();
+  });
+
   it("picks pause reasons by digit only while the choice is open", () => {
     expect(actionFor(press("1"), choosing)).toEqual({ kind: "reason", reason: "break" });
     expect(actionFor(press("5"), choosing)).toEqual({ kind: "reason", reason: "other" });
@@ -96,7 +106,7 @@ describe("actionFor", () => {
 
   it("lists in the help every key it handles, each with a label in the dictionary", () => {
     const listed = BINDINGS.flatMap((binding) => binding.keys);
-    for (const key of ["?", "F1", "Esc", "L", "P", "R", "1", "5", "1…9", "0", "K", "X", "A", "M", "C", "D", "Alt", "B", "Q", "T", "G", "S", "U", "E"]) {
+    for (const key of ["?", "F1", "Esc", "L", "P", "R", "1", "5", "1…9", "0", "K", "X", "A", "M", "C", "D", "Alt", "B", "Q", "T", "G", "S", "U", "E", "V", "H", "F"]) {
       expect(listed).toContain(key);
     }
     for (const binding of BINDINGS) {

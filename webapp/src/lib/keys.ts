@@ -29,7 +29,12 @@ export type Action =
   // The dispatch panel: start a dispatch of the classified call, then act on the one running.
   | { kind: "dispatch"; mode: DispatchMode }
   | { kind: "dispatchCommand"; command: DispatchCommand }
-  | { kind: "playRecording" };
+  | { kind: "playRecording" }
+
+  // The callback list and the call search, each opened and closed by its key.
+  | { kind: "callbacks" }
+  | { kind: "callBack"; slot: number }
+  | { kind: "search" };
 
 export interface KeyPress {
   key: string;
@@ -40,9 +45,9 @@ export interface KeyPress {
   inTextField: boolean;
 }
 
-/** What digits pick right now: a pause reason, a call outcome, an incident category past the tenth, or (with a
- * card open and no choice) one of the first ten incident categories. */
-export type Choice = "reason" | "outcome" | "moreIncidents" | null;
+/** What digits pick right now: a pause reason, a call outcome, an incident category past the tenth, a callback
+ * to call back (the list is open), or (with a card open and no choice) one of the first ten incident categories. */
+export type Choice = "reason" | "outcome" | "moreIncidents" | "callback" | null;
 
 export interface KeyContext {
   choice: Choice;
@@ -94,6 +99,9 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ["U"], join: "or", label: "key.dispatchCancel" },
   { keys: ["E"], join: "or", label: "key.dispatchLeave" },
   { keys: ["V"], join: "or", label: "key.playRecording" },
+  { keys: ["H"], join: "or", label: "key.callbacks" },
+  { keys: ["H", "1…9"], join: "then", label: "key.callBack" },
+  { keys: ["F"], join: "or", label: "key.search" },
   { keys: ["Alt", "B"], join: "chord", label: "key.language" },
   { keys: ["Alt", "Q"], join: "chord", label: "key.signOut" },
 ];
@@ -102,6 +110,8 @@ const LETTER_ACTIONS: Readonly<Record<string, Action>> = {
   l: { kind: "queueToggle" },
   p: { kind: "pause" },
   r: { kind: "resume" },
+  h: { kind: "callbacks" },
+  f: { kind: "search" },
   "?": { kind: "help" },
 };
 
@@ -164,6 +174,8 @@ function digitAction(digit: number, context: KeyContext): Action | null {
       return digit < 9 ? { kind: "outcome", slot: digit } : null;
     case "moreIncidents":
       return { kind: "classify", slot: DIRECT_INCIDENT_SLOTS + digit };
+    case "callback":
+      return digit < 9 ? { kind: "callBack", slot: digit } : null;
     case null:
       return context.cardOpen ? { kind: "classify", slot: digit } : null;
   }

@@ -59,8 +59,13 @@ export function t(key: MessageKey, values?: Readonly<Record<string, string | num
 
 /** The label of a pause reason; a reason this build does not know is shown as the service named it. */
 export function reasonLabel(reason: string): string {
-  const key = `reason.${reason}`;
-  return isMessageKey(key) ? t(key) : reason;
+  return labelOf("reason", reason);
+}
+
+/** The label of `value` under `prefix` (e.g. outcome.answered); a value this build does not know shows as named. */
+export function labelOf(prefix: string, value: string): string {
+  const key = `${prefix}.${value}`;
+  return isMessageKey(key) ? t(key) : value;
 }
 
 /** The label of a timeline event; an event type this build does not name is shown as the service wrote it. */

@@ -5,6 +5,7 @@
 
 import { api, failureOf, type ApiFailure } from "../api/client";
 import type { components } from "../api/schema";
+import { refreshCallbacks } from "./callbacks.svelte";
 import { cardsReducer, EMPTY_CARDS, type CardAction, type CardsState } from "./cards";
 import { forgetDispatch, readDispatch } from "./dispatch.svelte";
 import { dispatchTouched } from "./dispatchPanel";
@@ -117,6 +118,9 @@ function onMessage(message: ServerMessage): void {
     case "queue":
       live.waiting = message.waiting;
       return;
+    case "callbacks_changed":
+      void refreshCallbacks();
+      return;
     case "resync":
     case "error":
       // resync: the server closes the stream next (4409) and the reconnect resyncs. error: a refused watch.
@@ -129,6 +133,7 @@ function onMessage(message: ServerMessage): void {
 async function resync(): Promise<void> {
   const since = live.cards.seq;
   void refreshOperatorState(me);
+  void refreshCallbacks();
   const { data, error, response } = await api.GET("/api/operators/{username}/cards", {
     params: { path: { username: me } },
   });

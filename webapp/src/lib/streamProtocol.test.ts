@@ -17,6 +17,7 @@ describe("parseServerMessage", () => {
     expect(parseServerMessage('{"type":"operator_changed","username":"ani"}')?.type).toBe("operator_changed");
     expect(parseServerMessage('{"type":"queue","waiting":3}')).toEqual({ type: "queue", waiting: 3 });
     expect(parseServerMessage('{"type":"resync"}')).toEqual({ type: "resync" });
+    expect(parseServerMessage('{"type":"callbacks_changed"}')).toEqual({ type: "callbacks_changed" });
   });
 
   it("skips what it cannot trust", () => {

@@ -7,6 +7,7 @@ export type ServerMessage =
   | { type: "call_changed"; call_id: string }
   | { type: "operator_changed"; username: string }
   | { type: "queue"; waiting: number }
+  | { type: "callbacks_changed" }
   | { type: "resync" }
   | { type: "error"; id: string; message: string };
 
@@ -44,6 +45,8 @@ export function parseServerMessage(text: string): ServerMessage | null {
       return Number.isInteger(frame.waiting) && (frame.waiting as number) >= 0
         ? { type: "queue", waiting: frame.waiting as number }
         : null;
+    case "callbacks_changed":
+      return { type: "callbacks_changed" };
     case "resync":
       return { type: "resync" };
     case "error":
