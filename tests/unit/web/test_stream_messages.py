@@ -6,9 +6,10 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from ntpd112.live import CallActivity, OperatorChanged, QueueWaiting
+from ntpd112.live import CallActivity, OperatorChanged, QueueWaiting, TicketChanged
 from ntpd112.web.stream_messages import (
     SERVER_MESSAGE,
+    AgencyListener,
     CallChangedMessage,
     CardMessage,
     HelloMessage,
@@ -16,11 +17,13 @@ from ntpd112.web.stream_messages import (
     OperatorChangedMessage,
     QueueMessage,
     ResyncMessage,
+    TicketsChangedMessage,
     encode,
 )
 
 CALL = uuid.UUID("6f1c2a7e-0000-4000-8000-000000000112")
 OTHER = uuid.UUID(int=2)
+TICKET = uuid.UUID(int=11)
 
 
 def test_the_frames_are_the_contract() -> None:
@@ -42,6 +45,10 @@ def test_the_frames_are_the_contract() -> None:
     }
     assert json.loads(encode(QueueMessage(waiting=3))) == {"type": "queue", "waiting": 3}
     assert json.loads(encode(ResyncMessage())) == {"type": "resync"}
+    assert json.loads(encode(TicketsChangedMessage(ticket_id=TICKET))) == {
+        "type": "tickets_changed",
+        "ticket_id": str(TICKET),
+    }
     # The documented union reads every frame back by its type.
     assert SERVER_MESSAGE.validate_json(encode(QueueMessage(waiting=3))) == QueueMessage(waiting=3)
 
@@ -101,3 +108,32 @@ def test_operators_hear_of_themselves_supervisors_of_everyone_all_of_the_queue()
     assert supervisor.messages_for(OperatorChanged("op2")) == [OperatorChangedMessage(username="op2")]
     for listener in (operator, supervisor):
         assert listener.messages_for(QueueWaiting(4)) == [QueueMessage(waiting=4)]
+
+
+def test_staff_hear_of_every_ticket() -> None:
+    listener = Listener("op1", supervisor=False)
+    for agency in ("polisi", "damkar"):
+        assert listener.messages_for(TicketChanged(TICKET, agency)) == [TicketsChangedMessage(ticket_id=TICKET)]
+    assert listener.opening(queue_waiting=2) == [QueueMessage(waiting=2)]
+
+
+def test_an_agency_user_hears_of_their_own_agency_tickets_only() -> None:
+    listener = AgencyListener("polisi")
+    assert listener.messages_for(TicketChanged(TICKET, "polisi")) == [TicketsChangedMessage(ticket_id=TICKET)]
+    assert listener.messages_for(TicketChanged(OTHER, "damkar")) == []
+
+
+def test_an_agency_user_learns_nothing_about_calls_the_queue_or_operators() -> None:
+    listener = AgencyListener("polisi")
+    assert listener.opening(queue_waiting=4) == []
+    events = [
+        CallActivity(CALL, frozenset({"operator_ringing"}), frozenset({"polisi"}), rung=frozenset({"polisi"})),
+        CallActivity(CALL, frozenset({"ended"})),
+        OperatorChanged("op1"),
+        QueueWaiting(3),
+    ]
+    assert [listener.messages_for(event) for event in events] == [[], [], [], []]
+    # Watching a call would tell about it: refused, and later activity still says nothing.
+    refused = listener.receive(json.dumps({"type": "watch", "call_id": str(CALL)}))
+    assert refused is not None and refused.id == "bad_message"
+    assert listener.messages_for(CallActivity(CALL, frozenset({"ended"}))) == []
