@@ -17,6 +17,10 @@ describe("parseServerMessage", () => {
     expect(parseServerMessage('{"type":"operator_changed","username":"ani"}')?.type).toBe("operator_changed");
     expect(parseServerMessage('{"type":"queue","waiting":3}')).toEqual({ type: "queue", waiting: 3 });
     expect(parseServerMessage('{"type":"resync"}')).toEqual({ type: "resync" });
+    expect(parseServerMessage('{"type":"tickets_changed","ticket_id":"t1"}')).toEqual({
+      type: "tickets_changed",
+      ticket_id: "t1",
+    });
   });
 
   it("skips what it cannot trust", () => {
@@ -28,6 +32,8 @@ describe("parseServerMessage", () => {
       '{"type":"card","reason":"ringing"}',
       '{"type":"queue","waiting":-1}',
       '{"type":"queue","waiting":"3"}',
+      '{"type":"tickets_changed"}',
+      '{"type":"tickets_changed","ticket_id":7}',
       '{"type":"something_new"}',
     ]) {
       expect(parseServerMessage(text)).toBeNull();

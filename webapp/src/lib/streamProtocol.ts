@@ -1,5 +1,5 @@
 // The live stream's frames (GET /api/stream, web/stream_messages.py) read defensively, and the reconnect delay.
-// Pure: the websocket itself lives in stream.svelte.ts.
+// Pure: the websocket itself lives in liveSocket.ts.
 
 export type ServerMessage =
   | { type: "hello"; user: string; server_time: string }
@@ -7,6 +7,7 @@ export type ServerMessage =
   | { type: "call_changed"; call_id: string }
   | { type: "operator_changed"; username: string }
   | { type: "queue"; waiting: number }
+  | { type: "tickets_changed"; ticket_id: string }
   | { type: "resync" }
   | { type: "error"; id: string; message: string };
 
@@ -44,6 +45,8 @@ export function parseServerMessage(text: string): ServerMessage | null {
       return Number.isInteger(frame.waiting) && (frame.waiting as number) >= 0
         ? { type: "queue", waiting: frame.waiting as number }
         : null;
+    case "tickets_changed":
+      return isText(frame.ticket_id) ? { type: "tickets_changed", ticket_id: frame.ticket_id } : null;
     case "resync":
       return { type: "resync" };
     case "error":
