@@ -60,24 +60,23 @@ _PROTOCOL = (
 )
 
 
-def _is_agency_user(identity: Identity) -> bool:
-    return identity.has_role("agency") and identity.agency is not None
+def listener_for(identity: Identity) -> Listener | AgencyListener | None:
+    """Staff hear of calls, operators, the queue and every ticket; an agency user bound to an agency of that
+    agency's tickets only; anyone else is refused the stream (None)."""
+    if identity.has_role("operator"):
+        return Listener(identity.username, identity.has_role("supervisor"))
+    if identity.has_role("agency") and identity.agency is not None:
+        return AgencyListener(identity.agency)
+    return None
 
 
 def _stream_precheck(request: web.Request) -> None:
-    """Staff or an agency user with an agency; then a cookie session's Origin."""
+    """Someone the stream has frames for; then a cookie session's Origin."""
     identity: Identity = request[IDENTITY_KEY]
-    if not (identity.has_role("operator") or _is_agency_user(identity)):
+    if listener_for(identity) is None:
         raise ApiError(403, "forbidden", "the stream is for staff and agency users", {"roles": list(identity.roles)})
     if identity.via == "session":
         check_origin(request, request.app[DEPS].accounts)
-
-
-def _listener(identity: Identity) -> Listener | AgencyListener:
-    if identity.has_role("operator"):
-        return Listener(identity.username, identity.has_role("supervisor"))
-    assert identity.agency is not None  # the precheck let only staff and agency users with an agency in
-    return AgencyListener(identity.agency)
 
 
 class _Connection:
@@ -89,7 +88,9 @@ class _Connection:
         self._identity = identity
         self._expires_at: datetime = identity.expires_at
         self.closing = False
-        self.listener = _listener(identity)
+        listener = listener_for(identity)
+        assert listener is not None  # the precheck refused everyone else
+        self.listener = listener
 
     async def send(self, message: BaseModel) -> bool:
         """Send a frame, unless the credential has expired meanwhile (then the stream closes): False when closed."""

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from ntpd112.live import CallActivity, OperatorChanged, QueueWaiting, TicketChanged
+from ntpd112.web.common import Identity
 from ntpd112.web.stream_messages import (
     SERVER_MESSAGE,
     AgencyListener,
@@ -20,6 +21,7 @@ from ntpd112.web.stream_messages import (
     TicketsChangedMessage,
     encode,
 )
+from ntpd112.web.stream_routes import listener_for
 
 CALL = uuid.UUID("6f1c2a7e-0000-4000-8000-000000000112")
 OTHER = uuid.UUID(int=2)
@@ -137,3 +139,28 @@ def test_an_agency_user_learns_nothing_about_calls_the_queue_or_operators() -> N
     refused = listener.receive(json.dumps({"type": "watch", "call_id": str(CALL)}))
     assert refused is not None and refused.id == "bad_message"
     assert listener.messages_for(CallActivity(CALL, frozenset({"ended"}))) == []
+
+
+def _identity(roles: tuple[str, ...], agency: str | None) -> Identity:
+    return Identity(
+        user_id=uuid.uuid4(),
+        username="u1",
+        full_name="U One",
+        roles=roles,
+        agency=agency,
+        must_change_password=False,
+        via="token",
+        credential_id=uuid.uuid4(),
+        expires_at=datetime(2026, 12, 5, tzinfo=UTC),
+    )
+
+
+def test_who_gets_which_listener_and_who_is_refused() -> None:
+    staff = listener_for(_identity(("supervisor",), None))
+    assert isinstance(staff, Listener) and staff.supervisor
+    agency = listener_for(_identity(("agency",), "polisi"))
+    assert isinstance(agency, AgencyListener) and agency.agency == "polisi"
+    # Staff who also hold the agency role are staff; an agency role without its agency, or no role, gets nothing.
+    assert isinstance(listener_for(_identity(("operator", "agency"), "polisi")), Listener)
+    assert listener_for(_identity(("agency",), None)) is None
+    assert listener_for(_identity((), None)) is None
