@@ -113,7 +113,7 @@ class Service:
         )
         self.operators = OperatorService(self.database, self.ami)
         self.desks = DeskService(self.database, self.ami)
-        self.tickets = TicketService(TicketRepository(self.database), incidents, self.routing)
+        self.tickets = TicketService(TicketRepository(self.database, self.hub), incidents, self.routing)
         self.dispatch = DispatchService(
             self.ari,
             self.ami,

@@ -1,10 +1,11 @@
-"""The in-process event hub: what changed, for whoever listens live (the console's websocket, web/stream_routes.py).
+"""The in-process event hub: what changed, for whoever listens live (the console's and the agency screen's websocket,
+web/stream_routes.py).
 
 Publishers (the journal after a commit, the direct writers, the queue's AMI presence) call `Hub.publish`, which
 never waits: every subscriber has a bounded queue of its own. A subscriber that falls behind (a slow browser) is
 marked `overflowed` and its pending events are dropped: it must resynchronise from the REST API, which it also does
-after every reconnect. Events say only *what* changed (a call, an operator, the queue's size), never the data:
-the client re-reads that, so nothing personal travels through here and a lost event costs only a refetch.
+after every reconnect. Events say only *what* changed (a call, an operator, the queue's size, a ticket), never the
+data: the client re-reads that, so nothing personal travels through here and a lost event costs only a refetch.
 """
 
 from __future__ import annotations
@@ -45,7 +46,15 @@ class QueueWaiting:
     count: int
 
 
-Event = CallActivity | OperatorChanged | QueueWaiting
+@dataclass(frozen=True)
+class TicketChanged:
+    """A ticket was created, moved along its flow or commented on (re-read GET /api/tickets)."""
+
+    ticket_id: uuid.UUID
+    agency: str
+
+
+Event = CallActivity | OperatorChanged | QueueWaiting | TicketChanged
 
 
 class Overflowed(Exception):

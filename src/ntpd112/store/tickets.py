@@ -1,7 +1,8 @@
 """Tickets in PostgreSQL: created per (incident, agency), moved along tickets/flow.py under a row lock, every change
 and comment an appended ticket_events row with who and when.
 
-Written directly, like incidents: the person asking learns at once whether it was saved.
+Written directly, like incidents: the person asking learns at once whether it was saved. Every committed change
+is published on the hub (live.TicketChanged) for the agency screens and the room.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ntpd112.clock import utcnow
 from ntpd112.errors import RefusedError
+from ntpd112.live import Hub, TicketChanged
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, Incident, Ticket, TicketCounter, TicketEvent
 from ntpd112.tickets.flow import (
@@ -140,8 +142,15 @@ def _with_context() -> Select[Ticket, Call, Incident]:
 
 
 class TicketRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, hub: Hub | None = None) -> None:
         self._database = database
+        self._hub = hub
+
+    def _changed(self, tickets: list[Ticket]) -> None:
+        """Tell the live streams; called after the commit, so a reader re-reading at once sees the change."""
+        if self._hub is not None:
+            for ticket in tickets:
+                self._hub.publish(TicketChanged(ticket.id, ticket.agency))
 
     async def create(
         self, call_id: uuid.UUID, agencies: list[str], who: Who, year: int, note: str | None = None
@@ -150,6 +159,7 @@ class TicketRepository:
         an agency that has a ticket for this incident already keeps it (idempotent). Answers the tickets in the
         order of `agencies`. Raises TicketError 409 no_incident when the call is not classified."""
         now = utcnow()
+        made: list[Ticket] = []
         async with self._database.session() as session, session.begin():
             incident = (
                 await session.scalars(select(Incident).where(Incident.call_id == call_id).with_for_update())
@@ -185,8 +195,11 @@ class TicketRepository:
                     ]
                 )
                 existing[agency] = ticket
+                made.append(ticket)
             await session.flush()
-            return [TicketSummary.model_validate(existing[agency]) for agency in dict.fromkeys(agencies)]
+            created = [TicketSummary.model_validate(existing[agency]) for agency in dict.fromkeys(agencies)]
+        self._changed(made)
+        return created
 
     async def list(
         self, agency: str | None, statuses: frozenset[TicketStatus] | None, limit: int
@@ -242,7 +255,9 @@ class TicketRepository:
                 ticket.final_report = report
             session.add(_event(ticket, now, "status", current, to, who.username, actor, report or reason))
             await session.flush()
-            return TicketSummary.model_validate(ticket)
+            moved = TicketSummary.model_validate(ticket)
+        self._changed([ticket])
+        return moved
 
     async def comment(self, ticket_id: uuid.UUID, text: str, who: Who) -> TicketEventView:
         now = utcnow()
@@ -251,7 +266,9 @@ class TicketRepository:
             event = _event(ticket, now, "comment", None, None, who.username, actor, text)
             session.add(event)
             await session.flush()
-            return TicketEventView.model_validate(event)
+            view = TicketEventView.model_validate(event)
+        self._changed([ticket])
+        return view
 
 
 def allowed_moves(ticket: TicketSummary, who: Who) -> list[TicketStatus]:

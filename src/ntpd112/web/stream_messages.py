@@ -1,8 +1,11 @@
-"""The console's live stream protocol (GET /api/stream): the frames both ways, and what one connection is told.
+"""The live stream protocol (GET /api/stream) of the console and the agency screen: the frames both ways, and what
+one connection is told.
 
 Every frame is one JSON object with a `type`. The server says only what changed; the client re-reads it over REST
-(and resyncs everything after `hello`). `Listener` is the pure part of a connection: it turns hub events into the
-frames this user gets and applies the client's watch/unwatch frames.
+(and resyncs everything after `hello`). A listener is the pure part of a connection: it turns hub events into the
+frames this user gets and applies the client's frames. Staff connections have a `Listener` (calls, operators, the
+queue, every ticket); an agency user's an `AgencyListener`: their own agency's tickets and nothing else, since an
+agency must not learn about calls.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ntpd112.live import CallActivity, Event, OperatorChanged, QueueWaiting
+from ntpd112.live import CallActivity, Event, OperatorChanged, QueueWaiting, TicketChanged
 
 MAX_WATCHES = 50
 # The call events that change the callback list (queue/events.py, queue/callbacks.py).
@@ -66,6 +69,13 @@ class CallbacksChangedMessage(BaseModel):
     type: Literal["callbacks_changed"] = "callbacks_changed"
 
 
+class TicketsChangedMessage(BaseModel):
+    """A ticket was created, moved or commented on: re-read GET /api/tickets (and the ticket if it is open)."""
+
+    type: Literal["tickets_changed"] = "tickets_changed"
+    ticket_id: uuid.UUID
+
+
 class ResyncMessage(BaseModel):
     """The connection fell behind and lost frames; the server closes it (4409): refetch and reconnect."""
 
@@ -87,6 +97,7 @@ ServerMessage = Annotated[
     | OperatorChangedMessage
     | QueueMessage
     | CallbacksChangedMessage
+    | TicketsChangedMessage
     | ResyncMessage
     | ErrorMessage,
     Field(discriminator="type"),
@@ -122,7 +133,8 @@ def encode(message: BaseModel) -> str:
 
 
 class Listener:
-    """What one connection of `user` follows: the calls they were rung for or answered, and the calls watched."""
+    """What one staff connection of `user` follows: the calls they were rung for or answered, the calls watched,
+    the queue, operators (their own; a supervisor's: all) and every ticket."""
 
     def __init__(self, user: str, supervisor: bool, max_watches: int = MAX_WATCHES) -> None:
         self.user = user
@@ -131,9 +143,15 @@ class Listener:
         self.own_calls: set[uuid.UUID] = set()
         self.watched: set[uuid.UUID] = set()
 
+    def opening(self, queue_waiting: int) -> list[BaseModel]:
+        """The frames after `hello`."""
+        return [QueueMessage(waiting=queue_waiting)]
+
     def messages_for(self, event: Event) -> list[BaseModel]:
         if isinstance(event, QueueWaiting):
             return [QueueMessage(waiting=event.count)]
+        if isinstance(event, TicketChanged):
+            return [TicketsChangedMessage(ticket_id=event.ticket_id)]
         if isinstance(event, OperatorChanged):
             mine = event.username == self.user or self.supervisor
             return [OperatorChangedMessage(username=event.username)] if mine else []
@@ -174,3 +192,22 @@ class Listener:
             return ErrorMessage(id="too_many_watches", message=f"a connection watches at most {self.max_watches} calls")
         self.watched.add(message.call_id)
         return None
+
+
+class AgencyListener:
+    """An agency user's connection: their own agency's tickets only, no call, queue or operator frames; it takes
+    no client frames (watching a call would tell about calls)."""
+
+    def __init__(self, agency: str) -> None:
+        self.agency = agency
+
+    def opening(self, queue_waiting: int) -> list[BaseModel]:
+        return []
+
+    def messages_for(self, event: Event) -> list[BaseModel]:
+        if isinstance(event, TicketChanged) and event.agency == self.agency:
+            return [TicketsChangedMessage(ticket_id=event.ticket_id)]
+        return []
+
+    def receive(self, text: str) -> ErrorMessage | None:
+        return ErrorMessage(id="bad_message", message="the agency stream takes no client frames")

@@ -1,12 +1,14 @@
-"""The console's live stream: one websocket per browser session (GET /api/stream), fed by the event hub (live.py).
+"""The live stream of the console and the agency screen: one websocket per browser session (GET /api/stream), fed
+by the event hub (live.py).
 
-Signed in like every route; a browser's cookie session must also come from the service's own page (the Origin
-rule of state-changing requests, web/auth.check_origin), since a websocket handshake is a GET that any site's
-script may start with the user's cookie (cross-site websocket hijacking). Refusals are JSON answers before the
-upgrade. The stream never reads the database for its frames: it forwards hub events (stream_messages.Listener).
-It does check its credential: every `HttpPolicy.stream_liveness_interval` seconds, and against the known expiry
-before every frame; an ended session or token closes the stream with 4401 (sign in again). A connection that
-falls behind gets `resync` and is closed with 4409. At shutdown every stream is closed with 1001 (going away).
+Open to staff (operator or above) and to agency users bound to an agency, who are told of their agency's tickets
+only (stream_messages.AgencyListener). A browser's cookie session must also come from the service's own page (the
+Origin rule of state-changing requests, web/auth.check_origin), since a websocket handshake is a GET that any
+site's script may start with the user's cookie (cross-site websocket hijacking). Refusals are JSON answers before
+the upgrade. The stream never reads the database for its frames: it forwards hub events (the listeners). It does
+check its credential: every `HttpPolicy.stream_liveness_interval` seconds, and against the known expiry before
+every frame; an ended session or token closes the stream with 4401 (sign in again). A connection that falls behind
+gets `resync` and is closed with 4409. At shutdown every stream is closed with 1001 (going away).
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from ntpd112.web.auth import check_origin
 from ntpd112.web.common import DEPS, IDENTITY_KEY, ApiError, Identity
 from ntpd112.web.endpoints import HTTP_POLICY, JSON_MEDIA_TYPE, RouteTable
 from ntpd112.web.stream_messages import (
+    AgencyListener,
     ErrorMessage,
     HelloMessage,
     Listener,
-    QueueMessage,
     ResyncMessage,
     ServerMessage,
     encode,
@@ -44,18 +46,35 @@ STREAMS = web.AppKey("streams", set[web.WebSocketResponse])
 
 _PROTOCOL = (
     "Upgrades to a websocket (send the websocket handshake; a plain GET is refused with 400 websocket_required). "
-    "Server frames are JSON text, each one of the schemas of the 101 answer: `hello` first, then `queue`; "
+    "For staff (operator or above) and agency users bound to an agency; anyone else 403 forbidden. "
+    "Server frames are JSON text, each one of the schemas of the 101 answer. Staff: `hello` first, then `queue`; "
     "`card` when this user's phone rings with a call or they answer it; `call_changed` for calls this user was "
     "rung for or answered and calls watched; `operator_changed` (the user themself; supervisors: everyone); "
-    "`queue` on every change of the waiting count; `resync` before a close with 4409 (the connection fell behind). "
-    'Client frames: {"type": "watch" | "unwatch", "call_id": "<uuid>"} (at most 50 watches, 4 KiB a frame); '
-    "anything else gets an `error` frame. Close codes: 4401 the session or token ended (sign in again), 4409 "
-    "resync, 1001 the service stops. Cookie sessions must send the service's own Origin."
+    "`queue` on every change of the waiting count; `tickets_changed` when any ticket is created, moved or "
+    "commented on. Agency users: `hello`, then only `tickets_changed` for their own agency's tickets (no call, "
+    "queue or operator frames). Everyone: `resync` before a close with 4409 (the connection fell behind). "
+    'Client frames (staff): {"type": "watch" | "unwatch", "call_id": "<uuid>"} (at most 50 watches, 4 KiB a '
+    "frame); anything else, and any frame of an agency user, gets an `error` frame. Close codes: 4401 the session "
+    "or token ended (sign in again), 4409 resync, 1001 the service stops. Cookie sessions must send the service's "
+    "own Origin."
 )
 
 
-def _browser_origin(request: web.Request) -> None:
+def listener_for(identity: Identity) -> Listener | AgencyListener | None:
+    """Staff hear of calls, operators, the queue and every ticket; an agency user bound to an agency of that
+    agency's tickets only; anyone else is refused the stream (None)."""
+    if identity.has_role("operator"):
+        return Listener(identity.username, identity.has_role("supervisor"))
+    if identity.has_role("agency") and identity.agency is not None:
+        return AgencyListener(identity.agency)
+    return None
+
+
+def _stream_precheck(request: web.Request) -> None:
+    """Someone the stream has frames for; then a cookie session's Origin."""
     identity: Identity = request[IDENTITY_KEY]
+    if listener_for(identity) is None:
+        raise ApiError(403, "forbidden", "the stream is for staff and agency users", {"roles": list(identity.roles)})
     if identity.via == "session":
         check_origin(request, request.app[DEPS].accounts)
 
@@ -69,7 +88,9 @@ class _Connection:
         self._identity = identity
         self._expires_at: datetime = identity.expires_at
         self.closing = False
-        self.listener = Listener(identity.username, identity.has_role("supervisor"))
+        listener = listener_for(identity)
+        assert listener is not None  # the precheck refused everyone else
+        self.listener = listener
 
     async def send(self, message: BaseModel) -> bool:
         """Send a frame, unless the credential has expired meanwhile (then the stream closes): False when closed."""
@@ -120,8 +141,9 @@ class _Connection:
         loop = asyncio.get_running_loop()
         with deps.hub.subscribe() as subscription:
             hello = HelloMessage(user=self._identity.username, server_time=utcnow())
-            if not await self.send(hello) or not await self.send(QueueMessage(waiting=deps.hub.queue_waiting)):
-                return
+            for message in [hello, *self.listener.opening(deps.hub.queue_waiting)]:
+                if not await self.send(message):
+                    return
             next_check = loop.time() + interval
             while not self._socket.closed:
                 try:
@@ -156,13 +178,13 @@ class _Connection:
 
 @routes.get(
     "/api/stream",
-    access="operator",
-    summary="The console's live stream (websocket)",
+    access="signed_in",
+    summary="The live stream of the console and the agency screen (websocket)",
     status=101,
     response_model=ServerMessage,
     produces=JSON_MEDIA_TYPE,
-    precheck=_browser_origin,
-    refusals={400: ("websocket_required",), 403: ("bad_origin",)},
+    precheck=_stream_precheck,
+    refusals={400: ("websocket_required",), 403: ("forbidden", "bad_origin")},
     description=_PROTOCOL,
 )
 async def open_stream(request: web.Request, identity: Identity) -> web.StreamResponse:

@@ -6,9 +6,11 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from ntpd112.live import CallActivity, OperatorChanged, QueueWaiting
+from ntpd112.live import CallActivity, OperatorChanged, QueueWaiting, TicketChanged
+from ntpd112.web.common import Identity
 from ntpd112.web.stream_messages import (
     SERVER_MESSAGE,
+    AgencyListener,
     CallbacksChangedMessage,
     CallChangedMessage,
     CardMessage,
@@ -17,11 +19,14 @@ from ntpd112.web.stream_messages import (
     OperatorChangedMessage,
     QueueMessage,
     ResyncMessage,
+    TicketsChangedMessage,
     encode,
 )
+from ntpd112.web.stream_routes import listener_for
 
 CALL = uuid.UUID("6f1c2a7e-0000-4000-8000-000000000112")
 OTHER = uuid.UUID(int=2)
+TICKET = uuid.UUID(int=11)
 
 
 def test_the_frames_are_the_contract() -> None:
@@ -43,6 +48,10 @@ def test_the_frames_are_the_contract() -> None:
     }
     assert json.loads(encode(QueueMessage(waiting=3))) == {"type": "queue", "waiting": 3}
     assert json.loads(encode(ResyncMessage())) == {"type": "resync"}
+    assert json.loads(encode(TicketsChangedMessage(ticket_id=TICKET))) == {
+        "type": "tickets_changed",
+        "ticket_id": str(TICKET),
+    }
     # The documented union reads every frame back by its type.
     assert SERVER_MESSAGE.validate_json(encode(QueueMessage(waiting=3))) == QueueMessage(waiting=3)
 
@@ -118,3 +127,57 @@ def test_everyone_hears_of_the_callback_list_changing() -> None:
         CallbacksChangedMessage(),
         CallChangedMessage(call_id=OTHER),
     ]
+
+
+def test_staff_hear_of_every_ticket() -> None:
+    listener = Listener("op1", supervisor=False)
+    for agency in ("polisi", "damkar"):
+        assert listener.messages_for(TicketChanged(TICKET, agency)) == [TicketsChangedMessage(ticket_id=TICKET)]
+    assert listener.opening(queue_waiting=2) == [QueueMessage(waiting=2)]
+
+
+def test_an_agency_user_hears_of_their_own_agency_tickets_only() -> None:
+    listener = AgencyListener("polisi")
+    assert listener.messages_for(TicketChanged(TICKET, "polisi")) == [TicketsChangedMessage(ticket_id=TICKET)]
+    assert listener.messages_for(TicketChanged(OTHER, "damkar")) == []
+
+
+def test_an_agency_user_learns_nothing_about_calls_the_queue_or_operators() -> None:
+    listener = AgencyListener("polisi")
+    assert listener.opening(queue_waiting=4) == []
+    events = [
+        CallActivity(CALL, frozenset({"operator_ringing"}), frozenset({"polisi"}), rung=frozenset({"polisi"})),
+        CallActivity(CALL, frozenset({"ended"})),
+        OperatorChanged("op1"),
+        QueueWaiting(3),
+    ]
+    assert [listener.messages_for(event) for event in events] == [[], [], [], []]
+    # Watching a call would tell about it: refused, and later activity still says nothing.
+    refused = listener.receive(json.dumps({"type": "watch", "call_id": str(CALL)}))
+    assert refused is not None and refused.id == "bad_message"
+    assert listener.messages_for(CallActivity(CALL, frozenset({"ended"}))) == []
+
+
+def _identity(roles: tuple[str, ...], agency: str | None) -> Identity:
+    return Identity(
+        user_id=uuid.uuid4(),
+        username="u1",
+        full_name="U One",
+        roles=roles,
+        agency=agency,
+        must_change_password=False,
+        via="token",
+        credential_id=uuid.uuid4(),
+        expires_at=datetime(2026, 12, 5, tzinfo=UTC),
+    )
+
+
+def test_who_gets_which_listener_and_who_is_refused() -> None:
+    staff = listener_for(_identity(("supervisor",), None))
+    assert isinstance(staff, Listener) and staff.supervisor
+    agency = listener_for(_identity(("agency",), "polisi"))
+    assert isinstance(agency, AgencyListener) and agency.agency == "polisi"
+    # Staff who also hold the agency role are staff; an agency role without its agency, or no role, gets nothing.
+    assert isinstance(listener_for(_identity(("operator", "agency"), "polisi")), Listener)
+    assert listener_for(_identity(("agency",), None)) is None
+    assert listener_for(_identity((), None)) is None

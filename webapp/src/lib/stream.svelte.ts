@@ -1,7 +1,7 @@
-// The console's live stream: one websocket per page (GET /api/stream). Frames only say what changed; the state is
-// always re-read over REST, and after every (re)connect everything is resynced (the open cards, the operator's
-// state, each card's call), so a dropped connection loses nothing. No polling: between frames nothing is fetched.
-// Which cards show is decided by the pure reducer in cards.ts.
+// The console's live stream: one websocket per page (GET /api/stream, kept open by liveSocket.ts). Frames only say
+// what changed; the state is always re-read over REST, and after every (re)connect everything is resynced (the open
+// cards, the operator's state, each card's call), so a dropped connection loses nothing. No polling: between frames
+// nothing is fetched. Which cards show is decided by the pure reducer in cards.ts.
 
 import { api, failureOf, type ApiFailure } from "../api/client";
 import type { components } from "../api/schema";
@@ -10,8 +10,9 @@ import { cardsReducer, EMPTY_CARDS, type CardAction, type CardsState } from "./c
 import { forgetDispatch, readDispatch } from "./dispatch.svelte";
 import { dispatchTouched } from "./dispatchPanel";
 import { refreshOperatorState } from "./operatorState.svelte";
-import { loadSession, session } from "./session.svelte";
-import { CLOSE_SIGNED_OUT, parseServerMessage, reconnectDelay, type ServerMessage } from "./streamProtocol";
+import { openLiveSocket, type LiveSocket } from "./liveSocket";
+import { loadSession } from "./session.svelte";
+import type { ServerMessage } from "./streamProtocol";
 
 export type Category = components["schemas"]["Category"];
 
@@ -24,10 +25,7 @@ export const live = $state<{
 }>({ cards: EMPTY_CARDS, connected: false, waiting: null, categories: [], failure: null });
 
 let me = "";
-let socket: WebSocket | null = null;
-let attempt = 0;
-let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-let running = false;
+let socket: LiveSocket | null = null;
 // Calls being read: true when another change came meanwhile (read once more after, never twice at once).
 const reading = new Map<string, boolean>();
 
@@ -38,66 +36,20 @@ export function dispatch(action: CardAction): void {
 /** Open the stream for the signed-in `username` (the page's operator). */
 export function startStream(username: string): void {
   me = username;
-  running = true;
-  attempt = 0;
   void loadCategories();
-  connect();
+  socket = openLiveSocket({ onMessage, onDisconnected: () => (live.connected = false) });
 }
 
 export function stopStream(): void {
-  running = false;
-  clearTimeout(reconnectTimer);
-  const open = socket;
+  socket?.close();
   socket = null;
-  open?.close(1000, "page left");
   live.cards = EMPTY_CARDS;
   live.connected = false;
-}
-
-function connect(): void {
-  const url = new URL("/api/stream", location.href);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(url);
-  socket = ws;
-  ws.onmessage = (event) => {
-    if (socket === ws) {
-      const message = parseServerMessage(String(event.data));
-      if (message !== null) {
-        onMessage(message);
-      }
-    }
-  };
-  ws.onclose = (event) => {
-    if (socket !== ws) {
-      return; // replaced or stopped on purpose
-    }
-    socket = null;
-    live.connected = false;
-    if (!running) {
-      return;
-    }
-    if (event.code === CLOSE_SIGNED_OUT) {
-      void loadSession(); // the session ended: the page goes to the login
-      return;
-    }
-    reconnectTimer = setTimeout(() => void reconnect(), reconnectDelay(attempt, Math.random()));
-    attempt += 1;
-  };
-}
-
-/** Reconnect if the session still holds: a websocket handshake refused for want of a session says nothing the
- * page can read, so ask the session route first (a signed-out page goes to the login and stops the stream). */
-async function reconnect(): Promise<void> {
-  await loadSession();
-  if (running && session.user !== null && socket === null) {
-    connect();
-  }
 }
 
 function onMessage(message: ServerMessage): void {
   switch (message.type) {
     case "hello":
-      attempt = 0;
       live.connected = true;
       void resync();
       return;
@@ -123,7 +75,9 @@ function onMessage(message: ServerMessage): void {
       return;
     case "resync":
     case "error":
+    case "tickets_changed":
       // resync: the server closes the stream next (4409) and the reconnect resyncs. error: a refused watch.
+      // tickets_changed: for the agency screen; the console reads tickets where it shows them.
       return;
   }
 }
@@ -208,9 +162,7 @@ export function closeCard(callId: string): void {
 }
 
 function send(message: { type: "watch" | "unwatch"; call_id: string }): void {
-  if (socket?.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify(message));
-  }
+  socket?.send(message);
 }
 
 async function noteFailure(failure: ApiFailure): Promise<void> {

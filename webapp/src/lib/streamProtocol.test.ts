@@ -18,6 +18,10 @@ describe("parseServerMessage", () => {
     expect(parseServerMessage('{"type":"queue","waiting":3}')).toEqual({ type: "queue", waiting: 3 });
     expect(parseServerMessage('{"type":"resync"}')).toEqual({ type: "resync" });
     expect(parseServerMessage('{"type":"callbacks_changed"}')).toEqual({ type: "callbacks_changed" });
+    expect(parseServerMessage('{"type":"tickets_changed","ticket_id":"t1"}')).toEqual({
+      type: "tickets_changed",
+      ticket_id: "t1",
+    });
   });
 
   it("skips what it cannot trust", () => {
@@ -29,6 +33,8 @@ describe("parseServerMessage", () => {
       '{"type":"card","reason":"ringing"}',
       '{"type":"queue","waiting":-1}',
       '{"type":"queue","waiting":"3"}',
+      '{"type":"tickets_changed"}',
+      '{"type":"tickets_changed","ticket_id":7}',
       '{"type":"something_new"}',
     ]) {
       expect(parseServerMessage(text)).toBeNull();

@@ -1,5 +1,5 @@
 // The live stream's frames (GET /api/stream, web/stream_messages.py) read defensively, and the reconnect delay.
-// Pure: the websocket itself lives in stream.svelte.ts.
+// Pure: the websocket itself lives in liveSocket.ts.
 
 export type ServerMessage =
   | { type: "hello"; user: string; server_time: string }
@@ -8,6 +8,7 @@ export type ServerMessage =
   | { type: "operator_changed"; username: string }
   | { type: "queue"; waiting: number }
   | { type: "callbacks_changed" }
+  | { type: "tickets_changed"; ticket_id: string }
   | { type: "resync" }
   | { type: "error"; id: string; message: string };
 
@@ -47,6 +48,8 @@ export function parseServerMessage(text: string): ServerMessage | null {
         : null;
     case "callbacks_changed":
       return { type: "callbacks_changed" };
+    case "tickets_changed":
+      return isText(frame.ticket_id) ? { type: "tickets_changed", ticket_id: frame.ticket_id } : null;
     case "resync":
       return { type: "resync" };
     case "error":

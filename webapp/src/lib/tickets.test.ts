@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { categoryLabel, formatCoordinates, needsOf, orderedMoves, severityKey, ticketAge } from "./tickets";
+import {
+  categoryLabel,
+  formatCoordinates,
+  needsOf,
+  orderedMoves,
+  severityKey,
+  ticketAge,
+  ticketReads,
+} from "./tickets";
 
 const NOW = new Date("2026-12-04T10:00:00Z");
 const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
@@ -60,5 +68,26 @@ describe("categoryLabel", () => {
     expect(categoryLabel(ticket, "id")).toBe("Pohon tumbang");
     expect(categoryLabel(ticket, "en")).toBe("Fallen tree");
     expect(categoryLabel({ category: "flood", category_label_id: null, category_label_en: null }, "id")).toBe("flood");
+  });
+});
+
+describe("ticketReads", () => {
+  const hello = { type: "hello", user: "polisi1", server_time: "2026-12-04T10:00:00Z" } as const;
+  const changed = (id: string) => ({ type: "tickets_changed", ticket_id: id }) as const;
+
+  it("reads everything after hello", () => {
+    expect(ticketReads(hello, null)).toEqual({ list: true, ticket: false });
+    expect(ticketReads(hello, "t1")).toEqual({ list: true, ticket: true });
+  });
+
+  it("reads the list on any ticket's change, the open ticket only when it changed", () => {
+    expect(ticketReads(changed("t1"), null)).toEqual({ list: true, ticket: false });
+    expect(ticketReads(changed("t1"), "t1")).toEqual({ list: true, ticket: true });
+    expect(ticketReads(changed("t2"), "t1")).toEqual({ list: true, ticket: false });
+  });
+
+  it("ignores the console's frames", () => {
+    expect(ticketReads({ type: "queue", waiting: 2 }, "t1")).toEqual({ list: false, ticket: false });
+    expect(ticketReads({ type: "resync" }, "t1")).toEqual({ list: false, ticket: false });
   });
 });

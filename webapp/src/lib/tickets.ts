@@ -2,6 +2,7 @@
 
 import type { components } from "../api/schema";
 import type { Language, MessageKey } from "./i18n";
+import type { ServerMessage } from "./streamProtocol";
 
 export type TicketStatus = components["schemas"]["TicketStatus"];
 export type TicketSummary = components["schemas"]["TicketSummary"];
@@ -72,4 +73,16 @@ export function categoryLabel(
   language: Language,
 ): string {
   return (language === "id" ? ticket.category_label_id : ticket.category_label_en) ?? ticket.category;
+}
+
+/** What the agency screen re-reads for a live stream frame: after `hello` (a (re)connect) everything; on a ticket's
+ * change the list (it may enter, leave or move in it) and the open ticket if it is that one. */
+export function ticketReads(message: ServerMessage, openTicket: string | null): { list: boolean; ticket: boolean } {
+  if (message.type === "hello") {
+    return { list: true, ticket: openTicket !== null };
+  }
+  if (message.type === "tickets_changed") {
+    return { list: true, ticket: message.ticket_id === openTicket };
+  }
+  return { list: false, ticket: false };
 }
