@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from ntpd112.app import Service
 from ntpd112.store.models import Call, CallEvent
-from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in
+from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in_ready
 from tests.integration.conftest import empty_queue, unique_mobile_number
 from tests.integration.intake_calls import e164, intake_call
 from tests.integration.softphone import registered_operator_phone
@@ -88,11 +88,7 @@ async def test_screen_pop_latency(console: Watched, service: Service, tmp_path: 
         service, tmp_path / "baresip", "rina", "Rina Wulandari", "127.0.0.38", password=OPERATOR_PASSWORD
     ):
         page = console.page
-        await page.goto(console.url("/login"))
-        await sign_in(console, "rina", OPERATOR_PASSWORD)
-        await expect(page.get_by_text("Menunggu panggilan")).to_be_visible()
-        await page.keyboard.press("l")
-        await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "ready")
+        await sign_in_ready(console, "rina")
         await page.evaluate(OBSERVER, TALKING)
         card = page.get_by_test_id("call-card")
         numbers = []

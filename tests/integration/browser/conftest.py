@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_playwright, expect
 
 from ntpd112.access.passwords import hash_password
 from ntpd112.app import Service
@@ -117,3 +117,15 @@ async def sign_in(console: Watched, username: str, password: str) -> None:
     await page.get_by_label("Nama pengguna").fill(username)
     await page.get_by_label("Kata sandi").fill(password)
     await page.get_by_role("button", name="Masuk", exact=True).click()
+
+
+async def sign_in_ready(console: Watched, username: str) -> None:
+    """An operator opens the console, signs in and joins the queue with L, as at the start of a shift."""
+    page = console.page
+    await page.goto(console.url("/login"))
+    await sign_in(console, username, OPERATOR_PASSWORD)
+    await expect(page.get_by_text("Menunggu panggilan")).to_be_visible()
+    # L acts once the operator's state is read (before that the console does not know what L would do).
+    await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "out")
+    await page.keyboard.press("l")
+    await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "ready")

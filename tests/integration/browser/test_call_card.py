@@ -18,7 +18,7 @@ from ntpd112.store.audit import AuditQuery
 from ntpd112.store.models import Call, Incident, LocationFixRow
 from ntpd112.web.call_routes import RECORDING_ACTION
 from tests.integration import pidf
-from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in
+from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in_ready
 from tests.integration.conftest import empty_queue, unique_mobile_number, wait_until
 from tests.integration.intake_calls import e164, intake_call
 from tests.integration.sipp import SippResult
@@ -58,12 +58,7 @@ async def test_card_pops_with_the_location_and_is_classified_by_keys(
     ):
         try:
             page = console.page
-            await page.goto(console.url("/login"))
-            await sign_in(console, "rina", OPERATOR_PASSWORD)
-            await expect(page.get_by_text("Menunggu panggilan")).to_be_visible()
-            await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "out")
-            await page.keyboard.press("l")
-            await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "ready")
+            await sign_in_ready(console, "rina")
 
             # A caller with a cell (P-Access-Network-Info) and a handset fix (PIDF-LO circle of 40 m).
             first = unique_mobile_number()

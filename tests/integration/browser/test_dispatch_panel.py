@@ -15,7 +15,7 @@ from ntpd112.app import Service
 from ntpd112.dispatch.desks import NewDesk
 from tests.integration import pidf
 from tests.integration.agents import SippAgent, running
-from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in
+from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in_ready
 from tests.integration.browser.test_call_card import CALLER_AT
 from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, wait_until
 from tests.integration.intake_calls import e164, intake_call
@@ -52,13 +52,7 @@ async def test_attended_dispatch_by_keys_ringing_answered_completed(
             ),
         ):
             page = console.page
-            await page.goto(console.url("/login"))
-            await sign_in(console, "dewi", OPERATOR_PASSWORD)
-            await expect(page.get_by_text("Menunggu panggilan")).to_be_visible()
-            # L acts once the operator's state is read (before that the console does not know what L would do).
-            await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "out")
-            await page.keyboard.press("l")
-            await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "ready")
+            await sign_in_ready(console, "dewi")
 
             number = unique_mobile_number()
             caller = asyncio.create_task(intake_call(number=number, pidf=pidf.circle(*CALLER_AT, 40), hold_ms=22_000))
