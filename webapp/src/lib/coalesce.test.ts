@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { coalesced } from "./coalesce";
+import { coalesced, coalescedByKey } from "./coalesce";
 
 describe("coalesced", () => {
   it("runs once more after a burst, never two at once", async () => {
@@ -40,5 +40,24 @@ describe("coalesced", () => {
     await expect(read()).rejects.toThrow("network");
     await read();
     expect(runs).toBe(2);
+  });
+
+  it("keeps keys apart: a read of one call never waits for, nor swallows, a read of another", async () => {
+    const started: string[] = [];
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const read = coalescedByKey(async (key: string) => {
+      started.push(key);
+      if (key === "a") {
+        await blocked;
+      }
+    });
+    const a = read("a");
+    await read("b");
+    void read("a"); // asked again while a runs: one more run of a, after it
+    expect(started).toEqual(["a", "b"]);
+    release();
+    await a;
+    expect(started).toEqual(["a", "b", "a"]);
   });
 });

@@ -7,6 +7,7 @@ import { api, failureOf, type ApiFailure } from "../api/client";
 import type { components } from "../api/schema";
 import { refreshCallbacks } from "./callbacks.svelte";
 import { cardsReducer, EMPTY_CARDS, type CardAction, type CardsState } from "./cards";
+import { coalescedByKey } from "./coalesce";
 import { forgetDispatch, readDispatch } from "./dispatch.svelte";
 import { dispatchTouched } from "./dispatchPanel";
 import { refreshOperatorState } from "./operatorState.svelte";
@@ -26,8 +27,6 @@ export const live = $state<{
 
 let me = "";
 let socket: LiveSocket | null = null;
-// Calls being read: true when another change came meanwhile (read once more after, never twice at once).
-const reading = new Map<string, boolean>();
 
 export function dispatch(action: CardAction): void {
   live.cards = cardsReducer(live.cards, action);
@@ -103,20 +102,7 @@ async function resync(): Promise<void> {
 }
 
 /** Read a card's call and incident; changes that come while reading cause one more read, not a parallel one. */
-export async function readCall(callId: string): Promise<void> {
-  if (reading.has(callId)) {
-    reading.set(callId, true);
-    return;
-  }
-  try {
-    do {
-      reading.set(callId, false);
-      await readOnce(callId);
-    } while (reading.get(callId) === true);
-  } finally {
-    reading.delete(callId);
-  }
-}
+export const readCall: (callId: string) => Promise<void> = coalescedByKey(readOnce);
 
 async function readOnce(callId: string): Promise<void> {
   const params = { params: { path: { call_id: callId } } };
