@@ -282,6 +282,8 @@ async def test_hostile_input_is_kept_raw_and_the_call_is_answered_and_queued_lik
         stored = await stored_call(service, caller_number=e164(number))
         assert_answered_and_queued(stored)
         assert "intake_failed" not in stored.types, case
+        # Read from the variables the dialplan set before Stasis(), carried by StasisStart: no ARI read.
+        assert stored.of_type("offered")[0].data["headers_from"] == "channel_variables", case
         assert stored.fixes == [] and stored.call.best_fix_id is None, case
         if case == "sql_html_name":
             assert stored.call.caller_name is not None and "DROP TABLE calls" in stored.call.caller_name

@@ -11,11 +11,18 @@ from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
 from ntpd112.pbx.asterisk_config import (
     TrunkConfigError,
     parse_trunks,
+    render_ari_general,
     render_include_files,
     render_manager_user,
     render_trunks,
 )
-from ntpd112.pbx.names import AMI_EVENTS
+from ntpd112.pbx.names import (
+    AMI_EVENTS,
+    INTAKE_CHANNEL_VARIABLES,
+    INTAKE_GEOLOC_VARIABLES,
+    INTAKE_HEADER_VARIABLES,
+    INTAKE_HEADERS_LENGTH_VARIABLE,
+)
 from ntpd112.pbx.phones import md5_cred
 from ntpd112.room.config import load_room
 
@@ -131,3 +138,55 @@ def test_include_files_carry_the_trunk_auth_only_with_its_password() -> None:
         render_include_files(table, room, "ari", "a", "ami", "b", {})
     files = render_include_files(table, room, "ari", "a", "ami", "b", {"NTPD112_TRUNK_TELKOMSEL_PASSWORD": PASSWORD})
     assert "[trunk-telkomsel-auth]" in files["pjsip_ntpd112_trunks.conf"]
+
+
+def _priorities(dialplan: str, context: str, extension: str = "s") -> list[str]:
+    """The applications of one extension of a context, in order (`exten => s,1,App(...)` and `same => n,App(...)`)."""
+    body = dialplan.split(f"[{context}]\n", 1)[1].split("\n[", 1)[0]
+    steps = []
+    for line in body.splitlines():
+        if line.startswith("exten =>") and not line.startswith(f"exten => {extension},"):
+            if steps:
+                break  # the next extension
+            continue
+        if match := re.match(r"\s*(?:exten => \w+,1|same => n(?:\([a-z]+\))?),(.*)$", line):
+            steps.append(match.group(1))
+    return steps
+
+
+def test_the_dialplan_copies_every_intake_input_into_the_variables_ari_conf_lists_before_stasis() -> None:
+    dialplan = (DIALPLAN_DIR / "extensions_ntpd112.conf").read_text(encoding="utf-8")
+    steps = _priorities(dialplan, "ntpd112-emergency")
+    stasis = next(n for n, step in enumerate(steps) if step.startswith("Stasis("))
+    answer = steps.index("Answer(,i)")
+    copied = {
+        match.group(1): match.group(2)
+        for step in steps[answer:stasis]
+        if (match := re.match(r"Set\((\w+)=(.*)\)$", step))
+    }
+    expected = {variable: f"${{PJSIP_HEADER(read,{header})}}" for header, variable in INTAKE_HEADER_VARIABLES.items()}
+    expected |= {variable: f"${{GEOLOC_PROFILE({field})}}" for field, variable in INTAKE_GEOLOC_VARIABLES.items()}
+    expected[INTAKE_HEADERS_LENGTH_VARIABLE] = "${LEN(${PJSIP_HEADERS()})}"
+    assert {name: value for name, value in copied.items() if name.startswith("NTPD112_")} == expected
+    # Not inherited: the variables stay on the caller's channel, not on the operator's leg the queue dials.
+    assert not any(name.startswith("_") for name in copied)
+    # ari.conf's [general] includes the rendered list, so that StasisStart carries exactly these variables.
+    assert render_ari_general() == f"channelvars={','.join(expected)}\n"
+    assert set(INTAKE_CHANNEL_VARIABLES) == set(expected)
+    local_ari = _sections((ASTERISK_DIR / "local" / "ari.conf").read_text(encoding="utf-8"))
+    assert "#include ari_ntpd112_general.conf" in local_ari["[general]"]
+    files = render_include_files(parse_trunks("[[trunk]]\n" + TRUNK), load_room(), "ari", "a", "ami", "b", {})
+    assert files["ari_ntpd112_general.conf"] == render_ari_general()
+
+
+def test_the_load_test_baseline_answers_as_the_service_path_does_and_then_queues() -> None:
+    emergency = _priorities((DIALPLAN_DIR / "extensions_ntpd112.conf").read_text(encoding="utf-8"), "ntpd112-emergency")
+    baseline = _priorities(
+        (DIALPLAN_DIR / "extensions_ntpd112_loadtest.conf").read_text(encoding="utf-8"), "ntpd112-baseline"
+    )
+    answers = [step for step in emergency if step.startswith("Answer(")]
+    assert answers == ["Answer(,i)"]
+    assert [step for step in baseline if step.startswith("Answer(")] == answers
+    # The same recording before the answer; the service path's Stasis detour is the only difference.
+    assert emergency[1:4] == baseline[:3]
+    assert baseline[-1] == "Goto(ntpd112-queue,s,1)"

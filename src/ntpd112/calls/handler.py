@@ -14,14 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ntpd112.calls.channel_readings import INTAKE_HEADERS, ChannelReadings, read_channel
 from ntpd112.clock import call_id_for, utcnow
-from ntpd112.intake.call_location import (
-    GEOLOC_FIELDS,
-    GEOLOCATION_HEADER,
-    PANI_HEADER,
-    CallLocation,
-    read_call_location,
-)
+from ntpd112.intake.call_location import PANI_HEADER, CallLocation, read_call_location
 from ntpd112.intake.cells import fix_from_cell
 from ntpd112.intake.identity import CallerIdentity, identify_caller
 from ntpd112.intake.numbering import AUTO_NUMBERING
@@ -46,10 +41,6 @@ from ntpd112.store.locations import IntakeLocation, LocationLookup, fix_columns
 
 log = get_logger(__name__)
 
-# SIP headers read at intake. Values are kept raw on the timeline; parsing happens in intake/.
-INTAKE_HEADERS = ("P-Asserted-Identity", "From", "Privacy", PANI_HEADER, GEOLOCATION_HEADER)
-MAX_RAW_HEADER = 8192
-
 
 @dataclass
 class ActiveCall:
@@ -58,16 +49,6 @@ class ActiveCall:
     log: Any
     hangup_cause: int | None = None
     answered_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ChannelReadings:
-    """What intake read from the channel: SIP headers, GEOLOC_PROFILE fields, and whether a header was too long
-    for Asterisk to hand over."""
-
-    headers: dict[str, str]
-    geoloc: dict[str, str]
-    oversized_header: bool
 
 
 @dataclass(frozen=True)
@@ -159,7 +140,7 @@ class CallHandler:
         gets the caller's number back, and the callback list and the reports with it."""
         call = self._track(channel.id)
         trunk = self._trunks.by_endpoint(endpoint_of(channel.name) or "")
-        readings = await self._read_channel(channel.id)
+        readings = await read_channel(self._ari, channel)
         identity = self._identify(readings.headers, channel, trunk)
         recovered = {
             name: value
@@ -232,7 +213,7 @@ class CallHandler:
         answered_by_dialplan = utcnow() if channel.state == "Up" else None
         trunk = self._trunks.by_endpoint(args.endpoint)
         offered_at = channel.creationtime or utcnow()
-        readings = await self._read_channel(uniqueid)
+        readings = await read_channel(self._ari, channel)
         headers = readings.headers
         identity = self._identify(headers, channel, trunk)
         call_id = self._journal.record_call(
@@ -251,7 +232,7 @@ class CallHandler:
         )
         call = self._track(uniqueid)
         self._metrics.calls_offered.inc()
-        self._journal.record_event(call_id, "offered", self._offered_data(channel, args, headers, identity, resynced))
+        self._journal.record_event(call_id, "offered", self._offered_data(channel, args, readings, identity, resynced))
         if trunk is None:
             self._journal.record_event(call_id, "parse_error", {"field": "trunk", "value": args.endpoint[:200]})
         for problem in identity.problems:
@@ -380,41 +361,17 @@ class CallHandler:
         )
         await self._step(call, "priority", self._ari.set_variable(call.uniqueid, "QUEUE_PRIO", str(priority)))
 
-    async def _read_channel(self, uniqueid: str) -> ChannelReadings:
-        """The intake headers and the GEOLOC_PROFILE fields, all read at once (one ARI round trip of latency)."""
-
-        async def read(variable: str) -> str | None:
-            try:
-                return await self._ari.get_variable(uniqueid, variable)
-            except AriError:
-                return None
-
-        variables = [f"PJSIP_HEADER(read,{name})" for name in INTAKE_HEADERS]
-        variables += [f"GEOLOC_PROFILE({name})" for name in GEOLOC_FIELDS]
-        # Asterisk quirk: PJSIP_HEADER(read) of a header longer than the function's read buffer (4 KB over ARI)
-        # fails exactly like a missing header ("Not enough buffer space in pjsip_hdr_print_on"). PJSIP_HEADERS()
-        # prints every header into the same buffer, so it fails only then (an INVITE always has headers): the
-        # oversized header stays unreadable, but its existence is on record.
-        variables.append("PJSIP_HEADERS()")
-        *values, header_names = await asyncio.gather(*(read(variable) for variable in variables))
-        names = (*INTAKE_HEADERS, *GEOLOC_FIELDS)
-        read_values = {name: value[:MAX_RAW_HEADER] for name, value in zip(names, values, strict=True) if value}
-        return ChannelReadings(
-            headers={name: read_values[name] for name in INTAKE_HEADERS if name in read_values},
-            geoloc={name: read_values[name] for name in GEOLOC_FIELDS if name in read_values},
-            oversized_header=header_names is None,
-        )
-
     @staticmethod
     def _offered_data(
-        channel: Channel, args: StasisArgs, headers: dict[str, str], identity: CallerIdentity, resynced: bool
+        channel: Channel, args: StasisArgs, readings: ChannelReadings, identity: CallerIdentity, resynced: bool
     ) -> dict[str, Any]:
         return {
             "trunk_endpoint": args.endpoint,
             "channel": channel.name,
             "caller": {"number": channel.caller.number, "name": channel.caller.name},
             "identity": identity.model_dump(exclude={"problems"}),
-            "headers": headers,
+            "headers": readings.headers,
+            "headers_from": readings.source,
             "resynced": resynced,
         }
 

@@ -35,6 +35,9 @@ class Channel(_Model):
     dialplan: DialplanLocation = DialplanLocation()
     creationtime: datetime | None = None
     language: str = ""
+    # The variables ari.conf's `channelvars` lists (pbx/names.py INTAKE_CHANNEL_VARIABLES), as Asterisk read them
+    # when it made this snapshot of the channel.
+    channelvars: dict[str, str] = Field(default_factory=dict)
 
 
 class _Event(_Model):

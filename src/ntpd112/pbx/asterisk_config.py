@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR
-from ntpd112.pbx.names import AMI_EVENTS, HOLD_MUSIC_CLASS, QUEUE_NAME
+from ntpd112.pbx.names import AMI_EVENTS, HOLD_MUSIC_CLASS, INTAKE_CHANNEL_VARIABLES, QUEUE_NAME
 from ntpd112.pbx.phones import SIP_REALM, md5_cred
 from ntpd112.room.config import RoomConfig
 from ntpd112.sip_names import SipName
@@ -151,6 +151,12 @@ def render_ari_user(username: str, password: str) -> str:
     return f"[{username}]\ntype=user\nread_only=no\npassword_format=plain\npassword={password}\n"
 
 
+def render_ari_general() -> str:
+    # Included inside ari.conf's [general] (an #include continues the section it is in): StasisStart then carries
+    # what the dialplan copied for intake (extensions_ntpd112.conf, ntpd112-emergency).
+    return f"channelvars={','.join(INTAKE_CHANNEL_VARIABLES)}\n"
+
+
 def render_manager_user(username: str, password: str) -> str:
     # Only loopback may log in, with the least rights the service needs (classes from Asterisk 22's manager.c,
     # app_queue.c, db.c). Read: agent (QueueCaller*, Agent*, QueueMember* events), user (the dialplan's UserEvents),
@@ -264,5 +270,6 @@ def render_include_files(
         "queues_ntpd112.conf": render_queues(room),
         "musiconhold_ntpd112.conf": render_music_on_hold(),
         "ari_ntpd112.conf": render_ari_user(ari_username, ari_password),
+        "ari_ntpd112_general.conf": render_ari_general(),
         "manager_ntpd112.conf": render_manager_user(ami_username, ami_password),
     }

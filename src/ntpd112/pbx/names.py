@@ -4,6 +4,8 @@ same names; change both together."""
 
 from __future__ import annotations
 
+from ntpd112.intake.call_location import GEOLOC_FIELDS, GEOLOCATION_HEADER, PANI_HEADER
+
 # Dialplan contexts (dialplan/extensions_ntpd112.conf).
 EMERGENCY_CONTEXT = "ntpd112-emergency"  # where trunks deliver 112 calls
 FAILSAFE_CONTEXT = "ntpd112-failsafe"  # the path a call takes when the service is down or hung
@@ -55,4 +57,24 @@ AMI_EVENTS = (
     "ContactStatus",
     "DeviceStateChange",
     "PeerStatus",
+)
+
+# What intake reads from a 112 call's channel, copied by the dialplan into channel variables before Stasis()
+# (ntpd112-emergency) and listed in ari.conf's `channelvars`, so that StasisStart carries them: no ARI round trip
+# per value while a surge is on. SIP header -> variable, GEOLOC_PROFILE field -> variable.
+INTAKE_HEADER_VARIABLES = {
+    "P-Asserted-Identity": "NTPD112_SIP_PAI",
+    "From": "NTPD112_SIP_FROM",
+    "Privacy": "NTPD112_SIP_PRIVACY",
+    PANI_HEADER: "NTPD112_SIP_PANI",
+    GEOLOCATION_HEADER: "NTPD112_SIP_GEOLOCATION",
+}
+INTAKE_GEOLOC_VARIABLES = {field: f"NTPD112_GEOLOC_{field.upper()}" for field in GEOLOC_FIELDS}
+# LEN(PJSIP_HEADERS()): 0 when a header of the INVITE is too long for Asterisk's function buffer (see
+# calls/channel_readings.py). Always a number once the dialplan has run, so it also tells that the values are there.
+INTAKE_HEADERS_LENGTH_VARIABLE = "NTPD112_SIP_HEADERS_LENGTH"
+INTAKE_CHANNEL_VARIABLES = (
+    *INTAKE_HEADER_VARIABLES.values(),
+    *INTAKE_GEOLOC_VARIABLES.values(),
+    INTAKE_HEADERS_LENGTH_VARIABLE,
 )

@@ -31,12 +31,14 @@ class FakeAri:
         self.channels = channels or []
         self.gone: set[str] = set()
         self.actions: list[tuple[Any, ...]] = []
+        self.reads: list[str] = []  # every variable read over ARI, in order
 
     def _exists(self, channel_id: str, status: int = 404) -> None:
         if channel_id in self.gone:
             raise AriError(status, "Channel not found", "POST", f"/channels/{channel_id}")
 
     async def get_variable(self, channel_id: str, variable: str) -> str | None:
+        self.reads.append(variable)
         if variable not in self.variables:
             raise AriError(500, "Unable to read provided function", "GET", f"/channels/{channel_id}/variable")
         return self.variables[variable]

@@ -21,7 +21,13 @@ from ntpd112.pbx.ari_models import (
     StasisStart,
 )
 from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
-from ntpd112.pbx.names import ENTRY_EXTENSION, QUEUE_CONTEXT
+from ntpd112.pbx.names import (
+    ENTRY_EXTENSION,
+    INTAKE_GEOLOC_VARIABLES,
+    INTAKE_HEADER_VARIABLES,
+    INTAKE_HEADERS_LENGTH_VARIABLE,
+    QUEUE_CONTEXT,
+)
 from ntpd112.room.config import PrioritySettings
 from ntpd112.store.history import CallerContext
 from ntpd112.store.locations import IntakeLocation
@@ -92,7 +98,7 @@ async def test_a_normal_call_is_offered_answered_prioritised_and_continued_to_th
     assert {event.call_id for event in journal.events} == {call_id}
     offered = journal.of_type("offered")[0]
     assert (offered["identity"]["number_e164"], offered["identity"]["source"]) == (CALLER, "pai")
-    assert offered["resynced"] is False
+    assert (offered["resynced"], offered["headers_from"]) == (False, "ari")
     uniqueid, created = journal.calls[0]
     assert uniqueid == CHANNEL.id
     assert (created["caller_number"], created["trunk"], created["carrier"]) == (CALLER, "telkomsel", "Telkomsel")
@@ -124,6 +130,73 @@ async def test_a_normal_call_is_offered_answered_prioritised_and_continued_to_th
     assert sample(metrics, "ntpd112_calls_offered_total") == 1
     assert sample(metrics, "ntpd112_calls_answered_total") == 1
     assert sample(metrics, "ntpd112_calls_active") == 1
+
+
+def dialplan_copies(headers: dict[str, str], geoloc: dict[str, str], *, headers_length: int) -> dict[str, str]:
+    """The channel variables the shipped dialplan sets before Stasis() (every one, empty when there is no value)."""
+    variables = {variable: headers.get(header, "") for header, variable in INTAKE_HEADER_VARIABLES.items()}
+    variables |= {variable: geoloc.get(field, "") for field, variable in INTAKE_GEOLOC_VARIABLES.items()}
+    return variables | {INTAKE_HEADERS_LENGTH_VARIABLE: str(headers_length)}
+
+
+async def test_intake_reads_the_channel_variables_of_the_stasis_start_and_nothing_over_ari() -> None:
+    copied = dialplan_copies(
+        {"P-Asserted-Identity": f"<sip:{CALLER}@ims.telkomsel.co.id>", "P-Access-Network-Info": PANI},
+        {"location_info": "shape=Point,crs=2d,pos=-6.2 106.8", "format": "GML", "method": "GPS"},
+        headers_length=180,
+    )
+    ari = FakeAri({})  # any read over ARI would fail
+    journal = FakeJournal()
+    locations = FakeLocations()
+    handler, _ = handler_with(ari, journal, FakeHistory(), locations)
+
+    await handler.on_event(stasis_start(CHANNEL.model_copy(update={"channelvars": copied})))
+
+    assert ari.reads == []
+    assert journal.types() == ["offered", "answered", "prioritised", "queued"]
+    offered = journal.of_type("offered")[0]
+    assert offered["headers_from"] == "channel_variables"
+    # Empty variables are headers the INVITE did not have: not on record as empty values.
+    assert offered["headers"] == {
+        "P-Asserted-Identity": f"<sip:{CALLER}@ims.telkomsel.co.id>",
+        "P-Access-Network-Info": PANI,
+    }
+    assert offered["identity"]["number_e164"] == CALLER
+    assert [columns["source"] for _, columns in journal.fixes] == ["pidf", "cell"]
+    assert locations.lookups == [(CellKey("lte", 510, 10, 0x00A1, 0x0B2C3D4), CALLER)]
+    assert journal.of_type("prioritised")[0]["priority"] == 15
+
+
+async def test_a_header_too_long_for_the_dialplan_is_on_record_as_unreadable() -> None:
+    # The dialplan's PJSIP_HEADER read of it came back empty and PJSIP_HEADERS() with it: length 0.
+    copied = dialplan_copies({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}, {}, headers_length=0)
+    ari = FakeAri({})
+    journal = FakeJournal()
+    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+
+    await handler.on_event(stasis_start(CHANNEL.model_copy(update={"channelvars": copied})))
+
+    assert ari.reads == []
+    [unreadable] = [e for e in journal.of_type("parse_error") if e["field"] == "SIP headers"]
+    assert unreadable["code"] == "unreadable" and unreadable["value"] is None
+    assert "P-Access-Network-Info" in unreadable["problem"] and "P-Asserted-Identity" not in unreadable["problem"]
+    assert journal.types()[-3:] == ["answered", "prioritised", "queued"]
+
+
+@pytest.mark.parametrize("channelvars", [{}, {INTAKE_HEADERS_LENGTH_VARIABLE: ""}], ids=["none", "not_set"])
+async def test_a_channel_without_the_dialplan_copies_is_read_over_ari(channelvars: dict[str, str]) -> None:
+    # An Asterisk whose ari.conf lists no channelvars (none), or whose dialplan predates the copies (not_set).
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>", "P-Access-Network-Info": PANI}))
+    journal = FakeJournal()
+    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+
+    await handler.on_event(stasis_start(CHANNEL.model_copy(update={"channelvars": channelvars})))
+
+    assert "PJSIP_HEADER(read,P-Asserted-Identity)" in ari.reads and "PJSIP_HEADERS()" in ari.reads
+    offered = journal.of_type("offered")[0]
+    assert (offered["headers_from"], offered["identity"]["number_e164"]) == ("ari", CALLER)
+    assert offered["headers"]["P-Access-Network-Info"] == PANI
+    assert "SIP headers" not in {e["field"] for e in journal.of_type("parse_error")}
 
 
 async def test_garbage_headers_are_recorded_as_parse_errors_and_the_call_still_goes_to_the_queue() -> None:
