@@ -25,8 +25,8 @@ WORK_DIR = Path.home() / ".cache/ntpd112/loadtest"
 @click.option("--calls", type=click.IntRange(1, 5000), help="Override the profile's number of calls.")
 def loadtest(profile_name: str, json_file: Path | None, plot_file: Path | None, calls: int | None) -> None:
     from ntpd112.devtools.loadtest.plot import write_plot
-    from ntpd112.devtools.loadtest.report import render_table
     from ntpd112.devtools.loadtest.runner import LoadTest
+    from ntpd112.devtools.loadtest.verdict import render_table
     from ntpd112.devtools.local_asterisk import LocalAsterisk, local_asterisk_lock
 
     try:

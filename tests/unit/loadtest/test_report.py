@@ -1,4 +1,4 @@
-"""The load test's maths: outcomes from SIPp log lines, percentiles, counts, records, ratios, targets."""
+"""The load test's maths: outcomes from SIPp log lines, percentiles, counts, records; profiles and population."""
 
 from __future__ import annotations
 
@@ -115,101 +115,14 @@ def test_records_check_names_missing_duplicated_and_incomplete_calls() -> None:
     assert result.examples[0] == "b: no call record"
 
 
-def run(path: maths.Path, step: int, rate: float, lost: int = 0, throughput: float = 10.0) -> maths.RunResult:
-    counts = maths.Counts(
-        planned=10, offered=10, answered=10 - lost, overflow_answered=0, abandoned=0, failed=0, lost=lost
-    )
-    latency = maths.latency(
-        [
-            maths.CallRow(
-                tag="t",
-                kind="k",
-                outcome="answered",
-                invite_at=T0,
-                ended_at=T0 + 1,
-                invite_to_answer_ms=40 if path == "service" else 10,
-                time_to_operator_ms=800,
-                queue_wait_ms=760,
-            )
-        ],
-        [30.0] if path == "service" else None,
-    )
-    return maths.RunResult(
-        path=path,
-        step=step,
-        rate=rate,
-        started_at=T0,
-        duration_s=1,
-        counts=counts,
-        lost_tags=[],
-        latency=latency,
-        throughput_cps=throughput,
-        peak_active_calls=5,
-        peak_service_active_calls=1000 if path == "service" else None,
-        service_rss_mb_at_peak=150.0 if path == "service" else None,
-        records=None,
-        resources={},
-        sipp={},
-        metrics={},
-        active_calls=[],
-        calls=[],
-        warnings=["Asterisk restarted"] if lost else [],
-    )
-
-
-def test_ratios_compare_the_service_with_asterisk_alone_at_the_same_step() -> None:
-    runs = [run("baseline", 0, 20, throughput=20), run("service", 0, 20, throughput=18)]
-    comparison = maths.compare(runs)
-    assert comparison.throughput_ratio == 0.9
-    assert comparison.invite_to_answer_p50_ratio == 4.0
-    assert comparison.time_to_operator_p50_ratio == 1.0
-    assert comparison.max_clean_rate_ratio is None  # not a ramp
-    found = {t.name: t for t in maths.targets(runs, comparison)}
-    assert found["no lost call"].met is True
-    assert found["throughput vs Asterisk alone"].met is True
-    assert found["intake p99 at 20 calls/s"].met is True
-    assert found["service memory, 1,000 calls in progress"].value == "150 MB"
-
-
-def test_a_ramp_reports_the_highest_rate_without_a_lost_call() -> None:
-    runs = [
-        *(run("baseline", n, rate) for n, rate in enumerate((10, 20, 30))),
-        run("service", 0, 10),
-        run("service", 1, 20, lost=1),
-        run("service", 2, 30).model_copy(update={"latency": maths.latency([], [500.0])}),
-    ]
-    comparison = maths.compare(runs)
-    assert (comparison.max_clean_rate_service, comparison.max_clean_rate_baseline) == (10, 30)
-    assert comparison.max_clean_rate_ratio == pytest.approx(0.333)
-    found = {t.name: t for t in maths.targets(runs, comparison)}
-    assert found["no lost call"].met is False and found["no lost call"].value == "1 lost"
-    assert found["intake p99 at 20 calls/s"].value == "30.0 ms"  # the 20/s step, not a faster one
-    assert found["throughput vs Asterisk alone"].met is False
-
-
-def test_the_report_renders_as_a_table_and_as_json_with_every_field() -> None:
-    runs = [run("baseline", 0, 5), run("service", 0, 5)]
-    comparison = maths.compare(runs)
-    report = maths.Report(
-        run_id="Labcdef",
-        profile={"name": "x"},
-        started_at="2026-11-22T00:00:00+00:00",
-        machine={},
-        runs=runs,
-        comparison=comparison,
-        targets=maths.targets(runs, comparison),
-    )
-    table = maths.render_table(report)
-    for label in ("calls offered", "LOST", "intake ms p50/95/99", "records consistent", "service CPU"):
-        assert label in table
-    data = json.loads(report.model_dump_json())
-    assert set(data["runs"][0]) == set(maths.RunResult.model_fields)
-    assert set(data["runs"][0]["counts"]) == set(maths.Counts.model_fields)
-
-
 def test_profiles_builtin_and_from_files(tmp_path: pytest.TempPathFactory) -> None:
     assert {"steady", "steady-short", "surge", "prank-flood", "ramp", "thousand"} <= set(BUILTIN)
     assert Ramp(start_rate=5, step_rate=5, max_rate=20).rates() == [5, 10, 15, 20]
+    assert Ramp(steps=(5, 10, 40)).rates() == [5, 10, 40]
+    assert BUILTIN["ramp"].rates()[:7] == [5, 10, 20, 40, 60, 80, 100]  # the rates the targets name, then on
+    for mixed in ({"steps": [5, 10], "max_rate": 20}, {"steps": [10, 5]}, {"start_rate": 5}):
+        with pytest.raises(ValueError, match="steps"):
+            Ramp.model_validate(mixed)
     toml = tmp_path / "mine.toml"  # type: ignore[operator]
     toml.write_text(
         'name = "mine"\nrate = 2\ncalls = 10\noperators = 2\n[callers.patient]\nshare = 1\nhang_up_after_seconds = 9\n'

@@ -34,19 +34,33 @@ class CallerClass(_Model):
 
 
 class Ramp(_Model):
-    start_rate: float = Field(gt=0, le=200)
-    step_rate: float = Field(gt=0, le=100)
-    max_rate: float = Field(gt=0, le=200)
+    """A ramp's rates: listed (`steps`), or from `start_rate` to `max_rate` by `step_rate`. Each path goes up step by
+    step until its first lost or failed call."""
+
+    steps: tuple[float, ...] = ()
+    start_rate: float | None = Field(None, gt=0, le=200)
+    step_rate: float | None = Field(None, gt=0, le=100)
+    max_rate: float | None = Field(None, gt=0, le=200)
 
     @model_validator(mode="after")
-    def _ordered(self) -> Ramp:
-        if self.max_rate < self.start_rate:
+    def _one_form(self) -> Ramp:
+        linear = (self.start_rate, self.step_rate, self.max_rate)
+        if self.steps:
+            if any(value is not None for value in linear):
+                raise ValueError("give either steps or start_rate, step_rate and max_rate")
+            if any(not 0 < rate <= 200 for rate in self.steps) or list(self.steps) != sorted(set(self.steps)):
+                raise ValueError("steps must rise, each above 0 and at most 200 calls/s")
+        elif self.start_rate is None or self.step_rate is None or self.max_rate is None:
+            raise ValueError("give steps, or start_rate, step_rate and max_rate")
+        elif self.max_rate < self.start_rate:
             raise ValueError("max_rate is below start_rate")
         return self
 
     def rates(self) -> list[float]:
-        steps = int((self.max_rate - self.start_rate) / self.step_rate + 1e-9) + 1
-        return [round(self.start_rate + n * self.step_rate, 3) for n in range(steps)]
+        if self.start_rate is None or self.step_rate is None or self.max_rate is None:
+            return list(self.steps)
+        count = int((self.max_rate - self.start_rate) / self.step_rate + 1e-9) + 1
+        return [round(self.start_rate + n * self.step_rate, 3) for n in range(count)]
 
 
 class Profile(_Model):
@@ -124,14 +138,17 @@ BUILTIN: dict[str, Profile] = {
         ),
         Profile(
             name="ramp",
-            description="100 short calls per step from 5 to 40 calls/s; the highest rate with no lost call",
+            description=(
+                "200 short calls per step, 5 to 100 calls/s and on to 200, each path until its first lost or failed "
+                "call: the ceilings of Asterisk alone and of the service"
+            ),
             rate=5,
-            calls=100,
+            calls=200,
             operators=20,
             ring_ms=200,
             talk_seconds=2,
             callers={"short": _patient(4)},
-            ramp=Ramp(start_rate=5, step_rate=5, max_rate=40),
+            ramp=Ramp(steps=(5, 10, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200)),
         ),
         Profile(
             name="thousand",

@@ -33,6 +33,7 @@ import aiohttp
 from ntpd112.backoff import Backoff
 from ntpd112.config import Settings
 from ntpd112.devtools.loadtest import report as maths
+from ntpd112.devtools.loadtest import verdict
 from ntpd112.devtools.loadtest.collect import (
     ResourceSampler,
     fetch_records,
@@ -177,7 +178,7 @@ class LoadTest:
 
     # -- the run ----------------------------------------------------------------------------------------------
 
-    async def run(self) -> maths.Report:
+    async def run(self) -> verdict.Report:
         started = datetime.now(UTC)
         self.work_dir.mkdir(parents=True)
         log.info("load test starting", run_id=self.run_id, profile=self.profile.name, work_dir=str(self.work_dir))
@@ -208,15 +209,15 @@ class LoadTest:
                         break
         finally:
             await self._clean_up()
-        comparison = maths.compare(runs)
-        return maths.Report(
+        comparison = verdict.compare(runs)
+        return verdict.Report(
             run_id=self.run_id,
             profile=self.profile.model_dump(mode="json"),
             started_at=started.isoformat(timespec="seconds"),
             machine=self._machine(),
             runs=runs,
             comparison=comparison,
-            targets=maths.targets(runs, comparison),
+            targets=verdict.targets(runs, comparison),
         )
 
     async def _ami_ready(self) -> bool:

@@ -1,0 +1,208 @@
+"""The load test's verdict: per-step ratios against Asterisk alone, a ramp's ceilings, and targets met only when
+every step they name meets them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ntpd112.devtools.loadtest import report as maths
+from ntpd112.devtools.loadtest import verdict
+
+T0 = 1_795_000_000
+
+
+def run(
+    path: maths.Path,
+    step: int,
+    rate: float,
+    *,
+    answer_ms: float = 10,
+    throughput: float | None = None,
+    intake_ms: float = 30,
+    lost: int = 0,
+    failed: int = 0,
+    peak_active: int = 5,
+    inconsistent: int = 0,
+    cpu: float | None = None,
+    service_calls: int | None = None,
+    rss: float | None = None,
+) -> maths.RunResult:
+    """One step of one path: every call answered in `answer_ms`, the service's intake in `intake_ms`."""
+    calls = 100
+    rows = [
+        maths.CallRow(
+            tag=f"t{n}",
+            kind="k",
+            outcome="answered",
+            invite_at=T0 + n / rate,
+            ended_at=T0 + n / rate + 4,
+            invite_to_answer_ms=answer_ms,
+            time_to_operator_ms=answer_ms + 200,
+            queue_wait_ms=200,
+        )
+        for n in range(calls)
+    ]
+    service = path == "service"
+    counts = maths.Counts(
+        planned=calls,
+        offered=calls,
+        answered=calls - lost - failed,
+        overflow_answered=0,
+        abandoned=0,
+        failed=failed,
+        lost=lost,
+    )
+    checked = maths.RecordsCheck(
+        checked=calls,
+        consistent=calls - inconsistent,
+        missing=inconsistent,
+        duplicated=0,
+        incomplete_timeline=0,
+        examples=[],
+    )
+    resources = {}
+    if service and cpu is not None:
+        resources["service"] = maths.ProcessUsage(processes=1, cpu_avg_percent=cpu, cpu_max_percent=cpu, rss_max_mb=90)
+    return maths.RunResult(
+        path=path,
+        step=step,
+        rate=rate,
+        started_at=T0,
+        duration_s=calls / rate + 4,
+        counts=counts,
+        lost_tags=[],
+        latency=maths.latency(rows, [intake_ms] * calls if service else None),
+        throughput_cps=throughput if throughput is not None else rate,
+        peak_active_calls=peak_active,
+        peak_service_active_calls=service_calls,
+        service_rss_mb_at_peak=rss,
+        records=checked if service else None,
+        resources=resources,
+        sipp={},
+        metrics={},
+        active_calls=[],
+        calls=rows,
+        warnings=[],
+    )
+
+
+def found(runs: list[maths.RunResult]) -> dict[str, verdict.Target]:
+    return {t.name: t for t in verdict.targets(runs, verdict.compare(runs))}
+
+
+RATES = (5, 10, 20, 40, 60, 80, 100)
+
+
+def ramp(service_at: dict[float, dict[str, Any]] | None = None) -> list[maths.RunResult]:
+    """Both paths at every rate of RATES; `service_at={60: {...}}` changes the service's step at that rate."""
+    runs = [run("baseline", n, rate) for n, rate in enumerate(RATES)]
+    changes = service_at or {}
+    runs += [run("service", n, rate, **({"answer_ms": 20} | changes.get(rate, {}))) for n, rate in enumerate(RATES)]
+    return runs
+
+
+def test_every_step_is_compared_at_its_own_rate_and_the_worst_step_is_named() -> None:
+    runs = ramp({40: {"throughput": 38.0}, 80: {"throughput": 79.6}})
+
+    comparison = verdict.compare(runs)
+
+    assert [s.rate for s in comparison.steps] == list(RATES)
+    step_40 = next(s for s in comparison.steps if s.rate == 40)
+    assert step_40.throughput_ratio == 0.95
+    assert (step_40.invite_to_answer_p50_ratio, step_40.invite_to_answer_p99_ratio) == (2.0, 2.0)
+    # 1.5 x 10 ms + 10 ms: the service's 20 ms is within it.
+    assert (step_40.service_p99_ms, step_40.p99_limit_ms) == (20, 25)
+    assert comparison.min_throughput_ratio == 0.95
+    answers = found(runs)["answers/s vs Asterisk alone, every step"]
+    # One step below 0.98 is enough to miss it, however good the highest rate looks.
+    assert answers.met is False
+    assert answers.value == "0.950 (worst of 7 steps: 40/s)"
+    assert answers.judged_at == list(RATES)
+    assert found(ramp())["answers/s vs Asterisk alone, every step"].met is True
+
+
+def test_answer_latency_is_judged_against_asterisk_alone_plus_its_slack_at_every_step() -> None:
+    assert found(ramp())["INVITE->answer p99 vs Asterisk alone, every step"].met is True
+    slow = found(ramp({10: {"answer_ms": 26}}))["INVITE->answer p99 vs Asterisk alone, every step"]
+    assert slow.met is False
+    assert slow.value == "1.0 ms OVER the limit (worst of 7 steps: 10/s)"
+
+
+def test_intake_targets_are_judged_only_at_the_steps_they_name() -> None:
+    # 80/s is named by no intake target: its 90 ms fails neither; 60/s's 55 ms fails the 50 ms one.
+    runs = ramp({60: {"intake_ms": 55}, 80: {"intake_ms": 90}, 100: {"intake_ms": 95}})
+    targets = found(runs)
+    fast = targets["intake p99, every step up to 60 calls/s"]
+    assert (fast.met, fast.judged_at, fast.value) == (False, [5, 10, 20, 40, 60], "55.0 ms (worst of 5 steps: 60/s)")
+    top = targets["intake p99 at 100 calls/s"]
+    assert (top.met, top.judged_at, top.value) == (True, [100], "95.0 ms")
+    # No step had 300 calls in progress: not measured, not met by default.
+    assert targets["intake p99 with 300+ calls in progress"].met is None
+    surge = [run("baseline", 0, 10, peak_active=330), run("service", 0, 10, peak_active=330, intake_ms=57)]
+    busy = found(surge)["intake p99 with 300+ calls in progress"]
+    assert (busy.met, busy.value) == (False, "57.0 ms")
+    assert found(surge)["intake p99 at 100 calls/s"].met is None
+
+
+def test_a_ramp_reports_both_ceilings_and_judges_losses_only_up_to_100_calls_s() -> None:
+    runs = [
+        *(run("baseline", n, rate) for n, rate in enumerate((60, 80, 100, 120))),
+        run("baseline", 4, 140, failed=3),
+        run("service", 0, 60),
+        run("service", 1, 80),
+        run("service", 2, 100),
+        run("service", 3, 120, lost=2),
+    ]
+    comparison = verdict.compare(runs)
+    assert (comparison.ceiling_service, comparison.first_loss_service) == (100, 120)
+    assert (comparison.ceiling_baseline, comparison.first_loss_baseline) == (120, 140)
+    assert comparison.ceiling_ratio == pytest.approx(0.833)
+    assert [s.rate for s in comparison.steps] == [60, 80, 100, 120]  # 140: the service stopped before it
+    # The loss at 120/s found the ceiling; up to 100/s none was lost.
+    assert found(runs)["no lost call, up to 100 calls/s"].met is True
+    lossy = [*runs[:5], run("service", 0, 60), run("service", 1, 80, lost=1)]
+    assert found(lossy)["no lost call, up to 100 calls/s"].value == "1 lost (worst of 2 steps: 80/s)"
+    # A path that never lost a call has not found its ceiling: the last rate is a floor, not the ceiling.
+    assert verdict.ceiling(runs[:4], "baseline") == (120, None)
+
+
+def test_records_cpu_and_memory_are_judged_at_their_steps() -> None:
+    runs = ramp({20: {"inconsistent": 2}, 40: {"cpu": 31.0}})
+    targets = found(runs)
+    assert targets["records consistent, every step"].met is False
+    assert targets["records consistent, every step"].value == "2 inconsistent (worst of 7 steps: 20/s)"
+    cpu = targets["service CPU at 40 calls/s"]
+    assert (cpu.met, cpu.value, cpu.judged_at) == (False, "31 %", [40])
+    assert targets["service memory, 1,000 calls in progress"].met is None
+    thousand = [run("service", 0, 20, service_calls=1000, rss=150.0)]
+    assert found(thousand)["service memory, 1,000 calls in progress"].value == "150 MB"
+    assert found(thousand)["service memory, 1,000 calls in progress"].met is True
+    # A step the target names but could not measure fails it: no silent pass.
+    unmeasured = [run("baseline", 0, 40), run("service", 0, 40)]
+    assert found(unmeasured)["service CPU at 40 calls/s"].met is False
+
+
+def test_the_report_renders_the_steps_the_ceilings_and_the_targets_and_as_json_with_every_field() -> None:
+    runs = ramp({100: {"lost": 1}})
+    comparison = verdict.compare(runs)
+    report = verdict.Report(
+        run_id="Labcdef",
+        profile={"name": "ramp"},
+        started_at="2026-11-22T00:00:00+00:00",
+        machine={},
+        runs=runs,
+        comparison=comparison,
+        targets=verdict.targets(runs, comparison),
+    )
+    table = verdict.render_table(report)
+    for label in ("calls offered", "LOST", "intake ms p50/95/99", "records consistent", "service CPU", "min 1"):
+        assert label in table, label
+    assert "ceiling, service:         80/s (first lost or failed call at 100/s)" in table
+    assert "ceiling, Asterisk alone:  no lost or failed call up to the last step (100/s)" in table
+    assert "NOT MET at 5/s, 10/s, 20/s, 40/s, 60/s, 80/s, 100/s" in table
+    data = json.loads(report.model_dump_json())
+    assert set(data["runs"][0]) == set(maths.RunResult.model_fields)
+    assert set(data["comparison"]["steps"][0]) == set(verdict.StepComparison.model_fields)
