@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.devtools.loadtest.profiles import CallerClass, Profile
-from ntpd112.devtools.loadtest.report import Counts, Report, RunResult
+from ntpd112.devtools.loadtest.report import Counts, RunResult
 from ntpd112.devtools.loadtest.runner import LoadTest
+from ntpd112.devtools.loadtest.verdict import Report
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.store.models import Operator
 from tests.integration.conftest import service_settings
@@ -50,7 +51,9 @@ async def test_the_harness_counts_every_call_and_reports_a_dropped_one_as_lost(
     assert service.records.checked == 6
     assert service.latency.intake_ms is not None and service.latency.intake_ms.n >= 5
     assert "service" in service.resources and service.metrics["ntpd112_calls_offered_total"] >= 6
-    assert report.targets[0].name == "no lost call" and report.targets[0].met is False
+    assert report.targets[0].name == "no lost call, up to 100 calls/s" and report.targets[0].met is False
+    assert report.targets[0].judged_at == [2]
+    assert [step.rate for step in report.comparison.steps] == [2]
 
     data = json.loads(report.model_dump_json())
     assert set(data) == set(Report.model_fields)
