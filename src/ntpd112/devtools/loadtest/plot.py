@@ -53,9 +53,8 @@ def write_plot(report: Report, path: Path) -> None:
         latency.legend(loc="upper left", fontsize="small")
         active.set_xlabel("seconds into the step")
         active.set_ylabel("calls in progress")
-        peaks = ", ".join(
-            f"{LABELS[r.path]} {r.peak_active_calls}" for r in sorted(by_rate[rate], key=lambda r: r.path)
-        )
+        # Asterisk alone first, as in the legend.
+        peaks = " / ".join(str(r.peak_active_calls) for r in sorted(by_rate[rate], key=lambda r: r.path))
         active.set_title(f"{rate:g} calls/s: calls in progress (peak {peaks})")
         active.legend(loc="upper left", fontsize="small")
     figure.suptitle(f"ntpd112 load test {report.run_id}: {report.profile['name']}")
