@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import alias
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,6 +38,9 @@ from ntpd112.tasks import TaskSet
 log = get_logger(__name__)
 
 BATCH_SIZE = 200
+# The upsert's `excluded` row, made once: `statement.excluded` builds a fresh alias of the calls table with a proxy
+# for each of its columns on every statement, which was a seventh of the service's CPU under a load test (py-spy).
+_CALL_EXCLUDED = alias(Call.__table__, name="excluded").columns
 _SPOOL_NAME = "journal.jsonl"
 _REPLAY_NAME = "journal.replaying.jsonl"
 
@@ -187,40 +191,39 @@ def activities(records: Iterable[Record]) -> list[CallActivity]:
 
 async def write_records(connection: AsyncConnection, records: Iterable[Record]) -> None:
     """Apply records in order inside the caller's transaction. Idempotent."""
+    events: list[EventRecord] = []  # consecutive events go in one statement (most records are events)
     for record in records:
+        if isinstance(record, EventRecord):
+            events.append(record)
+            continue
+        await _write_events(connection, events)
+        events = []
         if isinstance(record, CallRecord):
             values = {"id": record.call_id, "uniqueid": record.uniqueid, **record.fields}
             statement = insert(Call).values(values)
-            update = {name: statement.excluded[name] for name in record.fields} | {"updated_at": utcnow()}
+            update = {name: _CALL_EXCLUDED[name] for name in record.fields} | {"updated_at": utcnow()}
             await connection.execute(statement.on_conflict_do_update(index_elements=[Call.id], set_=update))
         elif isinstance(record, FixRecord):
             entries = await store_fix(connection, record.fix_id, record.call_id, record.columns)
             await write_timeline(connection, record.call_id, entries or [])
-        elif isinstance(record, AmlClaimRecord):
+        else:
             entries = await claim_unmatched_aml(connection, record.call_id, record.caller_number, record.offered_at)
             await write_timeline(connection, record.call_id, entries)
-        else:
-            await _write_event(connection, record)
+    await _write_events(connection, events)
 
 
-async def _write_event(connection: AsyncConnection, record: EventRecord) -> None:
-    await connection.execute(
-        insert(CallEvent)
-        .values(
-            id=record.event_id,
-            call_id=record.call_id,
-            at=record.at,
-            type=record.type,
-            data=record.data,
-        )
-        .on_conflict_do_nothing(index_elements=[CallEvent.id])
-    )
+async def _write_events(connection: AsyncConnection, events: list[EventRecord]) -> None:
+    """One INSERT of many rows (SQLAlchemy's insertmanyvalues), in the records' order: `seq` breaks ties between
+    events with the same timestamp by insertion order, and the rows of one VALUES list are numbered in order."""
+    if not events:
+        return
+    rows = [{"id": e.event_id, "call_id": e.call_id, "at": e.at, "type": e.type, "data": e.data} for e in events]
+    await connection.execute(insert(CallEvent).on_conflict_do_nothing(index_elements=[CallEvent.id]), rows)
 
 
 async def write_timeline(connection: AsyncConnection, call_id: uuid.UUID, entries: list[TimelineEntry]) -> None:
     # Fresh event ids are safe here: the fix insert and the AML claim yield entries only the first time.
-    for entry in entries:
-        await _write_event(connection, EventRecord(uuid.uuid4(), call_id, entry.at, entry.type, entry.data))
+    await _write_events(connection, [EventRecord(uuid.uuid4(), call_id, e.at, e.type, e.data) for e in entries])
 
 
 class Journal:
@@ -235,7 +238,7 @@ class Journal:
         self._queue: asyncio.Queue[Record] = asyncio.Queue()
         self._tasks = TaskSet("journal")
         self._spooling = False
-        self._in_flight = False
+        self._in_flight = 0  # records of the batch being written now
         self.written = 0
         self.last_error: str | None = None
 
@@ -303,7 +306,8 @@ class Journal:
 
     @property
     def backlog(self) -> int:
-        return self._queue.qsize() + (1 if self._spooling else 0)
+        # The batch being written counts: until its commit, its records are not in PostgreSQL.
+        return self._queue.qsize() + self._in_flight + (1 if self._spooling else 0)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -351,7 +355,7 @@ class Journal:
                 continue
             first = await self._queue.get()
             batch = [first, *self._drain_queue(BATCH_SIZE - 1)]
-            self._in_flight = True
+            self._in_flight = len(batch)
             try:
                 await self._write(batch)
                 self.last_error = None
@@ -364,7 +368,7 @@ class Journal:
                 self._spooling = True
                 self._append_to_spool(batch + self._drain_queue())
             finally:
-                self._in_flight = False
+                self._in_flight = 0
 
     async def _replay_spool(self) -> None:
         """Write the spool into PostgreSQL in order. New records keep going to a fresh spool file meanwhile."""

@@ -36,6 +36,7 @@ from ntpd112.devtools.loadtest import report as maths
 from ntpd112.devtools.loadtest import verdict
 from ntpd112.devtools.loadtest.collect import (
     ResourceSampler,
+    RunRecords,
     fetch_records,
     postgresql_pids,
     read_lines,
@@ -57,6 +58,9 @@ log = get_logger(__name__)
 TRUNK_ADDRESS = {"service": "127.0.0.11", "baseline": "127.0.0.19"}
 TRUNK_ENDPOINT = {"service": "trunk-telkomsel", "baseline": "trunk-baseline"}
 OPERATOR_PREFIX = "load"
+# The service has settled (no call in progress, nothing waiting for the database) before the records are read; a
+# record still inconsistent is read again for this long before it counts.
+RECORDS_GRACE_SECONDS = 15
 _LOAD_OPERATOR = re.compile(rf"^{OPERATOR_PREFIX}[0-9]{{2}}$")
 
 
@@ -388,6 +392,16 @@ class LoadTest:
         except TimeoutError as error:
             log.warning(str(error))
 
+    async def _check_records(self, prefix: str, offered: list[str]) -> tuple[RunRecords, maths.RecordsCheck]:
+        """A late record is not a missing one: until RECORDS_GRACE_SECONDS have passed, read them again."""
+        deadline = time.monotonic() + RECORDS_GRACE_SECONDS
+        while True:
+            found = await fetch_records(self._database, prefix)
+            records = maths.check_records(offered, found.timelines)
+            if records.all_consistent or time.monotonic() > deadline:
+                return found, records
+            await asyncio.sleep(1)
+
     async def _result(
         self,
         path: maths.Path,
@@ -407,8 +421,7 @@ class LoadTest:
         records = intake = None
         metrics: dict[str, float] = {}
         if path == "service" and self._service is not None:
-            found = await fetch_records(self._database, prefix)
-            records = maths.check_records([r.tag for r in rows], found.timelines)
+            found, records = await self._check_records(prefix, [r.tag for r in rows])
             intake = found.intake_ms
             metrics = await self._service.metrics()
             for name in ("ari_reconnects", "ami_reconnects"):
