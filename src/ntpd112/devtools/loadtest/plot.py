@@ -57,7 +57,9 @@ def write_plot(report: Report, path: Path) -> None:
         peaks = " / ".join(str(r.peak_active_calls) for r in sorted(by_rate[rate], key=lambda r: r.path))
         active.set_title(f"{rate:g} calls/s: calls in progress (peak {peaks})")
         active.legend(loc="upper left", fontsize="small")
-    figure.suptitle(f"ntpd112 load test {report.run_id}: {report.profile['name']}")
-    figure.tight_layout()
+    # The title a fixed height from the top, above the rows, however many rows there are.
+    height = figure.get_figheight()
+    figure.suptitle(f"ntpd112 load test {report.run_id}: {report.profile['name']}", y=1 - 0.15 / height)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.4 / height))
     figure.savefig(path, dpi=90)
     plt.close(figure)
