@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from ntpd112.backoff import Backoff
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ari_models import (
+    HANDLED_EVENT_TYPES,
     AriEvent,
     AriEventError,
     Channel,
@@ -129,7 +130,7 @@ class AriClient:
                     self._backoff.reset()
                     log.info("ari connected", app=self.app, connections=self.connections)
                     # Resync in the background: the websocket must keep being read while REST calls run.
-                    self._tasks.spawn(self._on_connected(), name="ari-resync")
+                    self._tasks.spawn(self._connected(), name="ari-resync")
                     async for message in websocket:
                         if message.type == aiohttp.WSMsgType.TEXT:
                             self._dispatch(message.data)
@@ -147,6 +148,23 @@ class AriClient:
             delay = self._backoff.next_delay()
             log.info("ari reconnecting", delay=round(delay, 2), reason=self.last_error)
             await asyncio.sleep(delay)
+
+    async def _connected(self) -> None:
+        assert self._on_connected is not None
+        await self._filter_events()
+        await self._on_connected()
+
+    async def _filter_events(self) -> None:
+        """Only the events the service handles: a subscribed channel otherwise sends one for every dialplan step
+        and variable of its time in the queue (a dozen per call that Asterisk sends and the service parses, and
+        under load the app's event queue in Asterisk reached its high-water mark, which makes PJSIP ignore new
+        INVITEs until it drains). Set on every connect; without it (an Asterisk that refuses it) every event
+        still comes and the ones not handled are dropped here, as before."""
+        body = {"allowed": [{"type": event_type} for event_type in HANDLED_EVENT_TYPES]}
+        try:
+            await self.request("PUT", f"/applications/{self.app}/eventFilter", body=body)
+        except AriError as error:
+            log.warning("ari event filter not set; every event of the app's channels comes", error=str(error))
 
     def _dispatch(self, raw: str) -> None:
         assert self._executor is not None

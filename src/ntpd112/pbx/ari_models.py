@@ -108,6 +108,11 @@ _EVENT_TYPES: dict[str, type[_Event]] = {
 }
 
 
+# The event types the service acts on: the application's event filter lets only these through (AriClient), so a
+# call waiting in the queue does not send the service a ChannelVarset or ChannelDialplan event for every step.
+HANDLED_EVENT_TYPES = tuple(_EVENT_TYPES)
+
+
 class AriEventError(ValueError):
     pass
 
