@@ -27,6 +27,7 @@ from ntpd112.pbx.ari import AriClient
 from ntpd112.pbx.ari_models import AriEvent, ChannelDestroyed, StasisEnd, StasisStart
 from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
 from ntpd112.pbx.names import DISPATCH_STASIS_ARG
+from ntpd112.pbx.queue_log import QueueLogFile
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
@@ -110,6 +111,7 @@ class Service:
             lambda uniqueid: uniqueid in self.calls.active,
             interval=settings.reconcile_interval,
             lookback=timedelta(hours=settings.reconcile_lookback_hours),
+            queue_log=QueueLogFile(settings.queue_log_path) if settings.queue_log_path else None,
         )
         self.operators = OperatorService(self.database, self.ami)
         self.desks = DeskService(self.database, self.ami)

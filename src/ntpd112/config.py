@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     cdr_database_url: SecretStr | None = None
     reconcile_interval: float = Field(60.0, ge=5, le=3600, description="seconds between reconciliation runs")
     reconcile_lookback_hours: float = Field(24.0, gt=0, le=24 * 31)
+    # Asterisk's queue log file (logger.conf queue_log), read by reconciliation for who answered a call the service
+    # did not follow, the wait and abandons. Unset: reconciliation uses the CDRs alone.
+    queue_log_path: Path | None = None
 
     ari_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8088/ari")
     ari_username: str = "ntpd112"

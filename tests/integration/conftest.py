@@ -189,6 +189,7 @@ def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Se
         "log_format": "json",
         "asterisk_config_dir": load_local_asterisk_settings().asterisk_root / "etc/asterisk",
         "recordings_dir": load_local_asterisk_settings().asterisk_root / "var/spool/asterisk/monitor",
+        "queue_log_path": load_local_asterisk_settings().asterisk_root / "var/log/asterisk/queue_log",
         "aml_hmac_secret": AML_TEST_SECRET,
         # Where the session's Asterisk writes its CDRs (see `local_asterisk`), straight, also when a test routes
         # `database_url` through a proxy it cuts. The CDRs are truncated with everything else before each test.

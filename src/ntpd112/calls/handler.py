@@ -49,6 +49,8 @@ class ActiveCall:
     log: Any
     hangup_cause: int | None = None
     answered_at: datetime | None = None
+    # Decided by the first hangup request (see released_for_no_media); None until one came.
+    media_lost: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,10 @@ class CallHandler:
         elif isinstance(event, ChannelHangupRequest):
             call = self.active.get(event.channel.id)
             if call is not None and event.cause:
-                call.log.debug("hangup requested", cause=event.cause)
+                call.log.debug("hangup requested", cause=event.cause, soft=event.soft)
                 call.hangup_cause = event.cause
+            if call is not None and call.media_lost is None:
+                call.media_lost = released_for_no_media(event)
         elif isinstance(event, ChannelDestroyed):
             self._ended(event.channel.id, event.cause, event.cause_txt)
 
@@ -429,8 +433,28 @@ class CallHandler:
         if (cause, cause_text) != (final_cause, ended["cause_txt"]):
             ended |= {"channel_cause": cause, "channel_cause_txt": cause_text}
         self._journal.record_event(call.call_id, "ended", ended)
+        if call.media_lost:
+            # The caller's phone stopped sending audio: it died or lost coverage, and they may still need help.
+            self._journal.record_call(uniqueid, callback_status="pending", callback_reason="no_media")
+            self._journal.record_event(call.call_id, "caller_media_lost", {"callback": "pending"})
+            call.log.warning("112 caller sent no audio: call released, caller on the callback list")
         self._metrics.calls_active.dec()
         call.log.info("112 call ended", cause=final_cause)
+
+
+NORMAL_CLEARING = 16
+
+
+def released_for_no_media(first_request: ChannelHangupRequest) -> bool:
+    """Whether the first hangup request of a 112 caller's channel is the trunks' media timeout (rtp_timeout).
+
+    Asterisk's quirks decide the test. The caller's BYE comes as a request that is not `soft`. The media timeout
+    is a soft hangup inside Asterisk that sets no cause of its own: the request carries whatever cause a dialplan
+    application left on the channel (1, 3, ... after a failed Dial to an overflow target). The service's own hangups
+    of a caller (dispatch, ARI reason `normal`) are soft too, with cause 16, and are no media loss. An admin's
+    `channel request hangup` would count as one: a caller cut off that way is called back too.
+    """
+    return first_request.soft and first_request.cause != NORMAL_CLEARING
 
 
 # Q.850 causes seen on 112 calls; others are stored by number.

@@ -2,8 +2,10 @@
 
 The service can miss calls or parts of them: it was down (the dialplan's fail-safe path took the call), it was
 killed before its journal wrote, or it restarted while calls waited in the queue (queue events went unheard).
-Asterisk writes a CDR for every call leg through cdr_pgsql whether the service is up or not; this compares those
-with the calls table and fills in what is missing, through the journal, with a `reconciled` event saying so.
+Asterisk writes a CDR for every call leg through cdr_pgsql whether the service is up or not, and app_queue writes
+its queue log (who answered, after how long, who hung up waiting); this compares those with the calls table and
+fills in what is missing, through the journal, with a `reconciled` event saying which fields came from where.
+Only empty fields are filled: a fact the service recorded live is never replaced, and a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from ntpd112.intake.identity import identify_caller
 from ntpd112.intake.numbering import AUTO_NUMBERING
 from ntpd112.logs import get_logger
 from ntpd112.pbx.asterisk_config import TrunkTable
-from ntpd112.pbx.names import EMERGENCY_CONTEXTS, FAILSAFE_CONTEXT
+from ntpd112.pbx.names import EMERGENCY_CONTEXTS, FAILSAFE_CONTEXT, QUEUE_NAME
+from ntpd112.pbx.queue_log import QueuedCall, QueueLogFile, fold_queue_log
 from ntpd112.sip_names import endpoint_of
 from ntpd112.store.db import Database
 from ntpd112.store.journal import Journal
@@ -35,6 +38,8 @@ TRUNK_CHANNEL_PREFIX = "PJSIP/trunk-"
 # Later runs re-read this much before the previous run: CDR times have whole seconds, clocks and commits lag.
 RUN_OVERLAP = timedelta(minutes=2)
 SPOOL_RECHECK_SECONDS = 0.5
+CDR_SOURCE = "asterisk_cdr"
+QUEUE_LOG_SOURCE = "queue_log"
 
 
 @dataclass
@@ -94,17 +99,24 @@ def unseen_call_fields(cdr: CdrCall, trunks: TrunkTable) -> dict[str, Any]:
     }
 
 
-def missing_call_fields(cdr: CdrCall, call: Call | None, trunks: TrunkTable) -> dict[str, Any]:
-    """What the CDR knows that the calls table lacks: the whole record for a call the service never saw; for a row
-    that exists, only its empty fields (a fact the service recorded live is never replaced)."""
+def missing_call_fields(
+    cdr: CdrCall, call: Call | None, trunks: TrunkTable, queued: QueuedCall | None = None
+) -> dict[str, Any]:
+    """What Asterisk's records know that the calls table lacks: the whole record for a call the service never saw;
+    for a row that exists, only its empty fields (a fact the service recorded live is never replaced). The queue
+    log names the operator who answered directly, so its operator is preferred to the one read off the CDR."""
     learned = unseen_call_fields(cdr, trunks)
     if cdr.end is not None:
         learned["ended_at"] = cdr.end
     if cdr.operators:
         learned["operator"] = cdr.operators[0]
-    if call is None:
-        return learned
-    return {name: value for name, value in learned.items() if value is not None and getattr(call, name) is None}
+    if queued is not None:
+        learned |= queued.call_fields()
+    return {
+        name: value
+        for name, value in learned.items()
+        if value is not None and (call is None or getattr(call, name) is None)
+    }
 
 
 class Reconciler:
@@ -118,6 +130,7 @@ class Reconciler:
         *,
         interval: float,
         lookback: timedelta,
+        queue_log: QueueLogFile | None = None,
     ) -> None:
         self._database = database
         self._cdr_database = cdr_database
@@ -126,6 +139,9 @@ class Reconciler:
         self._is_active = is_active
         self._interval = interval
         self._lookback = lookback
+        self._queue_log = queue_log
+        # The queue log is read as it grows; what it said of each call is kept for the lookback.
+        self._queued: dict[str, QueuedCall] = {}
         self._tasks = TaskSet("reconcile")
         self._since: datetime | None = None
         self.runs = 0
@@ -182,6 +198,7 @@ class Reconciler:
             )
         async with self._database.session() as session:
             operator_names = frozenset((await session.scalars(select(Operator.username))).all())
+        await self._read_queue_log(started - self._lookback)
         cdr_calls = {u: c for u, c in fold_cdrs(rows, operator_names).items() if not self._is_active(u)}
         if not cdr_calls:
             self.runs += 1
@@ -204,7 +221,7 @@ class Reconciler:
         fixed = 0
         for uniqueid, cdr in cdr_calls.items():
             call = known.get(uniqueid)
-            fixed += self._reconcile(cdr, call, call is not None and call.id in offered)
+            fixed += self._reconcile(cdr, call, call is not None and call.id in offered, self._queued.get(uniqueid))
         self.runs += 1
         self._since = started - RUN_OVERLAP
         self.reconciled += fixed
@@ -212,22 +229,63 @@ class Reconciler:
             log.info("reconciled calls from asterisk's records", calls=fixed)
         return fixed
 
-    def _reconcile(self, cdr: CdrCall, call: Call | None, has_offered_event: bool) -> bool:
-        missing = missing_call_fields(cdr, call, self._trunks)
+    async def _read_queue_log(self, keep_since: datetime) -> None:
+        if self._queue_log is None:
+            return
+        lines = await asyncio.to_thread(self._queue_log.read_new)
+        _, rejected = fold_queue_log(lines, QUEUE_NAME, self._queued)
+        if rejected:
+            log.warning(
+                "queue log lines skipped: they do not parse",
+                path=str(self._queue_log.path),
+                count=len(rejected),
+                first=rejected[0].line,
+                reason=rejected[0].reason,
+            )
+        self._queued = {
+            callid: queued
+            for callid, queued in self._queued.items()
+            if queued.last_at is not None and queued.last_at >= keep_since
+        }
+
+    def _reconcile(self, cdr: CdrCall, call: Call | None, has_offered_event: bool, queued: QueuedCall | None) -> bool:
+        missing = missing_call_fields(cdr, call, self._trunks, queued)
         if not missing and has_offered_event:
             return False
         call_id = self._journal.record_call(cdr.uniqueid, **missing)
-        source = {"source": "asterisk_cdr"}
+        cdr_source = {"source": CDR_SOURCE}
+        queue_source = {"source": QUEUE_LOG_SOURCE}
         if not has_offered_event:
             # The service never wrote this call's intake (it was down, or killed before its journal wrote).
-            self._journal.record_event(call_id, "offered", source, at=cdr.start)
+            self._journal.record_event(call_id, "offered", cdr_source, at=cdr.start)
+        if "operator_answered_at" in missing:
+            answered = {"operator": missing.get("operator"), "wait_seconds": missing.get("wait_seconds")}
+            self._journal.record_event(
+                call_id, "operator_answered", queue_source | answered, at=missing["operator_answered_at"]
+            )
+        if "abandoned_at" in missing:
+            # Also what puts the caller on the room's callback list live (web/stream_messages.CALLBACK_EVENTS).
+            abandoned = {
+                "wait_seconds": missing.get("wait_seconds"),
+                "position": queued.abandon_position if queued else None,
+            }
+            self._journal.record_event(call_id, "abandoned", queue_source | abandoned, at=missing["abandoned_at"])
         # What was learned afterwards goes on the timeline when it was learned (CDR times have whole seconds and
         # would sort among the live events arbitrarily); the real times are in the data and on the call record.
+        from_queue_log = set(queued.call_fields()) if queued else set()
+        sources: dict[str, list[str]] = {}
+        for name in sorted(missing):
+            sources.setdefault(QUEUE_LOG_SOURCE if name in from_queue_log else CDR_SOURCE, []).append(name)
         self._journal.record_event(
             call_id,
             "reconciled",
-            source | {"fields": sorted(missing), "whole_call": call is None, "operator": missing.get("operator")},
+            {
+                "fields": sorted(missing),
+                "sources": sources,
+                "whole_call": call is None,
+                "operator": missing.get("operator"),
+            },
         )
         if "ended_at" in missing:
-            self._journal.record_event(call_id, "ended", source | {"ended_at": missing["ended_at"].isoformat()})
+            self._journal.record_event(call_id, "ended", cdr_source | {"ended_at": missing["ended_at"].isoformat()})
         return True

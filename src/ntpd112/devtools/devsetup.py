@@ -69,6 +69,7 @@ def ensure_env_file(path: Path, machine_file: Path = MACHINE_CREDENTIALS) -> dic
     local = {
         "NTPD112_ASTERISK_CONFIG_DIR": f"{asterisk_root}/etc/asterisk",
         "NTPD112_RECORDINGS_DIR": f"{asterisk_root}/var/spool/asterisk/monitor",
+        "NTPD112_QUEUE_LOG_PATH": f"{asterisk_root}/var/log/asterisk/queue_log",
     }
     return _append_missing(path, values, local)
 

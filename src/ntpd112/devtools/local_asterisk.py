@@ -41,10 +41,16 @@ HOLD_MUSIC_PROMPTS = ("greeting", "please-hold")
 LOADTEST_DIALPLAN = "extensions_ntpd112_loadtest.conf"
 CDR_CONFIG = "cdr_pgsql.conf"
 QUEUES_CONFIG = "queues_ntpd112.conf"
+TRUNKS_CONFIG = "pjsip_ntpd112_trunks.conf"
 # Files a running Asterisk takes up without a restart, and the CLI command that makes it. A test session points
 # the CDRs at its own database and may run the queue with its own timings (see `LocalAsterisk(room=...)`), and
-# puts both back at its end; `queue reload parameters` keeps the queue's members and waiting callers.
-RELOADABLE = {CDR_CONFIG: "module reload cdr_pgsql.so", QUEUES_CONFIG: "queue reload parameters"}
+# puts both back at its end; `queue reload parameters` keeps the queue's members and waiting callers. A test may
+# set a short caller media timeout (the trunks' rtp_timeout): a PJSIP reload applies it to new calls.
+RELOADABLE = {
+    CDR_CONFIG: "module reload cdr_pgsql.so",
+    QUEUES_CONFIG: "queue reload parameters",
+    TRUNKS_CONFIG: "module reload res_pjsip.so",
+}
 
 
 class LocalAsteriskError(RuntimeError):
@@ -94,6 +100,10 @@ class LocalAsterisk:
         self._settings = settings
         self.root = settings.asterisk_root
         self._room = room
+
+    def with_room(self, room: RoomConfig) -> LocalAsterisk:
+        """The same Asterisk run with another room (e.g. a test's shorter timings); `start()` applies it."""
+        return LocalAsterisk(self._settings, room)
 
     @property
     def room(self) -> RoomConfig:

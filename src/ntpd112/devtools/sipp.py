@@ -84,6 +84,8 @@ class Sipp:
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=stderr,  # type: ignore[arg-type]
                 stdin=asyncio.subprocess.DEVNULL,
+                # Scenarios name their audio files (rtp_stream) relative to their own directory.
+                cwd=SIPP_DIR,
             )
         finally:
             if hasattr(stderr, "close"):

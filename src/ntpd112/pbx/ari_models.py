@@ -68,6 +68,8 @@ class ChannelHangupRequest(_Event):
     type: Literal["ChannelHangupRequest"]
     channel: Channel
     cause: int | None = None
+    # True when Asterisk itself asked the channel to hang up (ast_softhangup); absent for a hangup from the far end.
+    soft: bool = False
 
 
 class ChannelDestroyed(_Event):

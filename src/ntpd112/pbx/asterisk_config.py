@@ -113,14 +113,15 @@ def load_trunks(path: Path = DEFAULT_TRUNKS_FILE) -> TrunkTable:
     return parse_trunks(path.read_text(encoding="utf-8"))
 
 
-def render_trunks(table: TrunkTable, environ: Mapping[str, str]) -> str:
+def render_trunks(table: TrunkTable, environ: Mapping[str, str], media_timeout_seconds: int | None = None) -> str:
     """pjsip objects of the trunks; `environ` holds the passwords of trunks with `auth` (TrunkConfigError if one is
-    missing or unusable)."""
+    missing or unusable); `media_timeout_seconds` ends a call whose caller sends no RTP that long (room.toml)."""
     lines = ["; Rendered by `ntpd112 asterisk render` from trunks.toml. Do not edit: edit trunks.toml.", ""]
     for trunk in table.trunk:
         lines += [f"; {trunk.operator} ({trunk.network})", f"[{trunk.endpoint}](ntpd112-trunk)"]
         lines += [f"auth={trunk.endpoint}-auth"] if trunk.auth else []
         lines += [f"aors={trunk.endpoint}"] if trunk.contact else []
+        lines += [f"rtp_timeout={media_timeout_seconds}"] if media_timeout_seconds else []
         if trunk.auth:
             lines += ["", *_trunk_auth(trunk, trunk.auth, environ)]
         if trunk.contact:
@@ -264,7 +265,9 @@ def render_include_files(
     passwords (TrunkConfigError when one is missing or unusable)."""
     return {
         "pjsip_ntpd112.conf": (ASTERISK_DIR / "pjsip_ntpd112.conf").read_text(encoding="utf-8"),
-        "pjsip_ntpd112_trunks.conf": render_trunks(table, environ) + "\n" + render_agency_trunk(room),
+        "pjsip_ntpd112_trunks.conf": render_trunks(table, environ, room.callers.media_timeout_seconds)
+        + "\n"
+        + render_agency_trunk(room),
         "extensions_ntpd112.conf": (DIALPLAN_DIR / "extensions_ntpd112.conf").read_text(encoding="utf-8"),
         "extensions_ntpd112_room.conf": render_dialplan_globals(room),
         "queues_ntpd112.conf": render_queues(room),

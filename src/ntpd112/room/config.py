@@ -61,6 +61,14 @@ class AgencyTrunkSettings(_Section):
     contact: str = Field(pattern=r"^sips?:[A-Za-z0-9.:\[\]_-]+$")
 
 
+class CallerSettings(_Section):
+    # Seconds without a single audio packet (RTP) from a trunk caller before Asterisk ends the call: the phone died
+    # or lost coverage without a BYE, and would otherwise wait in the queue loop forever. A silent caller's phone
+    # still sends packets (silence or comfort noise), so silence alone never ends a call. Asterisk counts whole
+    # seconds: 2 is the least that cannot cut a phone sending packets every 20 ms.
+    media_timeout_seconds: int = Field(30, ge=2, le=600)
+
+
 # Indonesia's three zones: WIB, WITA, WIT. A room reads its reports in its own.
 RoomTimezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
 
@@ -80,6 +88,7 @@ class RoomConfig(_Section):
     supervisors: SupervisorSettings
     backup: BackupSettings
     agency_trunk: AgencyTrunkSettings
+    callers: CallerSettings = CallerSettings()
     reports: ReportSettings = ReportSettings()
 
 

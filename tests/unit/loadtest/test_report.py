@@ -143,9 +143,20 @@ def test_the_population_has_distinct_tags_few_numbers_for_a_prank_flood_and_no_c
     assert len({p.caller.number for p in planned}) <= 10
     for call in planned:
         assert maths.TAG_RE.fullmatch(call.tag)
-        assert call.csv_line().count(";") == 4
+        assert call.csv_line().count(";") == 5
         assert call.caller.cell == "" or len(call.caller.cell) == 16
     assert plan_calls(flood, "Labcdefs00") == planned  # reproducible
     mixed = Profile.model_validate(BUILTIN["steady"].model_dump() | {"calls": 400})
     kinds = {p.kind for p in plan_calls(mixed, "Labcdefs01")}
     assert kinds == {"patient", "impatient", "silent"}
+
+
+def test_callers_who_hold_past_the_media_timeout_send_audio() -> None:
+    # steady: patient callers hold 120 s, impatient ones 30 s, silent ones 4 s; the media timeout ends a call
+    # whose caller sends no audio for 30 s.
+    mixed = Profile.model_validate(BUILTIN["steady"].model_dump() | {"calls": 200})
+    planned = plan_calls(mixed, "Labcdefs02", media_timeout_seconds=30)
+    by_kind = {kind: {p.sends_audio for p in planned if p.kind == kind} for kind in ("patient", "impatient", "silent")}
+    assert by_kind == {"patient": {True}, "impatient": {True}, "silent": {False}}
+    assert {p.csv_line().rsplit(";", 1)[1] for p in planned} == {"0", "1"}
+    assert not any(p.sends_audio for p in plan_calls(mixed, "Labcdefs02"))

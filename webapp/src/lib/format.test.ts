@@ -8,6 +8,7 @@ import {
   formatLocalNumber,
   secondsSince,
   formatWait,
+  fromAsteriskRecords,
   retryAfterSeconds,
   zoneForOffset,
 } from "./format";
@@ -113,5 +114,17 @@ describe("call card formatting", () => {
 
   it("writes coordinates to five decimals", () => {
     expect(formatCoordinates(-6.2885, 106.718)).toBe("-6.28850, 106.71800");
+  });
+});
+
+describe("fromAsteriskRecords", () => {
+  it.each([
+    [{ source: "queue_log", operator: "op1" }, true],
+    [{ source: "asterisk_cdr" }, true],
+    [{ source: "asterisk_channel" }, false], // followed again live after a restart, not reconciled
+    [{ operator: "op1" }, false],
+    [{}, false],
+  ])("%j -> %s", (data, marked) => {
+    expect(fromAsteriskRecords(data)).toBe(marked);
   });
 });

@@ -139,3 +139,9 @@ export function formatAccuracy(radiusMetres: number | null | undefined, language
 export function formatCoordinates(lat: number, lon: number): string {
   return `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
 }
+
+/** Whether a timeline event was written by reconciliation from Asterisk's own records (its CDRs or its queue log)
+ * rather than followed live: the card marks such facts. */
+export function fromAsteriskRecords(data: Readonly<Record<string, unknown>>): boolean {
+  return data.source === "queue_log" || data.source === "asterisk_cdr";
+}

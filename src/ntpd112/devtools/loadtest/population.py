@@ -25,10 +25,12 @@ class PlannedCall:
     kind: str
     caller: Caller
     hold_ms: int
+    sends_audio: bool = False
 
     def csv_line(self) -> str:
         # The tag rides in the display name: the operator's phone and the call record both see it.
-        return f"{self.caller.number};{self.caller.name} {self.tag};{self.tag};{self.caller.cell};{self.hold_ms}"
+        fields = (self.caller.number, f"{self.caller.name} {self.tag}", self.tag, self.caller.cell, self.hold_ms)
+        return ";".join(map(str, (*fields, int(self.sends_audio))))
 
 
 def _caller(rng: random.Random, mobile_share: float) -> Caller:
@@ -40,9 +42,13 @@ def _caller(rng: random.Random, mobile_share: float) -> Caller:
     return Caller(f"021{rng.randrange(10**7):07d}", name, "")
 
 
-def plan_calls(profile: Profile, prefix: str, seed: int = 112) -> list[PlannedCall]:
+def plan_calls(
+    profile: Profile, prefix: str, seed: int = 112, media_timeout_seconds: float | None = None
+) -> list[PlannedCall]:
     """`profile.calls` calls tagged `prefix-00000`...; caller kinds by their shares, numbers reused when the
-    profile has fewer numbers than calls (a prank flood)."""
+    profile has fewer numbers than calls (a prank flood). Callers who hold at least `media_timeout_seconds` (the
+    trunks' media timeout) send audio, or the timeout would end their calls as those of dead phones; the others
+    stay silent and spare the machine the packets."""
     rng = random.Random(f"{seed}-{prefix}")  # noqa: S311  test data, reproducible per seed: not a secret
     kinds = list(profile.callers.items())
     weights = [c.share for _, c in kinds]
@@ -51,7 +57,9 @@ def plan_calls(profile: Profile, prefix: str, seed: int = 112) -> list[PlannedCa
     for n in range(profile.calls):
         kind, caller_class = rng.choices(kinds, weights)[0]
         caller = rng.choice(pool) if pool else _caller(rng, profile.mobile_share)
-        planned.append(PlannedCall(f"{prefix}-{n:05d}", kind, caller, round(caller_class.hang_up_after_seconds * 1000)))
+        hold_s = caller_class.hang_up_after_seconds
+        sends_audio = media_timeout_seconds is not None and hold_s >= media_timeout_seconds
+        planned.append(PlannedCall(f"{prefix}-{n:05d}", kind, caller, round(hold_s * 1000), sends_audio))
     return planned
 
 

@@ -297,7 +297,7 @@ class LoadTest:
 
     async def _run_step(self, path: maths.Path, step: int, rate: float) -> maths.RunResult:
         prefix = call_prefix(self.run_id, path, step)
-        planned = plan_calls(self.profile, prefix)
+        planned = plan_calls(self.profile, prefix, media_timeout_seconds=self.room.callers.media_timeout_seconds)
         injection = self.work_dir / f"{prefix}.csv"
         write_injection_file(injection, planned)
         calls = self.profile.calls

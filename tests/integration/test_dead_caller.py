@@ -1,0 +1,89 @@
+"""A caller whose phone dies without a BYE is released by the trunks' media timeout, the record says why and the
+caller is on the callback list; a silent caller whose phone still sends audio keeps the call (issue 13, item 2)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ntpd112.app import Service
+from ntpd112.devtools.local_asterisk import LocalAsterisk
+from tests.integration.conftest import (
+    calls_from,
+    empty_queue,
+    service_settings,
+    session_room,
+    timeline,
+    unique_mobile_number,
+    wait_until,
+)
+from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
+
+# The least Asterisk can tell from a phone sending packets every 20 ms: it counts whole seconds.
+SHORT_MEDIA_TIMEOUT = 2
+
+
+@pytest.fixture
+def short_media_timeout(local_asterisk: LocalAsterisk) -> Iterator[None]:
+    room = session_room()
+    callers = room.callers.model_copy(update={"media_timeout_seconds": SHORT_MEDIA_TIMEOUT})
+    local_asterisk.with_room(room.model_copy(update={"callers": callers})).start()  # a PJSIP reload, no restart
+    try:
+        yield
+    finally:
+        local_asterisk.start()
+
+
+async def test_a_vanished_caller_is_released_and_called_back_and_a_silent_one_is_not(
+    short_media_timeout: None, clean_database: str, tmp_path: Path
+) -> None:
+    service = Service(service_settings(clean_database, tmp_path / "spool"))
+    await service.start()
+    try:
+        await wait_until(lambda: service.ari.connected and service.ami.connected)
+        # Nobody logged in: both callers go round the overflow loop, where a dead line used to stay forever.
+        await empty_queue(service)
+        vanished_number, silent_number = unique_mobile_number(), unique_mobile_number()
+        vanished, silent = await asyncio.gather(
+            run_sipp(
+                "caller-vanishes.xml",
+                source=TRUNK_ADDRESSES["telkomsel"],
+                keys={"caller": vanished_number, "caller_name": "Vanished"},
+                timeout_s=30,
+            ),
+            # Silent but alive: three times the timeout, then the caller hangs up (a BYE from the network first
+            # would fail the scenario).
+            run_sipp(
+                "caller.xml",
+                source=TRUNK_ADDRESSES["xl"],
+                keys={"caller": silent_number, "caller_name": "Silent"},
+                hold_ms=3 * SHORT_MEDIA_TIMEOUT * 1000,
+                timeout_s=30,
+            ),
+        )
+        assert vanished.succeeded, vanished.output  # Asterisk sent the BYE
+        assert silent.succeeded, silent.output  # the caller did
+
+        async def both_ended() -> bool:
+            await service.journal.flushed()
+            rows = [
+                *await calls_from(service, "+62" + vanished_number[1:]),
+                *await calls_from(service, "+62" + silent_number[1:]),
+            ]
+            return len(rows) == 2 and all(row.ended_at is not None for row in rows)
+
+        await wait_until(both_ended, timeout=10)
+        gone = (await calls_from(service, "+62" + vanished_number[1:]))[0]
+        assert (gone.callback_status, gone.callback_reason) == ("pending", "no_media")
+        assert gone.id in {item.id for item in await service.callbacks.list()}
+        events = await timeline(service, gone.id)
+        assert [e.type for e in events].count("caller_media_lost") == 1, [e.type for e in events]
+
+        kept = (await calls_from(service, "+62" + silent_number[1:]))[0]
+        assert (kept.hangup_cause, kept.callback_status) == (16, None)
+        assert "caller_media_lost" not in [e.type for e in await timeline(service, kept.id)]
+    finally:
+        await service.stop()
