@@ -147,17 +147,15 @@ class TicketRepository:
         self._hub = hub
 
     def _changed(self, tickets: list[Ticket]) -> None:
-        """Tell the live streams; called after the commit, so a reader re-reading at once sees the change."""
-        if self._hub is not None:
-            for ticket in tickets:
-                self._hub.publish(TicketChanged(ticket.id, ticket.agency))
+        publish_changed(self._hub, [(ticket.id, ticket.agency) for ticket in tickets])
 
     async def create(
         self, call_id: uuid.UUID, agencies: list[str], who: Who, year: int, note: str | None = None
-    ) -> list[TicketSummary]:
+    ) -> tuple[list[TicketSummary], list[uuid.UUID]]:
         """One ticket per agency for the call's incident, new and at once sent (the agency's screen shows it);
         an agency that has a ticket for this incident already keeps it (idempotent). Answers the tickets in the
-        order of `agencies`. Raises TicketError 409 no_incident when the call is not classified."""
+        order of `agencies`, and the ids of those made now. Raises TicketError 409 no_incident when the call is not
+        classified."""
         now = utcnow()
         made: list[Ticket] = []
         async with self._database.session() as session, session.begin():
@@ -199,7 +197,7 @@ class TicketRepository:
             await session.flush()
             created = [TicketSummary.model_validate(existing[agency]) for agency in dict.fromkeys(agencies)]
         self._changed(made)
-        return created
+        return created, [ticket.id for ticket in made]
 
     async def list(
         self, agency: str | None, statuses: frozenset[TicketStatus] | None, limit: int
@@ -269,6 +267,14 @@ class TicketRepository:
             view = TicketEventView.model_validate(event)
         self._changed([ticket])
         return view
+
+
+def publish_changed(hub: Hub | None, tickets: list[tuple[uuid.UUID, str]]) -> None:
+    """Tell the live streams of changed (ticket id, agency); called after the commit, so a reader re-reading at once
+    sees the change."""
+    if hub is not None:
+        for ticket_id, agency in tickets:
+            hub.publish(TicketChanged(ticket_id, agency))
 
 
 def allowed_moves(ticket: TicketSummary, who: Who) -> list[TicketStatus]:

@@ -45,6 +45,7 @@ from ntpd112.store.routing_versions import NoRoutingTable, UnknownVersion
 from ntpd112.store.sessions import Sessions
 from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
+from ntpd112.store.webhooks import WebhookSecrets
 
 log = get_logger(__name__)
 
@@ -124,6 +125,7 @@ class WebDeps:
     # None: the AML endpoints answer 503 aml_disabled.
     aml: AmlRepository | None = None
     aml_hmac_secret: SecretStr | None = None
+    webhook_secrets: WebhookSecrets | None = None
 
 
 DEPS = web.AppKey("deps", WebDeps)
