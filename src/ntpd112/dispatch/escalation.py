@@ -57,7 +57,7 @@ class EscalationChecker:
                         ticket=str(ticket.id),
                         agency=ticket.agency,
                         deadline=escalation.deadline.value,
-                        level=escalation.level,
+                        escalation_level=escalation.level,
                     )
                     await self._notifier.notify(ticket.id, WebhookEvent.ESCALATED, escalation=escalation)
         return recorded

@@ -251,12 +251,12 @@ class RoutingTable(BaseModel):
         return next((c for c in self.camats if c.serves(kecamatan)), None)
 
 
-def _duplicates(section: str, ids: Sequence[str]) -> list[TableIssue]:
+def _duplicates(section: str, ids: Sequence[str], field: str = "id") -> list[TableIssue]:
     seen: set[str] = set()
     issues = []
     for item_id in ids:
         if item_id in seen:
-            issues.append(TableIssue(section, item_id, "id", f"duplicate id {item_id!r}"))
+            issues.append(TableIssue(section, item_id, field, f"duplicate {field} {item_id!r}"))
         seen.add(item_id)
     return issues
 
@@ -307,7 +307,7 @@ def validate_table(table: RoutingTable) -> list[TableIssue]:
     issues += _duplicates("agencies", [a.id for a in table.agencies])
     issues += _duplicates("targets", [t.id for t in table.targets])
     issues += _duplicates("rules", [r.id for r in table.rules])
-    issues += _duplicates("camats", [_norm_area(c.kecamatan) for c in table.camats])
+    issues += _duplicates("camats", [_norm_area(c.kecamatan) for c in table.camats], "kecamatan")
 
     categories = {c.id: c for c in table.categories}
     agency_ids = {a.id for a in table.agencies}

@@ -116,7 +116,7 @@ class Escalations:
         if agency is not None:
             statement = statement.where(Ticket.agency == agency)
         async with self._database.session() as session:
-            counted = dict((await session.execute(statement)).tuples().all())
+            counted = {deadline: count for deadline, count in await session.execute(statement)}
         return {deadline: counted.get(deadline.value, 0) for deadline in Deadline}
 
 
