@@ -12,7 +12,7 @@ from ntpd112.routing.agencies import Agency, Webhook
 from ntpd112.routing.defaults import default_table
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.routing.windows import TimeWindow
-from ntpd112.tickets.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, signature, verify
+from ntpd112.tickets.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature, signed_headers, verify
 
 SECRET = "s3cret-of-damkar-0123"
 BODY = b'{"event":"ticket.created"}'
