@@ -82,15 +82,22 @@ class TicketService:
             await self._moved(ticket, system, None)
         return ticket
 
-    async def list(self, who: Who, status: TicketStatus | None, agency: str | None, limit: int) -> list[TicketSummary]:
+    async def list(
+        self,
+        who: Who,
+        status: TicketStatus | None,
+        agency: str | None,
+        limit: int,
+        call_id: uuid.UUID | None = None,
+    ) -> list[TicketSummary]:
         """Agency users see their own agency's tickets (open ones unless they ask for a status); staff see all."""
         statuses = frozenset({status}) if status is not None else None
         if "agency" in who.roles and not _is_staff(who):
             if agency is not None and agency != who.agency:
                 raise TicketError(403, "not_your_agency", "an agency user sees only their own agency's tickets")
-            tickets = await self._repository.list(who.agency, statuses or OPEN_STATUSES, limit)
+            tickets = await self._repository.list(who.agency, statuses or OPEN_STATUSES, limit, call_id)
         else:
-            tickets = await self._repository.list(agency, statuses, limit)
+            tickets = await self._repository.list(agency, statuses, limit, call_id)
         table = await self._tables.current_table()
         return [_labelled(ticket, table) for ticket in tickets]
 

@@ -200,9 +200,15 @@ class TicketRepository:
         return created, [ticket.id for ticket in made]
 
     async def list(
-        self, agency: str | None, statuses: frozenset[TicketStatus] | None, limit: int
+        self,
+        agency: str | None,
+        statuses: frozenset[TicketStatus] | None,
+        limit: int,
+        call_id: uuid.UUID | None = None,
     ) -> list[TicketSummary]:
         statement = _with_context()
+        if call_id is not None:
+            statement = statement.where(Ticket.call_id == call_id)
         if agency is not None:
             statement = statement.where(Ticket.agency == agency)
         if statuses is not None:
