@@ -301,8 +301,16 @@ async def test_a_ticket_past_its_limits_escalates_once_per_level(
         Deadline.RESOLVE: 0,
     }
 
-    # The agency acknowledges: the acknowledge deadline is met, the resolve one (10 minutes) not yet due.
+    # The agency's screen reads the level in its list and on the ticket, the escalations in its history.
     damkar = bearer(await agency_token(service, "damkar1", "damkar"))
+    async with http.get("/api/tickets", headers=damkar) as response:
+        assert [t["escalation_level"] for t in await response.json()] == [2]
+    async with http.get(f"/api/tickets/{ticket_id}", headers=damkar) as response:
+        detail = await response.json()
+    assert detail["escalation_level"] == 2
+    assert [e["by"] for e in detail["events"] if e["kind"] == "escalated"] == ["system:escalation"] * 2
+
+    # The agency acknowledges: the acknowledge deadline is met, the resolve one (10 minutes) not yet due.
     async with http.post(f"/api/tickets/{ticket_id}/transitions", json={"to": "acknowledged"}, headers=damkar) as r:
         assert r.status == 200
     assert await service.escalation_checker.check(utcnow()) == 0
