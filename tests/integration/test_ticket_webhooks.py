@@ -29,6 +29,7 @@ from ntpd112.routing.defaults import default_table
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.store.models import TicketEscalation, TicketEvent, WebhookAttempt, WebhookDelivery
 from ntpd112.tickets.webhooks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.integration.cli import ntpd112
 from tests.integration.conftest import (
     agency_token,
     classified_call,
@@ -347,3 +348,21 @@ async def test_webhook_secrets_are_checked_and_never_answered(
         assert response.status == 204
     async with http.delete(url, headers=admin) as response:
         assert response.status == 404 and (await response.json())["error"]["id"] == "webhook_secret_not_found"
+
+
+async def test_the_cli_sets_a_secret_from_standard_input_and_never_prints_it(
+    service: Service, clean_database: str, receiver: Receiver
+) -> None:
+    await service.routing.publish(table_with(receiver), "test")
+    done = await ntpd112(clean_database, "webhooks", "set-secret", "damkar", stdin=SECRET + "\n")
+    assert done.code == 0, done.err
+    assert await service.webhook_secrets.secret("damkar") == SECRET
+    listed = await ntpd112(clean_database, "webhooks", "list")
+    assert listed.code == 0 and listed.out.split() == ["damkar"]
+    assert SECRET not in done.out + done.err + listed.out + listed.err
+
+    unknown = await ntpd112(clean_database, "webhooks", "set-secret", "nosuch", stdin=SECRET + "\n")
+    weak = await ntpd112(clean_database, "webhooks", "set-secret", "psc119", stdin="short\n")
+    assert (unknown.code, weak.code) == (1, 2)
+    assert "no agency 'nosuch'" in unknown.err and "16 to 256" in weak.err
+    assert await service.webhook_secrets.agencies_with_secret() == frozenset({"damkar"})

@@ -179,7 +179,11 @@ class WebhookSender:
             try:
                 due = await self._deliveries.claim_due(_BATCH, lease)
                 if due:
-                    await asyncio.gather(*(self._attempt(delivery) for delivery in due))
+                    outcomes = await asyncio.gather(*(self._attempt(d) for d in due), return_exceptions=True)
+                    for delivery, outcome in zip(due, outcomes, strict=True):
+                        if isinstance(outcome, Exception):
+                            # Its lease ends and it is claimed again: the attempt is not lost.
+                            log.error("webhook attempt not recorded", delivery=str(delivery.id), exc_info=outcome)
                     continue
                 next_at = await self._deliveries.next_due_at()
                 if next_at is not None:

@@ -28,6 +28,9 @@ SIGNATURE_HEADER = "X-NTPD112-Signature"
 #: How old a signed timestamp a receiver should accept (seconds, either way: clocks drift).
 REPLAY_TOLERANCE_SECONDS = 300
 BODY_VERSION = 1
+#: An agency's signing secret: printable ASCII without spaces, long enough not to be guessed; what a gateway's
+#: configuration can hold.
+SECRET_PATTERN = r"^[\x21-\x7e]{16,256}$"  # noqa: S105 - a pattern, not a secret
 
 
 class WebhookEvent(StrEnum):

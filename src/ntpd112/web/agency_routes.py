@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from ntpd112.routing.agencies import Slug
 from ntpd112.store.webhooks import WebhookSecrets
+from ntpd112.tickets.webhooks import SECRET_PATTERN
 from ntpd112.web.common import DEPS, ApiError, Identity
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
-# Printable ASCII without spaces, long enough not to be guessed; what a gateway's configuration can hold.
-WebhookSecret = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{16,256}$")]
+WebhookSecret = Annotated[str, StringConstraints(pattern=SECRET_PATTERN)]
 
 
 class AgencyPath(BaseModel):
