@@ -68,7 +68,7 @@ async def test_the_hand_over_key_makes_a_ticket_per_agency_of_the_route_shown_on
             assert set(stored) == {"polres", "psc119"}
             for agency, ticket_number in stored.items():
                 row = handover.locator(f"[data-agency={agency}]")
-                await expect(row.locator(".number")).to_have_text(ticket_number)
+                await expect(row.locator(".ticket-number")).to_have_text(ticket_number)
                 assert re.fullmatch(r"112-\d{4}-\d{6}", ticket_number)
                 await expect(row.locator("[data-status]")).to_have_attribute("data-status", "sent")
             await console.screenshot("card-handover")
