@@ -119,16 +119,16 @@ class Service:
         self.desks = DeskService(self.database, self.ami)
         ticket_rows = TicketRepository(self.database, self.hub)
         self.webhook_secrets = WebhookSecrets(self.database)
-        deliveries = WebhookDeliveries(self.database)
+        self.webhook_deliveries = WebhookDeliveries(self.database)
         self.webhooks = WebhookSender(
-            deliveries,
+            self.webhook_deliveries,
             self.webhook_secrets,
             self.routing,
             Backoff(settings.webhook_retry_initial_delay, settings.webhook_retry_max_delay),
             timeout=settings.webhook_timeout,
             max_attempts=settings.webhook_max_attempts,
         )
-        notifier = TicketNotifier(ticket_rows, deliveries, self.routing, self.webhooks.wake)
+        notifier = TicketNotifier(ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake)
         self.tickets = TicketService(ticket_rows, incidents, self.routing, notifier)
         self.escalations = Escalations(self.database, self.hub)
         self.escalation_checker = EscalationChecker(
@@ -190,6 +190,7 @@ class Service:
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
                 webhook_secrets=self.webhook_secrets,
+                webhook_deliveries=self.webhook_deliveries,
             ),
             HttpPolicy(
                 body_timeout=settings.http_body_timeout,

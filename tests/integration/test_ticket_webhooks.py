@@ -217,6 +217,13 @@ async def test_a_ticket_is_posted_signed_retried_after_a_500_and_every_attempt_l
     assert ticket["acknowledge_due_at"] < ticket["resolve_due_at"]
     assert all(r.json["ticket"]["agency"] == "damkar" for r in receiver.received)
 
+    # The admin follows the agency's deliveries: delivered at the second attempt, after a 500.
+    async with http.get("/api/agencies/damkar/webhook-deliveries", headers=admin) as response:
+        [listed] = await response.json()
+    assert (listed["event"], listed["status"], listed["attempts"]) == ("ticket.created", "delivered", 2)
+    assert (listed["last_status_code"], listed["last_error"], listed["next_attempt_at"]) == (200, None, None)
+    assert listed["id"] == first.headers[DELIVERY_HEADER] and listed["ticket_id"] == ticket_id
+
     # The agency acknowledges on its phone: a status change is posted too.
     damkar = bearer(await agency_token(service, "damkar1", "damkar"))
     async with http.post(f"/api/tickets/{ticket_id}/transitions", json={"to": "acknowledged"}, headers=damkar) as r:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ntpd112.routing.agencies import Slug
-from ntpd112.store.webhooks import WebhookSecrets
+from ntpd112.store.webhooks import DeliveryView, WebhookDeliveries, WebhookSecrets
 from ntpd112.tickets.webhooks import SECRET_PATTERN
 from ntpd112.web.common import DEPS, ApiError, Identity
 from ntpd112.web.endpoints import RouteTable
@@ -34,6 +34,12 @@ class SecretRequest(BaseModel):
     secret: WebhookSecret
 
 
+class DeliveryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, le=500)
+
+
 class AgencyWebhookView(BaseModel):
     agency: str
     name: str
@@ -42,11 +48,11 @@ class AgencyWebhookView(BaseModel):
     secret_set: bool  # the secret itself is never shown
 
 
-def _secrets(request: web.Request) -> WebhookSecrets:
-    secrets = request.app[DEPS].webhook_secrets
-    if secrets is None:
+def _webhooks(request: web.Request) -> tuple[WebhookSecrets, WebhookDeliveries]:
+    deps = request.app[DEPS]
+    if deps.webhook_secrets is None or deps.webhook_deliveries is None:
         raise ApiError(503, "webhooks_disabled", "this service sends no webhooks")
-    return secrets
+    return deps.webhook_secrets, deps.webhook_deliveries
 
 
 @routes.get(
@@ -56,7 +62,8 @@ def _secrets(request: web.Request) -> WebhookSecrets:
     refusals={503: ("webhooks_disabled",)},
 )
 async def list_webhooks(request: web.Request) -> list[AgencyWebhookView]:
-    with_secret = await _secrets(request).agencies_with_secret()
+    secrets, _ = _webhooks(request)
+    with_secret = await secrets.agencies_with_secret()
     table = request.app[DEPS].routing.current.table
     return [
         AgencyWebhookView(
@@ -80,7 +87,7 @@ async def list_webhooks(request: web.Request) -> list[AgencyWebhookView]:
 async def put_webhook_secret(
     request: web.Request, path: AgencyPath, body: SecretRequest, identity: Identity
 ) -> web.Response:
-    secrets = _secrets(request)
+    secrets, _ = _webhooks(request)
     if request.app[DEPS].routing.current.table.agency(path.agency) is None:
         raise ApiError(404, "agency_not_found", "not an agency of the routing table in force", {"agency": path.agency})
     await secrets.put(path.agency, body.secret, identity.username)
@@ -95,6 +102,18 @@ async def put_webhook_secret(
     refusals={404: ("webhook_secret_not_found",), 503: ("webhooks_disabled",)},
 )
 async def delete_webhook_secret(request: web.Request, path: AgencyPath) -> web.Response:
-    if not await _secrets(request).remove(path.agency):
+    secrets, _ = _webhooks(request)
+    if not await secrets.remove(path.agency):
         raise ApiError(404, "webhook_secret_not_found", "the agency has no webhook secret", {"agency": path.agency})
     return web.Response(status=204)
+
+
+@routes.get(
+    "/api/agencies/{agency}/webhook-deliveries",
+    access="admin",
+    summary="An agency's webhook deliveries, newest first: state, attempts, the last attempt's answer",
+    refusals={503: ("webhooks_disabled",)},
+)
+async def list_deliveries(request: web.Request, path: AgencyPath, query: DeliveryQuery) -> list[DeliveryView]:
+    _, deliveries = _webhooks(request)
+    return await deliveries.recent(path.agency, query.limit)
