@@ -84,7 +84,7 @@ MAX_LIMIT_MINUTES = 7 * 24 * 60
 
 
 class TimeLimits(BaseModel):
-    """How long an agency has to act on a ticket of a category (tickets/deadlines.py computes the deadlines).
+    """How long an agency has to act on a ticket of a category (routing/deadlines.py computes the deadlines).
 
     Minutes may be fractions (a test shortens them to seconds). For a non-emergency category the clock runs in
     office hours only: acknowledging is due `acknowledge_minutes` after the office opens (at once when it is open)

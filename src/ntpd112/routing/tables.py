@@ -197,7 +197,7 @@ class RoutingTable(BaseModel):
     #: Route when no rule applies (for example the 112 supervisors).
     default_chain: list[ChainStep]
     #: The working day of the offices (OPD), in `timezone`, off on `holidays` when it skips them: non-emergency
-    #: tickets are due within it (tickets/deadlines.py).
+    #: tickets are due within it (routing/deadlines.py).
     office_hours: TimeWindow = Field(default_factory=default_office_hours)
     camats: list[Camat] = Field(default_factory=list)
 
