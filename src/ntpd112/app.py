@@ -16,9 +16,11 @@ from ntpd112.calls.reconcile import Reconciler
 from ntpd112.config import Settings
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
+from ntpd112.dispatch.escalation import EscalationChecker
 from ntpd112.dispatch.incidents import IncidentService
 from ntpd112.dispatch.routing_service import RoutingService
 from ntpd112.dispatch.tickets import TicketService
+from ntpd112.dispatch.webhooks import TicketNotifier, WebhookSender
 from ntpd112.live import Hub
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
@@ -37,6 +39,7 @@ from ntpd112.store.aml import AmlRepository
 from ntpd112.store.area_map import AreaMap
 from ntpd112.store.audit import AuditTrail
 from ntpd112.store.db import Database
+from ntpd112.store.escalations import Escalations
 from ntpd112.store.history import CallerHistory
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
@@ -50,6 +53,7 @@ from ntpd112.store.sessions import Sessions
 from ntpd112.store.tickets import TicketRepository
 from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
+from ntpd112.store.webhooks import WebhookDeliveries, WebhookSecrets
 from ntpd112.web.app import Accounts, HttpPolicy, WebDeps, create_app
 from ntpd112.web.hardening import HardenedAppRunner, server_tls_context
 
@@ -115,7 +119,23 @@ class Service:
         )
         self.operators = OperatorService(self.database, self.ami)
         self.desks = DeskService(self.database, self.ami)
-        self.tickets = TicketService(TicketRepository(self.database, self.hub), incidents, self.routing)
+        ticket_rows = TicketRepository(self.database, self.hub)
+        self.webhook_secrets = WebhookSecrets(self.database)
+        self.webhook_deliveries = WebhookDeliveries(self.database)
+        self.webhooks = WebhookSender(
+            self.webhook_deliveries,
+            self.webhook_secrets,
+            self.routing,
+            Backoff(settings.webhook_retry_initial_delay, settings.webhook_retry_max_delay),
+            timeout=settings.webhook_timeout,
+            max_attempts=settings.webhook_max_attempts,
+        )
+        notifier = TicketNotifier(ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake)
+        self.tickets = TicketService(ticket_rows, incidents, self.routing, notifier)
+        self.escalations = Escalations(self.database, self.hub)
+        self.escalation_checker = EscalationChecker(
+            self.escalations, self.routing, notifier, interval=settings.ticket_check_interval
+        )
         self.dispatch = DispatchService(
             self.ari,
             self.ami,
@@ -171,6 +191,8 @@ class Service:
                 recordings=Recordings(self.database, settings.recordings_dir),
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
+                webhook_secrets=self.webhook_secrets,
+                webhook_deliveries=self.webhook_deliveries,
             ),
             HttpPolicy(
                 body_timeout=settings.http_body_timeout,
@@ -216,6 +238,8 @@ class Service:
         await self.routing.start()
         await self.ari.start(self._on_ari_event, self.calls.resync)
         await self.reconciler.start()
+        await self.webhooks.start()
+        await self.escalation_checker.start()
         self._runner = HardenedAppRunner(
             self.web_app,
             header_timeout=self.settings.http_header_timeout,
@@ -236,6 +260,8 @@ class Service:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.reconciler.stop()
+        await self.escalation_checker.stop()
+        await self.webhooks.stop()
         await self.dispatch.stop()
         await self.ari.stop()
         await self.routing.stop()

@@ -20,5 +20,11 @@ class Backoff:
         self._current = min(self._current * self._factor, self._maximum)
         return delay * random.uniform(0.8, 1.0)  # noqa: S311 - jitter, not cryptography
 
+    def delay_after(self, failures: int) -> float:
+        """The delay after `failures` failures in a row (1: the initial delay), for retries counted outside this
+        object (a delivery's attempts kept in the database outlive it and the service)."""
+        delay = min(self._initial * self._factor ** min(failures - 1, 64), self._maximum)
+        return delay * random.uniform(0.8, 1.0)  # noqa: S311 - jitter, not cryptography
+
     def reset(self) -> None:
         self._current = self._initial

@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     reconnect_initial_delay: float = Field(0.5, gt=0, le=10)
     reconnect_max_delay: float = Field(10.0, gt=0, le=300)
 
+    # Agency webhooks (dispatch/webhooks.py): seconds one attempt may take, attempts before a delivery is given up,
+    # and the retry backoff's first delay and cap in seconds.
+    webhook_timeout: float = Field(10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(10, ge=1, le=100)
+    webhook_retry_initial_delay: float = Field(10.0, gt=0, le=3600)
+    webhook_retry_max_delay: float = Field(1800.0, gt=0, le=24 * 3600)
+    # Seconds between the checks for tickets past their time limits (dispatch/escalation.py).
+    ticket_check_interval: float = Field(30.0, ge=0.2, le=600)
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_url(cls, value: SecretStr) -> SecretStr:
@@ -101,6 +110,12 @@ class Settings(BaseSettings):
     def _tls_files_together(self) -> Settings:
         if (self.http_tls_cert_file is None) != (self.http_tls_key_file is None):
             raise ValueError("http_tls_cert_file and http_tls_key_file go together")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_backoff_grows(self) -> Settings:
+        if self.webhook_retry_max_delay < self.webhook_retry_initial_delay:
+            raise ValueError("webhook_retry_max_delay is shorter than webhook_retry_initial_delay")
         return self
 
     @property

@@ -83,6 +83,13 @@ async def test_an_incident_handed_to_two_agencies_is_a_ticket_each_once(
     assert again[0]["id"] == tickets["psc119"]["id"] and again[1]["id"] == tickets["damkar"]["id"]
     assert await counts(service) == (3, 6)
 
+    # The call's card reads the call's tickets; another call has none.
+    status, of_call = await send(http, "GET", f"/api/tickets?call_id={call_id}", people["operator"])
+    assert status == 200 and {t["agency"] for t in of_call} == {"damkar", "psc119", "bpbd"}
+    other = await classified_call(service)
+    status, of_other = await send(http, "GET", f"/api/tickets?call_id={other}", people["operator"])
+    assert status == 200 and of_other == []
+
 
 async def test_an_agency_user_moves_their_ticket_to_closed_and_postgresql_holds_every_step(
     service: Service, http: aiohttp.ClientSession, people: dict[str, Headers]

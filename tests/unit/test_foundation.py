@@ -82,6 +82,14 @@ def test_backoff_grows_to_its_cap_and_resets() -> None:
         Backoff(0, 1)
 
 
+def test_backoff_after_n_failures_grows_from_the_initial_delay_to_the_cap() -> None:
+    backoff = Backoff(10, 600)
+    assert 8 <= backoff.delay_after(1) <= 10
+    assert 16 <= backoff.delay_after(2) <= 20
+    assert 480 <= backoff.delay_after(7) <= 600  # 640 capped
+    assert 480 <= backoff.delay_after(10_000) <= 600  # no overflow however long a delivery has failed
+
+
 async def test_keyed_executor_keeps_order_within_a_key_and_runs_keys_in_parallel() -> None:
     seen: list[tuple[str, int]] = []
     release = asyncio.Event()

@@ -31,6 +31,7 @@ _COMMANDS = {
     "openapi": "openapi:openapi",
     "report": "reports:report",
     "report-bench": "reports:report_bench",
+    "webhooks": "webhooks:webhooks",
 }
 
 

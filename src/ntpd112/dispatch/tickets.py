@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ntpd112.clock import utcnow
+from ntpd112.dispatch.webhooks import TicketNotifier
 from ntpd112.routing.tables import RoutingTable, TableSource
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.tickets import (
@@ -22,15 +23,33 @@ from ntpd112.store.tickets import (
     Who,
 )
 from ntpd112.tickets.flow import OPEN_STATUSES, TicketStatus
+from ntpd112.tickets.webhooks import WebhookChange, WebhookEvent
 
 SYSTEM_DISPATCH = "system:dispatch"
 
 
 class TicketService:
-    def __init__(self, repository: TicketRepository, incidents: IncidentRepository, tables: TableSource) -> None:
+    def __init__(
+        self,
+        repository: TicketRepository,
+        incidents: IncidentRepository,
+        tables: TableSource,
+        notifier: TicketNotifier | None = None,
+    ) -> None:
         self._repository = repository
         self._incidents = incidents
         self._tables = tables
+        self._notifier = notifier
+
+    async def _created(self, made: list[uuid.UUID]) -> None:
+        if self._notifier is not None:
+            for ticket_id in made:
+                await self._notifier.notify(ticket_id, WebhookEvent.CREATED)
+
+    async def _moved(self, ticket: TicketSummary, who: Who, reason: str | None) -> None:
+        if self._notifier is not None:
+            change = WebhookChange(to=ticket.status.value, by=who.username, reason=reason)
+            await self._notifier.notify(ticket.id, WebhookEvent.STATUS_CHANGED, change=change)
 
     async def create(
         self, call_id: uuid.UUID, agencies: list[str], who: Who, note: str | None = None
@@ -47,7 +66,8 @@ class TicketService:
                 "not an agency of the routing table in force",
                 {"unknown": unknown, "known": known},
             )
-        created = await self._repository.create(call_id, agencies, who, _year(utcnow(), table.tz), note)
+        created, made = await self._repository.create(call_id, agencies, who, _year(utcnow(), table.tz), note)
+        await self._created(made)
         return [_labelled(ticket, table) for ticket in created]
 
     async def handed_over(self, call_id: uuid.UUID, agency: str, *, acknowledged: bool) -> TicketSummary:
@@ -55,20 +75,29 @@ class TicketService:
         answered, the agency has it: acknowledged by the service on the agency's behalf."""
         system = Who(SYSTEM_DISPATCH, (), None, system=True)
         table = await self._tables.current_table()
-        [ticket] = await self._repository.create(call_id, [agency], system, _year(utcnow(), table.tz))
+        [ticket], made = await self._repository.create(call_id, [agency], system, _year(utcnow(), table.tz))
+        await self._created(made)
         if acknowledged and ticket.status in (TicketStatus.NEW, TicketStatus.SENT):
             ticket = await self._repository.transition(ticket.id, TicketStatus.ACKNOWLEDGED, system)
+            await self._moved(ticket, system, None)
         return ticket
 
-    async def list(self, who: Who, status: TicketStatus | None, agency: str | None, limit: int) -> list[TicketSummary]:
+    async def list(
+        self,
+        who: Who,
+        status: TicketStatus | None,
+        agency: str | None,
+        limit: int,
+        call_id: uuid.UUID | None = None,
+    ) -> list[TicketSummary]:
         """Agency users see their own agency's tickets (open ones unless they ask for a status); staff see all."""
         statuses = frozenset({status}) if status is not None else None
         if "agency" in who.roles and not _is_staff(who):
             if agency is not None and agency != who.agency:
                 raise TicketError(403, "not_your_agency", "an agency user sees only their own agency's tickets")
-            tickets = await self._repository.list(who.agency, statuses or OPEN_STATUSES, limit)
+            tickets = await self._repository.list(who.agency, statuses or OPEN_STATUSES, limit, call_id)
         else:
-            tickets = await self._repository.list(agency, statuses, limit)
+            tickets = await self._repository.list(agency, statuses, limit, call_id)
         table = await self._tables.current_table()
         return [_labelled(ticket, table) for ticket in tickets]
 
@@ -82,6 +111,7 @@ class TicketService:
         self, ticket_id: uuid.UUID, to: TicketStatus, who: Who, reason: str | None, report: str | None
     ) -> TicketSummary:
         moved = await self._repository.transition(ticket_id, to, who, reason, report)
+        await self._moved(moved, who, reason)
         return _labelled(moved, await self._tables.current_table())
 
     async def comment(self, ticket_id: uuid.UUID, text: str, who: Who) -> TicketEventView:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
 from ntpd112.routing.categories import Label
 
@@ -29,9 +29,11 @@ __all__ = [
     "ENDPOINT_PATTERN",
     "MAX_TIMEOUT",
     "MIN_TIMEOUT",
+    "PHONE_PATTERN",
     "SLUG_PATTERN",
     "Agency",
     "AgencyKind",
+    "Contact",
     "DialNumber",
     "EndpointName",
     "ExternalNumber",
@@ -40,6 +42,7 @@ __all__ = [
     "Slug",
     "Target",
     "Timeout",
+    "Webhook",
     "default_agencies",
     "default_targets",
 ]
@@ -91,12 +94,46 @@ class AgencyKind(StrEnum):
     OTHER = "other"
 
 
+#: A person's phone number as a gateway (WhatsApp, SMS) dials it: digits, optionally with a leading +.
+PHONE_PATTERN = r"^\+?[0-9]{3,15}$"
+
+
+class Contact(BaseModel):
+    """Someone told when a ticket escalates (the head of an agency, a camat)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Label
+    phone: Annotated[str, StringConstraints(pattern=PHONE_PATTERN)]
+
+
+class Webhook(BaseModel):
+    """Where the agency's tickets are posted (docs/TICKETS.md). The signing secret is not here: the routing table
+    is readable by admins and shown in diffs; the secret is set apart and never read back (store/webhooks.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: HttpUrl  # http or https only
+    #: The caller's number is personal data: sent only when the agency's gateway is allowed to have it.
+    include_caller_number: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, value: HttpUrl) -> HttpUrl:
+        if value.username or value.password:
+            raise ValueError("no user or password in the webhook URL: requests are signed with the agency's secret")
+        return value
+
+
 class Agency(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Slug
     name: Label
     kind: AgencyKind = AgencyKind.OTHER
+    webhook: Webhook | None = None
+    #: Told at the second escalation level with the camat of the incident's kecamatan.
+    head: Contact | None = None
 
 
 class RingStrategy(StrEnum):

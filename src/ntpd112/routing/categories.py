@@ -17,17 +17,20 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 __all__ = [
     "CALL_OUTCOMES",
     "CATEGORY_ID_PATTERN",
+    "COMPLAINT_LIMITS",
+    "EMERGENCY_LIMITS",
     "INCIDENT_CATEGORIES",
     "Category",
     "CategoryId",
     "CategoryKind",
     "Label",
     "Severity",
+    "TimeLimits",
     "category_index",
     "default_categories",
 ]
@@ -76,6 +79,38 @@ class CategoryKind(StrEnum):
     OUTCOME = "outcome"  # how the call ended (prank, silent, ...): no dispatch
 
 
+#: A week, the longest time limit a category may set.
+MAX_LIMIT_MINUTES = 7 * 24 * 60
+
+
+class TimeLimits(BaseModel):
+    """How long an agency has to act on a ticket of a category (routing/deadlines.py computes the deadlines).
+
+    Minutes may be fractions (a test shortens them to seconds). For a non-emergency category the clock runs in
+    office hours only: acknowledging is due `acknowledge_minutes` after the office opens (at once when it is open)
+    and resolving by the end of that working day, unless `resolve_minutes` is set.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    acknowledge_minutes: float = Field(gt=0, le=MAX_LIMIT_MINUTES)
+    resolve_minutes: float | None = Field(None, gt=0, le=MAX_LIMIT_MINUTES)
+    #: After a missed limit, minutes until the next escalation level (the head of the agency and the camat).
+    escalate_minutes: float = Field(30, gt=0, le=MAX_LIMIT_MINUTES)
+
+    @model_validator(mode="after")
+    def _resolve_after_acknowledge(self) -> TimeLimits:
+        if self.resolve_minutes is not None and self.resolve_minutes < self.acknowledge_minutes:
+            raise ValueError("resolve_minutes is shorter than acknowledge_minutes")
+        return self
+
+
+#: Limits of categories that set none: emergencies acknowledged within 2 minutes, resolved within 4 hours;
+#: other complaints acknowledged within an office hour and resolved the same working day.
+EMERGENCY_LIMITS = TimeLimits(acknowledge_minutes=2, resolve_minutes=240, escalate_minutes=10)
+COMPLAINT_LIMITS = TimeLimits(acknowledge_minutes=60, resolve_minutes=None, escalate_minutes=60)
+
+
 class Category(BaseModel):
     """One incident category or call outcome."""
 
@@ -89,6 +124,14 @@ class Category(BaseModel):
     #: not answer them with an after-hours message.
     emergency: bool = False
     default_severity: Severity | None = Severity.MEDIUM
+    #: None: EMERGENCY_LIMITS or COMPLAINT_LIMITS (see `time_limits`).
+    limits: TimeLimits | None = None
+
+    @property
+    def time_limits(self) -> TimeLimits:
+        if self.limits is not None:
+            return self.limits
+        return EMERGENCY_LIMITS if self.emergency else COMPLAINT_LIMITS
 
     @property
     def dispatch(self) -> bool:
@@ -99,6 +142,11 @@ class Category(BaseModel):
     def _outcome_is_not_emergency(self) -> Category:
         if self.kind is CategoryKind.OUTCOME and self.emergency:
             raise ValueError(f"call outcome {self.id!r} cannot be an emergency category")
+        if self.kind is CategoryKind.OUTCOME and self.limits is not None:
+            raise ValueError(f"call outcome {self.id!r} makes no ticket and has no time limits")
+        if self.emergency and self.limits is not None and self.limits.resolve_minutes is None:
+            # An emergency is handled 24 hours: "by the end of the working day" would be wrong.
+            raise ValueError(f"emergency category {self.id!r} needs resolve_minutes")
         return self
 
 

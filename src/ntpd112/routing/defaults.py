@@ -6,10 +6,10 @@ from ntpd112.routing.agencies import (
     default_agencies,
     default_targets,
 )
-from ntpd112.routing.tables import ChainStep, OutsideHours, RoutingTable, Rule
+from ntpd112.routing.tables import ChainStep, OutsideHours, RoutingTable, Rule, default_office_hours
 from ntpd112.routing.windows import WORKDAYS, TimeWindow
 
-_OFFICE_HOURS = TimeWindow(days=list(WORKDAYS), start="08:00", end="16:00", skip_holidays=True)
+_OFFICE_HOURS = default_office_hours()
 
 
 def _steps(*targets: str) -> list[ChainStep]:

@@ -34,7 +34,8 @@ def _fmt(field: str, value: object) -> str:
 
 def _summary(item: BaseModel) -> str:
     data = item.model_dump(mode="json")
-    shown = [f"{key} {_fmt(key, value)}" for key, value in data.items() if key != "id"]
+    # Unset optional settings (no webhook, no limits of its own) say nothing about an item added.
+    shown = [f"{key} {_fmt(key, value)}" for key, value in data.items() if key != "id" and value is not None]
     return "; ".join(shown)
 
 
@@ -74,6 +75,15 @@ def diff(old: RoutingTable, new: RoutingTable) -> list[str]:
     changes += _diff_section("agency", old.agencies, new.agencies)
     changes += _diff_section("target", old.targets, new.targets)
     changes += _diff_section("rule", old.rules, new.rules)
+    if old.office_hours != new.office_hours:
+        changes.append(f"office_hours: {old.office_hours.describe()} -> {new.office_hours.describe()}")
+    old_camats = {c.kecamatan: c.contact for c in old.camats}
+    new_camats = {c.kecamatan: c.contact for c in new.camats}
+    for kecamatan in dict.fromkeys([*old_camats, *new_camats]):
+        was, now = old_camats.get(kecamatan), new_camats.get(kecamatan)
+        if was != now:
+            shown = [_fmt("contact", c.model_dump(mode="json") if c else None) for c in (was, now)]
+            changes.append(f"camat of {kecamatan}: {shown[0]} -> {shown[1]}")
     new_ids = {r.id for r in new.rules}
     old_ids = {r.id for r in old.rules}
     old_order = [r.id for r in old.rules if r.id in new_ids]

@@ -23,6 +23,7 @@ from pydantic import (
 
 from ntpd112.routing.agencies import (
     Agency,
+    Contact,
     ExternalNumber,
     HuntGroup,
     Slug,
@@ -30,7 +31,7 @@ from ntpd112.routing.agencies import (
     Timeout,
 )
 from ntpd112.routing.categories import CATEGORY_ID_PATTERN, Category, default_categories
-from ntpd112.routing.windows import TimeWindow
+from ntpd112.routing.windows import WORKDAYS, TimeWindow
 
 WILDCARD = "*"
 
@@ -63,6 +64,22 @@ class OutsideHours(BaseModel):
 
     message: Message
     ticket_agency: Slug
+
+
+class Camat(BaseModel):
+    """The camat (head of a kecamatan) told when a ticket of that kecamatan escalates to its second level."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kecamatan: AreaRef
+    contact: Contact
+
+    def serves(self, area: str | None) -> bool:
+        return area is not None and _norm_area(area) == _norm_area(self.kecamatan)
+
+
+def default_office_hours() -> TimeWindow:
+    return TimeWindow(days=list(WORKDAYS), start="08:00", end="16:00", skip_holidays=True)
 
 
 class Rule(BaseModel):
@@ -179,6 +196,17 @@ class RoutingTable(BaseModel):
     rules: list[Rule]
     #: Route when no rule applies (for example the 112 supervisors).
     default_chain: list[ChainStep]
+    #: The working day of the offices (OPD), in `timezone`, off on `holidays` when it skips them: non-emergency
+    #: tickets are due within it (routing/deadlines.py).
+    office_hours: TimeWindow = Field(default_factory=default_office_hours)
+    camats: list[Camat] = Field(default_factory=list)
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours_in_one_day(cls, value: TimeWindow) -> TimeWindow:
+        if value.crosses_midnight:
+            raise ValueError("office hours end on the day they start")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -219,13 +247,16 @@ class RoutingTable(BaseModel):
     def agency(self, agency_id: str) -> Agency | None:
         return next((a for a in self.agencies if a.id == agency_id), None)
 
+    def camat(self, kecamatan: str | None) -> Camat | None:
+        return next((c for c in self.camats if c.serves(kecamatan)), None)
 
-def _duplicates(section: str, ids: Sequence[str]) -> list[TableIssue]:
+
+def _duplicates(section: str, ids: Sequence[str], field: str = "id") -> list[TableIssue]:
     seen: set[str] = set()
     issues = []
     for item_id in ids:
         if item_id in seen:
-            issues.append(TableIssue(section, item_id, "id", f"duplicate id {item_id!r}"))
+            issues.append(TableIssue(section, item_id, field, f"duplicate {field} {item_id!r}"))
         seen.add(item_id)
     return issues
 
@@ -276,6 +307,7 @@ def validate_table(table: RoutingTable) -> list[TableIssue]:
     issues += _duplicates("agencies", [a.id for a in table.agencies])
     issues += _duplicates("targets", [t.id for t in table.targets])
     issues += _duplicates("rules", [r.id for r in table.rules])
+    issues += _duplicates("camats", [_norm_area(c.kecamatan) for c in table.camats], "kecamatan")
 
     categories = {c.id: c for c in table.categories}
     agency_ids = {a.id for a in table.agencies}

@@ -279,17 +279,85 @@ class TicketEvent(Base):
     """Every status change and comment of a ticket, with who and when. Appended, never changed."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (CheckConstraint("kind IN ('status', 'comment')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('status', 'comment', 'escalated')", name="kind"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    kind: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     by: Mapped[str] = mapped_column(String(80))  # a username, or system:<what> for the service itself
     actor: Mapped[str] = mapped_column(String(16))  # tickets.flow.Actor: how they acted
     text: Mapped[str | None] = mapped_column(Text)  # the comment, the reason, or the final report
+
+
+class TicketEscalation(Base):
+    """A ticket's missed deadline reaching an escalation level (routing/deadlines.py): one row per (ticket, deadline,
+    level), so each level is acted on once; level 1 rows are the breaches the reports count."""
+
+    __tablename__ = "ticket_escalations"
+    __table_args__ = (
+        CheckConstraint("deadline IN ('acknowledge', 'resolve')", name="deadline"),
+        CheckConstraint("level >= 1", name="level"),
+    )
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    deadline: Mapped[str] = mapped_column(String(16), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # when the level was reached
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AgencyWebhookSecret(Base):
+    """The secret an agency's webhook deliveries are signed with. Write-only through the API: never read back."""
+
+    __tablename__ = "agency_webhook_secrets"
+
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+WEBHOOK_DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+class WebhookDelivery(Base):
+    """One ticket event to post to an agency's webhook, its body fixed when the event happened; pending until a
+    2xx answer (delivered) or the last attempt (failed). Pending rows outlive a restart."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('" + "', '".join(WEBHOOK_DELIVERY_STATUSES) + "')", name="status"),
+        Index("ix_webhook_deliveries_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)  # the body's event_id
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON posted (and signed)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookAttempt(Base):
+    """Every attempt at a delivery: its number, when, the HTTP status (None: no answer) or the error."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (UniqueConstraint("delivery_id", "attempt", name="uq_webhook_attempts_delivery_attempt"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(200))
+    duration_ms: Mapped[float] = mapped_column(Double)
 
 
 class TicketCounter(Base):

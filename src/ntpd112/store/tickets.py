@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +20,7 @@ from ntpd112.clock import utcnow
 from ntpd112.errors import RefusedError
 from ntpd112.live import Hub, TicketChanged
 from ntpd112.store.db import Database
-from ntpd112.store.models import Call, Incident, Ticket, TicketCounter, TicketEvent
+from ntpd112.store.models import Call, Incident, Ticket, TicketCounter, TicketEscalation, TicketEvent
 from ntpd112.tickets.flow import (
     Actor,
     TicketStatus,
@@ -67,6 +67,8 @@ class TicketSummary(BaseModel):
     severity: str | None
     status: TicketStatus
     kecamatan: str | None = None
+    # The highest escalation level the ticket has reached for a missed time limit (0: none; as listed and read).
+    escalation_level: int = 0
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -110,10 +112,10 @@ class TicketRecord:
     events: list[TicketEventView]
 
 
-def _summary(ticket: Ticket, call: Call | None, incident: Incident | None) -> TicketSummary:
+def _summary(ticket: Ticket, call: Call | None, incident: Incident | None, escalation_level: int) -> TicketSummary:
     summary = TicketSummary.model_validate(ticket)
     kecamatan = (call.area_kecamatan if call else None) or (incident.area if incident else None)
-    return summary.model_copy(update={"kecamatan": kecamatan})
+    return summary.model_copy(update={"kecamatan": kecamatan, "escalation_level": escalation_level})
 
 
 def _place(call: Call, incident: Incident) -> TicketPlace:
@@ -133,9 +135,17 @@ def _place(call: Call, incident: Incident) -> TicketPlace:
     )
 
 
-def _with_context() -> Select[Ticket, Call, Incident]:
+_ESCALATION_LEVEL = (
+    select(func.coalesce(func.max(TicketEscalation.level), 0))
+    .where(TicketEscalation.ticket_id == Ticket.id)
+    .correlate(Ticket)
+    .scalar_subquery()
+)
+
+
+def _with_context() -> Select[Ticket, Call, Incident, int]:
     return (
-        select(Ticket, Call, Incident)
+        select(Ticket, Call, Incident, _ESCALATION_LEVEL)
         .join(Call, Call.id == Ticket.call_id)
         .join(Incident, Incident.id == Ticket.incident_id)
     )
@@ -147,17 +157,15 @@ class TicketRepository:
         self._hub = hub
 
     def _changed(self, tickets: list[Ticket]) -> None:
-        """Tell the live streams; called after the commit, so a reader re-reading at once sees the change."""
-        if self._hub is not None:
-            for ticket in tickets:
-                self._hub.publish(TicketChanged(ticket.id, ticket.agency))
+        publish_changed(self._hub, [(ticket.id, ticket.agency) for ticket in tickets])
 
     async def create(
         self, call_id: uuid.UUID, agencies: list[str], who: Who, year: int, note: str | None = None
-    ) -> list[TicketSummary]:
+    ) -> tuple[list[TicketSummary], list[uuid.UUID]]:
         """One ticket per agency for the call's incident, new and at once sent (the agency's screen shows it);
         an agency that has a ticket for this incident already keeps it (idempotent). Answers the tickets in the
-        order of `agencies`. Raises TicketError 409 no_incident when the call is not classified."""
+        order of `agencies`, and the ids of those made now. Raises TicketError 409 no_incident when the call is not
+        classified."""
         now = utcnow()
         made: list[Ticket] = []
         async with self._database.session() as session, session.begin():
@@ -199,12 +207,18 @@ class TicketRepository:
             await session.flush()
             created = [TicketSummary.model_validate(existing[agency]) for agency in dict.fromkeys(agencies)]
         self._changed(made)
-        return created
+        return created, [ticket.id for ticket in made]
 
     async def list(
-        self, agency: str | None, statuses: frozenset[TicketStatus] | None, limit: int
+        self,
+        agency: str | None,
+        statuses: frozenset[TicketStatus] | None,
+        limit: int,
+        call_id: uuid.UUID | None = None,
     ) -> list[TicketSummary]:
         statement = _with_context()
+        if call_id is not None:
+            statement = statement.where(Ticket.call_id == call_id)
         if agency is not None:
             statement = statement.where(Ticket.agency == agency)
         if statuses is not None:
@@ -212,21 +226,21 @@ class TicketRepository:
         statement = statement.order_by(_URGENCY.desc(), Ticket.created_at.desc(), Ticket.id).limit(limit)
         async with self._database.session() as session:
             rows = (await session.execute(statement)).all()
-        return [_summary(ticket, call, incident) for ticket, call, incident in rows]
+        return [_summary(ticket, call, incident, level) for ticket, call, incident, level in rows]
 
     async def get(self, ticket_id: uuid.UUID) -> TicketRecord | None:
         async with self._database.session() as session:
             row = (await session.execute(_with_context().where(Ticket.id == ticket_id))).first()
             if row is None:
                 return None
-            ticket, call, incident = row
+            ticket, call, incident, level = row
             events = (
                 await session.scalars(
                     select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
                 )
             ).all()
         return TicketRecord(
-            summary=_summary(ticket, call, incident),
+            summary=_summary(ticket, call, incident, level),
             final_report=ticket.final_report,
             description=incident.description,
             place=_place(call, incident),
@@ -269,6 +283,14 @@ class TicketRepository:
             view = TicketEventView.model_validate(event)
         self._changed([ticket])
         return view
+
+
+def publish_changed(hub: Hub | None, tickets: list[tuple[uuid.UUID, str]]) -> None:
+    """Tell the live streams of changed (ticket id, agency); called after the commit, so a reader re-reading at once
+    sees the change."""
+    if hub is not None:
+        for ticket_id, agency in tickets:
+            hub.publish(TicketChanged(ticket_id, agency))
 
 
 def allowed_moves(ticket: TicketSummary, who: Who) -> list[TicketStatus]:

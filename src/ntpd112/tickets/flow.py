@@ -42,6 +42,9 @@ S = TicketStatus
 #: The agency still has work to do on these (resolved: the final report is due); the agency's list shows them.
 OPEN_STATUSES = frozenset({S.NEW, S.SENT, S.ACKNOWLEDGED, S.EN_ROUTE, S.ON_SCENE, S.RESOLVED})
 FINAL_STATUSES = frozenset({S.CLOSED, S.REJECTED, S.CANCELLED})
+#: Still to be taken by the agency (the acknowledge deadline runs), and still to be settled (the resolve one runs).
+AWAITING_ACKNOWLEDGEMENT = frozenset({S.NEW, S.SENT})
+AWAITING_RESOLUTION = frozenset({S.NEW, S.SENT, S.ACKNOWLEDGED, S.EN_ROUTE, S.ON_SCENE})
 
 _AGENCY = frozenset({Actor.AGENCY})
 _ROOM = frozenset({Actor.OPERATOR, Actor.SUPERVISOR})

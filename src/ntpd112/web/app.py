@@ -11,6 +11,7 @@ from aiohttp import web
 from ntpd112.paths import WEBAPP_BUILD_DIR
 from ntpd112.web import (
     account_routes,
+    agency_routes,
     aml_routes,
     area_routes,
     call_routes,
@@ -44,6 +45,7 @@ API_ROUTES = (
     area_routes.routes,
     report_routes.routes,
     ticket_routes.routes,
+    agency_routes.routes,
 )
 
 

@@ -45,6 +45,7 @@ from ntpd112.store.routing_versions import NoRoutingTable, UnknownVersion
 from ntpd112.store.sessions import Sessions
 from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
+from ntpd112.store.webhooks import WebhookDeliveries, WebhookSecrets
 
 log = get_logger(__name__)
 
@@ -124,6 +125,9 @@ class WebDeps:
     # None: the AML endpoints answer 503 aml_disabled.
     aml: AmlRepository | None = None
     aml_hmac_secret: SecretStr | None = None
+    # None (both): the service sends no webhooks; their routes answer 503 webhooks_disabled.
+    webhook_secrets: WebhookSecrets | None = None
+    webhook_deliveries: WebhookDeliveries | None = None
 
 
 DEPS = web.AppKey("deps", WebDeps)

@@ -49,6 +49,7 @@ class TicketQuery(BaseModel):
 
     status: TicketStatus | None = None
     agency: Slug | None = None
+    call_id: uuid.UUID | None = None  # the tickets of one call (its card on the console)
     limit: int = Field(100, ge=1, le=500)
 
 
@@ -117,7 +118,8 @@ async def create_tickets(
     refusals={403: ("not_your_agency",)},
 )
 async def list_tickets(request: web.Request, query: TicketQuery, identity: Identity) -> list[TicketSummary]:
-    return await request.app[DEPS].tickets.list(_who(identity), query.status, query.agency, query.limit)
+    tickets = request.app[DEPS].tickets
+    return await tickets.list(_who(identity), query.status, query.agency, query.limit, query.call_id)
 
 
 @routes.get(

@@ -128,3 +128,23 @@ def test_default_table_fallen_tree_day_and_night() -> None:
     night = match(t, "fallen_tree", None, datetime(2026, 11, 24, 21, 0))
     assert (day.rule_id, day.chain[0].target.id) == ("fallen-tree-day", "dlhk-desk")
     assert (night.rule_id, night.chain[0].target.id) == ("fallen-tree", "damkar-desk")
+
+
+def test_office_hours_camats_limits_and_webhooks_show_in_the_diff() -> None:
+    old = default_table()
+    data = old.model_dump(mode="json")
+    data["office_hours"] = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "07:30", "end": "15:30"}
+    data["camats"] = [{"kecamatan": "Legok", "contact": {"name": "Camat Legok", "phone": "+6281100000009"}}]
+    for category in data["categories"]:
+        if category["id"] == "fire":
+            category["limits"] = {"acknowledge_minutes": 1, "resolve_minutes": 120}
+    for agency in data["agencies"]:
+        if agency["id"] == "damkar":
+            agency["webhook"] = {"url": "https://wa.pemda.example/112"}
+    changes = diff(old, RoutingTable.model_validate(data))
+    assert "office_hours: mon-fri 08:00-16:00 except holidays -> mon-fri 07:30-15:30" in changes
+    assert 'camat of Legok: none -> {"name": "Camat Legok", "phone": "+6281100000009"}' in changes
+    assert any(
+        line.startswith("category 'fire': limits none -> ") and '"resolve_minutes": 120.0' in line for line in changes
+    )
+    assert any(line.startswith("agency 'damkar': webhook none -> ") and "wa.pemda.example" in line for line in changes)

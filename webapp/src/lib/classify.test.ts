@@ -9,6 +9,7 @@ const category = (id: string, kind: Category["kind"]): Category => ({
   kind,
   emergency: false,
   default_severity: null,
+  limits: null,
 });
 const categories = [category("medical", "incident"), category("fire", "incident"), category("prank", "outcome"), category("road", "incident")];
 

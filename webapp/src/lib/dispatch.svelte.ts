@@ -3,7 +3,19 @@
 // What the panel shows is decided by the pure helpers in dispatchPanel.ts.
 
 import { api, failureOf, NETWORK_FAILURE, type ApiFailure } from "../api/client";
-import { queryKey, type DispatchCommand, type DispatchMode, type DispatchView, type ExplainQuery, type Explanation } from "./dispatchPanel";
+import type { Card } from "./cards";
+import type { Category } from "./classify";
+import {
+  explainQuery,
+  queryKey,
+  routeSummary,
+  type DispatchCommand,
+  type DispatchMode,
+  type DispatchView,
+  type ExplainQuery,
+  type Explanation,
+  type RouteSummary,
+} from "./dispatchPanel";
 
 export interface DispatchPanelData {
   explainedFor: string | null;
@@ -109,4 +121,14 @@ async function request(
 /** The card closed: nothing of its dispatch stays in memory. */
 export function forgetDispatch(callId: string): void {
   delete dispatchPanels[callId];
+}
+
+/** The route the card's panel shows now: explained for the card's current category and area, else null. */
+export function shownRoute(card: Card, categories: readonly Category[]): RouteSummary | null {
+  const query = explainQuery(card, categories);
+  const panel = dispatchPanels[card.callId];
+  if (query === null || !panel?.explanation || panel.explainedFor !== queryKey(query)) {
+    return null;
+  }
+  return routeSummary(panel.explanation);
 }

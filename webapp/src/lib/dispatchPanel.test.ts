@@ -6,6 +6,7 @@ import {
   dispatchState,
   dispatchTouched,
   explainQuery,
+  handoverAgencies,
   panelActions,
   queryKey,
   routeSummary,
@@ -96,8 +97,8 @@ describe("routeSummary", () => {
     expect(summary.ruleId).toBe("fire");
     expect(summary.tableVersion).toBe(3);
     expect(summary.chain).toEqual([
-      { target: "damkar-desk", agency: "damkar", timeout: 5 },
-      { target: "damkar-113", agency: "damkar", timeout: 20 },
+      { target: "damkar-desk", agency: "damkar", timeout: 5, ruleId: "fire" },
+      { target: "damkar-113", agency: "damkar", timeout: 20, ruleId: "fire" },
     ]);
   });
 
@@ -105,6 +106,33 @@ describe("routeSummary", () => {
     const afterHours = { ...decision, kind: "after_hours", chain: [], message: "Kantor tutup.", ticket_agency: "bpbd" };
     const summary = routeSummary({ decision: afterHours, text: "" } as unknown as Explanation);
     expect(summary).toMatchObject({ kind: "after_hours", chain: [], message: "Kantor tutup.", ticketAgency: "bpbd" });
+  });
+});
+
+describe("handoverAgencies", () => {
+  const step = (agency: string, ruleId: string | null) => ({ target: `${agency}-x`, agency, timeout: 5, ruleId });
+  const route = (chain: ReturnType<typeof step>[]) => ({
+    kind: "route" as const,
+    ruleId: "r",
+    tableVersion: 1,
+    chain,
+    message: null,
+    ticketAgency: null,
+  });
+
+  it("hands over to the first agency of each rule walked, not to the fallbacks", () => {
+    expect(handoverAgencies(route([step("damkar", "fire"), step("damkar", "fire"), step("bpbd", "fire")]))).toEqual([
+      "damkar",
+    ]);
+    // A traffic accident: the police, then (continuation) the ambulance chain.
+    const accident = [step("polres", "traffic"), step("polres", "traffic"), step("psc119", "medical"), step("rsud", "medical")];
+    expect(handoverAgencies(route(accident))).toEqual(["polres", "psc119"]);
+    expect(handoverAgencies(route([step("ntpd112", null)]))).toEqual(["ntpd112"]);
+  });
+
+  it("hands an after-hours case to the rule's ticket agency, and nothing when nothing is dispatched", () => {
+    expect(handoverAgencies({ ...route([]), kind: "after_hours", ticketAgency: "dishub" })).toEqual(["dishub"]);
+    expect(handoverAgencies({ ...route([]), kind: "no_dispatch" })).toEqual([]);
   });
 });
 

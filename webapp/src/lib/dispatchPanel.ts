@@ -38,6 +38,8 @@ export interface RouteTarget {
   target: string;
   agency: string;
   timeout: number;
+  // The rule the step comes from (null: the default chain); a `then` continuation brings another rule's steps.
+  ruleId: string | null;
 }
 
 export interface RouteSummary {
@@ -56,10 +58,31 @@ export function routeSummary(explanation: Explanation): RouteSummary {
     kind: decision.kind,
     ruleId: decision.rule_id,
     tableVersion: decision.table_version,
-    chain: decision.chain.map((step) => ({ target: step.target.id, agency: step.target.agency, timeout: step.timeout })),
+    chain: decision.chain.map((step) => ({
+      target: step.target.id,
+      agency: step.target.agency,
+      timeout: step.timeout,
+      ruleId: step.rule_id,
+    })),
     message: decision.message,
     ticketAgency: decision.ticket_agency,
   };
+}
+
+/** The agencies the incident is handed to as tickets: the first agency of each rule the route walks (a rule's later
+ * steps are fallbacks for the same case; a `then` continuation adds an agency, e.g. the police then the ambulance),
+ * or the after-hours rule's ticket agency. None when nothing is dispatched. */
+export function handoverAgencies(route: RouteSummary): string[] {
+  if (route.kind === "after_hours") {
+    return route.ticketAgency === null ? [] : [route.ticketAgency];
+  }
+  const firstOfRule = new Map<string | null, string>();
+  for (const step of route.chain) {
+    if (!firstOfRule.has(step.ruleId)) {
+      firstOfRule.set(step.ruleId, step.agency);
+    }
+  }
+  return [...new Set(firstOfRule.values())];
 }
 
 export type AttemptState = "ringing" | "answered" | "busy" | "no_answer" | "failed" | "cancelled";

@@ -49,6 +49,14 @@ export const DISPATCH_ID = {
   "error.dispatch_in_progress": "Pengiriman sedang berjalan.",
   "error.call_not_live": "Panggilan sudah berakhir.",
   "error.not_classified": "Klasifikasikan panggilan dulu.",
+  "key.handOver": "Serahkan insiden ke instansi sebagai tiket (satu per instansi rute)",
+  "handover.title": "Tiket instansi",
+  "handover.button": "Buat tiket untuk {agencies}",
+  "handover.none": "Belum ada tiket untuk panggilan ini.",
+  "handover.noAgency": "Rute ini tidak menyerahkan ke instansi.",
+  "handover.busy": "Membuat tiket…",
+  "error.no_incident": "Klasifikasikan panggilan dulu: tiket dibuat dari insidennya.",
+  "error.unknown_agency": "Instansi tidak ada di tabel rute yang berlaku.",
 } as const;
 
 export const DISPATCH_EN: { readonly [K in keyof typeof DISPATCH_ID]: string } = {
@@ -99,4 +107,12 @@ export const DISPATCH_EN: { readonly [K in keyof typeof DISPATCH_ID]: string } =
   "error.dispatch_in_progress": "A dispatch is already running.",
   "error.call_not_live": "The call has ended.",
   "error.not_classified": "Classify the call first.",
+  "key.handOver": "Hand the incident to the agencies as tickets (one per agency of the route)",
+  "handover.title": "Agency tickets",
+  "handover.button": "Create tickets for {agencies}",
+  "handover.none": "No ticket for this call yet.",
+  "handover.noAgency": "This route hands over to no agency.",
+  "handover.busy": "Creating tickets…",
+  "error.no_incident": "Classify the call first: tickets are made from its incident.",
+  "error.unknown_agency": "The agency is not in the routing table in force.",
 };

@@ -30,6 +30,8 @@ export type Action =
   | { kind: "dispatch"; mode: DispatchMode }
   | { kind: "dispatchCommand"; command: DispatchCommand }
   | { kind: "playRecording" }
+  // Hand the incident over to its agencies as tickets.
+  | { kind: "handOver" }
 
   // The callback list and the call search, each opened and closed by its key.
   | { kind: "callbacks" }
@@ -99,6 +101,7 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ["U"], join: "or", label: "key.dispatchCancel" },
   { keys: ["E"], join: "or", label: "key.dispatchLeave" },
   { keys: ["V"], join: "or", label: "key.playRecording" },
+  { keys: ["O"], join: "or", label: "key.handOver" },
   { keys: ["H"], join: "or", label: "key.callbacks" },
   { keys: ["H", "1…9"], join: "then", label: "key.callBack" },
   { keys: ["F"], join: "or", label: "key.search" },
@@ -131,6 +134,8 @@ const CARD_ACTIONS: Readonly<Record<string, Action>> = {
   u: { kind: "dispatchCommand", command: "cancel" },
   e: { kind: "dispatchCommand", command: "leave" },
   v: { kind: "playRecording" },
+  // OPD: the agencies' tickets.
+  o: { kind: "handOver" },
 };
 
 /** The action a key press stands for, or null (then the browser keeps the key). */

@@ -11,6 +11,7 @@ import { coalescedByKey } from "./coalesce";
 import { forgetDispatch, readDispatch } from "./dispatch.svelte";
 import { dispatchTouched } from "./dispatchPanel";
 import { refreshOperatorState } from "./operatorState.svelte";
+import { forgetHandover, ticketChanged } from "./handover.svelte";
 import { openLiveSocket, type LiveSocket } from "./liveSocket";
 import { loadSession } from "./session.svelte";
 import type { ServerMessage } from "./streamProtocol";
@@ -72,11 +73,12 @@ function onMessage(message: ServerMessage): void {
     case "callbacks_changed":
       void refreshCallbacks();
       return;
+    case "tickets_changed":
+      ticketChanged(message.ticket_id); // a ticket on an open card moved, or escalated
+      return;
     case "resync":
     case "error":
-    case "tickets_changed":
       // resync: the server closes the stream next (4409) and the reconnect resyncs. error: a refused watch.
-      // tickets_changed: for the agency screen; the console reads tickets where it shows them.
       return;
   }
 }
@@ -144,6 +146,7 @@ async function loadCategories(): Promise<void> {
 export function closeCard(callId: string): void {
   dispatch({ type: "close", callId });
   forgetDispatch(callId);
+  forgetHandover(callId);
   send({ type: "unwatch", call_id: callId });
 }
 

@@ -1,0 +1,237 @@
+"""Agency webhooks as the service runs them: a ticket event becomes a delivery (its body fixed then, stored), and the
+sender posts pending deliveries, signed, retrying with backoff until a 2xx answer or the last attempt.
+
+The body and signature are in tickets/webhooks.py and docs/TICKETS.md; the rows in store/webhooks.py. Deliveries
+are rows, not tasks: a restart loses none (the sender starts with the pending ones). The secret and the URL's path
+and query are never logged (a gateway's URL may carry a token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from ntpd112.backoff import Backoff
+from ntpd112.clock import utcnow
+from ntpd112.logs import get_logger
+from ntpd112.routing.deadlines import Deadline, Escalation, calendar_of, schedule
+from ntpd112.routing.tables import RoutingTable, TableSource
+from ntpd112.store.tickets import TicketRecord, TicketRepository
+from ntpd112.store.webhooks import AttemptResult, DueDelivery, WebhookDeliveries, WebhookSecrets
+from ntpd112.tasks import TaskSet
+from ntpd112.tickets.webhooks import (
+    WebhookBody,
+    WebhookChange,
+    WebhookContact,
+    WebhookEscalation,
+    WebhookEvent,
+    WebhookLocation,
+    WebhookTicket,
+    signed_headers,
+)
+
+log = get_logger(__name__)
+_BATCH = 20
+# Without a wake-up the sender looks at the table this often (a delivery queued by another service, a lease ended).
+_IDLE_POLL_SECONDS = 30.0
+
+
+class TicketNotifier:
+    """Queues a delivery of a ticket event when the ticket's agency has a webhook."""
+
+    def __init__(
+        self,
+        tickets: TicketRepository,
+        deliveries: WebhookDeliveries,
+        tables: TableSource,
+        wake: Callable[[], None],
+    ) -> None:
+        self._tickets = tickets
+        self._deliveries = deliveries
+        self._tables = tables
+        self._wake = wake
+
+    async def notify(
+        self,
+        ticket_id: uuid.UUID,
+        event: WebhookEvent,
+        change: WebhookChange | None = None,
+        escalation: Escalation | None = None,
+    ) -> None:
+        """Never raises: the ticket's change is committed already and stands whatever happens to its notification
+        (a failure is logged)."""
+        try:
+            await self._queue(ticket_id, event, change, escalation)
+        except Exception:
+            log.exception("webhook delivery not queued", ticket=str(ticket_id), webhook_event=event.value)
+
+    async def _queue(
+        self, ticket_id: uuid.UUID, event: WebhookEvent, change: WebhookChange | None, escalation: Escalation | None
+    ) -> None:
+        table = await self._tables.current_table()
+        record = await self._tickets.get(ticket_id)
+        agency = table.agency(record.summary.agency) if record is not None else None
+        if record is None or agency is None or agency.webhook is None:
+            return
+        event_id = uuid.uuid4()
+        body = WebhookBody(
+            event=event,
+            event_id=event_id,
+            occurred_at=utcnow(),
+            ticket=_ticket(record, table, include_caller_number=agency.webhook.include_caller_number),
+            change=change,
+            escalation=_escalation(escalation, record, table) if escalation is not None else None,
+        )
+        await self._deliveries.enqueue(event_id, ticket_id, agency.id, event.value, body.model_dump_json())
+        self._wake()
+
+
+def _ticket(record: TicketRecord, table: RoutingTable, *, include_caller_number: bool) -> WebhookTicket:
+    summary, place = record.summary, record.place
+    category = table.category(summary.category)
+    due = schedule(summary.created_at, category, calendar_of(table)) if category is not None else None
+    return WebhookTicket(
+        id=summary.id,
+        number=summary.number,
+        agency=summary.agency,
+        status=summary.status.value,
+        category=summary.category,
+        category_label=category.label_id if category is not None else None,
+        severity=summary.severity,
+        kecamatan=summary.kecamatan,
+        location=WebhookLocation(
+            lat=place.lat,
+            lon=place.lon,
+            radius_m=place.radius_m,
+            address=place.address,
+            kelurahan=place.kelurahan,
+            kecamatan=place.kecamatan,
+            kabupaten=place.kabupaten,
+        ),
+        created_at=summary.created_at,
+        updated_at=summary.updated_at,
+        acknowledge_due_at=due[Deadline.ACKNOWLEDGE][0] if due else None,
+        resolve_due_at=due[Deadline.RESOLVE][0] if due else None,
+        caller_number=record.caller_number if include_caller_number else None,
+    )
+
+
+def _escalation(escalation: Escalation, record: TicketRecord, table: RoutingTable) -> WebhookEscalation:
+    contacts = []
+    if escalation.level >= 2:  # the second level reaches the head of the agency and the camat
+        agency = table.agency(record.summary.agency)
+        if agency is not None and agency.head is not None:
+            contacts.append(WebhookContact(role="head_of_agency", name=agency.head.name, phone=agency.head.phone))
+        camat = table.camat(record.summary.kecamatan)
+        if camat is not None:
+            contacts.append(WebhookContact(role="camat", name=camat.contact.name, phone=camat.contact.phone))
+    return WebhookEscalation(
+        deadline=escalation.deadline.value, level=escalation.level, due_at=escalation.at, contacts=contacts
+    )
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        deliveries: WebhookDeliveries,
+        secrets: WebhookSecrets,
+        tables: TableSource,
+        backoff: Backoff,
+        *,
+        timeout: float,
+        max_attempts: int,
+    ) -> None:
+        self._deliveries = deliveries
+        self._secrets = secrets
+        self._tables = tables
+        self._backoff = backoff
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks = TaskSet("webhooks")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+        self._tasks.spawn(self._run(), name="webhook-sender")
+
+    async def stop(self) -> None:
+        await self._tasks.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _run(self) -> None:
+        # The lease covers one attempt with room to spare; a service that died mid-attempt frees it after that.
+        lease = timedelta(seconds=self._timeout * 2 + 5)
+        while True:
+            self._wake.clear()
+            wait = _IDLE_POLL_SECONDS
+            try:
+                due = await self._deliveries.claim_due(_BATCH, lease)
+                if due:
+                    outcomes = await asyncio.gather(*(self._attempt(d) for d in due), return_exceptions=True)
+                    for delivery, outcome in zip(due, outcomes, strict=True):
+                        if isinstance(outcome, Exception):
+                            # Its lease ends and it is claimed again: the attempt is not lost.
+                            log.error("webhook attempt not recorded", delivery=str(delivery.id), exc_info=outcome)
+                    continue
+                next_at = await self._deliveries.next_due_at()
+                if next_at is not None:
+                    wait = min(max((next_at - utcnow()).total_seconds(), 0.0), _IDLE_POLL_SECONDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhook sender: the deliveries could not be read; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _attempt(self, delivery: DueDelivery) -> None:
+        at = utcnow()
+        table = await self._tables.current_table()
+        agency = table.agency(delivery.agency)
+        secret = await self._secrets.secret(delivery.agency)
+        host = None
+        if agency is None or agency.webhook is None or secret is None:
+            result = AttemptResult(None, "the agency has no webhook URL or no secret", 0.0)
+        else:
+            url = str(agency.webhook.url)
+            host = urlsplit(url).hostname
+            result = await self._post(url, secret, delivery)
+        retry_in = None if delivery.attempt >= self._max_attempts else self._backoff.delay_after(delivery.attempt)
+        status = await self._deliveries.record_attempt(delivery, result, retry_in, at)
+        log.info(
+            "webhook attempt",
+            delivery=str(delivery.id),
+            agency=delivery.agency,
+            webhook_event=delivery.event,
+            host=host,
+            attempt=delivery.attempt,
+            status_code=result.status_code,
+            error=result.error,
+            outcome=status,
+        )
+
+    async def _post(self, url: str, secret: str, delivery: DueDelivery) -> AttemptResult:
+        assert self._session is not None
+        body = delivery.body.encode()
+        headers = signed_headers(secret, delivery.event, delivery.id, body, int(time.time()))
+        started = time.monotonic()
+        try:
+            async with self._session.post(url, data=body, headers=headers, allow_redirects=False) as response:
+                status: int | None = response.status
+                error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
+        except TimeoutError:
+            status, error = None, "timeout"
+        except aiohttp.ClientError as failure:
+            status, error = None, type(failure).__name__
+        return AttemptResult(status, error, (time.monotonic() - started) * 1000)

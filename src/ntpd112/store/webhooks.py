@@ -1,0 +1,200 @@
+"""Agency webhooks in PostgreSQL: the agencies' signing secrets (write-only), the deliveries waiting to be posted and
+every attempt at them.
+
+A delivery is claimed for one attempt by moving its next_attempt_at past the attempt's time limit (a lease): two
+services never post it at once, and one that dies mid-attempt leaves it to be claimed again when the lease ends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from ntpd112.clock import utcnow
+from ntpd112.store.db import Database
+from ntpd112.store.models import AgencyWebhookSecret, WebhookAttempt, WebhookDelivery
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    id: uuid.UUID
+    agency: str
+    event: str
+    body: str
+    attempt: int  # the number of the attempt about to be made (1: the first)
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status_code: int | None  # None: no HTTP answer (refused, timed out)
+    error: str | None
+    duration_ms: float
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class DeliveryView(BaseModel):
+    """A delivery as an admin follows it: its state and its last attempt's answer (the body is not repeated)."""
+
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    event: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None  # while pending
+    finished_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+
+
+class WebhookSecrets:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def put(self, agency: str, secret: str, by: str) -> None:
+        values = {"secret": secret, "updated_by": by[:80], "updated_at": utcnow()}
+        statement = insert(AgencyWebhookSecret).values(agency=agency, **values)
+        async with self._database.session() as session, session.begin():
+            await session.execute(statement.on_conflict_do_update(index_elements=["agency"], set_=values))
+
+    async def remove(self, agency: str) -> bool:
+        async with self._database.session() as session, session.begin():
+            removed = await session.execute(delete(AgencyWebhookSecret).where(AgencyWebhookSecret.agency == agency))
+        return bool(removed.rowcount)  # type: ignore[attr-defined]
+
+    async def agencies_with_secret(self) -> frozenset[str]:
+        async with self._database.session() as session:
+            return frozenset((await session.scalars(select(AgencyWebhookSecret.agency))).all())
+
+    async def secret(self, agency: str) -> str | None:
+        """For signing only; never returned by the API nor logged."""
+        async with self._database.session() as session:
+            return await session.scalar(select(AgencyWebhookSecret.secret).where(AgencyWebhookSecret.agency == agency))
+
+
+class WebhookDeliveries:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def enqueue(self, event_id: uuid.UUID, ticket_id: uuid.UUID, agency: str, event: str, body: str) -> None:
+        now = utcnow()
+        async with self._database.session() as session, session.begin():
+            session.add(
+                WebhookDelivery(
+                    id=event_id,
+                    ticket_id=ticket_id,
+                    agency=agency,
+                    event=event,
+                    body=body,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+
+    async def recent(self, agency: str, limit: int) -> list[DeliveryView]:
+        """The agency's deliveries, newest first, each with its last attempt."""
+        last = (
+            select(WebhookAttempt.delivery_id, WebhookAttempt.status_code, WebhookAttempt.error)
+            .distinct(WebhookAttempt.delivery_id)
+            .order_by(WebhookAttempt.delivery_id, WebhookAttempt.attempt.desc())
+            .subquery()
+        )
+        statement = (
+            select(WebhookDelivery, last.c.status_code, last.c.error)
+            .outerjoin(last, last.c.delivery_id == WebhookDelivery.id)
+            .where(WebhookDelivery.agency == agency)
+            .order_by(WebhookDelivery.created_at.desc())
+            .limit(limit)
+        )
+        async with self._database.session() as session:
+            rows = (await session.execute(statement)).all()
+        return [
+            DeliveryView(
+                id=delivery.id,
+                ticket_id=delivery.ticket_id,
+                event=delivery.event,
+                status=delivery.status,
+                attempts=delivery.attempts,
+                created_at=delivery.created_at,
+                next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
+                finished_at=delivery.finished_at,
+                last_status_code=status_code,
+                last_error=error,
+            )
+            for delivery, status_code, error in rows
+        ]
+
+    async def claim_due(self, limit: int, lease: timedelta) -> list[DueDelivery]:
+        """Pending deliveries whose time has come (oldest first), each leased for one attempt."""
+        now = utcnow()
+        due = (
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=now + lease)
+            .returning(
+                WebhookDelivery.id,
+                WebhookDelivery.agency,
+                WebhookDelivery.event,
+                WebhookDelivery.body,
+                WebhookDelivery.attempts,
+            )
+        )
+        async with self._database.session() as session, session.begin():
+            rows = (await session.execute(claim)).all()
+        return [DueDelivery(row.id, row.agency, row.event, row.body, row.attempts + 1) for row in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        async with self._database.session() as session:
+            return await session.scalar(
+                select(WebhookDelivery.next_attempt_at)
+                .where(WebhookDelivery.status == "pending")
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(1)
+            )
+
+    async def record_attempt(
+        self, delivery: DueDelivery, result: AttemptResult, retry_in: float | None, at: datetime
+    ) -> str:
+        """Logs the attempt and moves the delivery on: delivered, retried in `retry_in` seconds, or failed (when
+        `retry_in` is None). Answers the delivery's new status."""
+        now = utcnow()
+        if result.delivered:
+            status, next_at, finished = "delivered", now, now
+        elif retry_in is None:
+            status, next_at, finished = "failed", now, now
+        else:
+            status, next_at, finished = "pending", now + timedelta(seconds=retry_in), None
+        async with self._database.session() as session, session.begin():
+            session.add(
+                WebhookAttempt(
+                    delivery_id=delivery.id,
+                    attempt=delivery.attempt,
+                    at=at,
+                    status_code=result.status_code,
+                    error=result.error[:200] if result.error else None,
+                    duration_ms=result.duration_ms,
+                )
+            )
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery.id)
+                .values(status=status, attempts=delivery.attempt, next_attempt_at=next_at, finished_at=finished)
+            )
+        return status

@@ -1,0 +1,84 @@
+"""The hand-over key in a real browser against the real service, Asterisk and PostgreSQL: a baresip softphone
+answers a SIPp 112 caller as the signed-in operator, who classifies a traffic accident by key and presses O: one
+ticket for the police and one for the ambulance (the route's rule and its continuation) show on the card with their
+numbers, as PostgreSQL holds them; pressing O again makes nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+from sqlalchemy import select
+
+from ntpd112.app import Service
+from ntpd112.store.models import Ticket
+from tests.integration import pidf
+from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in_ready
+from tests.integration.browser.test_call_card import CALLER_AT
+from tests.integration.conftest import calls_from, empty_queue, unique_mobile_number
+from tests.integration.intake_calls import e164, intake_call
+from tests.integration.sipp import SippResult
+from tests.integration.softphone import registered_operator_phone
+from tests.integration.test_intake import import_pamulang
+
+pytestmark = pytest.mark.integration
+
+
+async def stored_tickets(service: Service, number: str) -> dict[str, str]:
+    [call] = await calls_from(service, e164(number))
+    async with service.database.session() as session:
+        rows = (await session.scalars(select(Ticket).where(Ticket.call_id == call.id))).all()
+    return {ticket.agency: ticket.number for ticket in rows}
+
+
+async def test_the_hand_over_key_makes_a_ticket_per_agency_of_the_route_shown_on_the_card(
+    console: Watched, service: Service, tmp_path: Path
+) -> None:
+    await empty_queue(service)
+    assert (await import_pamulang(service, tmp_path)).code == 0
+    caller: asyncio.Task[SippResult] | None = None
+    async with registered_operator_phone(
+        service, tmp_path / "baresip", "sari", "Sari Handayani", "127.0.0.39", password=OPERATOR_PASSWORD
+    ):
+        try:
+            page = console.page
+            await sign_in_ready(console, "sari")
+            number = unique_mobile_number()
+            caller = asyncio.create_task(intake_call(number=number, pidf=pidf.circle(*CALLER_AT, 40), hold_ms=15_000))
+            card = page.get_by_test_id("call-card")
+            await expect(card.get_by_test_id("caller-number")).to_have_text(e164(number), timeout=20_000)
+            handover = card.get_by_test_id("handover")
+            await expect(handover).to_have_count(0)  # nothing to hand over before the call is classified
+
+            # 6 = traffic accident: the police, then (the rule's continuation) the ambulance.
+            await page.keyboard.press("6")
+            await expect(card.get_by_test_id("classified")).to_have_text("Klasifikasi: Kecelakaan lalu lintas")
+            await expect(handover).to_contain_text("Belum ada tiket")
+            button = handover.get_by_test_id("handover-button")
+            await expect(button).to_contain_text("polres, psc119")
+            await expect(button.locator("kbd")).to_have_text("O")
+
+            await page.keyboard.press("o")
+            rows = handover.get_by_test_id("handover-ticket")
+            await expect(rows).to_have_count(2)
+            stored = await stored_tickets(service, number)
+            assert set(stored) == {"polres", "psc119"}
+            for agency, ticket_number in stored.items():
+                row = handover.locator(f"[data-agency={agency}]")
+                await expect(row.locator(".ticket-number")).to_have_text(ticket_number)
+                assert re.fullmatch(r"112-\d{4}-\d{6}", ticket_number)
+                await expect(row.locator("[data-status]")).to_have_attribute("data-status", "sent")
+            await console.screenshot("card-handover")
+
+            # Again: each agency keeps its ticket.
+            await page.keyboard.press("o")
+            await expect(button).to_be_enabled()
+            await expect(rows).to_have_count(2)
+            assert await stored_tickets(service, number) == stored
+        finally:
+            if caller is not None:
+                result = await caller
+                assert result.succeeded, result.output
