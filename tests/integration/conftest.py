@@ -52,8 +52,9 @@ def free_tcp_port() -> int:
         return port
 
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1) -> None:
-    """Poll until `predicate()` (sync or async) is truthy; fail with its last value otherwise."""
+async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02) -> None:
+    """Poll until `predicate()` (sync or async) is truthy; fail with its last value otherwise. The short interval:
+    a test waits on its conditions hundreds of times a session, and each wait overran by half an interval."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = predicate()
