@@ -305,10 +305,18 @@ async def module_service(
 
 
 @pytest.fixture
-async def shared_service(module_service: Service, clean_database: str) -> Service:
+async def shared_service(module_service: Service, clean_database: str) -> AsyncIterator[Service]:
     """One running service for a whole module, every table emptied before each test (the rows the service wrote
-    at its start too): for modules whose tests need no fresh service, only a running one and empty tables."""
-    return module_service
+    at its start too): for modules whose tests need no fresh service, only a running one and empty tables.
+
+    Each test finds it as a service started on an empty database would be: the default routing table seeded as
+    version 1 and in force (whatever the last test published). After each test, the service's calls have ended and
+    its records are written before the next test empties the tables, so no late record of one test lands in the
+    next one's."""
+    await module_service.routing.refresh()
+    yield module_service
+    await wait_until(lambda: not module_service.calls.active, timeout=30)
+    await module_service.journal.flushed()
 
 
 @contextlib.asynccontextmanager

@@ -21,6 +21,13 @@ from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
 @pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Operators, desks and callbacks over REST and the command line against a running service and empty tables:
+    # no test here needs a fresh service.
+    return shared_service
+
+
+@pytest.fixture
 async def api(service: Service) -> AsyncIterator[tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]]:
     await empty_queue(service)
     tokens = {role: await user_token(service, role, role) for role in ("operator", "supervisor", "admin")}
