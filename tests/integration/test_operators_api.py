@@ -151,7 +151,8 @@ async def test_sessions_over_rest_with_json_errors(
                 "caller.xml",
                 source=TRUNK_ADDRESSES["xl"],
                 keys={"caller": number, "caller_name": "On Call"},
-                hold_ms=5000,
+                # Long enough for the refused pause below, which follows at once when op5 is on the call.
+                hold_ms=3000,
             )
         )
         await wait_until(lambda: _in_call(service), timeout=10)
