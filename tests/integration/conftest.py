@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import sys
 import uuid
@@ -27,6 +28,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ntpd112.access.passwords import hash_password
 from ntpd112.access.roles import Role
 from ntpd112.app import Service
 from ntpd112.cli.service import migrate_database
@@ -229,6 +231,13 @@ async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
     """A client of the service's HTTP API (of the module's `service`, where a module overrides it)."""
     async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as session:
         yield session
+
+
+@functools.cache
+def password_hash(password: str) -> str:
+    """`hash_password(password)`, made once a session: argon2 takes a good part of a second a hash on a busy machine
+    by design, and the tests' users who share a password need no salt of their own."""
+    return hash_password(password)
 
 
 async def user_token(service: Service, username: str, role: Role) -> str:
