@@ -8,10 +8,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from ntpd112.access.passwords import hash_password
 from ntpd112.app import Service
 from ntpd112.queue.operators import NewOperator
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import password_hash, wait_until
 
 BARESIP_MODULES = Path("/usr/lib/baresip/modules")
 
@@ -97,7 +96,7 @@ async def registered_operator_phone(
     the console); the phone stops on leaving."""
     created = await service.operators.add(NewOperator(username=username, name=name))
     if password is not None:
-        await service.accounts.users.set_password(username, hash_password(password), must_change=False)
+        await service.accounts.users.set_password(username, password_hash(password), must_change=False)
     phone = Baresip(workdir, username, created.sip_password, address)
     await phone.start()
     try:

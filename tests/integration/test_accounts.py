@@ -16,14 +16,13 @@ import aiohttp
 import pytest
 from sqlalchemy import text, update
 
-from ntpd112.access.passwords import hash_password
 from ntpd112.app import Service
 from ntpd112.clock import utcnow
 from ntpd112.queue.operators import NewOperator
 from ntpd112.store.models import UserSession
 from ntpd112.store.users import NewUser
 from tests.integration.cli import Run, ntpd112
-from tests.integration.conftest import user_token
+from tests.integration.conftest import password_hash, user_token
 
 PASSWORD = "korek-api-biru-7"
 NEW_PASSWORD = "Sapu lidi di pojok dapur"
@@ -69,7 +68,7 @@ async def add_user(service: Service, username: str, roles: list[str], agency: st
     new = NewUser.model_validate(
         {"username": username, "full_name": "Rina Wulandari", "roles": roles, "agency": agency}
     )
-    await service.accounts.users.add(new, hash_password(PASSWORD))
+    await service.accounts.users.add(new, password_hash(PASSWORD))
 
 
 async def signed_in(service: Service, client: Client, username: str, roles: list[str]) -> None:
@@ -277,7 +276,7 @@ async def test_an_agency_user_is_bound_to_an_agency_and_holds_no_staff_role(serv
     with pytest.raises(ValueError, match="bound to exactly one agency"):
         NewUser.model_validate({"username": "damkar1", "full_name": "D", "roles": ["agency"]})
     new = NewUser.model_validate({"username": "damkar1", "full_name": "D", "roles": ["agency"], "agency": "damkar"})
-    await service.accounts.users.add(new, hash_password(PASSWORD))
+    await service.accounts.users.add(new, password_hash(PASSWORD))
     status, body, _ = await client.sign_in("damkar1", PASSWORD)
     assert status == 200 and body["user"]["agency"] == "damkar" and body["user"]["roles"] == ["agency"]
     await client.request("POST", "/api/session/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD})

@@ -11,6 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ntpd112.app import Service
 from ntpd112.clock import utcnow
 from ntpd112.routing.defaults import default_table
@@ -18,6 +20,13 @@ from ntpd112.routing.validation import load_table
 from tests.integration.cli import Run
 from tests.integration.cli import ntpd112 as run_in_process
 from tests.integration.conftest import wait_until
+
+
+@pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Commands against a running service against a running service and empty tables: no test here needs a fresh service.
+    return shared_service
+
 
 NTPD112 = str(Path(sys.executable).with_name("ntpd112"))
 

@@ -35,6 +35,14 @@ from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, user_token, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, SippResult, run_sipp
 
+
+@pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Live calls dispatched against a running service and empty tables (each test publishes its routing table and
+    # adds its desks): no test here needs a fresh service.
+    return shared_service
+
+
 DESKS = {"damkar-desk1": "127.0.0.51", "bpbd-desk1": "127.0.0.52", "psc119-desk1": "127.0.0.53"}
 OPERATOR_PHONE = "127.0.0.31"
 AGENCY_TRUNK = "127.0.0.20"

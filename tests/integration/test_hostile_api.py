@@ -27,7 +27,6 @@ import schemathesis
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
 
-from ntpd112.access.passwords import hash_password
 from ntpd112.access.roles import STAFF_RANK, Role
 from ntpd112.app import Service
 from ntpd112.clock import utcnow
@@ -35,7 +34,7 @@ from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.store.models import ApiToken, Base, User
 from ntpd112.web.endpoints import ENDPOINTS, FORM_MEDIA_TYPE, JSON_MEDIA_TYPE, Endpoint, needs_identity, role_of
 from ntpd112.web.openapi import OPENAPI_DOCUMENT
-from tests.integration.conftest import service_settings, user_token, wait_until
+from tests.integration.conftest import password_hash, service_settings, user_token, wait_until
 from tests.integration.raw_http import RawAnswer, raw_request
 
 ROLES: tuple[Role, ...] = ("operator", "supervisor", "admin")
@@ -112,7 +111,7 @@ async def _signed_out_session(service: Service) -> Credential:
     await user_token(service, "hostile-session", "admin")  # the user, with the first password changed
     async with service.database.session() as session, session.begin():
         await session.execute(
-            update(User).where(User.username == "hostile-session").values(password_hash=hash_password(PASSWORD))
+            update(User).where(User.username == "hostile-session").values(password_hash=password_hash(PASSWORD))
         )
     sign_in = json.dumps({"username": "hostile-session", "password": PASSWORD}).encode()
     answer = await raw_request(port, "POST", b"/api/session", [(b"Content-Type", JSON_MEDIA_TYPE.encode())], sign_in)

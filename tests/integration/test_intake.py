@@ -19,6 +19,13 @@ from tests.integration.conftest import INTAKE_EVENTS, calls_from, unique_mobile_
 from tests.integration.intake_calls import Stored, e164, intake_call, settle, stored_call
 from tests.integration.test_dispatch_cli import ntpd112
 
+
+@pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Calls, imports and requests against a running service and empty tables: no test here needs a fresh service.
+    return shared_service
+
+
 # One tower per radio, all Telkomsel (MCC 510, MNC 10), with the P-Access-Network-Info that names it
 # (3GPP TS 24.229 clause 7.2A.4.3): MCC + MNC + LAC/TAC + CI/UC-Id/ECI/NCI in hex.
 CELLS = {

@@ -11,6 +11,7 @@ import time
 import urllib.parse
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
@@ -21,6 +22,13 @@ from ntpd112.web.app import DEPS, create_app
 from tests.builders import build_aml_sms
 from tests.integration.conftest import AML_TEST_SECRET, unique_mobile_number, wait_until
 from tests.integration.intake_calls import e164, fixes_of, intake_call, settle, stored_call
+
+
+@pytest.fixture
+def service(shared_service: Service) -> Service:
+    # AML messages and calls against a running service and empty tables: no test here needs a fresh service.
+    return shared_service
+
 
 SECRET = AML_TEST_SECRET.encode()
 

@@ -21,6 +21,13 @@ from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
 @pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Operators, desks and callbacks over REST and the command line against a running service and empty tables:
+    # no test here needs a fresh service.
+    return shared_service
+
+
+@pytest.fixture
 async def api(service: Service) -> AsyncIterator[tuple[aiohttp.ClientSession, dict[str, dict[str, str]]]]:
     await empty_queue(service)
     tokens = {role: await user_token(service, role, role) for role in ("operator", "supervisor", "admin")}
@@ -144,7 +151,8 @@ async def test_sessions_over_rest_with_json_errors(
                 "caller.xml",
                 source=TRUNK_ADDRESSES["xl"],
                 keys={"caller": number, "caller_name": "On Call"},
-                hold_ms=5000,
+                # Long enough for the refused pause below, which follows at once when op5 is on the call.
+                hold_ms=3000,
             )
         )
         await wait_until(lambda: _in_call(service), timeout=10)

@@ -27,6 +27,12 @@ from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
 @pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Operators, calls and the queue against a running service and empty tables: no test here needs a fresh service.
+    return shared_service
+
+
+@pytest.fixture
 async def room(service: Service) -> AsyncIterator[Service]:
     """The service with an empty queue and no operators left over from other tests."""
     await empty_queue(service)

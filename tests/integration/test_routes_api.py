@@ -21,6 +21,14 @@ from ntpd112.store.db import Database
 from ntpd112.store.routing_versions import RoutingVersionRepository
 from tests.integration.conftest import user_token, wait_until
 
+
+@pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Routing tables against a running service and empty tables, each test starting from the seeded version 1
+    # (conftest.shared_service): no test here needs a fresh service.
+    return shared_service
+
+
 # A Monday 10:00 in Jakarta: office hours, so every default rule is active.
 MONDAY_MORNING = "2026-11-23T10:00:00+07:00"
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_playwright, expect
 
-from ntpd112.access.passwords import hash_password
 from ntpd112.app import Service
 from ntpd112.paths import PROJECT_DIR, WEBAPP_BUILD_DIR
 from ntpd112.queue.operators import NewOperator
+from tests.integration.conftest import password_hash
 
 pytestmark = pytest.mark.integration
 SCREENSHOTS = PROJECT_DIR / "docs" / "screenshots"
@@ -108,7 +108,7 @@ async def add_operator(service: Service, username: str, name: str, *, must_chang
     """An operator with a phone, signing in with OPERATOR_PASSWORD."""
     await service.operators.add(NewOperator(username=username, name=name))
     await service.accounts.users.set_password(
-        username, hash_password(OPERATOR_PASSWORD), must_change=must_change_password
+        username, password_hash(OPERATOR_PASSWORD), must_change=must_change_password
     )
 
 

@@ -14,6 +14,13 @@ from tests.integration.conftest import empty_queue, wait_until
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def service(shared_service: Service) -> Service:
+    # Pages of a running service, each test in a browser context of its own, with empty tables: no test here needs a
+    # fresh service (the one that runs into the attempt limit does it with a user of its own, below the address's).
+    return shared_service
+
+
 async def test_the_service_sends_the_console_under_a_strict_csp(console: Watched) -> None:
     response = await console.page.goto(console.url("/operator"))
     assert response is not None and response.status == 200
