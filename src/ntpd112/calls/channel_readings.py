@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from ntpd112.intake.call_location import GEOLOC_FIELDS
 from ntpd112.pbx.ari import AriClient, AriError
@@ -20,6 +21,8 @@ from ntpd112.pbx.names import INTAKE_GEOLOC_VARIABLES, INTAKE_HEADER_VARIABLES, 
 # SIP headers read at intake. Values are kept raw on the timeline; parsing happens in intake/.
 INTAKE_HEADERS = tuple(INTAKE_HEADER_VARIABLES)
 MAX_RAW_HEADER = 8192
+# Where the values came from, on the `offered` event: the StasisStart's channel variables, or GETs over ARI.
+ReadingSource = Literal["channel_variables", "ari"]
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,10 @@ class ChannelReadings:
     headers: dict[str, str]
     geoloc: dict[str, str]
     oversized_header: bool
-    source: str  # channel_variables | ari
+    source: ReadingSource
 
     @classmethod
-    def of(cls, values: Mapping[str, str | None], *, oversized_header: bool, source: str) -> ChannelReadings:
+    def of(cls, values: Mapping[str, str | None], *, oversized_header: bool, source: ReadingSource) -> ChannelReadings:
         """From the values by header name and GEOLOC_PROFILE field; an empty value is no value."""
         kept = {name: value[:MAX_RAW_HEADER] for name, value in values.items() if value}
         return cls(
