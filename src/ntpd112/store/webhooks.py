@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 
 from ntpd112.clock import utcnow
 from ntpd112.store.db import Database
@@ -105,7 +105,7 @@ class WebhookDeliveries:
         """The agency's deliveries, newest first, each with its last attempt."""
         last = (
             select(WebhookAttempt.delivery_id, WebhookAttempt.status_code, WebhookAttempt.error)
-            .distinct(WebhookAttempt.delivery_id)
+            .ext(distinct_on(WebhookAttempt.delivery_id))
             .order_by(WebhookAttempt.delivery_id, WebhookAttempt.attempt.desc())
             .subquery()
         )
