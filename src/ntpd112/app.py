@@ -41,6 +41,7 @@ from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
 from ntpd112.store.locations import LocationLookup
 from ntpd112.store.pins import Pins
+from ntpd112.store.presence import PresenceLog
 from ntpd112.store.recordings import Recordings
 from ntpd112.store.repo import Repository
 from ntpd112.store.reports import ReportRepository
@@ -126,7 +127,7 @@ class Service:
         self.callbacks = CallbackService(self.database, self.ami, self.journal, trunks)
         self.callbacks.attach(self.ami)
         QueueEventRecorder(self.journal).attach(self.ami)
-        Presence(self.hub).attach(self.ami)
+        Presence(self.hub, PresenceLog(self.database)).attach(self.ami)
         self.metrics.watch(
             counters={
                 "ntpd112_ari_reconnects": ("ARI websocket reconnects", lambda: self.ari.reconnects),
@@ -164,7 +165,7 @@ class Service:
                 hub=self.hub,
                 pins=Pins(self.database, self.hub),
                 areas=AreaMap(self.database),
-                reports=ReportRepository(self.database),
+                reports=ReportRepository(self.database, room.queue.wrapup_seconds),
                 report_settings=room.reports,
                 recordings=Recordings(self.database, settings.recordings_dir),
                 aml=AmlRepository(self.database, self.hub),

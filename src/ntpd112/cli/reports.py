@@ -49,7 +49,7 @@ def report(first: datetime, last: datetime, file_format: ReportFormat, output: P
     async def build(database: Any) -> bytes:
         stored = await RoutingVersionRepository(database).current()
         table = stored.table if stored is not None else None
-        built = await ReportRepository(database).build(period, room.reports, table, utcnow())
+        built = await ReportRepository(database, room.queue.wrapup_seconds).build(period, room.reports, table, utcnow())
         return render(built, file_format, room.reports.logo)
 
     data = with_database(settings, build)

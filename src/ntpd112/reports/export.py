@@ -42,6 +42,7 @@ _SECTIONS = (
     _Section("by_agency", "agency", "label"),
     _Section("by_area", "kecamatan", "kelurahan"),
     _Section("by_operator", "operator"),
+    _Section("operator_pauses", "operator", "reason"),
     _Section("by_trunk", "trunk", "carrier"),
     _Section("by_hour", "hour"),
     _Section("by_weekday", "weekday", "name"),

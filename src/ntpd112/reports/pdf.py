@@ -18,6 +18,7 @@ from ntpd112.reports.pdf_charts import Bars, column_chart, row_chart
 from ntpd112.reports.rules import Report
 from ntpd112.reports.wording import (
     CALLBACK_STATUS_LABELS,
+    PAUSE_LABELS,
     TOTAL_LABELS,
     ZONE_NAMES,
     day,
@@ -241,21 +242,7 @@ def _tables(pdf: _Document, report: Report) -> None:
         ],
         (80, 30, 30, 40),
     )
-    pdf.heading("Per operator")
-    pdf.grid(
-        ("Operator", "Ditangani", "Waktu bicara", "Rata-rata bicara", "Rata-rata jawab"),
-        [
-            [
-                row.operator,
-                number(row.handled),
-                duration(row.talk_seconds),
-                duration(row.mean_talk_seconds),
-                duration(row.mean_answer_seconds),
-            ]
-            for row in report.by_operator
-        ],
-        (50, 25, 35, 35, 35),
-    )
+    _operators(pdf, report)
     pdf.heading("Per wilayah (kecamatan / kelurahan)")
     pdf.grid(
         ("Kecamatan", "Kelurahan/desa", "Masuk", "Dijawab", "Ditinggalkan"),
@@ -311,6 +298,51 @@ def _tables(pdf: _Document, report: Report) -> None:
         ],
         (45, 25, 25, 28, 25, 30),
     )
+
+
+def _operators(pdf: _Document, report: Report) -> None:
+    pdf.heading("Per operator")
+    pdf.grid(
+        ("Operator", "Ditangani", "Rata-rata jawab", "Login", "Bicara", "Penyelesaian", "Jeda", "Siaga"),
+        [
+            [
+                row.operator,
+                number(row.handled),
+                duration(row.mean_answer_seconds),
+                *(
+                    duration(value)
+                    for value in (
+                        row.logged_in_seconds,
+                        row.talk_seconds,
+                        row.wrap_up_seconds,
+                        row.pause_seconds,
+                        row.idle_seconds,
+                    )
+                ),
+            ]
+            for row in report.by_operator
+        ],
+        (30, 20, 24, 22, 20, 24, 20, 20),
+    )
+    pdf.set_font("Helvetica", "I", 7)
+    pdf.multi_cell(
+        0,
+        3.5,
+        "Login: waktu masuk antrean; penyelesaian: waktu jeda otomatis antrean setelah tiap panggilan; siaga: login, "
+        "tidak jeda, tidak bicara, tidak penyelesaian (termasuk berdering). '-': tidak ada catatan kehadiran.",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    if report.operator_pauses:
+        pdf.heading("Jeda operator per alasan")
+        pdf.grid(
+            ("Operator", "Alasan", "Durasi"),
+            [
+                [row.operator, PAUSE_LABELS.get(row.reason, row.reason), duration(row.seconds)]
+                for row in report.operator_pauses
+            ],
+            (50, 50, 30),
+        )
 
 
 def to_pdf(report: Report, logo: Path | None = None) -> bytes:

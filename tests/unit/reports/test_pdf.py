@@ -10,7 +10,7 @@ from PIL import Image
 
 from ntpd112.reports.export import render
 from ntpd112.reports.pdf_charts import nice_ceiling
-from ntpd112.reports.rules import HourRow
+from ntpd112.reports.rules import HourRow, OperatorPauseRow, OperatorRow
 from ntpd112.reports.wording import decimal, duration, number
 from ntpd112.room.config import RoomConfigError, load_room
 from tests.report_pdf import pdf_image_count, pdf_lines, printed_totals
@@ -25,8 +25,17 @@ def logo(tmp_path: Path) -> Path:
 
 
 def test_the_pdf_prints_every_total_of_the_report(logo: Path) -> None:
-    report = sample().model_copy(
-        update={"by_hour": [HourRow(hour=h, offered=1200 if h == 9 else 0) for h in range(24)]}
+    base = sample()
+    ani = base.by_operator[0].model_copy(
+        update={"logged_in_seconds": 28800, "wrap_up_seconds": 10, "pause_seconds": 1800, "idle_seconds": 26900}
+    )
+    budi = OperatorRow(operator="budi", handled=0, talk_seconds=0, mean_talk_seconds=None, mean_answer_seconds=None)
+    report = base.model_copy(
+        update={
+            "by_hour": [HourRow(hour=h, offered=1200 if h == 9 else 0) for h in range(24)],
+            "by_operator": [ani, budi],
+            "operator_pauses": [OperatorPauseRow(operator="ani", reason="meal", seconds=1800)],
+        }
     )
     data = render(report, "pdf", logo)
     assert data.startswith(b"%PDF-")
@@ -40,7 +49,10 @@ def test_the_pdf_prints_every_total_of_the_report(logo: Path) -> None:
     ]
     assert "NFPA 1225: dijawab <= 10 dtk 90,0 % 2 / 3 66,7 % Tidak tercapai" in lines
     assert "2 panggilan dijawab 7,5 dtk 9,5 dtk 9,8 dtk 7,5 dtk 10,0 dtk" in lines
-    assert "ani 2 0:01:30 45,0 dtk 7,5 dtk" in lines
+    # handled, mean answer, logged in, talk, wrap-up, pause, idle; "-": no presence recorded.
+    assert "ani 2 7,5 dtk 8:00:00 0:01:30 10,0 dtk 0:30:00 7:28:20" in lines
+    assert "budi 0 - - 0,0 dtk - - -" in lines
+    assert "ani Makan 0:30:00" in lines
     assert "1.200" in lines  # the 09:00 bar's value, on the chart
     assert pdf_image_count(data) == 1
 
