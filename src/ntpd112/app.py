@@ -27,6 +27,7 @@ from ntpd112.pbx.ari import AriClient
 from ntpd112.pbx.ari_models import AriEvent, ChannelDestroyed, StasisEnd, StasisStart
 from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
 from ntpd112.pbx.names import DISPATCH_STASIS_ARG
+from ntpd112.publish.monthly import MonthlyReports
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
@@ -138,6 +139,13 @@ class Service:
             },
             gauges={"ntpd112_journal_backlog": ("records waiting for the database", lambda: self.journal.backlog)},
         )
+        reports = ReportRepository(self.database, room.queue.wrapup_seconds)
+        # The monthly report files, when the room names a directory for them ([reports] monthly_dir).
+        self.monthly = (
+            MonthlyReports(reports.build, room.reports, room.reports.monthly_dir, self.routing.table_or_none)
+            if room.reports.monthly_dir is not None
+            else None
+        )
         self.accounts = Accounts(
             Users(self.database),
             Sessions(
@@ -165,7 +173,7 @@ class Service:
                 hub=self.hub,
                 pins=Pins(self.database, self.hub),
                 areas=AreaMap(self.database),
-                reports=ReportRepository(self.database, room.queue.wrapup_seconds),
+                reports=reports,
                 report_settings=room.reports,
                 recordings=Recordings(self.database, settings.recordings_dir),
                 aml=AmlRepository(self.database, self.hub),
@@ -215,6 +223,8 @@ class Service:
         await self.routing.start()
         await self.ari.start(self._on_ari_event, self.calls.resync)
         await self.reconciler.start()
+        if self.monthly is not None:
+            await self.monthly.start()
         self._runner = HardenedAppRunner(
             self.web_app,
             header_timeout=self.settings.http_header_timeout,
@@ -235,6 +245,8 @@ class Service:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.reconciler.stop()
+        if self.monthly is not None:
+            await self.monthly.stop()
         await self.dispatch.stop()
         await self.ari.stop()
         await self.routing.stop()

@@ -65,6 +65,11 @@ class AgencyTrunkSettings(_Section):
 RoomTimezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
 
 
+def _room_path(value: Path, info: ValidationInfo) -> Path:
+    """A path of the room file: relative ones from the file's own directory (parse_room's `base_dir`)."""
+    return value if value.is_absolute() else Path((info.context or {}).get("base_dir", ASTERISK_DIR)) / value
+
+
 class ReportSettings(_Section):
     timezone: RoomTimezone = "Asia/Jakarta"
     # A caller who leaves the queue sooner than this after the call was offered is a phantom abandon (a misdial
@@ -74,17 +79,29 @@ class ReportSettings(_Section):
     pemda_name: str = Field("", max_length=120, pattern=r"^[^\x00-\x1f\x7f]*$")
     # The Pemda's logo on the PDF report: a PNG or JPEG file, relative to the room file's directory.
     logo: Path | None = None
+    # Where the service writes last month's report (PDF, JSON, the national recap) on the 1st; none: not written.
+    # Relative to the room file's directory; created when missing.
+    monthly_dir: Path | None = None
 
     @field_validator("logo")
     @classmethod
     def _logo_is_an_image(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         if value is None:
             return None
-        base = (info.context or {}).get("base_dir", ASTERISK_DIR)
-        path = value if value.is_absolute() else Path(base) / value
+        path = _room_path(value, info)
         problem = logo_problem(path)
         if problem is not None:
             raise ValueError(f"{path}: {problem}")
+        return path.resolve()
+
+    @field_validator("monthly_dir")
+    @classmethod
+    def _monthly_dir_is_a_directory(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = _room_path(value, info)
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path}: not a directory")
         return path.resolve()
 
 

@@ -1,0 +1,44 @@
+"""The monthly report against the real PostgreSQL: on 1 December 01:00 WIB (an injected clock) the service's own
+report repository writes November's files; the full JSON holds the hand-worked day of test_reports.py, the national
+recap carries the same totals, and a second run writes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from ntpd112.app import Service
+from ntpd112.publish.monthly import MonthlyReports
+from ntpd112.reports.rules import Report
+from ntpd112.web.common import DEPS
+from tests.integration.test_reports import DAY, EXPECTED_TOTALS, monday, wib
+
+__all__ = ["monday"]  # the hand-worked day, a fixture
+
+
+@pytest.fixture
+def service(shared_service: Service) -> Service:
+    return shared_service
+
+
+async def test_novembers_files_are_written_once(service: Service, monday: None, tmp_path: Path) -> None:
+    deps = service.web_app[DEPS]
+    first_of_december = wib(DAY + timedelta(days=1), 1)
+    monthly = MonthlyReports(
+        deps.reports.build, deps.report_settings, tmp_path, service.routing.table_or_none, lambda: first_of_december
+    )
+    assert await monthly.run_once() == date(2026, 11, 1)
+    report = Report.model_validate_json((tmp_path / "laporan-112-2026-11.json").read_bytes())
+    assert (report.period_from, report.period_to) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert report.totals.model_dump() == EXPECTED_TOTALS  # the only calls of November are the hand-worked day's
+    recap = json.loads((tmp_path / "rekap-nasional-112-2026-11.json").read_bytes())
+    figures = {f["indicator"]: f["value"] for f in recap["figures"] if f["key"] == ""}
+    # 13 offered; unanswered = 2 abandoned + 1 unanswered; valid emergencies 2; prank 2; ghost 1; information 1.
+    assert (figures["calls_offered"], figures["calls_unanswered"], figures["calls_phantom"]) == (13, 3, 1)
+    assert (figures["valid_emergency"], figures["prank"], figures["ghost"], figures["information"]) == (2, 2, 1, 1)
+    assert figures["service_level_10s"] == 0.3636
+    assert (tmp_path / "laporan-112-2026-11.pdf").read_bytes().startswith(b"%PDF-")
+    assert await monthly.run_once() is None
