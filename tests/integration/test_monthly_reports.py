@@ -1,6 +1,6 @@
 """The monthly report against the real PostgreSQL: on 1 December 01:00 WIB (an injected clock) the service's own
 report repository writes November's files; the full JSON holds the hand-worked day of test_reports.py, the national
-recap carries the same totals, and a second run writes nothing."""
+recap carries the same totals, and a second run writes nothing. `ntpd112 report --format pdf` too."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from ntpd112.app import Service
 from ntpd112.publish.monthly import MonthlyReports
 from ntpd112.reports.rules import Report
 from ntpd112.web.common import DEPS
+from tests.integration.cli import ntpd112
 from tests.integration.test_reports import DAY, EXPECTED_TOTALS, monday, wib
+from tests.report_pdf import printed_totals
 
 __all__ = ["monday"]  # the hand-worked day, a fixture
 
@@ -42,3 +44,14 @@ async def test_novembers_files_are_written_once(service: Service, monday: None, 
     assert figures["service_level_10s"] == 0.3636
     assert (tmp_path / "laporan-112-2026-11.pdf").read_bytes().startswith(b"%PDF-")
     assert await monthly.run_once() is None
+
+
+async def test_the_report_command_writes_the_pdf(service: Service, monday: None, tmp_path: Path) -> None:
+    output = tmp_path / "laporan.pdf"
+    day = DAY.isoformat()
+    url = service.settings.database_url.get_secret_value()
+    done = await ntpd112(url, "report", "--from", day, "--to", day, "--format", "pdf", "--output", str(output))
+    assert done.code == 0, done.err
+    assert printed_totals(output.read_bytes()) == EXPECTED_TOTALS
+    refused = await ntpd112(url, "report", "--from", day, "--to", day, "--format", "docx")
+    assert refused.code == 2 and "docx" in refused.err

@@ -18,6 +18,7 @@ from ntpd112.reports.pdf_charts import Bars, column_chart, row_chart
 from ntpd112.reports.rules import Report
 from ntpd112.reports.wording import (
     CALLBACK_STATUS_LABELS,
+    GROUP_LABELS,
     PAUSE_LABELS,
     TOTAL_LABELS,
     ZONE_NAMES,
@@ -230,7 +231,7 @@ def _tables(pdf: _Document, report: Report) -> None:
     pdf.heading("Per kategori")
     pdf.grid(
         ("Kategori", "Kelompok", "Panggilan"),
-        [[row.label, row.group.value, number(row.calls)] for row in report.by_category],
+        [[row.label, GROUP_LABELS[row.group.value], number(row.calls)] for row in report.by_category],
         (80, 50, 25),
     )
     pdf.heading("Per OPD (instansi)")

@@ -25,6 +25,16 @@ TOTAL_LABELS = {
     "dispatched": "Diteruskan ke OPD",
     "acknowledged_by_agency": "Diterima OPD",
 }
+GROUP_LABELS = {
+    "valid_emergency": "Darurat valid",
+    "information": "Informasi",
+    "non_emergency_complaint": "Pengaduan non-darurat",
+    "prank": "Iseng",
+    "silent": "Diam (ghost)",
+    "wrong_number": "Salah sambung",
+    "test": "Uji",
+    "other": "Lainnya",
+}
 PAUSE_LABELS = {
     "break": "Istirahat",
     "meal": "Makan",

@@ -53,6 +53,7 @@ def test_the_pdf_prints_every_total_of_the_report(logo: Path) -> None:
     assert "ani 2 7,5 dtk 8:00:00 0:01:30 10,0 dtk 0:30:00 7:28:20" in lines
     assert "budi 0 - - 0,0 dtk - - -" in lines
     assert "ani Makan 0:30:00" in lines
+    assert "Kebakaran Darurat valid 1" in lines  # by category: the group in Indonesian
     assert "1.200" in lines  # the 09:00 bar's value, on the chart
     assert pdf_image_count(data) == 1
 
