@@ -30,7 +30,8 @@ class PresenceLog:
             )
 
 
-def _epoch(interval: ColumnElement[Any]) -> ColumnElement[float]:
+def epoch_seconds(interval: ColumnElement[Any]) -> ColumnElement[float]:
+    """An interval in seconds (PostgreSQL's epoch of it), as a float."""
     return cast(extract("epoch", interval), Float)
 
 
@@ -67,7 +68,7 @@ async def operator_times(
             spans.c.operator,
             spans.c.state,
             spans.c.reason,
-            func.sum(_epoch(spans.c.until - spans.c.since)),
+            func.sum(epoch_seconds(spans.c.until - spans.c.since)),
         )
         .where(spans.c.until > spans.c.since, spans.c.state != PresenceState.LOGGED_OUT.value)
         .group_by(spans.c.operator, spans.c.state, spans.c.reason)
@@ -101,7 +102,7 @@ async def _wrap_ups(session: AsyncSession, calls: Table, wrapup_seconds: float) 
             calls.c.operator,
             func.least(
                 literal(float(wrapup_seconds)),
-                func.greatest(0.0, func.coalesce(_epoch(next_answer - talk_end), float(wrapup_seconds))),
+                func.greatest(0.0, func.coalesce(epoch_seconds(next_answer - talk_end), float(wrapup_seconds))),
             ).label("wrap_up"),
         )
         .where(

@@ -71,6 +71,7 @@ from ntpd112.routing.categories import Category, category_index
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallEvent, Incident
+from ntpd112.store.presence import epoch_seconds as _epoch_seconds
 from ntpd112.store.presence import operator_times
 
 DISPATCH_ATTEMPT = "dispatch_attempt"
@@ -85,10 +86,6 @@ _GROUP_TOTALS = {
     RecapGroup.TEST: "test",
     RecapGroup.OTHER: "other_category",
 }
-
-
-def _epoch_seconds(interval: ColumnElement[Any]) -> ColumnElement[float]:
-    return cast(extract("epoch", interval), Float)
 
 
 def outcome_expression(phantom_seconds: float) -> ColumnElement[str]:
