@@ -35,13 +35,15 @@ async def test_novembers_files_are_written_once(service: Service, monday: None, 
     assert await monthly.run_once() == date(2026, 11, 1)
     report = Report.model_validate_json((tmp_path / "laporan-112-2026-11.json").read_bytes())
     assert (report.period_from, report.period_to) == (date(2026, 11, 1), date(2026, 11, 30))
-    assert report.totals.model_dump() == EXPECTED_TOTALS  # the only calls of November are the hand-worked day's
+    # November: the hand-worked day, and its call at 23:59:59 WIB on the 29th (abandoned after 20 s); the one at
+    # 00:00 WIB on 1 December is December's.
+    assert report.totals.model_dump() == EXPECTED_TOTALS | {"offered": 14, "abandoned": 3}
     recap = json.loads((tmp_path / "rekap-nasional-112-2026-11.json").read_bytes())
     figures = {f["indicator"]: f["value"] for f in recap["figures"] if f["key"] == ""}
-    # 13 offered; unanswered = 2 abandoned + 1 unanswered; valid emergencies 2; prank 2; ghost 1; information 1.
-    assert (figures["calls_offered"], figures["calls_unanswered"], figures["calls_phantom"]) == (13, 3, 1)
+    # 14 offered; unanswered = 3 abandoned + 1 unanswered; valid emergencies 2; prank 2; ghost 1; information 1.
+    assert (figures["calls_offered"], figures["calls_unanswered"], figures["calls_phantom"]) == (14, 4, 1)
     assert (figures["valid_emergency"], figures["prank"], figures["ghost"], figures["information"]) == (2, 2, 1, 1)
-    assert figures["service_level_10s"] == 0.3636
+    assert figures["service_level_10s"] == 0.3333  # 4 within 10 s of 12 counted (8 + 3 + 1)
     assert (tmp_path / "laporan-112-2026-11.pdf").read_bytes().startswith(b"%PDF-")
     assert await monthly.run_once() is None
 
