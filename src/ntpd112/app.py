@@ -30,6 +30,7 @@ from ntpd112.pbx.ari_models import AriEvent, ChannelDestroyed, StasisEnd, Stasis
 from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
 from ntpd112.pbx.names import DISPATCH_STASIS_ARG
 from ntpd112.pbx.queue_log import QueueLogFile
+from ntpd112.publish.monthly import MonthlyReports
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
@@ -45,6 +46,7 @@ from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
 from ntpd112.store.locations import LocationLookup
 from ntpd112.store.pins import Pins
+from ntpd112.store.presence import PresenceLog
 from ntpd112.store.recordings import Recordings
 from ntpd112.store.repo import Repository
 from ntpd112.store.reports import ReportRepository
@@ -148,7 +150,7 @@ class Service:
         self.callbacks = CallbackService(self.database, self.ami, self.journal, trunks)
         self.callbacks.attach(self.ami)
         QueueEventRecorder(self.journal).attach(self.ami)
-        Presence(self.hub).attach(self.ami)
+        Presence(self.hub, PresenceLog(self.database)).attach(self.ami)
         self.metrics.watch(
             counters={
                 "ntpd112_ari_reconnects": ("ARI websocket reconnects", lambda: self.ari.reconnects),
@@ -158,6 +160,13 @@ class Service:
                 ),
             },
             gauges={"ntpd112_journal_backlog": ("records waiting for the database", lambda: self.journal.backlog)},
+        )
+        reports = ReportRepository(self.database, room.queue.wrapup_seconds)
+        # The monthly report files, when the room names a directory for them ([reports] monthly_dir).
+        self.monthly = (
+            MonthlyReports(reports.build, room.reports, room.reports.monthly_dir, self.routing.table_or_none)
+            if room.reports.monthly_dir is not None
+            else None
         )
         self.accounts = Accounts(
             Users(self.database),
@@ -186,7 +195,7 @@ class Service:
                 hub=self.hub,
                 pins=Pins(self.database, self.hub),
                 areas=AreaMap(self.database),
-                reports=ReportRepository(self.database),
+                reports=reports,
                 report_settings=room.reports,
                 recordings=Recordings(self.database, settings.recordings_dir),
                 aml=AmlRepository(self.database, self.hub),
@@ -240,6 +249,8 @@ class Service:
         await self.reconciler.start()
         await self.webhooks.start()
         await self.escalation_checker.start()
+        if self.monthly is not None:
+            await self.monthly.start()
         self._runner = HardenedAppRunner(
             self.web_app,
             header_timeout=self.settings.http_header_timeout,
@@ -262,6 +273,8 @@ class Service:
         await self.reconciler.stop()
         await self.escalation_checker.stop()
         await self.webhooks.stop()
+        if self.monthly is not None:
+            await self.monthly.stop()
         await self.dispatch.stop()
         await self.ari.stop()
         await self.routing.stop()

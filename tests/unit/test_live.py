@@ -12,6 +12,8 @@ import pytest
 from ntpd112.live import CallActivity, Event, Hub, OperatorChanged, Overflowed, QueueWaiting
 from ntpd112.pbx.names import QUEUE_NAME
 from ntpd112.queue.presence import Presence, phone_name
+from ntpd112.reports.operator_time import Presence as MemberPresence
+from ntpd112.reports.operator_time import PresenceState
 from ntpd112.store.journal import AmlClaimRecord, CallRecord, EventRecord, FixRecord, Record, activities
 
 CALL = uuid.UUID(int=1)
@@ -119,9 +121,24 @@ class FakeAmi:
         await self.handlers[event["Event"]](event)
 
 
+class FakeHistory:
+    """operator_presence in memory; `failing`: the next write raises (PostgreSQL down)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, MemberPresence]] = []
+        self.failing = False
+
+    async def record(self, operator: str, at: datetime, presence: MemberPresence) -> None:
+        assert at.tzinfo is not None
+        if self.failing:
+            self.failing = False
+            raise OSError("connection refused")
+        self.rows.append((operator, presence))
+
+
 async def test_presence_publishes_operators_of_the_queue_and_its_waiting_count() -> None:
-    hub, ami = Hub(), FakeAmi()
-    Presence(hub).attach(ami)  # type: ignore[arg-type]
+    hub, ami, history = Hub(), FakeAmi(), FakeHistory()
+    Presence(hub, history).attach(ami)  # type: ignore[arg-type]
     with hub.subscribe() as subscriber:
         await ami.emit({"Event": "DeviceStateChange", "Device": "PJSIP/op1", "State": "INUSE"})  # not a member yet
         await ami.emit(member_event("QueueMemberAdded", "op1"))
@@ -143,6 +160,29 @@ async def test_presence_publishes_operators_of_the_queue_and_its_waiting_count()
         QueueWaiting(1),
         QueueWaiting(0),
         OperatorChanged("op1"),
+    ]
+    assert history.rows == [
+        ("op1", MemberPresence(PresenceState.AVAILABLE)),
+        ("op1", MemberPresence(PresenceState.PAUSED)),
+        ("op1", MemberPresence(PresenceState.LOGGED_OUT)),
+    ]
+
+
+async def test_presence_history_keeps_changes_only_and_retries_a_failed_write() -> None:
+    ami, history = FakeAmi(), FakeHistory()
+    Presence(Hub(), history).attach(ami)  # type: ignore[arg-type]
+    await ami.emit(member_event("QueueMemberAdded", "op1", Paused="0"))
+    await ami.emit(member_event("QueueMemberStatus", "op1", Paused="0", Status="2"))  # a call: no change
+    history.failing = True
+    await ami.emit(member_event("QueueMemberPause", "op1", Paused="1", PausedReason="meal"))  # lost
+    await ami.emit(member_event("QueueMemberStatus", "op1", Paused="1", PausedReason="meal"))  # written now
+    await ami.emit(member_event("QueueMemberPause", "op1", Paused="1", PausedReason="break"))
+    await ami.emit(member_event("QueueMemberPause", "op1", Paused="0"))
+    assert history.rows == [
+        ("op1", MemberPresence(PresenceState.AVAILABLE)),
+        ("op1", MemberPresence(PresenceState.PAUSED, "meal")),
+        ("op1", MemberPresence(PresenceState.PAUSED, "break")),
+        ("op1", MemberPresence(PresenceState.AVAILABLE)),
     ]
 
 

@@ -1,4 +1,4 @@
-"""`ntpd112 report` (the room's report as JSON, CSV or XLSX) and `ntpd112 report-bench` (its benchmark)."""
+"""`ntpd112 report` (the room's report as JSON, CSV, XLSX or PDF) and `ntpd112 report-bench` (its benchmark)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ _DAY = click.DateTime(["%Y-%m-%d"])
 @click.command(help="The room's report for whole days in the room's time zone (asterisk/room.toml [reports]).")
 @click.option("--from", "first", required=True, type=_DAY, help="First day, YYYY-MM-DD.")
 @click.option("--to", "last", required=True, type=_DAY, help="Last day (included), YYYY-MM-DD.")
-@click.option("--format", "file_format", type=click.Choice(["json", "csv", "xlsx"]), default="json", show_default=True)
+@click.option(
+    "--format", "file_format", type=click.Choice(["json", "csv", "xlsx", "pdf"]), default="json", show_default=True
+)
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: standard output)."
 )
@@ -41,14 +43,14 @@ def report(first: datetime, last: datetime, file_format: ReportFormat, output: P
     except RangeError as error:
         fail(str(error))
         return
-    if output is None and file_format == "xlsx" and sys.stdout.isatty():
-        fail("an XLSX file is binary: give --output FILE or redirect the output")
+    if output is None and file_format in ("xlsx", "pdf") and sys.stdout.isatty():
+        fail(f"a {file_format.upper()} file is binary: give --output FILE or redirect the output")
 
     async def build(database: Any) -> bytes:
         stored = await RoutingVersionRepository(database).current()
         table = stored.table if stored is not None else None
-        built = await ReportRepository(database).build(period, room.reports, table, utcnow())
-        return render(built, file_format)
+        built = await ReportRepository(database, room.queue.wrapup_seconds).build(period, room.reports, table, utcnow())
+        return render(built, file_format, room.reports.logo)
 
     data = with_database(settings, build)
     if output is None:

@@ -149,7 +149,7 @@ async def time_month(bench_url: str, month: date, settings: ReportSettings, runs
             report = await repository.build(period, settings, None, utcnow())
             timings.append(perf_counter() - started)
         render_seconds = {}
-        for file_format in ("json", "csv", "xlsx"):
+        for file_format in ("json", "csv", "xlsx", "pdf"):
             started = perf_counter()
             render(report, file_format)
             render_seconds[file_format] = perf_counter() - started

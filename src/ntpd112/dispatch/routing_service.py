@@ -136,6 +136,10 @@ class RoutingService:
     async def current_table(self) -> RoutingTable:
         return self.current.table
 
+    def table_or_none(self) -> RoutingTable | None:
+        """The table in force, or None before one is loaded (the reports then name categories by the defaults)."""
+        return self._current.table if self._current is not None else None
+
     async def publish(self, table: RoutingTable, author: str, comment: str = "") -> StoredTable:
         """Store `table` as the next version. Every service (this one included) switches on the notification;
         this one also switches right away so its caller reads its own write."""

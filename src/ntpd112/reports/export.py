@@ -1,4 +1,5 @@
-"""The report as files: the flat "monthly recap" (CSV, and the first sheet of the XLSX) and a sheet per section.
+"""The report as files: the flat "monthly recap" (CSV, and the first sheet of the XLSX) and a sheet per section;
+the printable PDF is reports/pdf.py.
 
 :func:`recap_records` is the one mapping from the report to the recap schema documented in docs/REPORTS.md (the
 national monitoring centre's own format is not public); the CSV and the XLSX both write what it returns. Building
@@ -11,10 +12,12 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from openpyxl import Workbook
 
+from ntpd112.reports.pdf import to_pdf
 from ntpd112.reports.rules import Report
 
 #: The recap's columns, in order.
@@ -39,6 +42,7 @@ _SECTIONS = (
     _Section("by_agency", "agency", "label"),
     _Section("by_area", "kecamatan", "kelurahan"),
     _Section("by_operator", "operator"),
+    _Section("operator_pauses", "operator", "reason"),
     _Section("by_trunk", "trunk", "carrier"),
     _Section("by_hour", "hour"),
     _Section("by_weekday", "weekday", "name"),
@@ -112,15 +116,19 @@ def to_xlsx(report: Report) -> bytes:
     return out.getvalue()
 
 
-ReportFormat = Literal["json", "csv", "xlsx"]
+ReportFormat = Literal["json", "csv", "xlsx", "pdf"]
 MEDIA_TYPES: dict[ReportFormat, str] = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 
 
-def render(report: Report, file_format: ReportFormat) -> bytes:
+def render(report: Report, file_format: ReportFormat, logo: Path | None = None) -> bytes:
+    """`logo`: the Pemda's logo, printed on the PDF only."""
+    if file_format == "pdf":
+        return to_pdf(report, logo)
     if file_format == "csv":
         return to_csv(report).encode("utf-8")
     if file_format == "xlsx":

@@ -32,7 +32,11 @@ Definitions (what a 112 supervisor answers to the Bupati for):
 - **agency (OPD)**: an agency the call was dispatched to (a ``dispatch_attempt`` on the timeline); it *acknowledged*
   when it answered (``agency_answered``); acknowledgement time: first attempt to that agency -> its answer.
   Processing time: operator answer -> first dispatch attempt. A call dispatched to two agencies counts for each.
-- **operator**: the queue member who answered; talk time from app_queue's AgentComplete.
+- **operator**: the queue member who answered; talk time from app_queue's AgentComplete. Operator time
+  (reports/operator_time.py): *logged in* and *paused* (by reason) from the queue's member events kept in
+  ``operator_presence``, clipped to the range (and to the report's time for today); *wrap-up*: the queue's wrap-up
+  time after each call (``[queue] wrapup_seconds``), cut short by the operator's next call; *idle*: logged in, not
+  paused, not talking, not in wrap-up (ringing included).
 - **callbacks**: calls of the range put on the callback list, by status and outcome.
 """
 
@@ -298,6 +302,17 @@ class OperatorRow(_Row):
     talk_seconds: float
     mean_talk_seconds: float | None
     mean_answer_seconds: float | None
+    # Operator time (see the module's docstring); None: no presence recorded for the operator in the range.
+    logged_in_seconds: float | None = None
+    wrap_up_seconds: float | None = None
+    pause_seconds: float | None = None
+    idle_seconds: float | None = None
+
+
+class OperatorPauseRow(_Row):
+    operator: str
+    reason: str
+    seconds: float
 
 
 class TrunkRow(Flow):
@@ -349,6 +364,7 @@ class Report(_Row):
     by_agency: list[AgencyRow]
     by_area: list[AreaRow]
     by_operator: list[OperatorRow]
+    operator_pauses: list[OperatorPauseRow] = []
     by_trunk: list[TrunkRow]
     by_hour: list[HourRow]
     by_weekday: list[WeekdayRow]

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ntpd112.paths import ASTERISK_DIR
 from ntpd112.sip_names import SipName
@@ -73,6 +73,11 @@ class CallerSettings(_Section):
 RoomTimezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
 
 
+def _room_path(value: Path, info: ValidationInfo) -> Path:
+    """A path of the room file: relative ones from the file's own directory (parse_room's `base_dir`)."""
+    return value if value.is_absolute() else Path((info.context or {}).get("base_dir", ASTERISK_DIR)) / value
+
+
 class ReportSettings(_Section):
     timezone: RoomTimezone = "Asia/Jakarta"
     # A caller who leaves the queue sooner than this after the call was offered is a phantom abandon (a misdial
@@ -80,6 +85,50 @@ class ReportSettings(_Section):
     phantom_abandon_seconds: float = Field(5.0, ge=0, le=60)
     # Printed at the head of the reports.
     pemda_name: str = Field("", max_length=120, pattern=r"^[^\x00-\x1f\x7f]*$")
+    # The Pemda's logo on the PDF report: a PNG or JPEG file, relative to the room file's directory.
+    logo: Path | None = None
+    # Where the service writes last month's report (PDF, JSON, the national recap) on the 1st; none: not written.
+    # Relative to the room file's directory; created when missing.
+    monthly_dir: Path | None = None
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_is_an_image(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = _room_path(value, info)
+        problem = logo_problem(path)
+        if problem is not None:
+            raise ValueError(f"{path}: {problem}")
+        return path.resolve()
+
+    @field_validator("monthly_dir")
+    @classmethod
+    def _monthly_dir_is_a_directory(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = _room_path(value, info)
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path}: not a directory")
+        return path.resolve()
+
+
+MAX_LOGO_BYTES = 2_000_000
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPEG
+
+
+def logo_problem(path: Path) -> str | None:
+    """Why `path` cannot be the report's logo (None: it can): checked when the room file is read, so a bad logo
+    stops the service at start, not the monthly report weeks later."""
+    if not path.is_file():
+        return "no such file"
+    if path.stat().st_size > MAX_LOGO_BYTES:
+        return f"larger than {MAX_LOGO_BYTES:,} bytes"
+    with path.open("rb") as image:
+        head = image.read(8)
+    if not head.startswith(_IMAGE_SIGNATURES):
+        return "not a PNG or JPEG image"
+    return None
 
 
 class RoomConfig(_Section):
@@ -92,9 +141,10 @@ class RoomConfig(_Section):
     reports: ReportSettings = ReportSettings()
 
 
-def parse_room(text: str) -> RoomConfig:
+def parse_room(text: str, base_dir: Path = ASTERISK_DIR) -> RoomConfig:
+    """`base_dir`: where relative paths in the file (the logo) are read from."""
     try:
-        return RoomConfig.model_validate(tomllib.loads(text))
+        return RoomConfig.model_validate(tomllib.loads(text), context={"base_dir": base_dir})
     except tomllib.TOMLDecodeError as error:
         raise RoomConfigError(f"room configuration is not valid TOML: {error}") from None
     except ValidationError as error:
@@ -104,4 +154,4 @@ def parse_room(text: str) -> RoomConfig:
 
 
 def load_room(path: Path = DEFAULT_ROOM_FILE) -> RoomConfig:
-    return parse_room(path.read_text(encoding="utf-8"))
+    return parse_room(path.read_text(encoding="utf-8"), path.parent)

@@ -392,6 +392,23 @@ class Operator(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class OperatorPresence(Base):
+    """From `at`, the operator is `state` (available, paused with `reason`, logged_out) until their next row: the
+    queue's member events as history, for the operator time in the reports (queue/presence.py writes them)."""
+
+    __tablename__ = "operator_presence"
+    __table_args__ = (
+        Index("ix_operator_presence_operator_at", "operator", "at"),
+        CheckConstraint("state IN ('available', 'paused', 'logged_out')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    operator: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(40))
+
+
 class CallerFlag(Base):
     """What the room knows about a number. A flag lowers a caller's queue priority; it never blocks 112."""
 

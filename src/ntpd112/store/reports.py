@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from ntpd112.reports.operator_time import operator_rows, pause_rows
 from ntpd112.reports.rules import (
     OUTCOME_RULE,
     SERVICE_LEVEL_OUTCOMES,
@@ -70,6 +71,8 @@ from ntpd112.routing.categories import Category, category_index
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallEvent, Incident
+from ntpd112.store.presence import epoch_seconds as _epoch_seconds
+from ntpd112.store.presence import operator_times
 
 DISPATCH_ATTEMPT = "dispatch_attempt"
 AGENCY_ANSWERED = "agency_answered"
@@ -83,10 +86,6 @@ _GROUP_TOTALS = {
     RecapGroup.TEST: "test",
     RecapGroup.OTHER: "other_category",
 }
-
-
-def _epoch_seconds(interval: ColumnElement[Any]) -> ColumnElement[float]:
-    return cast(extract("epoch", interval), Float)
 
 
 def outcome_expression(phantom_seconds: float) -> ColumnElement[str]:
@@ -169,8 +168,10 @@ def _percentile(fraction: float, value: ColumnElement[Any]) -> ColumnElement[flo
 
 
 class ReportRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, wrapup_seconds: float | None = None) -> None:
+        """`wrapup_seconds`: the queue's wrap-up time ([queue] in room.toml); None: wrap-up is not reported."""
         self._database = database
+        self._wrapup_seconds = wrapup_seconds
 
     async def build(
         self,
@@ -193,6 +194,9 @@ class ReportRepository:
             totals, answer_times, service_levels = await self._totals(session, calls, by_category)
             by_agency, processing, dispatched, acknowledged = await self._agencies(session, calls, agency_names)
             flows = _Flows(session, calls)
+            times = await operator_times(
+                session, calls, period.start, min(period.end, generated_at), self._wrapup_seconds
+            )
             return Report(
                 pemda=settings.pemda_name,
                 period_from=period.first,
@@ -210,7 +214,8 @@ class ReportRepository:
                     AreaRow(kecamatan=k, kelurahan=d, **flow.model_dump())
                     for (k, d), flow in (await flows.by(calls.c.area_kecamatan, calls.c.area_kelurahan)).items()
                 ],
-                by_operator=await self._operators(session, calls),
+                by_operator=operator_rows(await self._operators(session, calls), times),
+                operator_pauses=pause_rows(times),
                 by_trunk=[
                     TrunkRow(trunk=t, carrier=c, **flow.model_dump())
                     for (t, c), flow in (await flows.by(calls.c.trunk, calls.c.carrier)).items()

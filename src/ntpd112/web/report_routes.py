@@ -1,17 +1,16 @@
-"""The room's reports over HTTP: JSON, or the recap as CSV or XLSX (definitions: reports/rules.py)."""
+"""The room's reports over HTTP: JSON, the recap as CSV or XLSX, the printable PDF (definitions: reports/rules.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from ntpd112.clock import utcnow
-from ntpd112.dispatch.routing_service import RoutingUnavailable
 from ntpd112.reports.export import MEDIA_TYPES, ReportFormat, file_name, render
 from ntpd112.reports.rules import RangeError, Report, ReportRange
-from ntpd112.routing.tables import RoutingTable
 from ntpd112.web.common import DEPS, ApiError
 from ntpd112.web.endpoints import RouteTable
 
@@ -32,7 +31,7 @@ class ReportQuery(BaseModel):
 @routes.get(
     "/api/reports",
     access="supervisor",
-    summary="The room's report for whole days (JSON; format=csv or xlsx: the recap as a download)",
+    summary="The room's report for whole days (JSON; format=csv, xlsx or pdf: a download)",
     refusals={400: ("invalid_range",)},
     response_model=Report,
 )
@@ -43,13 +42,10 @@ async def get_report(request: web.Request, query: ReportQuery) -> web.Response:
         period = ReportRange(query.first, query.last, settings.timezone)
     except RangeError as error:
         raise ApiError(400, "invalid_range", str(error)) from None
-    table: RoutingTable | None
-    try:
-        table = deps.routing.current.table
-    except RoutingUnavailable:
-        table = None  # the default categories still name every incident
-    report = await deps.reports.build(period, settings, table, utcnow())
-    response = web.Response(body=render(report, query.format))
+    report = await deps.reports.build(period, settings, deps.routing.table_or_none(), utcnow())
+    # A file of a year's report takes a while to build: off the event loop, which carries the calls.
+    body = await asyncio.to_thread(render, report, query.format, settings.logo)
+    response = web.Response(body=body)
     response.headers["Content-Type"] = MEDIA_TYPES[query.format]
     if query.format != "json":
         response.headers["Content-Disposition"] = f'attachment; filename="{file_name(report, query.format)}"'

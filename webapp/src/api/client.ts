@@ -47,3 +47,6 @@ export async function sessionRequest<T>(
   const parsed: unknown = response.status === 204 ? null : await response.json().catch(() => null);
   return response.ok ? { ok: true, data: parsed as T | null } : { ok: false, failure: failureOf(parsed, response), response };
 }
+
+// The room's report (GET /api/reports; definitions in src/ntpd112/reports/rules.py).
+export type Report = components["schemas"]["Report"];

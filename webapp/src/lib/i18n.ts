@@ -2,6 +2,7 @@
 // the keys; the English one must have exactly the same keys (the type says so, and a unit test checks the values).
 
 import { DISPATCH_EN, DISPATCH_ID } from "./i18nDispatch";
+import { REPORTS_EN, REPORTS_ID } from "./i18nReports";
 
 export const LANGUAGES = ["id", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -282,6 +283,7 @@ const id = {
   "duration.hours": "{n} jam",
   "duration.days": "{n} hari",
   ...DISPATCH_ID,
+  ...REPORTS_ID,
 } as const;
 
 export type MessageKey = keyof typeof id;
@@ -562,6 +564,7 @@ const en: Dictionary = {
   "duration.hours": "{n} hours",
   "duration.days": "{n} days",
   ...DISPATCH_EN,
+  ...REPORTS_EN,
 };
 
 export const DICTIONARIES: Readonly<Record<Language, Dictionary>> = { id, en };

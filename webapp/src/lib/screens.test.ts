@@ -21,4 +21,11 @@ describe("screenFor", () => {
     expect(screenFor("/operator", user(["agency"]))).toBe("agency");
     expect(screenFor("/nowhere", user(["agency"]))).toBe("agency");
   });
+
+  it("opens the reports to supervisors and admins only", () => {
+    expect(screenFor("/reports", user(["supervisor"]))).toBe("reports");
+    expect(screenFor("/reports", user(["admin"]))).toBe("reports");
+    expect(screenFor("/reports", user(["operator"]))).toBe("operator");
+    expect(screenFor("/reports", user(["agency"]))).toBe("agency");
+  });
 });

@@ -2,20 +2,28 @@
 // and roles here, and `homeScreen` sends their users there.
 
 export type Role = "operator" | "supervisor" | "admin" | "agency";
-export type Screen = "login" | "password" | "operator" | "agency";
+export type Screen = "login" | "password" | "operator" | "agency" | "reports";
 
 export const SCREEN_PATHS: Readonly<Record<Screen, string>> = {
   login: "/login",
   password: "/password",
   operator: "/operator",
   agency: "/agency",
+  reports: "/reports",
 };
 
 // Staff roles include the lower ones (admin > supervisor > operator); agency users are separate.
-const SCREEN_ROLES: Readonly<Record<"operator" | "agency", readonly Role[]>> = {
+type RoleScreen = "operator" | "agency" | "reports";
+const SCREEN_ROLES: Readonly<Record<RoleScreen, readonly Role[]>> = {
   operator: ["operator", "supervisor", "admin"],
   agency: ["agency"],
+  reports: ["supervisor", "admin"],
 };
+
+/** Whether `user` may open `screen` (the header offers only those). */
+export function mayOpen(user: SignedInUser, screen: RoleScreen): boolean {
+  return user.roles.some((role) => SCREEN_ROLES[screen].includes(role));
+}
 
 export interface SignedInUser {
   roles: readonly Role[];
@@ -36,8 +44,8 @@ export function screenFor(path: string, user: SignedInUser | null): Screen {
     return "password";
   }
   const asked = (Object.keys(SCREEN_PATHS) as Screen[]).find((screen) => SCREEN_PATHS[screen] === path);
-  if (asked === "operator" || asked === "agency") {
-    return user.roles.some((role) => SCREEN_ROLES[asked].includes(role)) ? asked : homeScreen(user);
+  if (asked === "operator" || asked === "agency" || asked === "reports") {
+    return mayOpen(user, asked) ? asked : homeScreen(user);
   }
   return homeScreen(user);
 }

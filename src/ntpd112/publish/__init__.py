@@ -1,0 +1,1 @@
+"""What the service publishes on its own: the monthly report files."""
