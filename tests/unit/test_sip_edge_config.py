@@ -131,3 +131,15 @@ def test_include_files_carry_the_trunk_auth_only_with_its_password() -> None:
         render_include_files(table, room, "ari", "a", "ami", "b", {})
     files = render_include_files(table, room, "ari", "a", "ami", "b", {"NTPD112_TRUNK_TELKOMSEL_PASSWORD": PASSWORD})
     assert "[trunk-telkomsel-auth]" in files["pjsip_ntpd112_trunks.conf"]
+
+
+def test_every_trunk_ends_calls_without_audio_after_the_rooms_media_timeout() -> None:
+    table = parse_trunks("[[trunk]]\n" + TRUNK)
+    room = load_room()
+    short = room.model_copy(update={"callers": room.callers.model_copy(update={"media_timeout_seconds": 7})})
+    trunks = render_include_files(table, short, "ari", "a", "ami", "b", {})["pjsip_ntpd112_trunks.conf"]
+    endpoint = trunks.split("[trunk-telkomsel](ntpd112-trunk)\n", 1)[1].split("\n\n", 1)[0]
+    assert "rtp_timeout=7" in endpoint.splitlines()
+    # Only the trunks: the agency trunk carries calls the room places, whose far end may well stay silent.
+    assert trunks.count("rtp_timeout=") == 1
+    assert room.callers.media_timeout_seconds == 30
