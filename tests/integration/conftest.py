@@ -177,6 +177,23 @@ def local_asterisk(test_database_url: str) -> Iterator[LocalAsterisk]:
         LocalAsterisk(development).start()
 
 
+# The least media timeout Asterisk can tell from a phone sending packets every 20 ms: it counts whole seconds.
+SHORT_MEDIA_TIMEOUT = 2
+
+
+@pytest.fixture
+def short_media_timeout(local_asterisk: LocalAsterisk) -> Iterator[LocalAsterisk]:
+    """The session's Asterisk with a 2 s media timeout on the trunks (a PJSIP reload, no restart), for one test."""
+    room = session_room()
+    callers = room.callers.model_copy(update={"media_timeout_seconds": SHORT_MEDIA_TIMEOUT})
+    short = local_asterisk.with_room(room.model_copy(update={"callers": callers}))
+    short.start()
+    try:
+        yield short
+    finally:
+        local_asterisk.start()
+
+
 # Every table of the models; tests/integration/test_test_database.py checks the test database has no other one.
 TABLES = [table.name for table in Base.metadata.sorted_tables]
 

@@ -4,41 +4,24 @@ caller is on the callback list; a silent caller whose phone still sends audio ke
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from ntpd112.app import Service
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from tests.integration.conftest import (
+    SHORT_MEDIA_TIMEOUT,
     calls_from,
     empty_queue,
     service_settings,
-    session_room,
     timeline,
     unique_mobile_number,
     wait_until,
 )
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
-# The least Asterisk can tell from a phone sending packets every 20 ms: it counts whole seconds.
-SHORT_MEDIA_TIMEOUT = 2
-
-
-@pytest.fixture
-def short_media_timeout(local_asterisk: LocalAsterisk) -> Iterator[None]:
-    room = session_room()
-    callers = room.callers.model_copy(update={"media_timeout_seconds": SHORT_MEDIA_TIMEOUT})
-    local_asterisk.with_room(room.model_copy(update={"callers": callers})).start()  # a PJSIP reload, no restart
-    try:
-        yield
-    finally:
-        local_asterisk.start()
-
 
 async def test_a_vanished_caller_is_released_and_called_back_and_a_silent_one_is_not(
-    short_media_timeout: None, clean_database: str, tmp_path: Path
+    short_media_timeout: LocalAsterisk, clean_database: str, tmp_path: Path
 ) -> None:
     service = Service(service_settings(clean_database, tmp_path / "spool"))
     await service.start()

@@ -66,3 +66,25 @@ async def test_the_harness_counts_every_call_and_reports_a_dropped_one_as_lost(
         assert (await connection.execute(select(Operator.username))).all() == []
     await engine.dispose()
     assert "PJSIP/load" not in local_asterisk.cli("queue show ntpd112-operators")
+
+
+async def test_load_callers_who_hold_past_the_media_timeout_send_audio_and_keep_their_calls(
+    short_media_timeout: LocalAsterisk, clean_database: str, tmp_path: Path
+) -> None:
+    # Nobody answers within the callers' 5 s (the phone rings 30 s): every caller waits, then hangs up. Past the
+    # 2 s media timeout, a caller without audio would be released by Asterisk and count as lost.
+    waiting = PROFILE.model_copy(
+        update={
+            "name": "audio-check",
+            "calls": 3,
+            "operators": 1,
+            "ring_ms": 30_000,
+            "drop_calls": 0,
+            "baseline": False,
+            "callers": {"patient": CallerClass(share=1, hang_up_after_seconds=5)},
+        }
+    )
+    settings = service_settings(clean_database, tmp_path / "spool")
+    report = await LoadTest(waiting, settings, short_media_timeout, tmp_path).run()
+    (run,) = report.runs
+    assert run.counts.abandoned == run.counts.offered == 3, run.counts

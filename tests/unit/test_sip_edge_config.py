@@ -190,3 +190,15 @@ def test_the_load_test_baseline_answers_as_the_service_path_does_and_then_queues
     # The same recording before the answer; the service path's Stasis detour is the only difference.
     assert emergency[1:4] == baseline[:3]
     assert baseline[-1] == "Goto(ntpd112-queue,s,1)"
+
+
+def test_every_trunk_ends_calls_without_audio_after_the_rooms_media_timeout() -> None:
+    table = parse_trunks("[[trunk]]\n" + TRUNK)
+    room = load_room()
+    short = room.model_copy(update={"callers": room.callers.model_copy(update={"media_timeout_seconds": 7})})
+    trunks = render_include_files(table, short, "ari", "a", "ami", "b", {})["pjsip_ntpd112_trunks.conf"]
+    endpoint = trunks.split("[trunk-telkomsel](ntpd112-trunk)\n", 1)[1].split("\n\n", 1)[0]
+    assert "rtp_timeout=7" in endpoint.splitlines()
+    # Only the trunks: the agency trunk carries calls the room places, whose far end may well stay silent.
+    assert trunks.count("rtp_timeout=") == 1
+    assert room.callers.media_timeout_seconds == 30

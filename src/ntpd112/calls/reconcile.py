@@ -11,6 +11,7 @@ Only empty fields are filled: a fact the service recorded live is never replaced
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -142,6 +143,9 @@ class Reconciler:
         self._queue_log = queue_log
         # The queue log is read as it grows; what it said of each call is kept for the lookback.
         self._queued: dict[str, QueuedCall] = {}
+        # One run at a time, and a run's records are written before the next reads the calls table: a run that
+        # overlapped another (the loop's and one asked for) would find the same gaps and fill them twice.
+        self._run_lock = asyncio.Lock()
         self._tasks = TaskSet("reconcile")
         self._since: datetime | None = None
         self.runs = 0
@@ -182,6 +186,14 @@ class Reconciler:
             await asyncio.sleep(self._interval)
 
     async def run_once(self) -> int:
+        async with self._run_lock:
+            fixed = await self._run()
+            if fixed:
+                with contextlib.suppress(TimeoutError):
+                    await self._journal.flushed()
+            return fixed
+
+    async def _run(self) -> int:
         started = utcnow()
         # The first run looks back the whole lookback; later ones only at CDRs written since the previous run
         # (a CDR is written when its call leg ends, so `end`, not the start time, says what is new), with a margin.
