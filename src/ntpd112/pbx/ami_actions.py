@@ -151,6 +151,25 @@ class QueueStatus(AmiAction[dict[str, QueueMember]]):
         return {member.interface: member for member in members}
 
 
+@dataclass(frozen=True)
+class DeviceStateList(AmiAction[dict[str, str]]):
+    """Asterisk's device state of every device it knows (`PJSIP/<endpoint>` -> NOT_INUSE, INUSE, RINGING,
+    UNAVAILABLE, ...): whether a phone is registered, ringing or in use, for members of the queue and others alike."""
+
+    name: ClassVar[str] = "DeviceStateList"
+    collects_events: ClassVar[bool] = True
+
+    def fields(self) -> dict[str, str]:
+        return {}
+
+    def reply(self, response: Any) -> dict[str, str]:
+        return {
+            str(event["Device"]): str(event.get("State") or "UNKNOWN")
+            for event in response
+            if event.get("Event") == "DeviceStateChange" and event.get("Device")
+        }
+
+
 # -- AstDB ----------------------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from ntpd112.web import (
     status_routes,
     stream_routes,
     ticket_routes,
+    wallboard_routes,
 )
 from ntpd112.web.auth import audit_middleware, auth_middleware
 from ntpd112.web.common import DEPS, Accounts, WebDeps, errors_middleware
@@ -44,6 +45,7 @@ API_ROUTES = (
     area_routes.routes,
     report_routes.routes,
     ticket_routes.routes,
+    wallboard_routes.routes,
 )
 
 

@@ -31,6 +31,7 @@ from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
+from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import ReportSettings
 from ntpd112.routing.tables import RoutingTableError
 from ntpd112.store.aml import AmlRepository
@@ -121,6 +122,7 @@ class WebDeps:
     reports: ReportRepository
     report_settings: ReportSettings
     recordings: Recordings
+    wallboard: WallboardService
     # None: the AML endpoints answer 503 aml_disabled.
     aml: AmlRepository | None = None
     aml_hmac_secret: SecretStr | None = None

@@ -1,0 +1,310 @@
+"""The wallboard's queries (what they mean: reports/wallboard.py and reports/rules.py).
+
+Each one reads a narrow slice through an index: today's calls and the 7 days before by `offered_at`, the waiting
+calls and the operators' recent calls by `offered_at` too, open incidents through their calls, open tickets by
+`created_at`. Outcomes are decided by the reports' one rule in SQL (store/reports.outcome_expression). All of them
+run in one REPEATABLE READ transaction, so the numbers agree with each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Date, Integer, cast, extract, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ntpd112.reports.rules import (
+    SERVICE_LEVEL_OUTCOMES,
+    SERVICE_LEVEL_TARGETS,
+    CallOutcome,
+    ReportRange,
+    category_rows,
+    flow_of,
+    service_level,
+)
+from ntpd112.reports.wallboard import (
+    ABANDONED_LISTED,
+    AVERAGE_DAYS,
+    INCIDENT_WINDOW,
+    TICKET_WINDOW,
+    WAITING_WINDOW,
+    BoardAbandonedCall,
+    BoardMapIncident,
+    BoardOpenTicket,
+    BoardToday,
+    BoardWaitingCall,
+    OpenCall,
+    hours_against_average,
+    nuisance,
+)
+from ntpd112.room.priority import priority_reasons
+from ntpd112.routing.categories import Category, category_index
+from ntpd112.store.db import Database
+from ntpd112.store.models import Call, CallerFlag, Incident, Operator, Ticket
+from ntpd112.store.reports import _answer_seconds, outcome_expression
+from ntpd112.tickets.flow import OPEN_STATUSES
+
+# How far back an operator's calls tell whether they are on one or wrapping up (a shift, with margin).
+OPERATOR_CALLS_WINDOW = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class OperatorRecord:
+    username: str
+    name: str
+    role: str
+    logged_in: bool
+    paused: bool
+    pause_reason: str | None
+    state_changed_at: datetime | None
+    open_call: OpenCall | None
+    last_call_ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WallboardRecords:
+    waiting: list[BoardWaitingCall]
+    operators: list[OperatorRecord]
+    today: BoardToday
+    incidents: list[BoardMapIncident]
+    tickets: list[BoardOpenTicket]
+
+
+class WallboardRepository:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def read(
+        self,
+        now: datetime,
+        day: ReportRange,
+        phantom_seconds: float,
+        categories: list[Category],
+        agency_names: Mapping[str, str],
+    ) -> WallboardRecords:
+        """Everything the wallboard shows from the records; `day` is today in the room's time zone."""
+        async with self._database.session() as session, session.begin():
+            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            return WallboardRecords(
+                waiting=await _waiting(session, now, phantom_seconds),
+                operators=await _operators(session, now),
+                today=await _today(session, day, phantom_seconds, categories),
+                incidents=await _incidents(session, now, categories),
+                tickets=await _tickets(session, now, agency_names),
+            )
+
+
+async def _waiting(session: AsyncSession, now: datetime, phantom_seconds: float) -> list[BoardWaitingCall]:
+    statement = (
+        select(Call, func.coalesce(CallerFlag.prankster, False))
+        .outerjoin(CallerFlag, CallerFlag.number == Call.caller_number)
+        .where(
+            Call.offered_at >= now - WAITING_WINDOW,
+            outcome_expression(phantom_seconds) == CallOutcome.WAITING.value,
+        )
+        .order_by(Call.offered_at)
+    )
+    return [
+        BoardWaitingCall(
+            call_id=call.id,
+            caller_number=call.caller_number,
+            caller_name=call.caller_name,
+            offered_at=call.offered_at,
+            queue_joined_at=call.queue_joined_at,
+            priority=call.queue_priority,
+            priority_reasons=priority_reasons(
+                has_location=call.best_lat is not None,
+                repeat_caller=bool(call.repeat_caller),
+                prankster=prankster,
+            ),
+            repeat_caller=bool(call.repeat_caller),
+            calls_24h=call.calls_24h,
+            kecamatan=call.area_kecamatan,
+            kelurahan=call.area_kelurahan,
+        )
+        for call, prankster in (await session.execute(statement)).tuples()
+        if call.offered_at is not None
+    ]
+
+
+async def _operators(session: AsyncSession, now: datetime) -> list[OperatorRecord]:
+    recent = (
+        Call.offered_at >= now - OPERATOR_CALLS_WINDOW,
+        Call.operator.is_not(None),
+        Call.operator_answered_at.is_not(None),
+    )
+    open_calls = await session.execute(
+        select(Call.operator, Call.id, Call.caller_number, Call.operator_answered_at)
+        .where(*recent, Call.ended_at.is_(None))
+        .order_by(Call.operator_answered_at)
+    )
+    # The latest answered call of an operator wins (a call left open by a crash does not hide a newer one).
+    open_by_operator = {
+        operator: OpenCall(call_id, number, answered_at)
+        for operator, call_id, number, answered_at in open_calls.tuples()
+        if operator is not None and answered_at is not None
+    }
+    # The operator's talk ends at app_queue's AgentComplete (answer + talk time); the caller may stay on longer
+    # (a dispatch), so the caller's channel end is only the fallback.
+    talk_end = func.coalesce(Call.operator_answered_at + Call.talk_seconds * timedelta(seconds=1), Call.ended_at)
+    last_ended = dict(
+        (await session.execute(select(Call.operator, func.max(talk_end)).where(*recent).group_by(Call.operator)))
+        .tuples()
+        .all()
+    )
+    operators = await session.scalars(select(Operator).order_by(Operator.username))
+    return [
+        OperatorRecord(
+            username=row.username,
+            name=row.name,
+            role=row.role,
+            logged_in=row.logged_in,
+            paused=row.paused,
+            pause_reason=row.pause_reason,
+            state_changed_at=row.state_changed_at,
+            open_call=open_by_operator.get(row.username),
+            last_call_ended_at=last_ended.get(row.username),
+        )
+        for row in operators
+    ]
+
+
+async def _today(
+    session: AsyncSession, day: ReportRange, phantom_seconds: float, categories: list[Category]
+) -> BoardToday:
+    in_day = (Call.offered_at >= day.start, Call.offered_at < day.end)
+    outcome = outcome_expression(phantom_seconds)
+    facts = select(outcome.label("outcome"), _answer_seconds().label("answer")).where(*in_day).subquery()
+    counts: dict[CallOutcome, int] = {}
+    within = [0] * len(SERVICE_LEVEL_TARGETS)
+    rows = await session.execute(
+        select(
+            facts.c.outcome,
+            func.count(),
+            *(func.count().filter(facts.c.answer <= target.within_seconds) for target in SERVICE_LEVEL_TARGETS),
+        ).group_by(facts.c.outcome)
+    )
+    for name, count, *answered_within in rows.tuples():
+        counts[CallOutcome(name)] = count
+        within = [total + n for total, n in zip(within, answered_within, strict=True)]
+    counted = sum(counts.get(o, 0) for o in SERVICE_LEVEL_OUTCOMES)
+    flow = flow_of(counts)
+
+    by_category = category_rows(
+        (
+            await session.execute(
+                select(Incident.category, func.count())
+                .join(Call, Call.id == Incident.call_id)
+                .where(*in_day)
+                .group_by(Incident.category)
+            )
+        ).tuples(),
+        categories,
+    )
+    today_hours, earlier_hours = await _hours(session, day)
+    abandoned = await session.execute(
+        select(
+            Call.id,
+            Call.caller_number,
+            Call.offered_at,
+            Call.wait_seconds,
+            Call.callback_status,
+            Call.callback_outcome,
+            Call.callback_taken_by,
+        )
+        .where(*in_day, outcome == CallOutcome.ABANDONED.value)
+        .order_by(Call.offered_at.desc())
+        .limit(ABANDONED_LISTED)
+    )
+    return BoardToday(
+        day=day.first,
+        timezone=day.timezone,
+        phantom_abandon_seconds=phantom_seconds,
+        flow=flow,
+        service_levels=[service_level(t, n, counted) for t, n in zip(SERVICE_LEVEL_TARGETS, within, strict=True)],
+        abandoned=[
+            BoardAbandonedCall(
+                call_id=call_id,
+                caller_number=number,
+                offered_at=offered_at,
+                wait_seconds=None if wait is None else round(wait, 1),
+                callback_status=status,
+                callback_outcome=callback_outcome,
+                callback_taken_by=taken_by,
+            )
+            for call_id, number, offered_at, wait, status, callback_outcome, taken_by in abandoned.tuples()
+        ],
+        by_hour=hours_against_average(today_hours, earlier_hours, AVERAGE_DAYS),
+        by_category=by_category,
+        nuisance=nuisance(by_category, flow.offered),
+    )
+
+
+async def _hours(session: AsyncSession, day: ReportRange) -> tuple[dict[int, int], dict[int, int]]:
+    """Calls offered per room-time hour: today's, and the total of the AVERAGE_DAYS days before."""
+    local = func.timezone(day.timezone, Call.offered_at)
+    local_day, hour = cast(local, Date), cast(extract("hour", local), Integer)
+    since = day.start - timedelta(days=AVERAGE_DAYS)
+    rows = await session.execute(
+        select(local_day, hour, func.count())
+        .where(Call.offered_at >= since, Call.offered_at < day.end)
+        .group_by(local_day, hour)
+    )
+    today: dict[int, int] = {}
+    earlier: dict[int, int] = {}
+    for on, at_hour, count in rows.tuples():
+        into = today if on == day.first else earlier
+        into[at_hour] = into.get(at_hour, 0) + count
+    return today, earlier
+
+
+async def _incidents(session: AsyncSession, now: datetime, categories: list[Category]) -> list[BoardMapIncident]:
+    known = category_index(categories)
+    rows = await session.execute(
+        select(Incident, Call.best_lat, Call.best_lon, Call.area_kecamatan)
+        .join(Call, Call.id == Incident.call_id)
+        .where(Call.offered_at >= now - INCIDENT_WINDOW, Incident.status != "closed")
+        .order_by(Incident.created_at.desc())
+    )
+    incidents = []
+    for incident, best_lat, best_lon, kecamatan in rows.tuples():
+        own = incident.lat is not None and incident.lon is not None
+        category = known.get(incident.category)
+        incidents.append(
+            BoardMapIncident(
+                call_id=incident.call_id,
+                category=incident.category,
+                label=category.label_id if category else incident.category,
+                status=incident.status,
+                severity=incident.severity,
+                lat=incident.lat if own else best_lat,
+                lon=incident.lon if own else best_lon,
+                kecamatan=kecamatan,
+                created_at=incident.created_at,
+            )
+        )
+    return incidents
+
+
+async def _tickets(session: AsyncSession, now: datetime, agency_names: Mapping[str, str]) -> list[BoardOpenTicket]:
+    tickets = await session.scalars(
+        select(Ticket)
+        .where(Ticket.created_at >= now - TICKET_WINDOW, Ticket.status.in_([s.value for s in OPEN_STATUSES]))
+        .order_by(Ticket.created_at)
+    )
+    return [
+        BoardOpenTicket(
+            ticket_id=ticket.id,
+            number=ticket.number,
+            call_id=ticket.call_id,
+            agency=ticket.agency,
+            agency_label=agency_names.get(ticket.agency, ticket.agency),
+            category=ticket.category,
+            status=ticket.status,
+            created_at=ticket.created_at,
+            updated_at=ticket.updated_at,
+        )
+        for ticket in tickets
+    ]

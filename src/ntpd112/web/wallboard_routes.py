@@ -1,0 +1,30 @@
+"""The supervisors' wallboard over HTTP: one snapshot (GET /api/wallboard); the page keeps it fresh by re-reading it
+when the live stream (GET /api/stream, `follow_room`) says something changed."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ntpd112.clock import utcnow
+from ntpd112.dispatch.routing_service import RoutingUnavailable
+from ntpd112.reports.wallboard import Wallboard
+from ntpd112.routing.tables import RoutingTable
+from ntpd112.web.common import DEPS
+from ntpd112.web.endpoints import RouteTable
+
+routes = RouteTable()
+
+
+@routes.get(
+    "/api/wallboard",
+    access="supervisor",
+    summary="The wallboard: waiting calls, operators, today's service level and calls, open incidents and tickets",
+)
+async def get_wallboard(request: web.Request) -> Wallboard:
+    deps = request.app[DEPS]
+    table: RoutingTable | None
+    try:
+        table = deps.routing.current.table
+    except RoutingUnavailable:
+        table = None  # the default categories still name every incident
+    return await deps.wallboard.snapshot(utcnow(), table)
