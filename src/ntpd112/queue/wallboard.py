@@ -9,8 +9,7 @@ from datetime import datetime
 from ntpd112.live import Hub
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
-from ntpd112.pbx.ami_actions import DeviceStateList
-from ntpd112.queue.operators import interface
+from ntpd112.pbx.ami_actions import PhoneState, PjsipShowEndpoints
 from ntpd112.reports.rules import report_names
 from ntpd112.reports.wallboard import (
     BoardOperator,
@@ -19,7 +18,6 @@ from ntpd112.reports.wallboard import (
     OperatorState,
     Wallboard,
     operator_state,
-    phone_registered,
     today_range,
 )
 from ntpd112.room.config import QueueSettings, ReportSettings
@@ -28,7 +26,7 @@ from ntpd112.store.wallboard import OperatorRecord, WallboardRepository
 
 log = get_logger(__name__)
 # The wallboard must not hang on a slow AMI: past this the phones' states are left unknown.
-DEVICE_STATES_TIMEOUT = 2.0
+PHONES_TIMEOUT = 2.0
 
 
 class WallboardService:
@@ -47,32 +45,33 @@ class WallboardService:
         records = await self._repository.read(
             now, today, self._reports.phantom_abandon_seconds, categories, agency_names
         )
-        devices = await self._device_states()
+        phones = await self._phones()
         return Wallboard(
             generated_at=now,
             queue_count=self._hub.queue_waiting,
             waiting=records.waiting,
-            operators=[self._row(record, devices, now) for record in records.operators],
+            operators=[self._row(record, phones, now) for record in records.operators],
             wrapup_seconds=self._queue.wrapup_seconds,
             today=records.today,
             incidents=records.incidents,
             tickets=records.tickets,
         )
 
-    async def _device_states(self) -> dict[str, str] | None:
+    async def _phones(self) -> dict[str, PhoneState] | None:
         try:
-            return await self._ami.send(DeviceStateList(), timeout=DEVICE_STATES_TIMEOUT)
+            return await self._ami.send(PjsipShowEndpoints(), timeout=PHONES_TIMEOUT)
         except AmiError as error:
-            log.warning("wallboard: device states unavailable", error=str(error))
+            log.warning("wallboard: phone states unavailable", error=str(error))
             return None
 
-    def _row(self, record: OperatorRecord, devices: dict[str, str] | None, now: datetime) -> BoardOperator:
-        device = None if devices is None else devices.get(interface(record.username))
+    def _row(self, record: OperatorRecord, phones: dict[str, PhoneState] | None, now: datetime) -> BoardOperator:
+        # The operator's phone is the endpoint of their username (pbx/phones.py).
+        phone = None if phones is None else phones.get(record.username)
         facts = OperatorFacts(
             logged_in=record.logged_in,
             paused=record.paused,
             state_changed_at=record.state_changed_at,
-            device_state=device,
+            device_state=None if phone is None else phone.device_state,
             open_call=record.open_call,
             last_call_ended_at=record.last_call_ended_at,
         )
@@ -87,7 +86,7 @@ class WallboardService:
             since=reading.since,
             wrap_up_until=reading.until,
             pause_reason=record.pause_reason if record.paused else None,
-            phone_registered=phone_registered(device),
+            phone_registered=None if phone is None else phone.registered,
             call=None
             if call is None
             else BoardOperatorCall(

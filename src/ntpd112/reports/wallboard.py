@@ -46,7 +46,7 @@ class OperatorState(StrEnum):
     LOGGED_OUT = "logged_out"
 
 
-# Asterisk's device states (DeviceStateList) as the wallboard reads them.
+# Asterisk's device states as the wallboard reads them (pbx/ami_actions.PjsipShowEndpoints).
 _RINGING = frozenset({"RINGING"})
 _IN_USE = frozenset({"INUSE", "BUSY", "ONHOLD", "RINGINUSE"})
 _UNREACHABLE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
@@ -79,20 +79,16 @@ class StateReading:
     until: datetime | None = None  # the end of a wrap-up
 
 
-def phone_registered(device_state: str | None) -> bool | None:
-    """None: not known (Asterisk unreachable or silent about the phone)."""
-    return None if device_state is None else device_state not in _UNREACHABLE
-
-
 def operator_state(facts: OperatorFacts, now: datetime, wrapup_seconds: float) -> StateReading:
     if not facts.logged_in:
         return StateReading(OperatorState.LOGGED_OUT, facts.state_changed_at)
     if facts.device_state in _RINGING:
         return StateReading(OperatorState.RINGING, None)
     in_use = facts.device_state in _IN_USE
-    # The device is the better witness (an operator who transferred the caller away is free although the caller's
-    # call goes on); without a device state the open call in the records decides.
-    if in_use or (facts.device_state is None and facts.open_call is not None):
+    # A reachable phone is the better witness (an operator who transferred the caller away is free although the
+    # caller's call goes on); without one (no state, or the phone lost its registration) the records decide.
+    phone_known = facts.device_state is not None and facts.device_state not in _UNREACHABLE
+    if in_use or (not phone_known and facts.open_call is not None):
         return StateReading(OperatorState.ON_CALL, facts.open_call.answered_at if facts.open_call else None)
     if facts.paused:
         return StateReading(OperatorState.PAUSED, facts.state_changed_at)

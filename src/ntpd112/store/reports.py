@@ -234,7 +234,7 @@ class ReportRepository:
         statement = (
             select(calls.c.category, func.count()).where(calls.c.category.is_not(None)).group_by(calls.c.category)
         )
-        return category_rows((await session.execute(statement)).tuples(), categories)
+        return category_rows((await session.execute(statement)), categories)
 
     async def _totals(
         self, session: AsyncSession, calls: Table, by_category: list[CategoryRow]

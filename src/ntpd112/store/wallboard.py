@@ -124,7 +124,7 @@ async def _waiting(session: AsyncSession, now: datetime, phantom_seconds: float)
             kecamatan=call.area_kecamatan,
             kelurahan=call.area_kelurahan,
         )
-        for call, prankster in (await session.execute(statement)).tuples()
+        for call, prankster in (await session.execute(statement))
         if call.offered_at is not None
     ]
 
@@ -143,16 +143,14 @@ async def _operators(session: AsyncSession, now: datetime) -> list[OperatorRecor
     # The latest answered call of an operator wins (a call left open by a crash does not hide a newer one).
     open_by_operator = {
         operator: OpenCall(call_id, number, answered_at)
-        for operator, call_id, number, answered_at in open_calls.tuples()
+        for operator, call_id, number, answered_at in open_calls
         if operator is not None and answered_at is not None
     }
     # The operator's talk ends at app_queue's AgentComplete (answer + talk time); the caller may stay on longer
     # (a dispatch), so the caller's channel end is only the fallback.
     talk_end = func.coalesce(Call.operator_answered_at + Call.talk_seconds * timedelta(seconds=1), Call.ended_at)
     last_ended = dict(
-        (await session.execute(select(Call.operator, func.max(talk_end)).where(*recent).group_by(Call.operator)))
-        .tuples()
-        .all()
+        (await session.execute(select(Call.operator, func.max(talk_end)).where(*recent).group_by(Call.operator))).all()
     )
     operators = await session.scalars(select(Operator).order_by(Operator.username))
     return [
@@ -186,7 +184,7 @@ async def _today(
             *(func.count().filter(facts.c.answer <= target.within_seconds) for target in SERVICE_LEVEL_TARGETS),
         ).group_by(facts.c.outcome)
     )
-    for name, count, *answered_within in rows.tuples():
+    for name, count, *answered_within in rows:
         counts[CallOutcome(name)] = count
         within = [total + n for total, n in zip(within, answered_within, strict=True)]
     counted = sum(counts.get(o, 0) for o in SERVICE_LEVEL_OUTCOMES)
@@ -200,7 +198,7 @@ async def _today(
                 .where(*in_day)
                 .group_by(Incident.category)
             )
-        ).tuples(),
+        ),
         categories,
     )
     today_hours, earlier_hours = await _hours(session, day)
@@ -234,7 +232,7 @@ async def _today(
                 callback_outcome=callback_outcome,
                 callback_taken_by=taken_by,
             )
-            for call_id, number, offered_at, wait, status, callback_outcome, taken_by in abandoned.tuples()
+            for call_id, number, offered_at, wait, status, callback_outcome, taken_by in abandoned
         ],
         by_hour=hours_against_average(today_hours, earlier_hours, AVERAGE_DAYS),
         by_category=by_category,
@@ -254,7 +252,7 @@ async def _hours(session: AsyncSession, day: ReportRange) -> tuple[dict[int, int
     )
     today: dict[int, int] = {}
     earlier: dict[int, int] = {}
-    for on, at_hour, count in rows.tuples():
+    for on, at_hour, count in rows:
         into = today if on == day.first else earlier
         into[at_hour] = into.get(at_hour, 0) + count
     return today, earlier
@@ -269,7 +267,7 @@ async def _incidents(session: AsyncSession, now: datetime, categories: list[Cate
         .order_by(Incident.created_at.desc())
     )
     incidents = []
-    for incident, best_lat, best_lon, kecamatan in rows.tuples():
+    for incident, best_lat, best_lon, kecamatan in rows:
         own = incident.lat is not None and incident.lon is not None
         category = known.get(incident.category)
         incidents.append(

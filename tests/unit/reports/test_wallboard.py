@@ -16,7 +16,6 @@ from ntpd112.reports.wallboard import (
     hours_against_average,
     nuisance,
     operator_state,
-    phone_registered,
     today_range,
 )
 from ntpd112.room.config import PrioritySettings
@@ -48,6 +47,8 @@ def facts(**changes: object) -> OperatorFacts:
         ({"device_state": "INUSE", "open_call": CALL}, OperatorState.ON_CALL, CALL.answered_at),
         # No device state (Asterisk unreachable): the open call in the records decides.
         ({"device_state": None, "open_call": CALL}, OperatorState.ON_CALL, CALL.answered_at),
+        # The phone lost its registration during the call: the records still say on a call.
+        ({"device_state": "UNAVAILABLE", "open_call": CALL}, OperatorState.ON_CALL, CALL.answered_at),
         # The caller was transferred away: the phone is idle although the caller's call goes on.
         ({"device_state": "NOT_INUSE", "open_call": CALL}, OperatorState.AVAILABLE, CHANGED),
         ({"paused": True}, OperatorState.PAUSED, CHANGED),
@@ -64,18 +65,14 @@ def test_the_operator_state(changes: dict[str, object], state: OperatorState, si
 def test_wrap_up_lasts_the_queue_s_wrapup_time_after_the_last_call() -> None:
     ended = NOW - timedelta(seconds=4)
     reading = operator_state(facts(last_call_ended_at=ended), NOW, wrapup_seconds=10)
-    assert (reading.state, reading.since, reading.until) == (OperatorState.WRAP_UP, ended, ended + timedelta(seconds=10))
+    assert (reading.state, reading.since, reading.until) == (
+        OperatorState.WRAP_UP,
+        ended,
+        ended + timedelta(seconds=10),
+    )
     later = operator_state(facts(last_call_ended_at=ended), NOW + timedelta(seconds=6), wrapup_seconds=10)
     assert later.state is OperatorState.AVAILABLE
     assert operator_state(facts(last_call_ended_at=ended, paused=True), NOW, 10).state is OperatorState.PAUSED
-
-
-@pytest.mark.parametrize(
-    ("device", "registered"),
-    [("NOT_INUSE", True), ("INUSE", True), ("RINGING", True), ("UNAVAILABLE", False), ("INVALID", False), (None, None)],
-)
-def test_phone_registered(device: str | None, registered: bool | None) -> None:
-    assert phone_registered(device) is registered
 
 
 def test_the_priority_and_its_reasons_come_from_one_rule() -> None:
