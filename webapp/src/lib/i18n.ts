@@ -2,6 +2,7 @@
 // the keys; the English one must have exactly the same keys (the type says so, and a unit test checks the values).
 
 import { DISPATCH_EN, DISPATCH_ID } from "./i18nDispatch";
+import { WALLBOARD_EN, WALLBOARD_ID } from "./i18nWallboard";
 
 export const LANGUAGES = ["id", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -277,6 +278,7 @@ const id = {
   "duration.hours": "{n} jam",
   "duration.days": "{n} hari",
   ...DISPATCH_ID,
+  ...WALLBOARD_ID,
 } as const;
 
 export type MessageKey = keyof typeof id;
@@ -552,6 +554,7 @@ const en: Dictionary = {
   "duration.hours": "{n} hours",
   "duration.days": "{n} days",
   ...DISPATCH_EN,
+  ...WALLBOARD_EN,
 };
 
 export const DICTIONARIES: Readonly<Record<Language, Dictionary>> = { id, en };

@@ -1,20 +1,22 @@
-// One route per screen, and who may see it. Supervisor and agency screens come in later issues: they get a path
-// and roles here, and `homeScreen` sends their users there.
+// One route per screen, and who may see it. A screen gets a path and roles here, and `homeScreen` sends its users
+// there; the wallboard is the supervisors' second screen (their home stays the console).
 
 export type Role = "operator" | "supervisor" | "admin" | "agency";
-export type Screen = "login" | "password" | "operator" | "agency";
+export type Screen = "login" | "password" | "operator" | "agency" | "wallboard";
 
 export const SCREEN_PATHS: Readonly<Record<Screen, string>> = {
   login: "/login",
   password: "/password",
   operator: "/operator",
   agency: "/agency",
+  wallboard: "/wallboard",
 };
 
 // Staff roles include the lower ones (admin > supervisor > operator); agency users are separate.
-const SCREEN_ROLES: Readonly<Record<"operator" | "agency", readonly Role[]>> = {
+const SCREEN_ROLES: Readonly<Record<"operator" | "agency" | "wallboard", readonly Role[]>> = {
   operator: ["operator", "supervisor", "admin"],
   agency: ["agency"],
+  wallboard: ["supervisor", "admin"],
 };
 
 export interface SignedInUser {
@@ -36,8 +38,13 @@ export function screenFor(path: string, user: SignedInUser | null): Screen {
     return "password";
   }
   const asked = (Object.keys(SCREEN_PATHS) as Screen[]).find((screen) => SCREEN_PATHS[screen] === path);
-  if (asked === "operator" || asked === "agency") {
+  if (asked === "operator" || asked === "agency" || asked === "wallboard") {
     return user.roles.some((role) => SCREEN_ROLES[asked].includes(role)) ? asked : homeScreen(user);
   }
   return homeScreen(user);
+}
+
+/** Whether the user may open `screen` (the header offers the link then). */
+export function mayOpen(screen: "wallboard", user: SignedInUser | null): boolean {
+  return user !== null && user.roles.some((role) => SCREEN_ROLES[screen].includes(role));
 }

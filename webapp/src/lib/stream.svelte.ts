@@ -75,8 +75,10 @@ function onMessage(message: ServerMessage): void {
     case "resync":
     case "error":
     case "tickets_changed":
+    case "room_changed":
       // resync: the server closes the stream next (4409) and the reconnect resyncs. error: a refused watch.
-      // tickets_changed: for the agency screen; the console reads tickets where it shows them.
+      // tickets_changed: for the agency screen; the console reads tickets where it shows them. room_changed: the
+      // wallboard's (the console never sends follow_room).
       return;
   }
 }
