@@ -8,11 +8,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from ntpd112.clock import utcnow
-from ntpd112.dispatch.routing_service import RoutingUnavailable
 from ntpd112.reports.export import MEDIA_TYPES, ReportFormat, file_name, render
 from ntpd112.reports.rules import RangeError, Report, ReportRange
-from ntpd112.routing.tables import RoutingTable
-from ntpd112.web.common import DEPS, ApiError
+from ntpd112.web.common import DEPS, ApiError, table_in_force
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -43,12 +41,7 @@ async def get_report(request: web.Request, query: ReportQuery) -> web.Response:
         period = ReportRange(query.first, query.last, settings.timezone)
     except RangeError as error:
         raise ApiError(400, "invalid_range", str(error)) from None
-    table: RoutingTable | None
-    try:
-        table = deps.routing.current.table
-    except RoutingUnavailable:
-        table = None  # the default categories still name every incident
-    report = await deps.reports.build(period, settings, table, utcnow())
+    report = await deps.reports.build(period, settings, table_in_force(request), utcnow())
     response = web.Response(body=render(report, query.format))
     response.headers["Content-Type"] = MEDIA_TYPES[query.format]
     if query.format != "json":

@@ -6,10 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ntpd112.clock import utcnow
-from ntpd112.dispatch.routing_service import RoutingUnavailable
 from ntpd112.reports.wallboard import Wallboard
-from ntpd112.routing.tables import RoutingTable
-from ntpd112.web.common import DEPS
+from ntpd112.web.common import DEPS, table_in_force
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -21,10 +19,4 @@ routes = RouteTable()
     summary="The wallboard: waiting calls, operators, today's service level and calls, open incidents and tickets",
 )
 async def get_wallboard(request: web.Request) -> Wallboard:
-    deps = request.app[DEPS]
-    table: RoutingTable | None
-    try:
-        table = deps.routing.current.table
-    except RoutingUnavailable:
-        table = None  # the default categories still name every incident
-    return await deps.wallboard.snapshot(utcnow(), table)
+    return await request.app[DEPS].wallboard.snapshot(utcnow(), table_in_force(request))
