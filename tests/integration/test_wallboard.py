@@ -138,7 +138,7 @@ async def test_the_wallboard_at_the_end_of_the_hand_worked_monday(
     assert (waiting.call_id, waiting.caller_number, waiting.priority) == (week_and_room["waiting"], WAITING_NUMBER, 1)
     assert waiting.priority_reasons == [PriorityReason.PRANKSTER]
     assert (waiting.repeat_caller, waiting.calls_24h, waiting.kecamatan) == (True, 3, "Pamulang")
-    assert waiting.queue_joined_at is not None
+    assert waiting.queue_joined_at is not None and not waiting.overflowed
 
     operators = {o.username: o for o in board.operators}
     assert set(operators) == {"ani", "budi", "cici"}

@@ -111,7 +111,8 @@ class BoardWaitingCall(_Row):
     caller_number: str | None
     caller_name: str | None
     offered_at: datetime  # the wait runs from here (intake included), as the answer time does
-    queue_joined_at: datetime | None  # None: still in intake (greeting), not yet in the queue
+    queue_joined_at: datetime | None  # None: not in app_queue yet (intake), or never (no operator to ring)
+    overflowed: bool  # sent on to the supervisors and the backup number (nobody answered, or nobody to ring)
     priority: int | None
     priority_reasons: list[PriorityReason]
     repeat_caller: bool

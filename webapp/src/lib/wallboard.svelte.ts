@@ -18,10 +18,8 @@ export const REFRESH_DELAY_MS = 150;
 export const wallboard = $state<{
   snapshot: Wallboard | null;
   connected: boolean;
-  // app_queue's count as the stream last said (ahead of the snapshot between a frame and its re-read).
-  queueCount: number | null;
   failure: ApiFailure | null;
-}>({ snapshot: null, connected: false, queueCount: null, failure: null });
+}>({ snapshot: null, connected: false, failure: null });
 
 let socket: LiveSocket | null = null;
 let pending: ReturnType<typeof setTimeout> | undefined;
@@ -48,9 +46,6 @@ function onMessage(message: ServerMessage): void {
       void refresh();
       return;
     case "queue":
-      wallboard.queueCount = message.waiting;
-      soon();
-      return;
     case "room_changed":
     case "operator_changed":
     case "callbacks_changed":
@@ -85,7 +80,6 @@ async function readOnce(): Promise<void> {
       return;
     }
     wallboard.snapshot = data;
-    wallboard.queueCount = data.queue_count;
     wallboard.failure = null;
   } catch {
     wallboard.failure = NETWORK_FAILURE;
