@@ -8,22 +8,23 @@ run in one REPEATABLE READ transaction, so the numbers agree with each other.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, true
+from sqlalchemy import and_, func, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import LateralFromClause
 
 from ntpd112.reports.rules import (
     SERVICE_LEVEL_OUTCOMES,
     SERVICE_LEVEL_TARGETS,
     CallOutcome,
+    CategoryRow,
     ReportRange,
     category_rows,
     flow_of,
@@ -53,6 +54,7 @@ from ntpd112.tickets.flow import OPEN_STATUSES
 
 # The dialplan's UserEvents when a call goes on to the supervisors, then the backup number (queue/events.py).
 OVERFLOW_EVENTS = ("overflow", "overflow_backup")
+EARLIER_HOURS_TTL = 600.0  # seconds
 # How far back an operator's calls tell whether they are on one or wrapping up (a shift, with margin).
 OPERATOR_CALLS_WINDOW = timedelta(hours=12)
 
@@ -82,6 +84,9 @@ class WallboardRecords:
 class WallboardRepository:
     def __init__(self, database: Database) -> None:
         self._database = database
+        # The hourly totals of the days before today (they only change when reconciliation adds a call the service
+        # missed): read once per room day and EARLIER_HOURS_TTL, not at every refresh of every wallboard.
+        self._earlier_hours: tuple[date, float, dict[int, int]] | None = None
 
     async def read(
         self,
@@ -94,13 +99,27 @@ class WallboardRepository:
         """Everything the wallboard shows from the records; `day` is today in the room's time zone."""
         async with self._database.session() as session, session.begin():
             await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            earlier_hours = await self._hours_before(session, day)
+            # Today began less than INCIDENT_WINDOW ago: one pass over the window's incidents serves both today's
+            # categories and the open incidents.
+            today_categories, open_ids = await _recent_incidents(session, now - INCIDENT_WINDOW, day)
             return WallboardRecords(
                 waiting=await _waiting(session, now, phantom_seconds),
                 operators=await _operators(session, now),
-                today=await _today(session, day, phantom_seconds, categories),
-                incidents=await _incidents(session, now, categories),
+                today=await _today(
+                    session, day, phantom_seconds, category_rows(today_categories, categories), earlier_hours
+                ),
+                incidents=await _open_incidents(session, open_ids, categories),
                 tickets=await _tickets(session, now, agency_names),
             )
+
+    async def _hours_before(self, session: AsyncSession, day: ReportRange) -> dict[int, int]:
+        cached = self._earlier_hours
+        if cached is not None and cached[0] == day.first and monotonic() - cached[1] < EARLIER_HOURS_TTL:
+            return cached[2]
+        hours = _hours(await _hours_rows(session, day.start - timedelta(days=AVERAGE_DAYS), day.start), day)
+        self._earlier_hours = (day.first, monotonic(), hours)
+        return hours
 
 
 async def _waiting(session: AsyncSession, now: datetime, phantom_seconds: float) -> list[BoardWaitingCall]:
@@ -178,19 +197,20 @@ async def _operators(session: AsyncSession, now: datetime) -> list[OperatorRecor
     ]
 
 
-def _incident_of_call(*columns: Any, where: ColumnElement[bool] | None = None) -> LateralFromClause:
+def _incident_of_call(*columns: Any) -> LateralFromClause:
     """The call's incident (at most one: incidents.call_id is unique) as a LATERAL subquery. Its LIMIT keeps
     PostgreSQL from flattening it into a join, which it would run as a hash join over every incident ever recorded
     (a parallel scan of the whole table, 100+ ms at a million calls) instead of one index lookup per call of the
     slice (a few ms)."""
-    statement = select(*columns).where(Incident.call_id == Call.id)
-    if where is not None:
-        statement = statement.where(where)
-    return statement.limit(1).lateral()
+    return select(*columns).where(Incident.call_id == Call.id).limit(1).lateral()
 
 
 async def _today(
-    session: AsyncSession, day: ReportRange, phantom_seconds: float, categories: list[Category]
+    session: AsyncSession,
+    day: ReportRange,
+    phantom_seconds: float,
+    by_category: list[CategoryRow],
+    earlier_hours: dict[int, int],
 ) -> BoardToday:
     in_day = (Call.offered_at >= day.start, Call.offered_at < day.end)
     outcome = outcome_expression(phantom_seconds)
@@ -210,20 +230,7 @@ async def _today(
     counted = sum(counts.get(o, 0) for o in SERVICE_LEVEL_OUTCOMES)
     flow = flow_of(counts)
 
-    incident = _incident_of_call(Incident.category)
-    by_category = category_rows(
-        (
-            await session.execute(
-                select(incident.c.category, func.count())
-                .select_from(Call)
-                .join(incident, true())
-                .where(*in_day)
-                .group_by(incident.c.category)
-            )
-        ),
-        categories,
-    )
-    today_hours, earlier_hours = await _hours(session, day)
+    today_hours = _hours(await _hours_rows(session, day.start, day.end), day)
     abandoned = await session.execute(
         select(
             Call.id,
@@ -262,34 +269,64 @@ async def _today(
     )
 
 
-async def _hours(session: AsyncSession, day: ReportRange) -> tuple[dict[int, int], dict[int, int]]:
-    """Calls offered per room-time hour: today's, and the total of the AVERAGE_DAYS days before. Counted per UTC
-    hour (an index-only scan with a cheap date_trunc per row) and turned into room time here: the three
-    Indonesian zones are whole hours ahead of UTC, so every UTC hour is one room hour."""
-    since = day.start - timedelta(days=AVERAGE_DAYS)
+async def _hours_rows(session: AsyncSession, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """Calls offered per UTC hour from `start` to `end`: an index-only scan with a cheap date_trunc per row."""
     utc_hour = func.date_trunc("hour", func.timezone("UTC", Call.offered_at))
     rows = await session.execute(
-        select(utc_hour, func.count()).where(Call.offered_at >= since, Call.offered_at < day.end).group_by(utc_hour)
+        select(utc_hour, func.count()).where(Call.offered_at >= start, Call.offered_at < end).group_by(utc_hour)
     )
+    return [(hour_start, count) for hour_start, count in rows]
+
+
+def _hours(rows: list[tuple[datetime, int]], day: ReportRange) -> dict[int, int]:
+    """UTC hours as room hours (0-23), summed over the days: the three Indonesian zones are whole hours ahead of
+    UTC, so every UTC hour is one room hour."""
     zone = ZoneInfo(day.timezone)
-    today: dict[int, int] = {}
-    earlier: dict[int, int] = {}
+    hours: dict[int, int] = {}
     for hour_start, count in rows:
         local = hour_start.replace(tzinfo=UTC).astimezone(zone)
-        into = today if local.date() == day.first else earlier
-        into[local.hour] = into.get(local.hour, 0) + count
-    return today, earlier
+        hours[local.hour] = hours.get(local.hour, 0) + count
+    return hours
 
 
-async def _incidents(session: AsyncSession, now: datetime, categories: list[Category]) -> list[BoardMapIncident]:
-    known = category_index(categories)
-    open_incident = _incident_of_call(Incident, where=Incident.status != "closed")
+async def _recent_incidents(
+    session: AsyncSession, since: datetime, day: ReportRange
+) -> tuple[list[tuple[str, int]], list[uuid.UUID]]:
+    """Over the incidents of the calls offered since `since` (today included): today's count per category, and
+    the ids of those not closed."""
+    incident = _incident_of_call(Incident.id, Incident.category, Incident.status)
+    in_today = and_(Call.offered_at >= day.start, Call.offered_at < day.end)
     rows = await session.execute(
-        select(aliased(Incident, open_incident), Call.best_lat, Call.best_lon, Call.area_kecamatan)
+        select(
+            incident.c.category,
+            func.count().filter(in_today),
+            func.array_agg(incident.c.id).filter(incident.c.status != "closed"),
+        )
         .select_from(Call)
-        .join(open_incident, true())
-        .where(Call.offered_at >= now - INCIDENT_WINDOW)
-        .order_by(open_incident.c.created_at.desc())
+        .join(incident, true())
+        .where(Call.offered_at >= since)
+        .group_by(incident.c.category)
+    )
+    counts: list[tuple[str, int]] = []
+    open_ids: list[uuid.UUID] = []
+    for category, today, not_closed in rows:
+        if today:
+            counts.append((category, today))
+        open_ids += not_closed or []
+    return counts, open_ids
+
+
+async def _open_incidents(
+    session: AsyncSession, ids: list[uuid.UUID], categories: list[Category]
+) -> list[BoardMapIncident]:
+    if not ids:
+        return []
+    known = category_index(categories)
+    rows = await session.execute(
+        select(Incident, Call.best_lat, Call.best_lon, Call.area_kecamatan)
+        .join(Call, Call.id == Incident.call_id)
+        .where(Incident.id.in_(ids))
+        .order_by(Incident.created_at.desc())
     )
     incidents = []
     for incident, best_lat, best_lon, kecamatan in rows:
