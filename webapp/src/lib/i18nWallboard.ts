@@ -2,7 +2,8 @@
 // same ones (the type says so).
 
 export const WALLBOARD_ID = {
-  "key.tvMode": "Papan pantau: mode TV untuk layar dinding (panel berganti sendiri); Esc kembali",
+  "key.tvMode": "Mode TV untuk layar dinding (panel berganti sendiri)",
+  "key.tvLeave": "Keluar dari mode TV",
   "wall.title": "Papan Pantau",
   "wall.link": "Papan pantau",
   "wall.consoleLink": "Konsol",
@@ -69,7 +70,8 @@ export const WALLBOARD_ID = {
 };
 
 export const WALLBOARD_EN: { readonly [K in keyof typeof WALLBOARD_ID]: string } = {
-  "key.tvMode": "Wallboard: TV mode for the wall screen (panels rotate by themselves); Esc goes back",
+  "key.tvMode": "TV mode for the wall screen (panels turn by themselves)",
+  "key.tvLeave": "Leave TV mode",
   "wall.title": "Wallboard",
   "wall.link": "Wallboard",
   "wall.consoleLink": "Console",

@@ -216,7 +216,7 @@ export type WallboardAction = { kind: "tv" } | { kind: "close" } | { kind: "lang
 
 export const WALLBOARD_BINDINGS: readonly Binding[] = [
   { keys: ["W"], join: "or", label: "key.tvMode" },
-  { keys: ["Esc"], join: "or", label: "key.close" },
+  { keys: ["Esc"], join: "or", label: "key.tvLeave" },
   { keys: ["Alt", "B"], join: "chord", label: "key.language" },
   { keys: ["Alt", "Q"], join: "chord", label: "key.signOut" },
 ];
