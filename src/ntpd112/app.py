@@ -35,6 +35,7 @@ from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.presence import Presence
+from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.aml import AmlRepository
 from ntpd112.store.area_map import AreaMap
@@ -56,6 +57,7 @@ from ntpd112.store.tickets import TicketRepository
 from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
 from ntpd112.store.webhooks import WebhookDeliveries, WebhookSecrets
+from ntpd112.store.wallboard import WallboardRepository
 from ntpd112.web.app import Accounts, HttpPolicy, WebDeps, create_app
 from ntpd112.web.hardening import HardenedAppRunner, server_tls_context
 
@@ -198,6 +200,9 @@ class Service:
                 reports=reports,
                 report_settings=room.reports,
                 recordings=Recordings(self.database, settings.recordings_dir),
+                wallboard=WallboardService(
+                    WallboardRepository(self.database), self.ami, self.hub, room.queue, room.reports
+                ),
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
                 webhook_secrets=self.webhook_secrets,

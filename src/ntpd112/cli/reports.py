@@ -63,7 +63,7 @@ def report(first: datetime, last: datetime, file_format: ReportFormat, output: P
 @click.command(
     "report-bench",
     help="Benchmark: N generated calls in the scratch database ntpd112_bench, then a "
-    "month's report timed (never the development or test database).",
+    "month's report and the wallboard's queries timed (never the development or test database).",
 )
 @click.option("--calls", default=1_000_000, show_default=True, type=click.IntRange(1, 20_000_000))
 @click.option("--month", default="2026-11", show_default=True, help="The month reported, YYYY-MM.")
@@ -71,7 +71,7 @@ def report(first: datetime, last: datetime, file_format: ReportFormat, output: P
 @click.option("--reuse", is_flag=True, help="Time the data already in ntpd112_bench; generate nothing.")
 def report_bench(calls: int, month: str, runs: int, reuse: bool) -> None:
     from ntpd112.cli.service import migrate_database
-    from ntpd112.devtools.report_bench import bench_database_url, create_database, fill, time_month
+    from ntpd112.devtools.report_bench import bench_database_url, create_database, fill, time_month, time_wallboard
     from ntpd112.room.config import load_room
 
     settings = cli_settings()
@@ -91,3 +91,5 @@ def report_bench(calls: int, month: str, runs: int, reuse: bool) -> None:
     click.echo(f"database: {result.calls:,} calls; {month}: {result.month_calls:,} calls")
     click.echo("report (PostgreSQL): " + ", ".join(f"{s:.2f} s" for s in result.report_seconds))
     click.echo("files: " + ", ".join(f"{name} {s:.2f} s" for name, s in result.render_seconds.items()))
+    wallboard = asyncio.run(time_wallboard(url, first_day, load_room().reports, max(runs, 5)))
+    click.echo("wallboard queries (PostgreSQL): " + ", ".join(f"{s * 1000:.0f} ms" for s in wallboard))

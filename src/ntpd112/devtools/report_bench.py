@@ -1,4 +1,5 @@
-"""The reports' benchmark (not a test): generated calls in a scratch database, then a month's report timed.
+"""The reports' benchmark (not a test): generated calls in a scratch database, then a month's report and the
+wallboard's queries timed.
 
 The calls are spread evenly over the 365 days that end with the measured month, generated inside PostgreSQL
 (generate_series, a fixed seed): about 80 % answered, 12 % abandoned (a quarter of them phantom), the rest
@@ -21,10 +22,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.clock import utcnow
 from ntpd112.reports.export import render
-from ntpd112.reports.rules import ReportRange
+from ntpd112.reports.rules import ReportRange, report_names
+from ntpd112.reports.wallboard import today_range
 from ntpd112.room.config import ReportSettings
 from ntpd112.store.db import Database
 from ntpd112.store.reports import ReportRepository
+from ntpd112.store.wallboard import WallboardRepository
 
 BENCH_DATABASE = "ntpd112_bench"
 _BATCH = 200_000
@@ -162,3 +165,25 @@ async def time_month(bench_url: str, month: date, settings: ReportSettings, runs
 
 def _next_month(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+async def time_wallboard(bench_url: str, month: date, settings: ReportSettings, runs: int) -> list[float]:
+    """The wallboard's queries (store/wallboard.py, everything GET /api/wallboard reads from PostgreSQL) at 18:00
+    room time on the month's last day, so that "today" and the 7 days before it are full of generated calls."""
+    last_day = _next_month(month) - timedelta(days=1)
+    now = datetime.combine(last_day, time(18), ZoneInfo(settings.timezone))
+    categories, agency_names = report_names(None)
+    database = Database(bench_url)
+    await database.start()
+    try:
+        repository = WallboardRepository(database)
+        timings = []
+        for _ in range(runs):
+            started = perf_counter()
+            await repository.read(
+                now, today_range(now, settings.timezone), settings.phantom_abandon_seconds, categories, agency_names
+            )
+            timings.append(perf_counter() - started)
+    finally:
+        await database.stop()
+    return timings

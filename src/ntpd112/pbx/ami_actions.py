@@ -151,6 +151,47 @@ class QueueStatus(AmiAction[dict[str, QueueMember]]):
         return {member.interface: member for member in members}
 
 
+# Asterisk's device state names (ast_devstate_str) as app_queue's and DeviceStateChange's constants.
+_DEVICE_STATES = {
+    "Not in use": "NOT_INUSE",
+    "In use": "INUSE",
+    "Busy": "BUSY",
+    "Invalid": "INVALID",
+    "Unavailable": "UNAVAILABLE",
+    "Ringing": "RINGING",
+    "Ring+Inuse": "RINGINUSE",
+    "On Hold": "ONHOLD",
+}
+
+
+@dataclass(frozen=True)
+class PhoneState:
+    device_state: str  # NOT_INUSE, INUSE, RINGING, UNAVAILABLE, ... (UNKNOWN for anything else)
+    registered: bool  # the endpoint has a contact (a registration or a static contact)
+
+
+@dataclass(frozen=True)
+class PjsipShowEndpoints(AmiAction[dict[str, PhoneState]]):
+    """Every PJSIP endpoint's device state and whether it has a contact, by endpoint name: operators logged out of
+    the queue included. (Not DeviceStateList: it lives in res_manager_devicestate, which the room's modules.conf
+    does not load; an unknown action answers an error that panoramisk, told to collect a list, waits past.)"""
+
+    name: ClassVar[str] = "PJSIPShowEndpoints"
+    collects_events: ClassVar[bool] = True
+
+    def fields(self) -> dict[str, str]:
+        return {}
+
+    def reply(self, response: Any) -> dict[str, PhoneState]:
+        return {
+            str(event["ObjectName"]): PhoneState(
+                _DEVICE_STATES.get(str(event.get("DeviceState")), "UNKNOWN"), bool(event.get("Contacts"))
+            )
+            for event in response
+            if event.get("Event") == "EndpointList" and event.get("ObjectName")
+        }
+
+
 # -- AstDB ----------------------------------------------------------------------------------------------------
 
 

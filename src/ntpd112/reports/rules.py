@@ -43,7 +43,7 @@ Definitions (what a 112 supervisor answers to the Bupati for):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from ntpd112.routing.categories import Category, CategoryKind, default_categories
+from ntpd112.routing.categories import Category, CategoryKind, category_index, default_categories
 from ntpd112.routing.tables import RoutingTable
 
 MAX_RANGE_DAYS = 366
@@ -165,6 +165,22 @@ def recap_group(category: Category | None) -> RecapGroup:
     if category.emergency:
         return RecapGroup.VALID_EMERGENCY
     return RecapGroup.INFORMATION if category.id == "information" else RecapGroup.NON_EMERGENCY_COMPLAINT
+
+
+def category_rows(counts: Iterable[tuple[str, int]], categories: Sequence[Category]) -> list[CategoryRow]:
+    """Calls per incident category, labelled and grouped, in the routing table's order (unknown ones last)."""
+    known = category_index(categories)
+    order = {category_id: index for index, category_id in enumerate(known)}
+    rows = [
+        CategoryRow(
+            category=category_id,
+            label=known[category_id].label_id if category_id in known else category_id,
+            group=recap_group(known.get(category_id)),
+            calls=count,
+        )
+        for category_id, count in counts
+    ]
+    return sorted(rows, key=lambda row: (order.get(row.category, len(order)), row.category))
 
 
 def report_names(table: RoutingTable | None) -> tuple[list[Category], dict[str, str]]:

@@ -60,14 +60,14 @@ from ntpd112.reports.rules import (
     Totals,
     TrunkRow,
     WeekdayRow,
+    category_rows,
     flow_of,
-    recap_group,
     report_names,
     seconds,
     service_level,
 )
 from ntpd112.room.config import ReportSettings
-from ntpd112.routing.categories import Category, category_index
+from ntpd112.routing.categories import Category
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallEvent, Incident
@@ -236,21 +236,10 @@ class ReportRepository:
     async def _categories(
         self, session: AsyncSession, calls: Table, categories: Sequence[Category]
     ) -> list[CategoryRow]:
-        known = category_index(categories)
-        order = {category_id: index for index, category_id in enumerate(known)}
         statement = (
             select(calls.c.category, func.count()).where(calls.c.category.is_not(None)).group_by(calls.c.category)
         )
-        rows = [
-            CategoryRow(
-                category=category_id,
-                label=known[category_id].label_id if category_id in known else category_id,
-                group=recap_group(known.get(category_id)),
-                calls=count,
-            )
-            for category_id, count in await session.execute(statement)
-        ]
-        return sorted(rows, key=lambda row: (order.get(row.category, len(order)), row.category))
+        return category_rows((await session.execute(statement)), categories)
 
     async def _totals(
         self, session: AsyncSession, calls: Table, by_category: list[CategoryRow]

@@ -23,6 +23,7 @@ from ntpd112.web import (
     status_routes,
     stream_routes,
     ticket_routes,
+    wallboard_routes,
 )
 from ntpd112.web.auth import audit_middleware, auth_middleware
 from ntpd112.web.common import DEPS, Accounts, WebDeps, errors_middleware
@@ -46,6 +47,7 @@ API_ROUTES = (
     report_routes.routes,
     ticket_routes.routes,
     agency_routes.routes,
+    wallboard_routes.routes,
 )
 
 

@@ -31,8 +31,9 @@ from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
+from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import ReportSettings
-from ntpd112.routing.tables import RoutingTableError
+from ntpd112.routing.tables import RoutingTable, RoutingTableError
 from ntpd112.store.aml import AmlRepository
 from ntpd112.store.area_map import AreaMap
 from ntpd112.store.audit import AuditTrail
@@ -122,6 +123,7 @@ class WebDeps:
     reports: ReportRepository
     report_settings: ReportSettings
     recordings: Recordings
+    wallboard: WallboardService
     # None: the AML endpoints answer 503 aml_disabled.
     aml: AmlRepository | None = None
     aml_hmac_secret: SecretStr | None = None
@@ -237,3 +239,12 @@ def require_self_or_supervisor(request: web.Request, username: str) -> Identity:
             403, "not_yourself", "an operator acts only on themself; a supervisor may act on others", {"user": username}
         )
     return identity
+
+
+def table_in_force(request: web.Request) -> RoutingTable | None:
+    """The routing table in force for naming categories and agencies; None before the first one (the default
+    categories still name every incident)."""
+    try:
+        return request.app[DEPS].routing.current.table
+    except RoutingUnavailable:
+        return None

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ntpd112.clock import utcnow
 from ntpd112.reports.export import MEDIA_TYPES, ReportFormat, file_name, render
 from ntpd112.reports.rules import RangeError, Report, ReportRange
-from ntpd112.web.common import DEPS, ApiError
+from ntpd112.web.common import DEPS, ApiError, table_in_force
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -42,7 +42,7 @@ async def get_report(request: web.Request, query: ReportQuery) -> web.Response:
         period = ReportRange(query.first, query.last, settings.timezone)
     except RangeError as error:
         raise ApiError(400, "invalid_range", str(error)) from None
-    report = await deps.reports.build(period, settings, deps.routing.table_or_none(), utcnow())
+    report = await deps.reports.build(period, settings, table_in_force(request), utcnow())
     # A file of a year's report takes a while to build: off the event loop, which carries the calls.
     body = await asyncio.to_thread(render, report, query.format, settings.logo)
     response = web.Response(body=body)

@@ -76,6 +76,14 @@ class TicketsChangedMessage(BaseModel):
     ticket_id: uuid.UUID
 
 
+class RoomChangedMessage(BaseModel):
+    """Something about a call was committed (any call: the connection follows the room, as the wallboard does):
+    re-read GET /api/wallboard."""
+
+    type: Literal["room_changed"] = "room_changed"
+    call_id: uuid.UUID
+
+
 class ResyncMessage(BaseModel):
     """The connection fell behind and lost frames; the server closes it (4409): refetch and reconnect."""
 
@@ -98,6 +106,7 @@ ServerMessage = Annotated[
     | QueueMessage
     | CallbacksChangedMessage
     | TicketsChangedMessage
+    | RoomChangedMessage
     | ResyncMessage
     | ErrorMessage,
     Field(discriminator="type"),
@@ -124,7 +133,15 @@ class UnwatchMessage(BaseModel):
     call_id: uuid.UUID
 
 
-ClientMessage = Annotated[WatchMessage | UnwatchMessage, Field(discriminator="type")]
+class FollowRoomMessage(BaseModel):
+    """Follow every call of the room (supervisors: the wallboard): their changes come as room_changed frames."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["follow_room"]
+
+
+ClientMessage = Annotated[WatchMessage | UnwatchMessage | FollowRoomMessage, Field(discriminator="type")]
 CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
@@ -134,7 +151,8 @@ def encode(message: BaseModel) -> str:
 
 class Listener:
     """What one staff connection of `user` follows: the calls they were rung for or answered, the calls watched,
-    the queue, operators (their own; a supervisor's: all) and every ticket."""
+    the queue, operators (their own; a supervisor's: all) and every ticket; a supervisor may follow the whole
+    room (every call's changes)."""
 
     def __init__(self, user: str, supervisor: bool, max_watches: int = MAX_WATCHES) -> None:
         self.user = user
@@ -142,6 +160,7 @@ class Listener:
         self.max_watches = max_watches
         self.own_calls: set[uuid.UUID] = set()
         self.watched: set[uuid.UUID] = set()
+        self.follows_room = False
 
     def opening(self, queue_waiting: int) -> list[BaseModel]:
         """The frames after `hello`."""
@@ -160,7 +179,8 @@ class Listener:
     def _call_messages(self, activity: CallActivity) -> list[BaseModel]:
         # Every operator sees the room's one callback list.
         callbacks: list[BaseModel] = [CallbacksChangedMessage()] if activity.event_types & CALLBACK_EVENTS else []
-        return callbacks + self._own_call_messages(activity)
+        room: list[BaseModel] = [RoomChangedMessage(call_id=activity.call_id)] if self.follows_room else []
+        return callbacks + room + self._own_call_messages(activity)
 
     def _own_call_messages(self, activity: CallActivity) -> list[BaseModel]:
         cards: list[BaseModel] = []
@@ -183,8 +203,13 @@ class Listener:
         except ValidationError:
             return ErrorMessage(
                 id="bad_message",
-                message='send {"type": "watch" | "unwatch", "call_id": "<uuid>"}',
+                message='send {"type": "watch" | "unwatch", "call_id": "<uuid>"} or {"type": "follow_room"}',
             )
+        if isinstance(message, FollowRoomMessage):
+            if not self.supervisor:
+                return ErrorMessage(id="forbidden", message="only supervisors follow the whole room")
+            self.follows_room = True
+            return None
         if isinstance(message, UnwatchMessage):
             self.watched.discard(message.call_id)
             return None

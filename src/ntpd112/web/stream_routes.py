@@ -51,10 +51,12 @@ _PROTOCOL = (
     "`card` when this user's phone rings with a call or they answer it; `call_changed` for calls this user was "
     "rung for or answered and calls watched; `operator_changed` (the user themself; supervisors: everyone); "
     "`queue` on every change of the waiting count; `tickets_changed` when any ticket is created, moved or "
-    "commented on. Agency users: `hello`, then only `tickets_changed` for their own agency's tickets (no call, "
+    "commented on; `room_changed` for every call's change once a supervisor sent `follow_room` (the wallboard). "
+    "Agency users: `hello`, then only `tickets_changed` for their own agency's tickets (no call, "
     "queue or operator frames). Everyone: `resync` before a close with 4409 (the connection fell behind). "
     'Client frames (staff): {"type": "watch" | "unwatch", "call_id": "<uuid>"} (at most 50 watches, 4 KiB a '
-    "frame); anything else, and any frame of an agency user, gets an `error` frame. Close codes: 4401 the session "
+    'frame); {"type": "follow_room"} (supervisors; from an operator it gets an `error` frame); anything else, '
+    "and any frame of an agency user, gets an `error` frame. Close codes: 4401 the session "
     "or token ended (sign in again), 4409 resync, 1001 the service stops. Cookie sessions must send the service's "
     "own Origin."
 )

@@ -19,6 +19,7 @@ from ntpd112.web.stream_messages import (
     OperatorChangedMessage,
     QueueMessage,
     ResyncMessage,
+    RoomChangedMessage,
     TicketsChangedMessage,
     encode,
 )
@@ -181,3 +182,20 @@ def test_who_gets_which_listener_and_who_is_refused() -> None:
     assert isinstance(listener_for(_identity(("operator", "agency"), "polisi")), Listener)
     assert listener_for(_identity(("agency",), None)) is None
     assert listener_for(_identity((), None)) is None
+
+
+def test_a_supervisor_following_the_room_hears_of_every_call() -> None:
+    supervisor = Listener("spv", supervisor=True)
+    activity = CallActivity(CALL, frozenset({"offered"}))
+    assert supervisor.messages_for(activity) == []  # not before follow_room
+    assert supervisor.receive('{"type": "follow_room"}') is None
+    assert supervisor.messages_for(activity) == [RoomChangedMessage(call_id=CALL)]
+    assert json.loads(encode(RoomChangedMessage(call_id=CALL))) == {"type": "room_changed", "call_id": str(CALL)}
+
+
+def test_an_operator_may_not_follow_the_room() -> None:
+    operator = Listener("op1", supervisor=False)
+    refused = operator.receive('{"type": "follow_room"}')
+    assert refused is not None and refused.id == "forbidden"
+    assert operator.messages_for(CallActivity(OTHER, frozenset({"offered"}))) == []
+    assert operator.receive('{"type": "follow_room", "extra": 1}') is not None

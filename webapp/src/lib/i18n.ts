@@ -3,6 +3,7 @@
 
 import { DISPATCH_EN, DISPATCH_ID } from "./i18nDispatch";
 import { REPORTS_EN, REPORTS_ID } from "./i18nReports";
+import { WALLBOARD_EN, WALLBOARD_ID } from "./i18nWallboard";
 
 export const LANGUAGES = ["id", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -284,6 +285,7 @@ const id = {
   "duration.days": "{n} hari",
   ...DISPATCH_ID,
   ...REPORTS_ID,
+  ...WALLBOARD_ID,
 } as const;
 
 export type MessageKey = keyof typeof id;
@@ -565,6 +567,7 @@ const en: Dictionary = {
   "duration.days": "{n} days",
   ...DISPATCH_EN,
   ...REPORTS_EN,
+  ...WALLBOARD_EN,
 };
 
 export const DICTIONARIES: Readonly<Record<Language, Dictionary>> = { id, en };

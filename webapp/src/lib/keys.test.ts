@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { actionFor, BINDINGS, incidentKeys, isTextField, type KeyContext, type KeyPress } from "./keys";
+import {
+  actionFor,
+  BINDINGS,
+  incidentKeys,
+  isTextField,
+  wallboardActionFor,
+  WALLBOARD_BINDINGS,
+  type KeyContext,
+  type KeyPress,
+} from "./keys";
 import { DICTIONARIES } from "./i18n";
 
 const press = (key: string, extra: Partial<KeyPress> = {}): KeyPress => ({
@@ -111,6 +120,29 @@ describe("actionFor", () => {
       expect(listed).toContain(key);
     }
     for (const binding of BINDINGS) {
+      expect(Object.keys(DICTIONARIES.id)).toContain(binding.label);
+    }
+  });
+});
+
+describe("wallboardActionFor", () => {
+  it("toggles the TV mode with W, leaves it with Esc, and keeps the frame's Alt chords", () => {
+    expect(wallboardActionFor(press("w"))).toEqual({ kind: "tv" });
+    expect(wallboardActionFor(press("W"))).toEqual({ kind: "tv" });
+    expect(wallboardActionFor(press("Escape"))).toEqual({ kind: "close" });
+    expect(wallboardActionFor(press("b", { altKey: true }))).toEqual({ kind: "language" });
+    expect(wallboardActionFor(press("q", { altKey: true }))).toEqual({ kind: "signOut" });
+    expect(wallboardActionFor(press("w", { ctrlKey: true }))).toBeNull();
+    expect(wallboardActionFor(press("l"))).toBeNull();
+  });
+
+  it("gives its letters no other meaning on any screen", () => {
+    const letters = (bindings: typeof BINDINGS) =>
+      bindings.filter((b) => b.join === "or").flatMap((b) => b.keys.filter((key) => /^[A-Z]$/.test(key)));
+    for (const letter of letters(WALLBOARD_BINDINGS)) {
+      expect(letters(BINDINGS)).not.toContain(letter);
+    }
+    for (const binding of WALLBOARD_BINDINGS) {
       expect(Object.keys(DICTIONARIES.id)).toContain(binding.label);
     }
   });

@@ -215,3 +215,27 @@ export function pressOf(
     inTextField: isTextField(focused),
   };
 }
+
+/** The wallboard's keys (its own screen, so its own short table; its letters mean nothing else anywhere). */
+export type WallboardAction = { kind: "tv" } | { kind: "close" } | { kind: "language" } | { kind: "signOut" };
+
+export const WALLBOARD_BINDINGS: readonly Binding[] = [
+  { keys: ["W"], join: "or", label: "key.tvMode" },
+  { keys: ["Esc"], join: "or", label: "key.tvLeave" },
+  { keys: ["Alt", "B"], join: "chord", label: "key.language" },
+  { keys: ["Alt", "Q"], join: "chord", label: "key.signOut" },
+];
+
+export function wallboardActionFor(press: KeyPress): WallboardAction | null {
+  if (press.key === "Escape") {
+    return { kind: "close" };
+  }
+  if (press.ctrlKey || press.metaKey || press.inTextField) {
+    return null;
+  }
+  const letter = press.key.toLowerCase();
+  if (press.altKey) {
+    return letter === "b" ? { kind: "language" } : letter === "q" ? { kind: "signOut" } : null;
+  }
+  return letter === "w" ? { kind: "tv" } : null;
+}

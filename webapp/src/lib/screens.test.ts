@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { screenFor, type Role } from "./screens";
+import { mayOpen, screenFor, type Role } from "./screens";
 
 const user = (roles: Role[], mustChange = false) => ({ roles, must_change_password: mustChange });
 
@@ -27,5 +27,15 @@ describe("screenFor", () => {
     expect(screenFor("/reports", user(["admin"]))).toBe("reports");
     expect(screenFor("/reports", user(["operator"]))).toBe("operator");
     expect(screenFor("/reports", user(["agency"]))).toBe("agency");
+  });
+
+  it("opens the wallboard to supervisors and admins only", () => {
+    expect(screenFor("/wallboard", user(["supervisor"]))).toBe("wallboard");
+    expect(screenFor("/wallboard", user(["admin"]))).toBe("wallboard");
+    expect(screenFor("/wallboard", user(["operator"]))).toBe("operator");
+    expect(screenFor("/wallboard", user(["agency"]))).toBe("agency");
+    expect(mayOpen("wallboard", user(["operator"]))).toBe(false);
+    expect(mayOpen("wallboard", user(["supervisor"]))).toBe(true);
+    expect(mayOpen("wallboard", null)).toBe(false);
   });
 });

@@ -1,37 +1,39 @@
-// One route per screen, and who may see it. Supervisor and agency screens come in later issues: they get a path
-// and roles here, and `homeScreen` sends their users there.
+// One route per screen, and who may see it. A screen gets a path and roles here, and `homeScreen` sends its users
+// there; the wallboard and the reports are the supervisors' other screens (their home stays the console).
 
 export type Role = "operator" | "supervisor" | "admin" | "agency";
-export type Screen = "login" | "password" | "operator" | "agency" | "reports";
+export type Screen = "login" | "password" | "operator" | "agency" | "wallboard" | "reports";
 
 export const SCREEN_PATHS: Readonly<Record<Screen, string>> = {
   login: "/login",
   password: "/password",
   operator: "/operator",
   agency: "/agency",
+  wallboard: "/wallboard",
   reports: "/reports",
 };
 
 // Staff roles include the lower ones (admin > supervisor > operator); agency users are separate.
-type RoleScreen = "operator" | "agency" | "reports";
+type RoleScreen = "operator" | "agency" | "wallboard" | "reports";
 const SCREEN_ROLES: Readonly<Record<RoleScreen, readonly Role[]>> = {
   operator: ["operator", "supervisor", "admin"],
   agency: ["agency"],
+  wallboard: ["supervisor", "admin"],
   reports: ["supervisor", "admin"],
 };
-
-/** Whether `user` may open `screen` (the header offers only those). */
-export function mayOpen(user: SignedInUser, screen: RoleScreen): boolean {
-  return user.roles.some((role) => SCREEN_ROLES[screen].includes(role));
-}
 
 export interface SignedInUser {
   roles: readonly Role[];
   must_change_password: boolean;
 }
 
+/** Whether the user may open `screen` (the header offers the link then). */
+export function mayOpen(screen: RoleScreen, user: SignedInUser | null): boolean {
+  return user !== null && user.roles.some((role) => SCREEN_ROLES[screen].includes(role));
+}
+
 export function homeScreen(user: SignedInUser): Screen {
-  return user.roles.some((role) => SCREEN_ROLES.operator.includes(role)) ? "operator" : "agency";
+  return mayOpen("operator", user) ? "operator" : "agency";
 }
 
 /** The screen to show for `path`: the login page for anyone not signed in, the password page until a forced change
@@ -44,8 +46,8 @@ export function screenFor(path: string, user: SignedInUser | null): Screen {
     return "password";
   }
   const asked = (Object.keys(SCREEN_PATHS) as Screen[]).find((screen) => SCREEN_PATHS[screen] === path);
-  if (asked === "operator" || asked === "agency" || asked === "reports") {
-    return mayOpen(user, asked) ? asked : homeScreen(user);
+  if (asked === "operator" || asked === "agency" || asked === "wallboard" || asked === "reports") {
+    return mayOpen(asked, user) ? asked : homeScreen(user);
   }
   return homeScreen(user);
 }

@@ -78,7 +78,9 @@ function onMessage(message: ServerMessage): void {
       return;
     case "resync":
     case "error":
+    case "room_changed":
       // resync: the server closes the stream next (4409) and the reconnect resyncs. error: a refused watch.
+      // room_changed: the wallboard's (the console never sends follow_room).
       return;
   }
 }

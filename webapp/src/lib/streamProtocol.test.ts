@@ -22,6 +22,10 @@ describe("parseServerMessage", () => {
       type: "tickets_changed",
       ticket_id: "t1",
     });
+    expect(parseServerMessage('{"type":"room_changed","call_id":"c1"}')).toEqual({
+      type: "room_changed",
+      call_id: "c1",
+    });
   });
 
   it("skips what it cannot trust", () => {
@@ -35,6 +39,7 @@ describe("parseServerMessage", () => {
       '{"type":"queue","waiting":"3"}',
       '{"type":"tickets_changed"}',
       '{"type":"tickets_changed","ticket_id":7}',
+      '{"type":"room_changed"}',
       '{"type":"something_new"}',
     ]) {
       expect(parseServerMessage(text)).toBeNull();

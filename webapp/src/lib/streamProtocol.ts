@@ -9,6 +9,7 @@ export type ServerMessage =
   | { type: "queue"; waiting: number }
   | { type: "callbacks_changed" }
   | { type: "tickets_changed"; ticket_id: string }
+  | { type: "room_changed"; call_id: string }
   | { type: "resync" }
   | { type: "error"; id: string; message: string };
 
@@ -50,6 +51,8 @@ export function parseServerMessage(text: string): ServerMessage | null {
       return { type: "callbacks_changed" };
     case "tickets_changed":
       return isText(frame.ticket_id) ? { type: "tickets_changed", ticket_id: frame.ticket_id } : null;
+    case "room_changed":
+      return isText(frame.call_id) ? { type: "room_changed", call_id: frame.call_id } : null;
     case "resync":
       return { type: "resync" };
     case "error":
