@@ -56,8 +56,8 @@ from ntpd112.store.sessions import Sessions
 from ntpd112.store.tickets import TicketRepository
 from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
-from ntpd112.store.webhooks import WebhookDeliveries, WebhookSecrets
 from ntpd112.store.wallboard import WallboardRepository
+from ntpd112.store.webhooks import WebhookDeliveries, WebhookSecrets
 from ntpd112.web.app import Accounts, HttpPolicy, WebDeps, create_app
 from ntpd112.web.hardening import HardenedAppRunner, server_tls_context
 
