@@ -13,7 +13,7 @@ from aiohttp import web
 from ntpd112.backoff import Backoff
 from ntpd112.calls.handler import CallHandler
 from ntpd112.calls.reconcile import Reconciler
-from ntpd112.config import Settings
+from ntpd112.config import Settings, url_origin
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.incidents import IncidentService
@@ -51,6 +51,7 @@ from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
 from ntpd112.web.app import Accounts, HttpPolicy, WebDeps, create_app
 from ntpd112.web.hardening import HardenedAppRunner, server_tls_context
+from ntpd112.web.map_tiles import MapTiles
 
 log = get_logger(__name__)
 
@@ -111,7 +112,7 @@ class Service:
             interval=settings.reconcile_interval,
             lookback=timedelta(hours=settings.reconcile_lookback_hours),
         )
-        self.operators = OperatorService(self.database, self.ami)
+        self.operators = OperatorService(self.database, self.ami, wrapup_seconds=room.queue.wrapup_seconds)
         self.desks = DeskService(self.database, self.ami)
         self.tickets = TicketService(TicketRepository(self.database, self.hub), incidents, self.routing)
         self.dispatch = DispatchService(
@@ -169,12 +170,14 @@ class Service:
                 recordings=Recordings(self.database, settings.recordings_dir),
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
+                map_tiles=MapTiles(settings.map_tile_url, settings.map_tile_dir),
             ),
             HttpPolicy(
                 body_timeout=settings.http_body_timeout,
                 max_body_bytes=settings.http_max_body_bytes,
                 loopback_sees_details=settings.http_loopback_details,
                 stream_liveness_interval=settings.stream_liveness_seconds,
+                image_origins=(url_origin(settings.map_tile_url),) if settings.map_tile_url else (),
             ),
         )
         self._runner: web.AppRunner | None = None

@@ -16,6 +16,7 @@ from ntpd112.web import (
     call_routes,
     dispatch_routes,
     live_dispatch_routes,
+    map_routes,
     openapi,
     operator_routes,
     report_routes,
@@ -42,6 +43,7 @@ API_ROUTES = (
     account_routes.routes,
     stream_routes.routes,
     area_routes.routes,
+    map_routes.routes,
     report_routes.routes,
     ticket_routes.routes,
 )
