@@ -224,7 +224,7 @@ async def test_abandoned_caller_goes_on_the_callback_list_and_is_called_back(roo
         result = await run_sipp(
             "caller.xml",
             source=TRUNK_ADDRESSES["telkomsel"],
-            keys={"caller": number, "caller_name": "Hung Up"},
+            keys={"caller": number, "caller_name": "Dewi Lestari"},
             hold_ms=3000,
         )
         assert result.succeeded, result.output

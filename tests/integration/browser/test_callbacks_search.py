@@ -42,7 +42,7 @@ async def test_abandoned_call_on_the_callback_list_then_found_by_the_search(cons
         result = await run_sipp(
             "caller.xml",
             source=TRUNK_ADDRESSES["telkomsel"],
-            keys={"caller": number, "caller_name": "Hung Up"},
+            keys={"caller": number, "caller_name": "Dewi Lestari"},
             hold_ms=7000,
         )
         assert result.succeeded, result.output

@@ -139,3 +139,10 @@ export function formatAccuracy(radiusMetres: number | null | undefined, language
 export function formatCoordinates(lat: number, lon: number): string {
   return `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
 }
+
+/** The point on OpenStreetMap's site, marked, at street level: opened only when the operator asks (it leaves the
+ * room's network). */
+export function externalMapUrl(lat: number, lon: number): string {
+  const [y, x] = [lat.toFixed(5), lon.toFixed(5)];
+  return `https://www.openstreetmap.org/?mlat=${y}&mlon=${x}#map=17/${y}/${x}`;
+}

@@ -154,6 +154,8 @@ const id = {
   "key.editIncident": "Isi alamat insiden (Esc untuk keluar dari kolom)",
   "key.pin": "Pasang pin lokasi: M lalu klik di peta",
   "key.copyNumber": "Salin nomor penelepon",
+  "key.copyCoordinates": "Salin koordinat lokasi terbaik",
+  "key.openMap": "Buka lokasi terbaik di peta luar (OpenStreetMap, tab baru, perlu internet)",
   "key.done": "Tutup kartu (panggilan selesai dan sudah diklasifikasi)",
   "key.playRecording": "Putar atau jeda rekaman panggilan (setelah panggilan berakhir)",
   "card.recording": "Rekaman",
@@ -203,6 +205,20 @@ const id = {
   "timeline.reconciled": "Dilengkapi dari catatan Asterisk",
   "timeline.parse_error": "Data tidak terbaca",
   "timeline.ended": "Panggilan berakhir",
+  "cause.0": "sebab tidak diketahui",
+  "cause.1": "nomor tidak terdaftar",
+  "cause.16": "ditutup normal",
+  "cause.17": "sibuk",
+  "cause.18": "tidak ada respons",
+  "cause.19": "tidak diangkat",
+  "cause.21": "ditolak",
+  "cause.27": "tujuan tidak berfungsi",
+  "cause.31": "ditutup (tanpa keterangan)",
+  "cause.34": "jaringan padat",
+  "cause.38": "jaringan terputus",
+  "cause.41": "gangguan sementara",
+  "cause.127": "gangguan antarjaringan",
+  "cause.other": "kode sebab {code}",
   "timeline.callback_requested": "Dimasukkan ke daftar telepon balik",
   "timeline.callback_started": "Telepon balik dimulai",
   "timeline.callback_finished": "Telepon balik selesai",
@@ -275,6 +291,7 @@ const id = {
   "map.pin": "Pasang pin",
   "map.pinArmed": "Klik di peta untuk memasang pin (Esc batal)",
   "map.copy": "Salin koordinat",
+  "map.open": "Buka di peta luar",
   "map.noAreas": "Peta wilayah belum diimpor",
   "stream.offline": "Terputus dari layanan; menyambung lagi…",
   "queue.waitingCount": "{n} menunggu",
@@ -433,6 +450,8 @@ const en: Dictionary = {
   "key.editIncident": "Edit the incident's address (Esc leaves the field)",
   "key.pin": "Drop a location pin: M then click on the map",
   "key.copyNumber": "Copy the caller's number",
+  "key.copyCoordinates": "Copy the best location's coordinates",
+  "key.openMap": "Open the best location in an external map (OpenStreetMap, new tab, needs internet)",
   "key.done": "Close the card (call ended and classified)",
   "key.playRecording": "Play or pause the call's recording (after the call has ended)",
   "card.recording": "Recording",
@@ -482,6 +501,20 @@ const en: Dictionary = {
   "timeline.reconciled": "Completed from Asterisk's records",
   "timeline.parse_error": "Unreadable data",
   "timeline.ended": "Call ended",
+  "cause.0": "cause unknown",
+  "cause.1": "number not assigned",
+  "cause.16": "hung up normally",
+  "cause.17": "busy",
+  "cause.18": "no response",
+  "cause.19": "no answer",
+  "cause.21": "rejected",
+  "cause.27": "destination out of order",
+  "cause.31": "ended (unspecified)",
+  "cause.34": "network congested",
+  "cause.38": "network out of order",
+  "cause.41": "temporary failure",
+  "cause.127": "interworking failure",
+  "cause.other": "cause code {code}",
   "timeline.callback_requested": "Put on the callback list",
   "timeline.callback_started": "Callback started",
   "timeline.callback_finished": "Callback finished",
@@ -554,6 +587,7 @@ const en: Dictionary = {
   "map.pin": "Drop a pin",
   "map.pinArmed": "Click on the map to drop the pin (Esc cancels)",
   "map.copy": "Copy coordinates",
+  "map.open": "Open in an external map",
   "map.noAreas": "No area boundaries imported",
   "stream.offline": "Disconnected from the service; reconnecting…",
   "queue.waitingCount": "{n} waiting",
@@ -581,6 +615,12 @@ export function translate(
   return DICTIONARIES[language][key].replace(/\{(\w+)\}/g, (placeholder, name: string) =>
     name in values ? String(values[name]) : placeholder,
   );
+}
+
+/** A hangup cause in words by its Q.850 code (Asterisk's own text is English); an unlisted code by number. */
+export function hangupCause(language: Language, cause: number): string {
+  const key = `cause.${cause}`;
+  return isMessageKey(key) ? translate(language, key) : translate(language, "cause.other", { code: cause });
 }
 
 /** The message for an API error id: ours when the dictionary has one, else the service's own message. */
