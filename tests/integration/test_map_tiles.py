@@ -13,11 +13,11 @@ import pytest
 from ntpd112.app import Service
 from tests.integration.conftest import service_settings, user_token, wait_until
 from tests.integration.raw_http import raw_request
-from tests.integration.tile_fixtures import solid_png, write_tile
+from tests.integration.tile_fixtures import tile_png, write_tile
 
 pytestmark = pytest.mark.integration
 ONLINE_TEMPLATE = "https://tiles.example.net/osm/{z}/{x}/{y}.png"
-TILE = solid_png((40, 90, 60))
+TILE = tile_png((40, 90, 60), (90, 140, 110))
 SECRET = b"not a tile: nothing outside the tile directory is served"
 
 

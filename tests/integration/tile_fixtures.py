@@ -7,17 +7,17 @@ import zlib
 from pathlib import Path
 
 
-def solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
-    """A valid PNG of one colour, `size` pixels square."""
+def tile_png(fill: tuple[int, int, int], edge: tuple[int, int, int], size: int = 256) -> bytes:
+    """A valid PNG `size` pixels square: `fill` inside a 2-pixel `edge` (a map of such tiles shows its grid)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    row = b"\x00" + bytes(rgb) * size  # filter byte 0, then the pixels
+    inner = b"\x00" + bytes(edge) * 2 + bytes(fill) * (size - 4) + bytes(edge) * 2  # filter byte 0, then pixels
+    border = b"\x00" + bytes(edge) * size
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * size)) + chunk(b"IEND", b"")
-    )
+    pixels = zlib.compress(border * 2 + inner * (size - 4) + border * 2)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def write_tile(directory: Path, z: int, x: int, y: int, png: bytes) -> Path:

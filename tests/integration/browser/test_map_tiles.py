@@ -13,10 +13,10 @@ from playwright.async_api import Response, expect
 from ntpd112.app import Service
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, add_operator, sign_in
 from tests.integration.conftest import classified_call, service_settings, wait_until
-from tests.integration.tile_fixtures import solid_png, write_tile
+from tests.integration.tile_fixtures import tile_png, write_tile
 
 pytestmark = pytest.mark.integration
-TILE_GREEN = (46, 110, 70)
+TILE_FILL, TILE_EDGE = (38, 62, 52), (70, 110, 90)
 # The map's first view is Indonesia at zoom 5 (no fix, no boundaries in this test): tiles around it.
 ZOOM, XS, YS = 5, range(22, 31), range(12, 21)
 
@@ -27,7 +27,7 @@ async def service(local_asterisk: object, clean_database: str, tmp_path: Path) -
     tiles = tmp_path / "tiles"
     for x in XS:
         for y in YS:
-            write_tile(tiles, ZOOM, x, y, solid_png(TILE_GREEN))
+            write_tile(tiles, ZOOM, x, y, tile_png(TILE_FILL, TILE_EDGE))
     svc = Service(service_settings(clean_database, tmp_path / "spool", map_tile_dir=tiles))
     await svc.start()
     try:
@@ -62,4 +62,4 @@ async def test_the_map_draws_the_configured_local_tiles(console: Watched, servic
     assert source is not None and source.startswith("/api/tiles/5/"), source
     assert await loaded.first.evaluate("image => image.naturalWidth") == 256
     assert any(answer.status == 200 for answer in served), [(a.url, a.status) for a in served]
-    await page.screenshot(path=str(tmp_path / "map-tiles.png"))
+    await console.screenshot("map-tiles")
