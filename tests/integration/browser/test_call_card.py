@@ -111,6 +111,17 @@ async def test_card_pops_with_the_location_and_is_classified_by_keys(
             ):
                 await expect(needed).to_be_in_viewport(ratio=1)
 
+            # O opens the best fix on OpenStreetMap in a new tab, only when asked. The tab's request is answered
+            # here in the browser: nothing leaves this machine.
+            external = "https://www.openstreetmap.org/"
+            await page.context.route(f"{external}**", lambda route: route.fulfill(body="peta", content_type="text/html"))
+            async with page.context.expect_page() as opened:
+                await page.keyboard.press("o")
+            tab = await opened.value
+            await tab.wait_for_load_state()
+            assert tab.url == f"{external}?mlat=-6.28850&mlon=106.71800#map=17/-6.28850/106.71800"
+            await tab.close()
+
             # 2 = fire, the second incident category of the default table; the key is shown on its button.
             await expect(card.locator("[data-category=fire] kbd")).to_have_text("2")
             await page.keyboard.press("2")
