@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Locator, expect
+from playwright.async_api import Locator, Route, expect
 from sqlalchemy import select
 
 from ntpd112.app import Service
@@ -114,7 +114,11 @@ async def test_card_pops_with_the_location_and_is_classified_by_keys(
             # O opens the best fix on OpenStreetMap in a new tab, only when asked. The tab's request is answered
             # here in the browser: nothing leaves this machine.
             external = "https://www.openstreetmap.org/"
-            await page.context.route(f"{external}**", lambda route: route.fulfill(body="peta", content_type="text/html"))
+
+            async def answer_here(route: Route) -> None:
+                await route.fulfill(body="peta", content_type="text/html")
+
+            await page.context.route(f"{external}**", answer_here)
             async with page.context.expect_page() as opened:
                 await page.keyboard.press("o")
             tab = await opened.value
