@@ -13,7 +13,7 @@ from aiohttp import web
 from ntpd112.backoff import Backoff
 from ntpd112.calls.handler import CallHandler
 from ntpd112.calls.reconcile import Reconciler
-from ntpd112.config import Settings
+from ntpd112.config import Settings, url_origin
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.escalation import EscalationChecker
@@ -60,6 +60,7 @@ from ntpd112.store.wallboard import WallboardRepository
 from ntpd112.store.webhooks import WebhookDeliveries, WebhookSecrets
 from ntpd112.web.app import Accounts, HttpPolicy, WebDeps, create_app
 from ntpd112.web.hardening import HardenedAppRunner, server_tls_context
+from ntpd112.web.map_tiles import MapTiles
 
 log = get_logger(__name__)
 
@@ -121,7 +122,7 @@ class Service:
             lookback=timedelta(hours=settings.reconcile_lookback_hours),
             queue_log=QueueLogFile(settings.queue_log_path) if settings.queue_log_path else None,
         )
-        self.operators = OperatorService(self.database, self.ami)
+        self.operators = OperatorService(self.database, self.ami, wrapup_seconds=room.queue.wrapup_seconds)
         self.desks = DeskService(self.database, self.ami)
         ticket_rows = TicketRepository(self.database, self.hub)
         self.webhook_secrets = WebhookSecrets(self.database)
@@ -207,12 +208,14 @@ class Service:
                 aml_hmac_secret=settings.aml_hmac_secret,
                 webhook_secrets=self.webhook_secrets,
                 webhook_deliveries=self.webhook_deliveries,
+                map_tiles=MapTiles(settings.map_tile_url, settings.map_tile_dir),
             ),
             HttpPolicy(
                 body_timeout=settings.http_body_timeout,
                 max_body_bytes=settings.http_max_body_bytes,
                 loopback_sees_details=settings.http_loopback_details,
                 stream_liveness_interval=settings.stream_liveness_seconds,
+                image_origins=(url_origin(settings.map_tile_url),) if settings.map_tile_url else (),
             ),
         )
         self._runner: web.AppRunner | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,13 @@ class Settings(BaseSettings):
     # Seconds between the console stream's checks that its session or token has not ended (revoked, expired).
     stream_liveness_seconds: float = Field(30.0, gt=0, le=300)
 
+    # The console's optional map tiles, drawn under the imported boundaries. Default: none, and the browser fetches
+    # nothing from elsewhere. A URL template (http or https, with {z}, {x} and {y}: the operators' browsers fetch
+    # tiles from it, so its host is added to the page's Content-Security-Policy), and/or a directory of tiles laid
+    # out z/x/y.png that the service serves to signed-in users at /api/tiles/{z}/{x}/{y}.png (works offline).
+    map_tile_url: str | None = None
+    map_tile_dir: Path | None = None
+
     # Seconds the service waits for a REST answer from ARI before giving up on that request.
     ari_request_timeout: float = Field(5.0, gt=0, le=60)
     # Reconnect backoff: first delay and cap, in seconds.
@@ -106,6 +114,18 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql+asyncpg://")
         return value
 
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_url_template(cls, value: str | None) -> str | None:
+        return None if value is None else tile_url_template(value)
+
+    @field_validator("map_tile_dir")
+    @classmethod
+    def _tile_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return None if value is None else value.resolve()
+
     @model_validator(mode="after")
     def _tls_files_together(self) -> Settings:
         if (self.http_tls_cert_file is None) != (self.http_tls_key_file is None):
@@ -121,6 +141,34 @@ class Settings(BaseSettings):
     @property
     def ari_base_url(self) -> str:
         return str(self.ari_url).rstrip("/")
+
+
+TILE_PLACEHOLDERS = ("{z}", "{x}", "{y}")
+
+
+def tile_url_template(value: str) -> str:
+    """A tile URL template the console may hand to Leaflet: http(s), a fixed host (the Content-Security-Policy
+    names it), and {z}, {x} and {y} in the path or query, nothing else in braces."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    if any(char in parts.netloc for char in "{}@") or any(char.isspace() for char in value):
+        raise ValueError("the host must be fixed (no placeholder, no user, no spaces)")
+    missing = [placeholder for placeholder in TILE_PLACEHOLDERS if placeholder not in value]
+    if missing:
+        raise ValueError(f"must contain {', '.join(TILE_PLACEHOLDERS)} (missing {', '.join(missing)})")
+    rest = value
+    for placeholder in TILE_PLACEHOLDERS:
+        rest = rest.replace(placeholder, "")
+    if "{" in rest or "}" in rest:
+        raise ValueError("only {z}, {x} and {y} may appear in braces")
+    return value
+
+
+def url_origin(url: str) -> str:
+    """scheme://host[:port] of a URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class LocalAsteriskSettings(BaseSettings):

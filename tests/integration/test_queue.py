@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import pytest
 from sqlalchemy import select
@@ -108,6 +108,34 @@ async def test_a_logged_in_operator_answers_and_the_call_record_says_who_and_how
     ):
         assert expected in types, types
     assert types.index("queue_joined") < types.index("operator_answered") < types.index("ended")
+
+
+async def not_(check: Awaitable[bool]) -> bool:
+    return not await check
+
+
+async def test_the_operator_view_says_when_the_phone_is_on_a_call(room: Service) -> None:
+    """GET /api/operators (OperatorService.list) reads app_queue's member state: on a call while the caller talks to
+    the operator, not on a call any more once the call ended (the console's badge showed "ready" throughout)."""
+    phone = SippAgent("operator.xml", "127.0.0.31")
+    async with running(phone):
+        await add_phone(room, "op1", phone)
+        await room.operators.login("op1")
+        assert (await room.operators.get("op1")).phone_state != "on_call"
+        call = asyncio.create_task(call_and_wait(room, "telkomsel", hold_ms=4000))
+
+        async def on_a_call() -> bool:
+            [view] = [view for view in await room.operators.list() if view.username == "op1"]
+            return view.phone_state == "on_call"
+
+        try:
+            await wait_until(on_a_call, timeout=20)
+            assert (await call).operator == "op1"
+        finally:
+            call.cancel()
+        await wait_until(lambda: not_(on_a_call()))
+        view = await room.operators.get("op1")
+        assert view.logged_in and not view.paused
 
 
 async def test_a_paused_operator_is_not_rung(room: Service) -> None:
@@ -230,7 +258,7 @@ async def test_abandoned_caller_goes_on_the_callback_list_and_is_called_back(roo
         result = await run_sipp(
             "caller.xml",
             source=TRUNK_ADDRESSES["telkomsel"],
-            keys={"caller": number, "caller_name": "Hung Up"},
+            keys={"caller": number, "caller_name": "Dewi Lestari"},
             hold_ms=3000,
         )
         assert result.succeeded, result.output

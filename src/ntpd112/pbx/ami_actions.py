@@ -123,6 +123,12 @@ class QueueMember:
     paused: bool
     in_call: bool
     dynamic: bool  # added over AMI (QueueAdd), not configured in queues.conf
+    # The phone's device state as app_queue sees it (AST_DEVICE_*: 1 not in use, 2 in use, 6 ringing, ...).
+    device_state: int = 0
+    # When the member's last queue call ended (Unix seconds, 0: none yet): its wrap-up runs from there.
+    last_call: int = 0
+    # The member's own wrap-up (0: the queue's wrapuptime applies).
+    wrapup_seconds: int = 0
 
     @classmethod
     def of(cls, event: Mapping[str, str]) -> QueueMember:
@@ -132,7 +138,18 @@ class QueueMember:
             paused=event.get("Paused") == "1",
             in_call=event.get("InCall") == "1",
             dynamic=event.get("Membership") == "dynamic",
+            device_state=_number(event.get("Status")),
+            last_call=_number(event.get("LastCall")),
+            wrapup_seconds=_number(event.get("Wrapuptime")),
         )
+
+
+def _number(value: str | None) -> int:
+    """A counter or state of an AMI event; absent or garbled reads as 0 (unknown, never)."""
+    try:
+        return max(int(value or "0"), 0)
+    except ValueError:
+        return 0
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ database again, so nobody silently drops out of the queue and no paused operator
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -30,6 +31,7 @@ from ntpd112.pbx.phones import (
     put_phone,
     reload_pjsip,
 )
+from ntpd112.queue.phone_state import PhoneState, phone_state
 from ntpd112.store.db import Database
 from ntpd112.store.models import Operator
 from ntpd112.store.phones import claim_phone_name
@@ -63,6 +65,10 @@ class OperatorView(BaseModel):
     logged_in: bool
     paused: bool
     pause_reason: str | None
+    # What the phone does now, from app_queue (queue/phone_state.py); unknown when not in the queue or when
+    # Asterisk did not answer.
+    phone_state: PhoneState = "unknown"
+    wrapup_until: datetime | None = None
 
 
 class CreatedOperator(OperatorView):
@@ -78,9 +84,11 @@ def desk_phone(operator: Operator) -> DeskPhone:
 
 
 class OperatorService:
-    def __init__(self, database: Database, ami: AmiClient) -> None:
+    def __init__(self, database: Database, ami: AmiClient, *, wrapup_seconds: int = 0) -> None:
         self._database = database
         self._ami = ami
+        # The queue's wrapuptime (room.toml), for the phone state of members without their own.
+        self._wrapup_seconds = wrapup_seconds
 
     # -- directory ----------------------------------------------------------------------------------------
 
@@ -120,11 +128,13 @@ class OperatorService:
     async def list(self) -> list[OperatorView]:
         async with self._database.session() as session:
             rows = (await session.scalars(select(Operator).order_by(Operator.username))).all()
-        return [OperatorView.model_validate(row) for row in rows]
+        members = await self._phones()
+        return [self._view(row, members) for row in rows]
 
     async def get(self, username: str) -> OperatorView:
         async with self._database.session() as session:
-            return OperatorView.model_validate(await self._get(session, username))
+            operator = await self._get(session, username)
+        return self._view(operator, await self._phones())
 
     # -- sessions -----------------------------------------------------------------------------------------
 
@@ -136,7 +146,7 @@ class OperatorService:
             await self._ami_required(QueueAdd(QUEUE_NAME, interface(username), member_name=username))
             self._set_state(operator, logged_in=True, paused=False, reason=None)
         log.info("operator logged in", username=username)
-        return OperatorView.model_validate(operator)
+        return self._view(operator, await self._phones())
 
     async def logout(self, username: str) -> OperatorView:
         async with self._database.session() as session, session.begin():
@@ -146,7 +156,7 @@ class OperatorService:
             await self._ami_required(QueueRemove(QUEUE_NAME, interface(username), absent_ok=True))
             self._set_state(operator, logged_in=False, paused=False, reason=None)
         log.info("operator logged out", username=username)
-        return OperatorView.model_validate(operator)
+        return self._view(operator, await self._phones())
 
     async def pause(self, username: str, reason: PauseReason) -> OperatorView:
         async with self._database.session() as session, session.begin():
@@ -161,7 +171,7 @@ class OperatorService:
             await self._ami_required(QueuePause(QUEUE_NAME, interface(username), paused=True, reason=reason))
             self._set_state(operator, logged_in=True, paused=True, reason=reason)
         log.info("operator paused", username=username, reason=reason)
-        return OperatorView.model_validate(operator)
+        return self._view(operator, await self._phones())
 
     async def resume(self, username: str) -> OperatorView:
         async with self._database.session() as session, session.begin():
@@ -171,7 +181,7 @@ class OperatorService:
             await self._ami_required(QueuePause(QUEUE_NAME, interface(username), paused=False))
             self._set_state(operator, logged_in=True, paused=False, reason=None)
         log.info("operator resumed", username=username)
-        return OperatorView.model_validate(operator)
+        return self._view(operator, await self._phones())
 
     # -- resync -------------------------------------------------------------------------------------------
 
@@ -217,6 +227,20 @@ class OperatorService:
             log.exception("operator resync failed; next AMI login retries")
 
     # -- internals ----------------------------------------------------------------------------------------
+
+    async def _phones(self) -> dict[str, QueueMember]:
+        """app_queue's members for the phone states. Asterisk not answering leaves the phones unknown rather than
+        failing the answer: the database's queue state still holds."""
+        try:
+            return await self.queue_members()
+        except (AmiError, OSError) as error:
+            log.warning("queue status unavailable; phone states unknown", error=str(error))
+            return {}
+
+    def _view(self, operator: Operator, members: dict[str, QueueMember]) -> OperatorView:
+        state, wrapup_until = phone_state(members.get(interface(operator.username)), utcnow(), self._wrapup_seconds)
+        view = OperatorView.model_validate(operator)
+        return view.model_copy(update={"phone_state": state, "wrapup_until": wrapup_until})
 
     @staticmethod
     async def _find(session: Any, username: str) -> Operator | None:

@@ -47,6 +47,7 @@ from ntpd112.store.sessions import Sessions
 from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
 from ntpd112.store.webhooks import WebhookDeliveries, WebhookSecrets
+from ntpd112.web.map_tiles import MapTiles
 
 log = get_logger(__name__)
 
@@ -124,6 +125,8 @@ class WebDeps:
     report_settings: ReportSettings
     recordings: Recordings
     wallboard: WallboardService
+    # The console map's optional tiles (web/map_routes.py); default none.
+    map_tiles: MapTiles = field(default_factory=MapTiles)
     # None: the AML endpoints answer 503 aml_disabled.
     aml: AmlRepository | None = None
     aml_hmac_secret: SecretStr | None = None

@@ -53,6 +53,8 @@ class HttpPolicy:
     loopback_sees_details: bool = True
     # Seconds between the live stream's checks that its session or token still works (web/stream_routes.py).
     stream_liveness_interval: float = 30.0
+    # Origins the console may load images from besides its own: the configured map tile server, if any.
+    image_origins: tuple[str, ...] = ()
 
 
 HTTP_POLICY = web.AppKey("http_policy", HttpPolicy)

@@ -20,14 +20,21 @@ from aiohttp.web_request import BaseRequest
 
 from ntpd112.logs import get_logger
 from ntpd112.web.common import ApiError, Handler
-from ntpd112.web.endpoints import CLOSE_CONNECTION
+from ntpd112.web.endpoints import CLOSE_CONNECTION, HTTP_POLICY
 
 log = get_logger(__name__)
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
+
+def content_security_policy(image_origins: tuple[str, ...] = ()) -> str:
+    """Nothing from elsewhere, but for images from `image_origins` (a configured map tile server)."""
+    images = " ".join(("'self'", "data:", "blob:", *image_origins))
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -42,6 +49,9 @@ SERVER_NAME = "ntpd112"  # no versions: they only help an attacker pick an explo
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: every response the application sends, errors included."""
     response.headers.update(SECURITY_HEADERS)
+    policy = request.app.get(HTTP_POLICY)  # an app made without a policy (tests of one layer) gets the strict CSP
+    if policy is not None and policy.image_origins:
+        response.headers["Content-Security-Policy"] = content_security_policy(policy.image_origins)
     response.headers["Server"] = SERVER_NAME
     # Calls, callers and locations are personal data: nothing is cached unless a route says otherwise (static
     # files of the web app set their own Cache-Control).

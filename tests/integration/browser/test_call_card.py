@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Locator, Route, expect
 from sqlalchemy import select
 
 from ntpd112.app import Service
@@ -44,6 +44,16 @@ async def operator_pins(service: Service, number: str) -> list[LocationFixRow]:
             .where(Call.caller_number == e164(number), LocationFixRow.source == "operator")
         )
         return list((await session.scalars(statement)).all())
+
+
+async def inside_both(first: Locator, second: Locator) -> tuple[float, float]:
+    """A point 30% across and 60% down the overlap of two elements' boxes on the page."""
+    a, b = await first.bounding_box(), await second.bounding_box()
+    assert a is not None and b is not None
+    left, top = max(a["x"], b["x"]), max(a["y"], b["y"])
+    right, bottom = min(a["x"] + a["width"], b["x"] + b["width"]), min(a["y"] + a["height"], b["y"] + b["height"])
+    assert right > left and bottom > top, (a, b)
+    return left + (right - left) * 0.3, top + (bottom - top) * 0.6
 
 
 async def test_card_pops_with_the_location_and_is_classified_by_keys(
@@ -81,9 +91,40 @@ async def test_card_pops_with_the_location_and_is_classified_by_keys(
             await expect(card.locator("path.fix-cell")).to_have_count(1)
             await expect(card.locator("path.fix-pidf.fix-best")).to_have_count(1)
             await expect(card.locator(".card-status")).to_have_text("Sedang bicara")
+            # The queue badge follows the phone (app_queue's member state), not just "in the queue, not paused".
+            await expect(page.locator("header [data-queue-state]")).to_have_attribute("data-queue-state", "onCall")
+            await expect(page.locator("header [data-queue-state]")).to_have_text("Dalam panggilan")
             # The area boundaries are the base map: two outlines drawn from GET /api/areas.
             await expect(card.locator(".map path:not(.fix)")).not_to_have_count(0)
             await console.screenshot("card-map")
+            # At 1366x768 nothing the operator needs mid-call is below the fold: caller, map, every category key,
+            # the outcome keys, the form, Done and the dispatch panel are whole on screen without scrolling.
+            for needed in (
+                card.get_by_test_id("caller-number"),
+                card.get_by_test_id("map"),
+                card.locator(".category-keys"),
+                card.locator(".outcomes"),
+                card.get_by_test_id("incident-address"),
+                card.locator(".card-done button"),
+                card.get_by_test_id("dispatch-panel"),
+                card.get_by_test_id("area"),
+            ):
+                await expect(needed).to_be_in_viewport(ratio=1)
+
+            # O opens the best fix on OpenStreetMap in a new tab, only when asked. The tab's request is answered
+            # here in the browser: nothing leaves this machine.
+            external = "https://www.openstreetmap.org/"
+
+            async def answer_here(route: Route) -> None:
+                await route.fulfill(body="peta", content_type="text/html")
+
+            await page.context.route(f"{external}**", answer_here)
+            async with page.context.expect_page() as opened:
+                await page.keyboard.press("o")
+            tab = await opened.value
+            await tab.wait_for_load_state()
+            assert tab.url == f"{external}?mlat=-6.28850&mlon=106.71800#map=17/-6.28850/106.71800"
+            await tab.close()
 
             # 2 = fire, the second incident category of the default table; the key is shown on its button.
             await expect(card.locator("[data-category=fire] kbd")).to_have_text("2")
@@ -110,10 +151,12 @@ async def test_card_pops_with_the_location_and_is_classified_by_keys(
             await expect(card.locator(".map-hint")).to_be_visible()
             the_map = card.get_by_test_id("map")
             await expect(the_map).to_be_in_viewport()
-            box = await the_map.bounding_box()
-            assert box is not None
-            await page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+            # Inside kelurahan Pamulang Barat (its dashed outline), west of the caller, within the map's view.
+            x, y = await inside_both(the_map, card.locator(".map path[stroke-dasharray]"))
+            await page.mouse.click(x, y)
             await expect(card.locator(".fixes li[data-source=operator]")).to_be_visible()
+            # The pin is the best location now, and its area is looked up: still the caller's kelurahan.
+            await expect(card.get_by_test_id("area")).to_contain_text("Pamulang, Pamulang Barat")
             await expect(card.locator("path.fix-operator")).to_have_count(1)
             await expect(card.locator(".map-pin")).to_have_count(1)
             [pin] = await operator_pins(service, first)

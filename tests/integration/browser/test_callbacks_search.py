@@ -42,7 +42,7 @@ async def test_abandoned_call_on_the_callback_list_then_found_by_the_search(cons
         result = await run_sipp(
             "caller.xml",
             source=TRUNK_ADDRESSES["telkomsel"],
-            keys={"caller": number, "caller_name": "Hung Up"},
+            keys={"caller": number, "caller_name": "Dewi Lestari"},
             hold_ms=7000,
         )
         assert result.succeeded, result.output
@@ -83,6 +83,8 @@ async def test_abandoned_call_on_the_callback_list_then_found_by_the_search(cons
     card = search.get_by_test_id("call-card")
     await expect(card.get_by_test_id("caller-number")).to_have_text("+62" + number[1:])
     await expect(card.locator(".timeline")).to_contain_text("Penelepon menutup saat menunggu")
+    # How the call ended, in words by its cause code (Asterisk's own text is English: "Normal Clearing").
+    await expect(card.locator(".timeline")).to_contain_text("Panggilan berakhir · ditutup normal")
     await expect(card.get_by_test_id("past-incident")).to_contain_text("Belum diklasifikasi")
     await expect(card.get_by_test_id("map")).to_be_visible()
     await expect(card.locator(".category-keys")).to_have_count(0)  # read only: no classification keys

@@ -8,7 +8,7 @@ from playwright.async_api import expect
 
 from ntpd112.app import Service
 from ntpd112.queue.operators import interface
-from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, add_operator, sign_in
+from tests.integration.browser.conftest import DESK_SCREEN, OPERATOR_PASSWORD, Watched, add_operator, sign_in
 from tests.integration.conftest import empty_queue, wait_until
 
 pytestmark = pytest.mark.integration
@@ -138,6 +138,13 @@ async def test_operator_joins_pauses_with_a_reason_and_resumes(console: Watched,
     await page.keyboard.press("l")
     await expect(badge).to_have_text("Siap menerima panggilan")
     await wait_until(lambda: asterisk_shows(False))
+    # Dewi's phone never registered: in the queue, no call can reach her, and the header says so (the page stays
+    # 1366 pixels wide with the alert in it).
+    offline = page.locator("header").get_by_test_id("phone-offline")
+    await expect(offline).to_have_text("Telepon tidak terdaftar")
+    await expect(offline).to_be_in_viewport(ratio=1)
+    assert (await service.operators.get("dewi")).phone_state == "unavailable"
+    assert await page.evaluate("document.documentElement.scrollWidth") <= DESK_SCREEN["width"]
 
     await page.keyboard.press("p")
     await expect(page.get_by_role("group", name="Pilih alasan jeda")).to_be_visible()

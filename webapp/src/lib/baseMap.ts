@@ -1,11 +1,13 @@
-// The maps' offline base layer: the imported kecamatan and kelurahan/desa boundaries (GET /api/areas), no tiles.
-// Fetched once per page (the boundaries do not change during a shift) and shared by every map on it.
+// The maps' base layers: the imported kecamatan and kelurahan/desa boundaries (GET /api/areas), offline, and under
+// them the tile layers an admin configured (GET /api/map; usually none). Each fetched once per page (they do not
+// change during a shift) and shared by every map on it.
 
 import L from "leaflet";
 import { api } from "../api/client";
 import type { components } from "../api/schema";
 
 type AreaCollection = components["schemas"]["AreaCollection"];
+type TileLayer = components["schemas"]["TileLayer"];
 
 let areas: Promise<AreaCollection | null> | undefined;
 
@@ -33,4 +35,24 @@ export async function addAreaLayer(current: () => L.Map | undefined): Promise<L.
   }).addTo(map);
   layer.bringToBack();
   return layer;
+}
+
+let tiles: Promise<TileLayer[]> | undefined;
+
+function loadTiles(): Promise<TileLayer[]> {
+  tiles ??= api.GET("/api/map").then(({ data }) => data?.tile_layers ?? []);
+  return tiles;
+}
+
+/** Adds the configured tile layers (local tiles first, online ones over them) to the page's map; Leaflet's tile
+ * pane lies under the boundaries and the fixes (its overlay pane). */
+export async function addTileLayers(current: () => L.Map | undefined): Promise<void> {
+  const layers = await loadTiles();
+  const map = current();
+  if (map === undefined) {
+    return;
+  }
+  for (const layer of layers) {
+    L.tileLayer(layer.url_template, { className: layer.local ? "tiles-local" : "tiles-online" }).addTo(map);
+  }
 }

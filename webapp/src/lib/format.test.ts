@@ -3,6 +3,7 @@ import {
   formatAccuracy,
   formatAge,
   formatClock,
+  externalMapUrl,
   formatCoordinates,
   formatDuration,
   formatLocalNumber,
@@ -114,6 +115,12 @@ describe("call card formatting", () => {
 
   it("writes coordinates to five decimals", () => {
     expect(formatCoordinates(-6.2885, 106.718)).toBe("-6.28850, 106.71800");
+  });
+
+  it("links a point to OpenStreetMap, marked, at street level", () => {
+    expect(externalMapUrl(-6.3426, 106.7108)).toBe(
+      "https://www.openstreetmap.org/?mlat=-6.34260&mlon=106.71080#map=17/-6.34260/106.71080",
+    );
   });
 });
 

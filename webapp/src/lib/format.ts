@@ -145,3 +145,10 @@ export function formatCoordinates(lat: number, lon: number): string {
 export function fromAsteriskRecords(data: Readonly<Record<string, unknown>>): boolean {
   return data.source === "queue_log" || data.source === "asterisk_cdr";
 }
+
+/** The point on OpenStreetMap's site, marked, at street level: opened only when the operator asks (it leaves the
+ * room's network). */
+export function externalMapUrl(lat: number, lon: number): string {
+  const [y, x] = [lat.toFixed(5), lon.toFixed(5)];
+  return `https://www.openstreetmap.org/?mlat=${y}&mlon=${x}#map=17/${y}/${x}`;
+}

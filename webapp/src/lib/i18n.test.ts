@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DICTIONARIES, errorMessage, LANGUAGES, translate } from "./i18n";
+import { DICTIONARIES, errorMessage, hangupCause, LANGUAGES, translate } from "./i18n";
 
 describe("the dictionary", () => {
   const idKeys = Object.keys(DICTIONARIES.id).sort();
@@ -41,5 +41,15 @@ describe("errorMessage", () => {
     expect(errorMessage("en", "something_new", "the service said so")).toBe(
       "Something went wrong: the service said so",
     );
+  });
+});
+
+describe("hangupCause", () => {
+  it("names Asterisk's causes by code in each language, never in Asterisk's English", () => {
+    expect(hangupCause("id", 16)).toBe("ditutup normal");
+    expect(hangupCause("en", 16)).toBe("hung up normally");
+    expect(hangupCause("id", 17)).toBe("sibuk");
+    expect(hangupCause("id", 99)).toBe("kode sebab 99");
+    expect(hangupCause("en", 99)).toBe("cause code 99");
   });
 });

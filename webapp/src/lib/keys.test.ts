@@ -63,7 +63,7 @@ describe("actionFor", () => {
     expect(actionFor(press("2"), { choice: "moreIncidents", cardOpen: true })).toEqual({ kind: "classify", slot: 11 });
     // Pause reasons win while their choice is open, even with a card.
     expect(actionFor(press("1"), { choice: "reason", cardOpen: true })).toEqual({ kind: "reason", reason: "break" });
-    for (const [key, kind] of [["m", "pin"], ["d", "done"], ["c", "copyNumber"], ["a", "editIncident"], ["v", "playRecording"]] as const) {
+    for (const [key, kind] of [["m", "pin"], ["d", "done"], ["c", "copyNumber"], ["a", "editIncident"], ["v", "playRecording"], ["y", "copyCoordinates"], ["o", "openMap"]] as const) {
       expect(actionFor(press(key), card)).toEqual({ kind });
       expect(actionFor(press(key), idle)).toBeNull(); // no card, no card keys
     }

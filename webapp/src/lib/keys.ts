@@ -25,6 +25,8 @@ export type Action =
   | { kind: "pin" }
   | { kind: "done" }
   | { kind: "copyNumber" }
+  | { kind: "copyCoordinates" }
+  | { kind: "openMap" }
   | { kind: "editIncident" }
   // The dispatch panel: start a dispatch of the classified call, then act on the one running.
   | { kind: "dispatch"; mode: DispatchMode }
@@ -93,6 +95,8 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ["A"], join: "or", label: "key.editIncident" },
   { keys: ["M"], join: "or", label: "key.pin" },
   { keys: ["C"], join: "or", label: "key.copyNumber" },
+  { keys: ["Y"], join: "or", label: "key.copyCoordinates" },
+  { keys: ["O"], join: "or", label: "key.openMap" },
   { keys: ["D"], join: "or", label: "key.done" },
   { keys: ["B"], join: "or", label: "key.dispatchBlind" },
   { keys: ["T"], join: "or", label: "key.dispatchAttended" },
@@ -124,6 +128,8 @@ const CARD_ACTIONS: Readonly<Record<string, Action>> = {
   m: { kind: "pin" },
   d: { kind: "done" },
   c: { kind: "copyNumber" },
+  y: { kind: "copyCoordinates" },
+  o: { kind: "openMap" },
   a: { kind: "editIncident" },
   // Blind, Transfer after talking (attended), Gabung (join: conference); Serahkan (complete), Urungkan (cancel),
   // Exit (leave the conference).

@@ -5,8 +5,6 @@ import { api, failureOf, NETWORK_FAILURE, type ApiFailure, type OperatorView } f
 import type { PauseReason } from "./keys";
 import { loadSession } from "./session.svelte";
 
-export type QueueState = "unknown" | "noPhone" | "out" | "ready" | "paused";
-
 export const operatorState = $state<{
   me: OperatorView | null;
   loaded: boolean;
@@ -14,19 +12,6 @@ export const operatorState = $state<{
   failure: ApiFailure | null;
   updatedAt: Date | null;
 }>({ me: null, loaded: false, busy: false, failure: null, updatedAt: null });
-
-export function queueStateOf(me: OperatorView | null, loaded: boolean): QueueState {
-  if (!loaded) {
-    return "unknown";
-  }
-  if (me === null) {
-    return "noPhone";
-  }
-  if (!me.logged_in) {
-    return "out";
-  }
-  return me.paused ? "paused" : "ready";
-}
 
 export async function refreshOperatorState(username: string): Promise<void> {
   try {

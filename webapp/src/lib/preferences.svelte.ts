@@ -1,6 +1,6 @@
 // The operator's own choices, remembered in this browser: language and time zone.
 
-import { DEFAULT_LANGUAGE, isLanguage, isMessageKey, translate, type Language, type MessageKey } from "./i18n";
+import { DEFAULT_LANGUAGE, hangupCause, isLanguage, isMessageKey, translate, type Language, type MessageKey } from "./i18n";
 import { DEFAULT_ZONE, isZone, zoneForOffset, type Zone } from "./format";
 
 const LANGUAGE_KEY = "ntpd112.language";
@@ -72,4 +72,12 @@ export function labelOf(prefix: string, value: string): string {
 export function timelineLabel(type: string): string {
   const key = `timeline.${type}`;
   return isMessageKey(key) ? t(key) : type.replaceAll("_", " ");
+}
+
+/** A timeline line: its label and, for an event that carries a hangup cause (the call ended, a leg left), the
+ * cause in words by its Q.850 code, never Asterisk's English text ("Normal Clearing"). */
+export function timelineText(event: { type: string; data: Readonly<Record<string, unknown>> }): string {
+  const cause = event.data["cause"];
+  const label = timelineLabel(event.type);
+  return typeof cause === "number" ? `${label} · ${hangupCause(preferences.language, cause)}` : label;
 }
