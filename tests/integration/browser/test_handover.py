@@ -59,9 +59,9 @@ async def test_the_hand_over_key_makes_a_ticket_per_agency_of_the_route_shown_on
             await expect(handover).to_contain_text("Belum ada tiket")
             button = handover.get_by_test_id("handover-button")
             await expect(button).to_contain_text("polres, psc119")
-            await expect(button.locator("kbd")).to_have_text("O")
+            await expect(button.locator("kbd")).to_have_text("I")
 
-            await page.keyboard.press("o")
+            await page.keyboard.press("i")
             rows = handover.get_by_test_id("handover-ticket")
             await expect(rows).to_have_count(2)
             stored = await stored_tickets(service, number)
@@ -74,7 +74,7 @@ async def test_the_hand_over_key_makes_a_ticket_per_agency_of_the_route_shown_on
             await console.screenshot("card-handover")
 
             # Again: each agency keeps its ticket.
-            await page.keyboard.press("o")
+            await page.keyboard.press("i")
             await expect(button).to_be_enabled()
             await expect(rows).to_have_count(2)
             assert await stored_tickets(service, number) == stored

@@ -79,7 +79,7 @@ describe("actionFor", () => {
       ["s", { kind: "dispatchCommand", command: "complete" }],
       ["u", { kind: "dispatchCommand", command: "cancel" }],
       ["e", { kind: "dispatchCommand", command: "leave" }],
-      ["o", { kind: "handOver" }],
+      ["i", { kind: "handOver" }],
     ] as const;
     for (const [key, action] of expected) {
       expect(actionFor(press(key), card)).toEqual(action);

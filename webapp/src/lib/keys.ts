@@ -105,7 +105,7 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ["U"], join: "or", label: "key.dispatchCancel" },
   { keys: ["E"], join: "or", label: "key.dispatchLeave" },
   { keys: ["V"], join: "or", label: "key.playRecording" },
-  { keys: ["O"], join: "or", label: "key.handOver" },
+  { keys: ["I"], join: "or", label: "key.handOver" },
   { keys: ["H"], join: "or", label: "key.callbacks" },
   { keys: ["H", "1…9"], join: "then", label: "key.callBack" },
   { keys: ["F"], join: "or", label: "key.search" },
@@ -141,7 +141,7 @@ const CARD_ACTIONS: Readonly<Record<string, Action>> = {
   e: { kind: "dispatchCommand", command: "leave" },
   v: { kind: "playRecording" },
   // OPD: the agencies' tickets.
-  o: { kind: "handOver" },
+  i: { kind: "handOver" },
 };
 
 /** The action a key press stands for, or null (then the browser keeps the key). */
