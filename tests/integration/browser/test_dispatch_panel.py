@@ -106,6 +106,11 @@ async def test_attended_dispatch_by_keys_ringing_answered_completed(
             left = [event.data["reason"] for event in events if event.type == "operator_left"]
             assert left[:1] == ["attended_transfer_completed"]
             await expect(panel.get_by_test_id("attempts").locator("li")).to_have_count(1)
+            # The desk answering made damkar's ticket, acknowledged on its behalf: the card shows it.
+            ticket = card.get_by_test_id("handover-ticket")
+            await expect(ticket).to_have_count(1)
+            await expect(ticket).to_have_attribute("data-agency", "damkar")
+            await expect(ticket.locator("[data-status]")).to_have_attribute("data-status", "acknowledged")
 
             # The caller hangs up. The screen then shows what PostgreSQL holds: every event of the timeline.
             await expect(card.locator(".card-status")).to_have_text("Panggilan berakhir", timeout=30_000)
