@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import functools
 import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
@@ -73,20 +72,6 @@ def env_url(name: str) -> str:
     url = dotenv_values(Path(".env")).get(name)
     assert url, f"{name} missing from .env: run `make setup` first"
     return url
-
-
-@pytest.fixture(scope="session", autouse=True)
-def short_thread_switch_interval() -> Iterator[None]:
-    """The service under test runs on the test's event loop, beside worker threads of the test's own (schemathesis,
-    the in-process CLI, Asterisk CLI calls). With CPython's default 5 ms switch interval, a loop woken by a request
-    waits out a busy thread's whole slice for the GIL, and so does the thread for the answer: a 0.2 ms interval took
-    the schemathesis test from 39 s to 22 s. What the threads and the service do is unchanged."""
-    default = sys.getswitchinterval()
-    sys.setswitchinterval(0.0002)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(default)
 
 
 @pytest.fixture(scope="session")
