@@ -18,7 +18,7 @@ from ntpd112.routing.categories import CategoryId
 from ntpd112.store.pins import PinStored
 from ntpd112.store.repo import CallDetail, CallFilter, CallListItem
 from ntpd112.web.auth import audit_entry, record_audit
-from ntpd112.web.common import DEPS, ApiError, Identity, error_response
+from ntpd112.web.common import DEPS, ApiError, Identity, error_response, require_call_of
 from ntpd112.web.endpoints import RouteTable
 from ntpd112.web.report_routes import EARLIEST, LATEST
 
@@ -126,9 +126,10 @@ async def get_call(request: web.Request, path: CallPath) -> CallDetail:
     access="operator",
     summary="Pin the caller's location by hand (a fix of source operator)",
     status=201,
-    refusals={404: ("call_not_found",)},
+    refusals={403: ("not_your_call",), 404: ("call_not_found",)},
 )
 async def pin_location(request: web.Request, path: CallPath, body: PinRequest, identity: Identity) -> PinStored:
+    await require_call_of(request, identity, path.call_id, unanswered_too=True)
     return await request.app[DEPS].pins.store(
         path.call_id, body.lat, body.lon, body.radius_m, body.note, identity.username
     )

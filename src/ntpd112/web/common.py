@@ -251,3 +251,16 @@ def table_in_force(request: web.Request) -> RoutingTable | None:
         return request.app[DEPS].routing.current.table
     except RoutingUnavailable:
         return None
+
+
+async def require_call_of(
+    request: web.Request, identity: Identity, call_id: uuid.UUID, *, unanswered_too: bool
+) -> None:
+    """An operator works only on the calls they answered (with `unanswered_too`, also on calls no operator answered,
+    such as an abandoned call they call back); supervisors and admins on any call."""
+    if identity.has_role("supervisor"):
+        return
+    handler = await request.app[DEPS].repository.call_operator(call_id)
+    if handler == identity.username or (handler is None and unanswered_too):
+        return
+    raise ApiError(403, "not_your_call", "an operator works only on the calls they answered", {"operator": handler})

@@ -21,7 +21,7 @@ from ntpd112.routing.validation import load_table
 from ntpd112.store.incidents import IncidentView
 from ntpd112.store.routing_versions import StoredTable, VersionInfo
 from ntpd112.web.call_routes import CallPath
-from ntpd112.web.common import DEPS, ApiError, Identity
+from ntpd112.web.common import DEPS, ApiError, Identity, require_call_of
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -203,9 +203,10 @@ async def restore_version(request: web.Request, path: VersionPath, query: WriteQ
     "/api/calls/{call_id}/incident",
     access="operator",
     summary="Classify the call: set its incident",
-    refusals={404: ("call_not_found",), 422: ("unknown_category",)},
+    refusals={403: ("not_your_call",), 404: ("call_not_found",), 422: ("unknown_category",)},
 )
 async def put_incident(request: web.Request, path: CallPath, body: IncidentChange, identity: Identity) -> IncidentView:
+    await require_call_of(request, identity, path.call_id, unanswered_too=True)
     return await request.app[DEPS].incidents.set(path.call_id, body, identity.username)
 
 

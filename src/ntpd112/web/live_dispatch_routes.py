@@ -14,7 +14,7 @@ from ntpd112.dispatch.desks import CreatedDesk, DeskView, NewDesk
 from ntpd112.dispatch.models import DispatchRequest, DispatchView
 from ntpd112.pbx.phones import PhoneName
 from ntpd112.web.call_routes import CallPath
-from ntpd112.web.common import DEPS, ApiError, Identity
+from ntpd112.web.common import DEPS, ApiError, Identity, require_call_of
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -36,7 +36,7 @@ def _is_supervisor(identity: Identity) -> bool:
     access="operator",
     summary="Dispatch the live call; answers once the first target rings",
     status=202,
-    refusals={404: ("call_not_found",)},
+    refusals={403: ("not_your_call",), 404: ("call_not_found",)},
 )
 async def start_dispatch(
     request: web.Request, path: CallPath, body: DispatchRequest, identity: Identity
@@ -45,9 +45,7 @@ async def start_dispatch(
     # An unknown call is a 404, not "call ended": look it up first (raises CallNotFound).
     await deps.incidents.get(path.call_id)
     # An operator dispatches only the calls they answered (app_queue's member name is the username).
-    handler = await deps.repository.call_operator(path.call_id)
-    if handler != identity.username and not identity.has_role("supervisor"):
-        raise ApiError(403, "not_your_call", "an operator dispatches only the calls they handle", {"operator": handler})
+    await require_call_of(request, identity, path.call_id, unanswered_too=False)
     return await deps.dispatch.dispatch(path.call_id, body, identity.username)
 
 

@@ -10,6 +10,7 @@ service's own origin fails the test at teardown.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ CHROMIUM_ARGS = [
 DESK_SCREEN = {"width": 1366, "height": 768}
 OPERATOR_PASSWORD = "Merah-Putih-Pagi-112"
 REFUSAL_LOG = "Failed to load resource: the server responded with a status of 4"
+# What Chromium logs when the service cannot be reached at all: expected only while a test cuts it off.
+UNREACHABLE_LOGS = ("Failed to load resource: net::ERR_", "WebSocket connection to ")
 
 
 @dataclass
@@ -49,6 +52,18 @@ class Watched:
     origin: str
     console_errors: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
+    # True while the test has cut the service off: the console's failed connections are expected then.
+    cut_off: bool = False
+
+    @contextlib.asynccontextmanager
+    async def service_cut_off(self) -> AsyncIterator[None]:
+        """While the test takes the service away (and until it has checked the console is back): the errors
+        Chromium logs for connections that fail are expected; any other error still fails the test."""
+        self.cut_off = True
+        try:
+            yield
+        finally:
+            self.cut_off = False
 
     def url(self, path: str) -> str:
         return self.origin + path
@@ -75,9 +90,9 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-@pytest.fixture
-async def console(browser: Browser, service: Service, built_console: Path) -> AsyncIterator[Watched]:
-    origin = f"http://127.0.0.1:{service.settings.http_port}"
+@contextlib.asynccontextmanager
+async def watched_page(browser: Browser, origin: str) -> AsyncIterator[Watched]:
+    """A fresh browser context at the desk's screen size, its page watched; checked when the test leaves it."""
     context = await browser.new_context(viewport=DESK_SCREEN, locale="id-ID", timezone_id="Asia/Jakarta")
     page = await context.new_page()
     watched = Watched(page, origin)
@@ -86,7 +101,8 @@ async def console(browser: Browser, service: Service, built_console: Path) -> As
         # Chromium logs every 4xx answer to fetch as an error; from the API those are answers the console handles
         # (401 before sign-in, a wrong password, a refused pause), not faults.
         handled_refusal = message.text.startswith(REFUSAL_LOG) and message.location["url"].startswith(origin + "/api/")
-        if message.type == "error" and not handled_refusal:
+        unreachable = watched.cut_off and message.text.startswith(UNREACHABLE_LOGS)
+        if message.type == "error" and not handled_refusal and not unreachable:
             watched.console_errors.append(f"{message.text} ({message.location['url']})")
 
     def on_request(request: Request) -> None:
@@ -102,6 +118,12 @@ async def console(browser: Browser, service: Service, built_console: Path) -> As
         await context.close()
     assert watched.foreign_requests == [], "the console asked something other than the service"
     assert watched.console_errors == [], "the console logged errors"
+
+
+@pytest.fixture
+async def console(browser: Browser, service: Service, built_console: Path) -> AsyncIterator[Watched]:
+    async with watched_page(browser, f"http://127.0.0.1:{service.settings.http_port}") as watched:
+        yield watched
 
 
 async def add_operator(service: Service, username: str, name: str, *, must_change_password: bool = False) -> None:

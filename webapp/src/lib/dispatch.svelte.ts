@@ -49,18 +49,24 @@ export async function explainRoute(callId: string, query: ExplainQuery): Promise
     const { data, error, response } = await api.GET("/api/routes/explain", {
       params: { query: query.area === null ? { category: query.category } : { category: query.category, area: query.area } },
     });
-    if (panelOf(callId).explainedFor !== key) {
-      return; // the category changed meanwhile: a newer answer is on its way
-    }
-    if (data === undefined) {
-      panelOf(callId).failure = failureOf(error, response);
-      panelOf(callId).explainedFor = null;
+    // The card closed meanwhile (its panel forgotten: a late answer must not bring it back, one per card of a
+    // shift), or the category changed and a newer answer is on its way.
+    const current = dispatchPanels[callId];
+    if (current === undefined || current.explainedFor !== key) {
       return;
     }
-    panelOf(callId).explanation = data;
+    if (data === undefined) {
+      current.failure = failureOf(error, response);
+      current.explainedFor = null;
+      return;
+    }
+    current.explanation = data;
   } catch {
-    panelOf(callId).failure = NETWORK_FAILURE;
-    panelOf(callId).explainedFor = null;
+    const current = dispatchPanels[callId];
+    if (current !== undefined) {
+      current.failure = NETWORK_FAILURE;
+      current.explainedFor = null;
+    }
   }
 }
 

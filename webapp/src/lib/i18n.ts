@@ -77,6 +77,7 @@ const id = {
   "error.asterisk_unavailable": "Sistem telepon tidak tersedia. Coba lagi sebentar lagi.",
   "error.not_signed_in": "Sesi Anda berakhir. Silakan masuk lagi.",
   "error.forbidden": "Anda tidak berhak melakukan ini.",
+  "error.not_your_call": "Panggilan ini ditangani operator lain.",
   "error.network": "Layanan tidak dapat dihubungi.",
   "error.unknown": "Terjadi kesalahan: {message}",
   // -- agency tickets (issue 15): one block, kept together --
@@ -381,6 +382,7 @@ const en: Dictionary = {
   "error.asterisk_unavailable": "The phone system is unavailable. Try again shortly.",
   "error.not_signed_in": "Your session has ended. Please sign in again.",
   "error.forbidden": "You are not allowed to do this.",
+  "error.not_your_call": "Another operator handles this call.",
   "error.network": "The service cannot be reached.",
   "error.unknown": "Something went wrong: {message}",
   // -- agency tickets (issue 15): one block, kept together --

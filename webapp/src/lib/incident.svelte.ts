@@ -53,6 +53,16 @@ export function editDraft(card: Card, draft: Draft): void {
   );
 }
 
+/** Drop a closed card's draft and save state, so a shift's cards do not pile up here. Kept while a save is still
+ * pending or on its way (it reads and writes them); the rare card closed that fast leaves its two small entries. */
+export function forgetEdits(callId: string): void {
+  if (timers.has(callId) || saves[callId] === "saving") {
+    return;
+  }
+  delete drafts[callId];
+  delete saves[callId];
+}
+
 async function put(callId: string, body: IncidentChange): Promise<void> {
   saves[callId] = "saving";
   try {

@@ -53,16 +53,26 @@ export function openLiveSocket(handlers: {
         void loadSession(); // the session ended: the page goes to the login
         return;
       }
-      reconnectTimer = setTimeout(() => void reconnect(), reconnectDelay(attempt, Math.random()));
-      attempt += 1;
+      reconnectLater();
     };
   }
 
+  function reconnectLater(): void {
+    reconnectTimer = setTimeout(() => void reconnect(), reconnectDelay(attempt, Math.random()));
+    attempt += 1;
+  }
+
   /** Reconnect if the session still holds: a websocket handshake refused for want of a session says nothing the
-   * page can read, so ask the session route first (a signed-out page goes to the login and stops the stream). */
+   * page can read, so ask the session route first (a signed-out page goes to the login and stops the stream). A
+   * service that cannot answer yet (restarting, the network down) is asked again later, with the same backoff. */
   async function reconnect(): Promise<void> {
-    await loadSession();
-    if (running && session.user !== null && socket === null) {
+    const reached = await loadSession();
+    if (!running || socket !== null) {
+      return;
+    }
+    if (!reached) {
+      reconnectLater();
+    } else if (session.user !== null) {
       connect();
     }
   }

@@ -8,17 +8,26 @@ export const session = $state<{ user: SessionUser | null; loaded: boolean; unrea
   unreachable: false,
 });
 
-export async function loadSession(): Promise<void> {
+/** Read who is signed in. False when the service could not answer (down, restarting, a network fault): a page
+ * already signed in then stays as it is (its live stream shows it offline and tries again); a page that knows no
+ * user yet says the service is unreachable. */
+export async function loadSession(): Promise<boolean> {
+  let answer: Awaited<ReturnType<typeof sessionRequest<SessionView>>> | null = null;
   try {
-    const answer = await sessionRequest<SessionView>("GET", "/api/session");
-    session.user = answer.ok ? (answer.data?.user ?? null) : null;
-    // 401: simply not signed in. Anything else means the page cannot work: say so instead of a login form.
-    session.unreachable = !answer.ok && answer.failure.status !== 401;
+    answer = await sessionRequest<SessionView>("GET", "/api/session");
   } catch {
-    session.user = null;
+    // no answer at all
+  }
+  // 401: simply not signed in. Anything else means the service cannot say.
+  const reached = answer !== null && (answer.ok || answer.failure.status === 401);
+  if (reached) {
+    session.user = answer?.ok ? (answer.data?.user ?? null) : null;
+    session.unreachable = false;
+  } else if (session.user === null) {
     session.unreachable = true;
   }
   session.loaded = true;
+  return reached;
 }
 
 export type SignInResult = { ok: true } | { ok: false; failure: ApiFailure; retryAfter: string | null };
