@@ -442,19 +442,20 @@ class CallHandler:
         call.log.info("112 call ended", cause=final_cause)
 
 
-NORMAL_CLEARING = 16
+# AST_SOFTHANGUP_DEV in Asterisk's channel.h: a hangup the channel driver asked for (here: no RTP).
+SOFTHANGUP_DEV = 0x01
 
 
 def released_for_no_media(first_request: ChannelHangupRequest) -> bool:
     """Whether the first hangup request of a 112 caller's channel is the trunks' media timeout (rtp_timeout).
 
-    Asterisk's quirks decide the test. The caller's BYE comes as a request that is not `soft`. The media timeout
-    is a soft hangup inside Asterisk that sets no cause of its own: the request carries whatever cause a dialplan
-    application left on the channel (1, 3, ... after a failed Dial to an overflow target). The service's own hangups
-    of a caller (dispatch, ARI reason `normal`) are soft too, with cause 16, and are no media loss. An admin's
-    `channel request hangup` would count as one: a caller cut off that way is called back too.
+    Asterisk's quirk decides the test: a *soft* ChannelHangupRequest's `cause` is not a Q.850 cause but the
+    AST_SOFTHANGUP_* reason flags given to ast_softhangup(). The media timeout is a device-side soft hangup
+    (AST_SOFTHANGUP_DEV, bit 0: seen as 1, or 3 with the async-goto bit); a hangup asked over ARI or AMI is
+    AST_SOFTHANGUP_EXPLICIT (32, seen when a resumed call was hung up over ARI), and the service's ARI hangup's
+    follow-up request carries 16. The caller's BYE comes as a request that is not `soft`.
     """
-    return first_request.soft and first_request.cause != NORMAL_CLEARING
+    return bool(first_request.soft) and first_request.cause is not None and bool(first_request.cause & SOFTHANGUP_DEV)
 
 
 # Q.850 causes seen on 112 calls; others are stored by number.

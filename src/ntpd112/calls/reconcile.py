@@ -37,6 +37,7 @@ log = get_logger(__name__)
 # Contexts a 112 call passes through after it was accepted (refused calls end in ntpd112-refuse).
 TRUNK_CHANNEL_PREFIX = "PJSIP/trunk-"
 # Later runs re-read this much before the previous run: CDR times have whole seconds, clocks and commits lag.
+JOURNAL_CATCH_UP_SECONDS = 5.0
 RUN_OVERLAP = timedelta(minutes=2)
 SPOOL_RECHECK_SECONDS = 0.5
 CDR_SOURCE = "asterisk_cdr"
@@ -215,6 +216,13 @@ class Reconciler:
         if not cdr_calls:
             self.runs += 1
             self._since = started - RUN_OVERLAP
+            return 0
+        # A call that ended a moment ago has its end still in the journal's queue: what is queued now is written
+        # before the calls are read, or the CDR would record that end a second time (two `ended` events, seen in
+        # the ramp). A journal too busy to catch up skips the round; the next one looks from the same point.
+        try:
+            await self._journal.flushed(timeout=JOURNAL_CATCH_UP_SECONDS)
+        except TimeoutError:
             return 0
         async with self._database.session() as session:
             known = {

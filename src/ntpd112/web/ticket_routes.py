@@ -19,7 +19,7 @@ from ntpd112.routing.agencies import Slug
 from ntpd112.store.tickets import TicketEventView, TicketPlace, TicketSummary, Who, allowed_moves
 from ntpd112.tickets.flow import TicketStatus
 from ntpd112.web.call_routes import CallPath
-from ntpd112.web.common import DEPS, Identity
+from ntpd112.web.common import DEPS, Identity, require_call_of
 from ntpd112.web.endpoints import RouteTable
 
 routes = RouteTable()
@@ -103,11 +103,12 @@ def _navigation(place: TicketPlace) -> Navigation | None:
     access="operator",
     summary="Hand the call's incident to agencies: one ticket each (an agency that has one keeps it)",
     status=201,
-    refusals={404: ("call_not_found",), 409: ("no_incident",), 422: ("unknown_agency",)},
+    refusals={403: ("not_your_call",), 404: ("call_not_found",), 409: ("no_incident",), 422: ("unknown_agency",)},
 )
 async def create_tickets(
     request: web.Request, path: CallPath, body: NewTickets, identity: Identity
 ) -> list[TicketSummary]:
+    await require_call_of(request, identity, path.call_id, unanswered_too=True)
     return await request.app[DEPS].tickets.create(path.call_id, body.agencies, _who(identity), body.note)
 
 

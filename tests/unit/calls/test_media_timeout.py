@@ -19,14 +19,14 @@ def _request(cause: int | None, soft: bool | None) -> ChannelHangupRequest:
 @pytest.mark.parametrize(
     ("cause", "soft", "released"),
     [
-        (1, True, True),  # rtp_timeout during a failed overflow Dial: the cause is the Dial's leftover
-        (0, True, True),  # rtp_timeout before any application set a cause
+        (1, True, True),  # rtp_timeout: AST_SOFTHANGUP_DEV
+        (3, True, True),  # rtp_timeout while an application runs: DEV with the async-goto bit
+        (32, True, False),  # a hangup asked over ARI or AMI: AST_SOFTHANGUP_EXPLICIT (a resumed call hung up)
+        (16, True, False),  # the follow-up request of the service's own ARI hangup (reason normal)
+        (0, True, False),  # no reason flag
         (3, False, False),  # the caller's BYE
         (16, None, False),  # the caller's BYE, no `soft` sent
-        (16, True, False),  # the service hung the caller up itself (ARI, reason normal)
     ],
 )
-def test_only_a_soft_hangup_the_service_did_not_ask_for_is_a_media_timeout(
-    cause: int, soft: bool | None, released: bool
-) -> None:
+def test_only_a_device_soft_hangup_is_a_media_timeout(cause: int, soft: bool | None, released: bool) -> None:
     assert released_for_no_media(_request(cause, soft)) is released

@@ -18,17 +18,21 @@ function handoverOf(callId: string): Handover {
   return handovers[callId];
 }
 
+// An answer that arrives after its card closed writes into the entry it started with, which `forgetHandover` has
+// already dropped: it must not bring the entry back (one leaked entry per card over a shift).
+
 /** Read the call's tickets (the card opens, or a ticket of the call changed). */
 export async function readTickets(callId: string): Promise<void> {
+  const handover = handoverOf(callId);
   try {
     const { data, error, response } = await api.GET("/api/tickets", { params: { query: { call_id: callId } } });
     if (data === undefined) {
-      handoverOf(callId).failure = failureOf(error, response);
+      handover.failure = failureOf(error, response);
       return;
     }
-    handoverOf(callId).tickets = data;
+    handover.tickets = data;
   } catch {
-    handoverOf(callId).failure = NETWORK_FAILURE;
+    handover.failure = NETWORK_FAILURE;
   }
 }
 
@@ -46,16 +50,16 @@ export async function handOver(callId: string, agencies: readonly string[]): Pro
       body: { agencies: [...agencies], note: null },
     });
     if (data === undefined) {
-      handoverOf(callId).failure = failureOf(error, response);
+      handover.failure = failureOf(error, response);
       return;
     }
     const made = new Map(data.map((ticket) => [ticket.id, ticket]));
-    const kept = handoverOf(callId).tickets.filter((ticket) => !made.has(ticket.id));
-    handoverOf(callId).tickets = [...kept, ...data];
+    const kept = handover.tickets.filter((ticket) => !made.has(ticket.id));
+    handover.tickets = [...kept, ...data];
   } catch {
-    handoverOf(callId).failure = NETWORK_FAILURE;
+    handover.failure = NETWORK_FAILURE;
   } finally {
-    handoverOf(callId).busy = false;
+    handover.busy = false;
   }
 }
 
