@@ -68,6 +68,13 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interv
         await asyncio.sleep(interval)
 
 
+async def started(service: Service) -> Service:
+    """Start a service made by the test and wait until it is attached to Asterisk (ARI and AMI)."""
+    await service.start()
+    await wait_until(lambda: service.ari.connected and service.ami.connected)
+    return service
+
+
 def env_url(name: str) -> str:
     url = dotenv_values(Path(".env")).get(name)
     assert url, f"{name} missing from .env: run `make setup` first"

@@ -19,17 +19,12 @@ from tests.integration.conftest import (
     calls_from,
     empty_queue,
     service_settings,
+    started,
     timeline,
     unique_mobile_number,
     wait_until,
 )
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
-
-
-async def _started(service: Service) -> Service:
-    await service.start()
-    await wait_until(lambda: service.ari.connected and service.ami.connected)
-    return service
 
 
 async def test_the_queue_log_completes_calls_taken_while_the_service_was_down(
@@ -38,7 +33,7 @@ async def test_the_queue_log_completes_calls_taken_while_the_service_was_down(
     # The operator's phone rings 2 s before it answers: the first caller is answered, the second hangs up after 1 s
     # of waiting (while the phone rings for the first).
     phone = SippAgent("operator.xml", "127.0.0.31", hold_ms=2000)
-    setup = await _started(Service(service_settings(clean_database, tmp_path / "setup-spool")))
+    setup = await started(Service(service_settings(clean_database, tmp_path / "setup-spool")))
     await empty_queue(setup)
     await setup.operators.add(NewOperator(username="op1", name="Operator", contact=phone.contact))
     await setup.operators.login("op1")
@@ -66,7 +61,7 @@ async def test_the_queue_log_completes_calls_taken_while_the_service_was_down(
         results = [await answered, abandoned]
     assert all(result.succeeded for result in results), [r.output for r in results]
 
-    service = await _started(Service(service_settings(clean_database, tmp_path / "spool", reconcile_interval=3600)))
+    service = await started(Service(service_settings(clean_database, tmp_path / "spool", reconcile_interval=3600)))
     try:
         answered_e164, abandoned_e164 = "+62" + answered_number[1:], "+62" + abandoned_number[1:]
 
@@ -117,7 +112,7 @@ async def test_the_queue_log_completes_calls_taken_while_the_service_was_down(
             update(Call).where(Call.id == row.id).values(wait_seconds=1.25, talk_seconds=None, operator="op1")
         )
     await engine.dispose()
-    again = await _started(Service(service_settings(clean_database, tmp_path / "spool", reconcile_interval=3600)))
+    again = await started(Service(service_settings(clean_database, tmp_path / "spool", reconcile_interval=3600)))
     try:
         await wait_until(lambda: again.reconciler.runs >= 1)
         await again.reconciler.run_once()

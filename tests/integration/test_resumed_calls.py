@@ -19,17 +19,12 @@ from tests.integration.conftest import (
     calls_from,
     empty_queue,
     service_settings,
+    started,
     timeline,
     unique_mobile_number,
     wait_until,
 )
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
-
-
-async def _started(service: Service) -> Service:
-    await service.start()
-    await wait_until(lambda: service.ari.connected and service.ami.connected)
-    return service
 
 
 async def test_a_call_whose_records_were_lost_gets_its_caller_back_after_the_restart(
@@ -39,7 +34,7 @@ async def test_a_call_whose_records_were_lost_gets_its_caller_back_after_the_res
     e164 = "+62" + number[1:]
     # The operator's phone rings 4 s before it answers: the call waits in the queue across the restart.
     phone = SippAgent("operator.xml", "127.0.0.31", hold_ms=4000)
-    first = await _started(Service(service_settings(clean_database, tmp_path / "first-spool")))
+    first = await started(Service(service_settings(clean_database, tmp_path / "first-spool")))
     running_services = [first]
     try:
         await empty_queue(first)
@@ -72,7 +67,7 @@ async def test_a_call_whose_records_were_lost_gets_its_caller_back_after_the_res
             await engine.dispose()
 
             # Reconciliation runs when the test says (the first run at start sees the call still active).
-            second = await _started(
+            second = await started(
                 Service(service_settings(clean_database, tmp_path / "second-spool", reconcile_interval=3600))
             )
             running_services.append(second)

@@ -20,9 +20,9 @@ from tests.integration.conftest import (
     calls_from,
     empty_queue,
     service_settings,
+    started,
     timeline,
     unique_mobile_number,
-    wait_until,
 )
 from tests.integration.intake_calls import e164, intake_call
 from tests.integration.sipp import SippResult
@@ -106,19 +106,13 @@ async def test_a_dropped_connection_brings_the_card_back_once_with_what_came_mea
         await proxy.cut()
 
 
-async def _started(service: Service) -> Service:
-    await service.start()
-    await wait_until(lambda: service.ari.connected and service.ami.connected)
-    return service
-
-
 @pytest.fixture
 async def restartable(
     local_asterisk: LocalAsterisk, clean_database: str, tmp_path: Path
 ) -> AsyncIterator[list[Service]]:
     """The running services of a test that restarts its own (one at a time, on the same port and spool); whichever
     is running at the end is stopped."""
-    running = [await _started(Service(service_settings(clean_database, tmp_path / "spool")))]
+    running = [await started(Service(service_settings(clean_database, tmp_path / "spool")))]
     try:
         yield running
     finally:
@@ -150,7 +144,7 @@ async def test_the_card_is_restored_after_the_service_restarts_mid_call(
                 restartable.remove(first)
                 await first.stop()
                 await expect(offline).to_be_visible()
-                second = await _started(Service(first.settings))
+                second = await started(Service(first.settings))
                 restartable.append(second)
                 await expect(offline).to_be_hidden(timeout=30_000)
                 await assert_one_card(page, number)
