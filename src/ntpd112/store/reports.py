@@ -101,7 +101,8 @@ def outcome_expression(phantom_seconds: float) -> ColumnElement[str]:
     return case(*((conditions[c], literal(o.value)) for c, o in decided), else_=literal(otherwise.value))
 
 
-def _answer_seconds() -> ColumnElement[float]:
+def answer_seconds() -> ColumnElement[float]:
+    """Seconds from offer to an operator's answer: the one definition the reports and the wallboard count by."""
     return case(
         (
             Call.operator_answered_at.is_not(None),
@@ -142,7 +143,7 @@ def _report_calls(period: ReportRange, phantom_seconds: float) -> Insert:
         select(
             Call.id,
             outcome_expression(phantom_seconds),
-            _answer_seconds(),
+            answer_seconds(),
             Call.operator_answered_at,
             Call.operator,
             Call.talk_seconds,

@@ -49,7 +49,7 @@ from ntpd112.room.priority import priority_reasons
 from ntpd112.routing.categories import Category, category_index
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallerFlag, CallEvent, Incident, Operator, Ticket
-from ntpd112.store.reports import _answer_seconds, outcome_expression
+from ntpd112.store.reports import answer_seconds, outcome_expression
 from ntpd112.tickets.flow import OPEN_STATUSES
 
 # The dialplan's UserEvents when a call goes on to the supervisors, then the backup number (queue/events.py).
@@ -214,7 +214,7 @@ async def _today(
 ) -> BoardToday:
     in_day = (Call.offered_at >= day.start, Call.offered_at < day.end)
     outcome = outcome_expression(phantom_seconds)
-    facts = select(outcome.label("outcome"), _answer_seconds().label("answer")).where(*in_day).subquery()
+    facts = select(outcome.label("outcome"), answer_seconds().label("answer")).where(*in_day).subquery()
     counts: dict[CallOutcome, int] = {}
     within = [0] * len(SERVICE_LEVEL_TARGETS)
     rows = await session.execute(
