@@ -39,6 +39,7 @@ from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.aml import AmlRepository
 from ntpd112.store.area_map import AreaMap
+from ntpd112.store.attachments import TicketPhotos
 from ntpd112.store.audit import AuditTrail
 from ntpd112.store.db import Database
 from ntpd112.store.escalations import Escalations
@@ -137,6 +138,14 @@ class Service:
         )
         notifier = TicketNotifier(ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake)
         self.tickets = TicketService(ticket_rows, incidents, self.routing, notifier)
+        self.photos = TicketPhotos(
+            self.database,
+            settings.ticket_attachments_dir,
+            self.hub,
+            max_bytes=settings.ticket_max_photo_bytes,
+            max_per_ticket=settings.ticket_max_photos,
+            upload_timeout=settings.ticket_photo_upload_timeout,
+        )
         self.escalations = Escalations(self.database, self.hub)
         self.escalation_checker = EscalationChecker(
             self.escalations, self.routing, notifier, interval=settings.ticket_check_interval
@@ -204,6 +213,7 @@ class Service:
                 wallboard=WallboardService(
                     WallboardRepository(self.database), self.ami, self.hub, room.queue, room.reports
                 ),
+                photos=self.photos,
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
                 webhook_secrets=self.webhook_secrets,
@@ -249,6 +259,7 @@ class Service:
     async def start(self) -> None:
         await self.database.start()
         await self.journal.start()
+        await asyncio.to_thread(self.photos.prepare)
         if self.cdr_database is not self.database:
             await self.cdr_database.start()
         await self.ami.start(on_login=self._resync_phones)

@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     webhook_retry_max_delay: float = Field(1800.0, gt=0, le=24 * 3600)
     # Seconds between the checks for tickets past their time limits (dispatch/escalation.py).
     ticket_check_interval: float = Field(30.0, ge=0.2, le=600)
+    # Photos attached to tickets (store/attachments.py): stored as files in this directory (created at start-up,
+    # owner-only), named by their SHA-256; the largest photo accepted, photos per ticket, and the seconds an upload
+    # may take (a phone on a weak mobile connection is slow; the usual body timeout is for small JSON bodies).
+    ticket_attachments_dir: Path = DEFAULT_STATE_DIR / "attachments"
+    ticket_max_photo_bytes: int = Field(10 * 1024 * 1024, ge=64 * 1024, le=50 * 1024 * 1024)
+    ticket_max_photos: int = Field(20, ge=1, le=200)
+    ticket_photo_upload_timeout: float = Field(120.0, gt=0, le=900)
 
     @field_validator("database_url")
     @classmethod

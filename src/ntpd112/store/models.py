@@ -279,7 +279,7 @@ class TicketEvent(Base):
     """Every status change and comment of a ticket, with who and when. Appended, never changed."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (CheckConstraint("kind IN ('status', 'comment', 'escalated')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('status', 'comment', 'escalated', 'photo')", name="kind"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -290,6 +290,30 @@ class TicketEvent(Base):
     by: Mapped[str] = mapped_column(String(80))  # a username, or system:<what> for the service itself
     actor: Mapped[str] = mapped_column(String(16))  # tickets.flow.Actor: how they acted
     text: Mapped[str | None] = mapped_column(Text)  # the comment, the reason, or the final report
+
+
+class TicketAttachment(Base):
+    """A photo attached to a ticket: the file is outside the database (store/attachments.py), under its SHA-256 in
+    the attachments directory; this row holds what it is, who added it and when. `label` is the client's file name,
+    shown only (never used as a path)."""
+
+    __tablename__ = "ticket_attachments"
+    __table_args__ = (
+        CheckConstraint("media_type IN ('image/jpeg', 'image/png', 'image/webp')", name="media_type"),
+        CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256"),
+        CheckConstraint("size_bytes > 0", name="size_bytes"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(120))
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class TicketEscalation(Base):

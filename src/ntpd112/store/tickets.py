@@ -198,8 +198,10 @@ class TicketRepository:
                 actor = who.actor_for(agency) or Actor.OPERATOR
                 session.add_all(
                     [
-                        _event(ticket, now, "status", None, TicketStatus.NEW, who.username, actor, note),
-                        _event(ticket, now, "status", TicketStatus.NEW, TicketStatus.SENT, "system:web", Actor.SYSTEM),
+                        ticket_event(ticket, now, "status", None, TicketStatus.NEW, who.username, actor, note),
+                        ticket_event(
+                            ticket, now, "status", TicketStatus.NEW, TicketStatus.SENT, "system:web", Actor.SYSTEM
+                        ),
                     ]
                 )
                 existing[agency] = ticket
@@ -255,7 +257,7 @@ class TicketRepository:
         refuses the move (details: the statuses this user may move it to), 422 when a reason or report is due."""
         now = utcnow()
         async with self._database.session() as session, session.begin():
-            ticket, actor = await _locked(session, ticket_id, who)
+            ticket, actor = await locked_ticket(session, ticket_id, who)
             current = TicketStatus(ticket.status)
             try:
                 check(current, to, actor, reason, report)
@@ -267,7 +269,7 @@ class TicketRepository:
             ticket.updated_at = now
             if to is TicketStatus.CLOSED:
                 ticket.final_report = report
-            session.add(_event(ticket, now, "status", current, to, who.username, actor, report or reason))
+            session.add(ticket_event(ticket, now, "status", current, to, who.username, actor, report or reason))
             await session.flush()
             moved = TicketSummary.model_validate(ticket)
         self._changed([ticket])
@@ -276,8 +278,8 @@ class TicketRepository:
     async def comment(self, ticket_id: uuid.UUID, text: str, who: Who) -> TicketEventView:
         now = utcnow()
         async with self._database.session() as session, session.begin():
-            ticket, actor = await _locked(session, ticket_id, who)
-            event = _event(ticket, now, "comment", None, None, who.username, actor, text)
+            ticket, actor = await locked_ticket(session, ticket_id, who)
+            event = ticket_event(ticket, now, "comment", None, None, who.username, actor, text)
             session.add(event)
             await session.flush()
             view = TicketEventView.model_validate(event)
@@ -299,7 +301,8 @@ def allowed_moves(ticket: TicketSummary, who: Who) -> list[TicketStatus]:
     return [] if actor is None else list(allowed_from(ticket.status, actor))
 
 
-async def _locked(session: AsyncSession, ticket_id: uuid.UUID, who: Who) -> tuple[Ticket, Actor]:
+async def locked_ticket(session: AsyncSession, ticket_id: uuid.UUID, who: Who) -> tuple[Ticket, Actor]:
+    """The ticket, row-locked, and how `who` acts on it; TicketError 404 when it is missing or not theirs."""
     ticket = await session.get(Ticket, ticket_id, with_for_update=True)
     actor = who.actor_for(ticket.agency) if ticket is not None else None
     if ticket is None or actor is None:
@@ -319,7 +322,7 @@ async def _next_number(session: AsyncSession, year: int) -> int:
     return last
 
 
-def _event(
+def ticket_event(
     ticket: Ticket,
     at: datetime,
     kind: str,

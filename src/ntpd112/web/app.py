@@ -20,6 +20,7 @@ from ntpd112.web import (
     map_routes,
     openapi,
     operator_routes,
+    photo_routes,
     report_routes,
     status_routes,
     stream_routes,
@@ -48,6 +49,7 @@ API_ROUTES = (
     map_routes.routes,
     report_routes.routes,
     ticket_routes.routes,
+    photo_routes.routes,
     agency_routes.routes,
     wallboard_routes.routes,
 )

@@ -36,6 +36,7 @@ from ntpd112.room.config import ReportSettings
 from ntpd112.routing.tables import RoutingTable, RoutingTableError
 from ntpd112.store.aml import AmlRepository
 from ntpd112.store.area_map import AreaMap
+from ntpd112.store.attachments import TicketPhotos
 from ntpd112.store.audit import AuditTrail
 from ntpd112.store.incidents import CallNotFound
 from ntpd112.store.pins import Pins
@@ -125,6 +126,7 @@ class WebDeps:
     report_settings: ReportSettings
     recordings: Recordings
     wallboard: WallboardService
+    photos: TicketPhotos
     # The console map's optional tiles (web/map_routes.py); default none.
     map_tiles: MapTiles = field(default_factory=MapTiles)
     # None: the AML endpoints answer 503 aml_disabled.

@@ -35,6 +35,7 @@ Access = Literal["public", "signed", "signed_in"] | Role
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+MULTIPART_MEDIA_TYPE = "multipart/form-data"
 _INPUT_NAMES = ("path", "query", "body", "form")
 # Deeper JSON than this is no request of ours; json.loads would raise RecursionError at about 1,000 levels (a 500).
 MAX_JSON_DEPTH = 32
@@ -87,6 +88,8 @@ class Endpoint:
     precheck: Callable[[web.Request], None] | None = None
     # More for the document than the summary says (a websocket's protocol).
     description: str | None = None
+    # A file upload the handler streams itself (multipart/form-data): the JSON Schema of its parts, for the document.
+    upload_schema: Mapping[str, Any] | None = None
 
     @property
     def operation_id(self) -> str:
@@ -96,6 +99,8 @@ class Endpoint:
     def media_type(self) -> str | None:
         if "body" in self.inputs:
             return JSON_MEDIA_TYPE
+        if self.upload_schema is not None:
+            return MULTIPART_MEDIA_TYPE
         return FORM_MEDIA_TYPE if "form" in self.inputs else None
 
 
@@ -135,6 +140,7 @@ class RouteTable:
         response_model: Any = None,
         precheck: Callable[[web.Request], None] | None = None,
         description: str | None = None,
+        upload_schema: Mapping[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
             inputs, response, wants_identity, builds_own_response = _declared(handler)
@@ -155,6 +161,7 @@ class RouteTable:
                     response_model=response_model,
                     precheck=precheck,
                     description=description,
+                    upload_schema=upload_schema,
                 )
             )
             return handler
@@ -250,13 +257,13 @@ async def read_body(request: web.Request) -> bytes:
         raise too_large from None
 
 
-def _require_media_type(request: web.Request, media_type: str) -> None:
+def require_media_type(request: web.Request, media_type: str) -> None:
     if request.content_type != media_type and (request.content_length or request.body_exists):
         raise ApiError(415, "unsupported_media_type", f"send {media_type}")
 
 
 async def read_form(request: web.Request) -> dict[str, str]:
-    _require_media_type(request, FORM_MEDIA_TYPE)
+    require_media_type(request, FORM_MEDIA_TYPE)
     raw = await read_body(request)
     try:
         pairs = urllib.parse.parse_qsl(
@@ -281,7 +288,7 @@ async def _parse_input(request: web.Request, endpoint: Endpoint, name: str, mode
         return model.model_validate(_single_values(list(request.query.items()), "query"))
     if name == "form":
         return model.model_validate(await read_form(request))
-    _require_media_type(request, JSON_MEDIA_TYPE)
+    require_media_type(request, JSON_MEDIA_TYPE)
     raw = await read_body(request) or b"{}"
     check_json_body(raw)
     if endpoint.body_parser is not None:

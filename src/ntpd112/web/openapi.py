@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
 from ntpd112.web.auth import STATE_CHANGING, allowed_before_password_change
-from ntpd112.web.endpoints import ENDPOINTS, JSON_MEDIA_TYPE, Endpoint, RouteTable, needs_identity, role_of
+from ntpd112.web.endpoints import (
+    ENDPOINTS,
+    JSON_MEDIA_TYPE,
+    MULTIPART_MEDIA_TYPE,
+    Endpoint,
+    RouteTable,
+    needs_identity,
+    role_of,
+)
 
 routes = RouteTable()
 OPENAPI_VERSION = "3.1.0"
@@ -114,7 +122,9 @@ def _refusal_statuses(endpoint: Endpoint) -> dict[int, tuple[str, ...]]:
     if "query" not in endpoint.inputs:
         statuses[400] += ("unexpected_query",)
     if endpoint.media_type is not None:
-        statuses[400] += ("json_too_deep",) if endpoint.media_type == JSON_MEDIA_TYPE else ("invalid_form",)
+        statuses[400] += {JSON_MEDIA_TYPE: ("json_too_deep",), MULTIPART_MEDIA_TYPE: ("invalid_multipart",)}.get(
+            endpoint.media_type, ("invalid_form",)
+        )
         statuses |= {408: ("request_timeout",), 413: ("payload_too_large",), 415: ("unsupported_media_type",)}
     for status, ids in endpoint.refusals.items():
         statuses[status] = statuses.get(status, ()) + ids
@@ -164,6 +174,11 @@ def _operation(document: _Document, endpoint: Endpoint) -> dict[str, Any]:
         responses[str(status)] = {
             "description": f"{_STATUS_TEXT.get(status, 'Refused')}: " + ", ".join(ids),
             "content": {JSON_MEDIA_TYPE: {"schema": error_schema}},
+        }
+    if endpoint.upload_schema is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {MULTIPART_MEDIA_TYPE: {"schema": dict(endpoint.upload_schema)}},
         }
     operation["responses"] = responses
     return operation

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ntpd112.dispatch.incidents import FREE_TEXT_PATTERN
 from ntpd112.routing.agencies import Slug
+from ntpd112.store.attachments import PhotoView
 from ntpd112.store.tickets import TicketEventView, TicketPlace, TicketSummary, Who, allowed_moves
 from ntpd112.tickets.flow import TicketStatus
 from ntpd112.web.call_routes import CallPath
@@ -82,6 +83,7 @@ class TicketDetail(TicketSummary):
     caller_number: str | None  # staff only
     events: list[TicketEventView]
     allowed: list[TicketStatus]  # what the reader may move it to now
+    photos: list[PhotoView]  # oldest first; each served by GET /api/tickets/{id}/photos/{photo_id}
 
 
 def _who(identity: Identity) -> Who:
@@ -126,7 +128,7 @@ async def list_tickets(request: web.Request, query: TicketQuery, identity: Ident
 @routes.get(
     "/api/tickets/{ticket_id}",
     access="signed_in",
-    summary="One ticket with its events, place and navigation links",
+    summary="One ticket with its events, place, navigation links and photos",
     refusals=_TICKET,
 )
 async def get_ticket(request: web.Request, path: TicketPath, identity: Identity) -> TicketDetail:
@@ -141,6 +143,7 @@ async def get_ticket(request: web.Request, path: TicketPath, identity: Identity)
         caller_number=record.caller_number if identity.has_role("operator") else None,
         events=record.events,
         allowed=allowed_moves(record.summary, who),
+        photos=await request.app[DEPS].photos.list(path.ticket_id),
     )
 
 
