@@ -211,6 +211,8 @@ def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Se
         "database_url": database_url,
         "http_port": free_tcp_port(),
         "spool_dir": spool_dir,
+        # Each service its own photo store, beside its spool (never the developer's ~/.cache one).
+        "ticket_attachments_dir": spool_dir.with_name(spool_dir.name + "-attachments"),
         "reconnect_initial_delay": 0.2,
         "reconnect_max_delay": 1.0,
         "log_format": "json",

@@ -92,14 +92,14 @@ def check_size(size: int, max_bytes: int) -> None:
         raise PhotoRefused(413, "photo_too_large", f"a photo is at most {max_bytes} bytes", {"max_bytes": max_bytes})
 
 
+def _bad_dimensions(details: dict[str, int] | None) -> PhotoRefused:
+    message = f"a photo is {MIN_SIDE} to {MAX_SIDE} pixels a side and at most {MAX_PIXELS} pixels"
+    return PhotoRefused(422, "photo_dimensions", message, details)
+
+
 def check_dimensions(width: int, height: int) -> None:
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE) or width * height > MAX_PIXELS:
-        raise PhotoRefused(
-            422,
-            "photo_dimensions",
-            f"a photo is {MIN_SIDE} to {MAX_SIDE} pixels a side and at most {MAX_PIXELS} pixels",
-            {"width": width, "height": height},
-        )
+        raise _bad_dimensions({"width": width, "height": height})
 
 
 def not_a_photo() -> PhotoRefused:
@@ -127,6 +127,8 @@ def inspect_image(stream: BinaryIO) -> ImageInfo:
                 image.verify()
     except PhotoRefused:
         raise
+    except Image.DecompressionBombError:  # Pillow refuses past about 179 MP as it opens, before we see the size
+        raise _bad_dimensions(None) from None
     except Exception:  # Pillow's parsers raise many types on crafted input: a broken image, never a 500
         raise broken from None
     return ImageInfo(kind, width, height)

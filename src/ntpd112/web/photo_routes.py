@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict
 
 from ntpd112.errors import RefusedError
@@ -29,6 +30,8 @@ PART_NAME = "photo"
 CHUNK_BYTES = 64 * 1024
 # Room for the multipart framing (boundaries, part headers) around the photo itself.
 FRAMING_BYTES = 16 * 1024
+# What aiohttp's multipart parser raises on a malformed body (a part header with a NUL: InvalidHeader).
+_MALFORMED = (ValueError, AssertionError, LookupError, RuntimeError, HttpProcessingError)
 _PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 _UPLOAD_SCHEMA = {
     "type": "object",
@@ -69,7 +72,7 @@ async def _photo_part(request: web.Request) -> tuple[MultipartReader, BodyPartRe
     try:
         reader = await request.multipart()
         part = await reader.next()
-    except (ValueError, AssertionError, LookupError, RuntimeError):
+    except _MALFORMED:
         raise _invalid_multipart("the body is not a valid multipart/form-data body") from None
     if not isinstance(part, BodyPartReader) or part.name != PART_NAME:
         raise _invalid_multipart(f"send one part named {PART_NAME!r} holding the photo")
@@ -83,7 +86,7 @@ async def _chunks(reader: MultipartReader, part: BodyPartReader) -> AsyncIterato
             yield chunk
         if await reader.next() is not None:
             raise _invalid_multipart(f"send only the {PART_NAME!r} part")
-    except (ValueError, AssertionError, LookupError, RuntimeError):
+    except _MALFORMED:
         raise _invalid_multipart("the body is not a valid multipart/form-data body") from None
 
 
