@@ -32,7 +32,15 @@ from ntpd112.app import Service
 from ntpd112.clock import utcnow
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.store.models import ApiToken, Base, User
-from ntpd112.web.endpoints import ENDPOINTS, FORM_MEDIA_TYPE, JSON_MEDIA_TYPE, Endpoint, needs_identity, role_of
+from ntpd112.web.endpoints import (
+    ENDPOINTS,
+    FORM_MEDIA_TYPE,
+    JSON_MEDIA_TYPE,
+    MULTIPART_MEDIA_TYPE,
+    Endpoint,
+    needs_identity,
+    role_of,
+)
 from ntpd112.web.openapi import OPENAPI_DOCUMENT
 from tests.integration.conftest import password_hash, service_settings, user_token, wait_until
 from tests.integration.raw_http import RawAnswer, raw_request
@@ -163,6 +171,7 @@ PLAUSIBLE_PATH_VALUES = {
     "asset": "docs.js",
     "token_id": "00000000-0000-4000-8000-000000000404",  # no such token: a revoke must be refused
     "ticket_id": "00000000-0000-4000-8000-000000000115",  # no such ticket: a transition must be refused
+    "photo_id": "00000000-0000-4000-8000-000000000116",  # no such photo
     "agency": "no-such-agency",  # not in the routing table: a webhook secret must be refused
     # A map tile that no configured directory holds (the matrix's service has none: 404).
     "z": "3",
@@ -201,7 +210,21 @@ def _encode_body(endpoint: Endpoint, fields: dict[str, Any]) -> tuple[list[tuple
         return [(b"Content-Type", FORM_MEDIA_TYPE.encode())], urllib.parse.urlencode(form).encode()
     if endpoint.media_type == JSON_MEDIA_TYPE:
         return [(b"Content-Type", JSON_MEDIA_TYPE.encode())], json.dumps(fields).encode()
+    if endpoint.media_type == MULTIPART_MEDIA_TYPE:
+        return _multipart(fields)
     return [], b""
+
+
+def _multipart(fields: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """One file part per field, the hostile value as its file name (raw bytes in the part's header) and content."""
+    boundary = b"hostile-boundary"
+    body = b""
+    for name, value in fields.items():
+        text = (value if isinstance(value, str) else json.dumps(value)).encode("utf-8", "surrogateescape")
+        disposition = b'Content-Disposition: form-data; name="' + name.encode() + b'"; filename="' + text + b'"'
+        body += b"--" + boundary + b"\r\n" + disposition + b"\r\n\r\n" + text + b"\r\n"
+    content_type = f"{MULTIPART_MEDIA_TYPE}; boundary={boundary.decode()}".encode()
+    return [(b"Content-Type", content_type)], body + b"--" + boundary + b"--\r\n"
 
 
 def _body_model(endpoint: Endpoint) -> type[BaseModel] | None:
@@ -244,7 +267,7 @@ def probes(endpoint: Endpoint, good: bytes, revoked: dict[str, Credential], lowe
             base_body,
         )
     )
-    body_fields = _fields(_body_model(endpoint))
+    body_fields = _fields(_body_model(endpoint)) or list((endpoint.upload_schema or {}).get("properties", {}))
     for kind, hostile in INJECTED.items():
         has_path = "{" in endpoint.path
         target = _target(endpoint, hostile.path if has_path else None, dict.fromkeys(query_fields, hostile.query))
@@ -331,6 +354,7 @@ async def test_the_hostile_matrix_causes_no_5xx_and_stores_nothing(hostile_servi
     assert problems == [], "\n".join(problems)
     await service.journal.flushed()
     assert await _row_counts(service) == before
+    assert [p for p in service.settings.ticket_attachments_dir.rglob("*") if p.is_file()] == []  # no photo file
     assert sent > 1000
 
 

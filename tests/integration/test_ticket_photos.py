@@ -118,6 +118,8 @@ async def test_an_agency_user_adds_a_photo_that_the_room_sees_and_another_agency
     status, detail = await send(http, "GET", f"/api/tickets/{ticket['id']}", people["operator"])
     assert status == 200 and [p["id"] for p in detail["photos"]] == [added["id"]]
     assert any(e["kind"] == "photo" for e in detail["events"])
+    status, listed = await send(http, "GET", f"/api/tickets/{ticket['id']}/photos", people["damkar"])
+    assert status == 200 and listed == detail["photos"]
     for who in ("operator", "damkar"):
         async with http.get(f"/api/tickets/{ticket['id']}/photos/{added['id']}", headers=people[who]) as response:
             assert response.status == 200 and await response.read() == content
@@ -129,6 +131,8 @@ async def test_an_agency_user_adds_a_photo_that_the_room_sees_and_another_agency
 
     # Another agency: the photo, the ticket and adding to it are "no such ticket".
     photo_url = f"/api/tickets/{ticket['id']}/photos/{added['id']}"
+    status, refused = await send(http, "GET", f"/api/tickets/{ticket['id']}/photos", people["psc119"])
+    assert (status, refused["error"]["id"]) == (404, "ticket_not_found")
     assert (await send(http, "GET", photo_url, people["psc119"]))[1]["error"]["id"] == "ticket_not_found"
     status, refused = await upload(http, ticket["id"], people["psc119"], multipart(photo(color=(1, 2, 3))))
     assert (status, refused["error"]["id"]) == (404, "ticket_not_found")

@@ -193,14 +193,19 @@ class TicketPhotos:
         log.info("ticket photo added", ticket=str(ticket_id), photo=str(view.id), size=size, by=who.username)
         return view
 
-    async def list(self, ticket_id: uuid.UUID) -> list[PhotoView]:
-        """The ticket's photos, oldest first (the caller has checked the reader may see the ticket)."""
+    async def list(self, ticket_id: uuid.UUID, who: Who | None = None) -> list[PhotoView]:
+        """The ticket's photos, oldest first. With `who`: 404 unless they may see the ticket (without: the caller
+        has checked)."""
         statement = (
             select(TicketAttachment)
             .where(TicketAttachment.ticket_id == ticket_id)
             .order_by(TicketAttachment.uploaded_at, TicketAttachment.id)
         )
         async with self._database.session() as session:
+            if who is not None:
+                ticket = await session.get(Ticket, ticket_id)
+                if ticket is None or who.actor_for(ticket.agency) is None:
+                    raise _ticket_not_found(ticket_id)
             return [PhotoView.model_validate(row) for row in (await session.scalars(statement)).all()]
 
     async def read(self, ticket_id: uuid.UUID, photo_id: uuid.UUID, who: Who) -> PhotoFile:

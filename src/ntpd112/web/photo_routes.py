@@ -129,6 +129,16 @@ async def add_photo(request: web.Request, path: TicketPhotoPath, identity: Ident
         raise
 
 
+@routes.get(
+    "/api/tickets/{ticket_id}/photos",
+    access="signed_in",
+    summary="A ticket's photos, oldest first (the room's console shows them beside the call's tickets)",
+    refusals={404: ("ticket_not_found",)},
+)
+async def list_photos(request: web.Request, path: TicketPhotoPath, identity: Identity) -> list[PhotoView]:
+    return await request.app[DEPS].photos.list(path.ticket_id, _who(identity))
+
+
 def content_disposition(label: str) -> str:
     """inline, with the label as the name a browser saves it under: an ASCII fallback and the UTF-8 name (RFC 6266);
     the label has no control characters or separators (tickets/photos.py), quotes are replaced."""
