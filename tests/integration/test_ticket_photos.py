@@ -5,7 +5,9 @@ clear 4xx and leaves no row, no file and no temporary file."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import shutil
 import struct
 import uuid
@@ -141,6 +143,24 @@ async def test_an_agency_user_adds_a_photo_that_the_room_sees_and_another_agency
     async with http.get(photo_url) as response:
         assert response.status == 401
     assert (await stored(service))[:2] == (1, 1)
+
+
+async def test_a_full_size_phone_photo_is_streamed_in(
+    service: Service, http: aiohttp.ClientSession, people: dict[str, Headers]
+) -> None:
+    """Megabytes, far past the 256 KiB of a JSON body: the upload is streamed, not read by the body limit."""
+    ticket = (await hand_over(http, people, await classified_call(service)))["damkar"]
+    noise = Image.frombytes("RGB", (2000, 1500), os.urandom(2000 * 1500 * 3))
+    out = io.BytesIO()
+    noise.save(out, format="JPEG", quality=95)
+    content = out.getvalue()
+    assert 2 * 1024 * 1024 < len(content) < service.settings.ticket_max_photo_bytes
+    status, added = await upload(http, ticket["id"], people["operator"], multipart(content, b"IMG_0001.JPG"))
+    assert status == 201, added
+    assert (added["size_bytes"], added["width"], added["height"]) == (len(content), 2000, 1500)
+    assert added["sha256"] == hashlib.sha256(content).hexdigest()
+    async with http.get(f"/api/tickets/{ticket['id']}/photos/{added['id']}", headers=people["damkar"]) as response:
+        assert response.status == 200 and await response.read() == content
 
 
 async def test_a_file_changed_on_disk_is_refused_not_served(

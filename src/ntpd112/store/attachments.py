@@ -137,11 +137,11 @@ class TicketPhotos:
     async def add(
         self, ticket_id: uuid.UUID, who: Who, filename: str | None, chunks: AsyncIterator[bytes]
     ) -> PhotoView:
-        """Store the photo streamed in `chunks`. Refused (RefusedError; nothing stored): the name (400), the ticket
-        (404, 409 ticket_final or too_many_photos), the content (400 empty_photo, 413 photo_too_large,
-        415 unsupported_photo_type, 422 invalid_photo or photo_dimensions)."""
+        """Store the photo streamed in `chunks` (the caller has asked `may_add` before reading any of it). Refused
+        (RefusedError; nothing stored): the name (400), the content (400 empty_photo, 413 photo_too_large,
+        415 unsupported_photo_type, 422 invalid_photo or photo_dimensions), the ticket, checked again under its
+        lock (404, 409 ticket_final or too_many_photos)."""
         label = photo_label(filename)
-        await self.may_add(ticket_id, who)
         descriptor, name = await asyncio.to_thread(tempfile.mkstemp, prefix="upload-", dir=self._incoming)
         temporary = Path(name)
         try:
