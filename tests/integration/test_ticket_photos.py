@@ -5,6 +5,7 @@ clear 4xx and leaves no row, no file and no temporary file."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 
 from ntpd112.app import Service
 from ntpd112.store.models import AuditEntry, TicketAttachment, TicketEvent
-from tests.integration.conftest import agency_token, classified_call, user_token
+from tests.integration.conftest import agency_token, classified_call, user_token, wait_until
 from tests.integration.test_tickets_api import Headers, bearer, hand_over, send
 
 BOUNDARY = "ntpd112-test-boundary"
@@ -264,6 +265,29 @@ async def test_oversize_uploads_are_refused_without_reading_them_whole(
         assert (status, answer["error"]["id"]) == (413, "photo_too_large")
     except aiohttp.ClientError:
         pass
+    assert await stored(service) == (0, 0, [])
+
+
+async def test_an_upload_that_stalls_is_cut_off_and_leaves_no_temporary_file(
+    service: Service, http: aiohttp.ClientSession, people: dict[str, Headers], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket = (await hand_over(http, people, await classified_call(service)))["damkar"]
+    monkeypatch.setattr(service.photos, "upload_timeout", 1.0)
+    body = multipart(photo())
+    head = (
+        f"POST /api/tickets/{ticket['id']}/photos HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: {people['damkar']['Authorization']}\r\nContent-Type: {MULTIPART}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", service.settings.http_port)
+    try:
+        writer.write(head + body[: len(body) // 2])  # half the photo, then nothing
+        await writer.drain()
+        await wait_until(lambda: any(service.settings.ticket_attachments_dir.joinpath(".incoming").iterdir()))
+        answer = await asyncio.wait_for(reader.read(65536), 10)
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 408 ") and b'"request_timeout"' in answer, answer[:300]
     assert await stored(service) == (0, 0, [])
 
 
