@@ -10,9 +10,7 @@ import hashlib
 import io
 import os
 import shutil
-import struct
 import uuid
-import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from sqlalchemy import func, select
 
 from ntpd112.app import Service
 from ntpd112.store.models import AuditEntry, TicketAttachment, TicketEvent
+from tests.images import image_bytes, png_declaring
 from tests.integration.conftest import agency_token, classified_call, user_token, wait_until
 from tests.integration.test_tickets_api import Headers, bearer, hand_over, send
 
@@ -53,10 +52,8 @@ async def people(service: Service) -> dict[str, Headers]:
     }
 
 
-def photo(fmt: str = "JPEG", color: tuple[int, int, int] = (200, 40, 40), size: tuple[int, int] = (320, 240)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format=fmt)
-    return out.getvalue()
+def photo(fmt: str = "JPEG", color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    return image_bytes(fmt, (320, 240), color)
 
 
 def multipart(
@@ -177,14 +174,6 @@ async def test_a_file_changed_on_disk_is_refused_not_served(
     path.unlink()
     status, answer = await send(http, "GET", f"/api/tickets/{ticket['id']}/photos/{added['id']}", people["damkar"])
     assert (status, answer["error"]["id"]) == (404, "photo_file_missing")
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
 
 
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"

@@ -4,11 +4,8 @@ a plain name. Real images made with Pillow; hostile files written by hand."""
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import pytest
-from PIL import Image
 
 from ntpd112.tickets.photos import (
     MAX_LABEL_CHARS,
@@ -21,23 +18,7 @@ from ntpd112.tickets.photos import (
     photo_label,
     sniff,
 )
-
-
-def image_bytes(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (200, 40, 40)).save(out, format=fmt)
-    return out.getvalue()
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A PNG whose header declares `width` x `height` (valid CRCs) and whose data is tiny: a decompression bomb's
-    shape."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+from tests.images import image_bytes, png_declaring
 
 
 @pytest.mark.parametrize(
@@ -77,7 +58,7 @@ def test_magic_bytes_followed_by_garbage_are_an_invalid_photo() -> None:
 
 
 def test_a_png_with_a_broken_checksum_is_an_invalid_photo() -> None:
-    content = bytearray(image_bytes("PNG"))
+    content = bytearray(image_bytes("PNG", (64, 48)))
     content[40] ^= 0xFF  # inside IDAT: its CRC no longer matches
     with pytest.raises(PhotoRefused) as refused:
         inspect_image(io.BytesIO(bytes(content)))
