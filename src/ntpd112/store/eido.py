@@ -49,7 +49,7 @@ class EidoRepository:
                 return None
             tickets = (
                 await session.scalars(
-                    select(Ticket).where(Ticket.incident_id == incident.id).order_by(Ticket.created_at, Ticket.id)
+                    select(Ticket).where(Ticket.incident_id == incident.id).order_by(Ticket.created_at, Ticket.number)
                 )
             ).all()
             events = (
