@@ -137,7 +137,9 @@ class Service:
             timeout=settings.webhook_timeout,
             max_attempts=settings.webhook_max_attempts,
         )
-        notifier = TicketNotifier(ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake)
+        notifier = TicketNotifier(
+            ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake, settings.eido_domain
+        )
         self.tickets = TicketService(ticket_rows, incidents, self.routing, notifier)
         self.eido = EidoService(EidoRepository(self.database), self.tickets, self.routing, settings.eido_domain)
         self.escalations = Escalations(self.database, self.hub)

@@ -15,7 +15,8 @@ from ntpd112.routing.tables import TableSource
 from ntpd112.store.eido import EidoRepository
 from ntpd112.store.incidents import IncidentView
 from ntpd112.store.tickets import TicketSummary, Who
-from ntpd112.tickets.eido import EidoDocument, EidoRefused, from_eido, to_eido
+from ntpd112.tickets.eido import EidoRefused, from_eido, to_eido
+from ntpd112.tickets.eido_document import EidoDocument
 
 #: The room's identifier in EIDO documents when the settings name none (NTPD112_EIDO_DOMAIN).
 DEFAULT_DOMAIN = "ntpd112.invalid"

@@ -22,6 +22,7 @@ from ntpd112.store.db import Database
 from ntpd112.store.incidents import INCIDENT_EVENT, CallNotFound, IncidentView
 from ntpd112.store.journal import EventRecord, write_records
 from ntpd112.store.models import Call, Incident, Ticket, TicketEvent
+from ntpd112.store.tickets import TicketRecord
 from ntpd112.tickets.eido import ImportPlan, IncidentFacts, TicketEventFacts, TicketFacts
 from ntpd112.tickets.pidf_lo import Place
 
@@ -170,3 +171,62 @@ class EidoRepository:
             row = (await session.scalars(select(Incident).where(Incident.call_id == call_id))).one()
             view = IncidentView.model_validate(row)
         return call_id, view, created
+
+
+def ticket_facts(record: TicketRecord, category_label: str | None, agency_kind: str) -> IncidentFacts:
+    """The incident as one ticket's record shows it, with that ticket only: what an agency's webhook body carries
+    as EIDO (an agency is not told of the other agencies' tickets). Without the call's times and the incident's
+    status, which the record does not hold."""
+    summary, place = record.summary, record.place
+    from_incident = place.source == "incident"  # the operator's position, else the call's best fix
+    return IncidentFacts(
+        incident_id=summary.incident_id,
+        call_id=summary.call_id,
+        category=summary.category,
+        category_label=category_label,
+        severity=summary.severity,
+        status=None,
+        address=place.address,
+        description=record.description,
+        lat=place.lat if from_incident else None,
+        lon=place.lon if from_incident else None,
+        area=place.area,
+        created_by=summary.created_by,
+        created_at=summary.created_at,
+        updated_at=summary.updated_at,
+        call_started_at=None,
+        call_answered_at=None,
+        call_ended_at=None,
+        caller_number=record.caller_number,
+        caller_place=Place(
+            None if from_incident else place.lat,
+            None if from_incident else place.lon,
+            None if from_incident else place.radius_m,
+            place.kabupaten,
+            place.kecamatan,
+            place.kelurahan,
+            None if from_incident else place.source,
+        ),
+        tickets=[
+            TicketFacts(
+                summary.id,
+                summary.number,
+                summary.agency,
+                agency_kind,
+                summary.status.value,
+                summary.created_at,
+                summary.updated_at,
+                [
+                    TicketEventFacts(
+                        e.at,
+                        e.kind,
+                        e.from_status.value if e.from_status else None,
+                        e.to_status.value if e.to_status else None,
+                        e.by,
+                        e.text,
+                    )
+                    for e in record.events
+                ],
+            )
+        ],
+    )

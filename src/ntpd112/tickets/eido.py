@@ -1,6 +1,7 @@
 """NENA EIDO (Emergency Incident Data Object, NENA-STA-021.1, JSON; schema: github NENA911/EIDO-JSON
-Schema/openapi.yaml) for an ntpd112 incident and its tickets. Pure: the document's models, the export of an incident
-(`to_eido`) and what an import keeps of a document (`from_eido`). docs/TICKETS.md lists what is mapped and what is not.
+Schema/openapi.yaml) for an ntpd112 incident and its tickets. Pure: the export of an incident (`to_eido`) and what
+an import keeps of a document (`from_eido`); the document's models are in tickets/eido_document.py. docs/TICKETS.md
+lists what is mapped and what is not.
 
 The mapping in one picture (component: from what):
     top level ($id)              the incident tracking id: urn:emergency:uid:incidentid:<incident uuid>:<room domain>
@@ -22,11 +23,22 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from typing import Any
 
 from ntpd112.tickets import pidf_lo
+from ntpd112.tickets.eido_document import (
+    AgencyComponent,
+    CallbackComponent,
+    CallComponent,
+    DispatchComponent,
+    EidoDocument,
+    EmergencyResourceComponent,
+    IncidentComponent,
+    LocationComponent,
+    NotesComponent,
+    PersonComponent,
+    Ref,
+)
 from ntpd112.tickets.pidf_lo import Place
 
 EIDO_VERSION = "1.0"
@@ -37,7 +49,8 @@ INCIDENT_STATUSES = ("open", "dispatched", "acknowledged", "failed", "ticket", "
 SEVERITIES = ("critical", "high", "medium", "low")
 #: incidentCommonPriorityNumber: NENA's common priority is a number, higher is more urgent (the samples use 10).
 PRIORITY_NUMBER = {"critical": 10, "high": 7, "medium": 5, "low": 2}
-#: A ticket's status as an emergency resource's primary unit status (NENA registry values) ...
+#: A ticket's status as an emergency resource's primary unit status, after NENA's Primary Unit Status registry
+#: (the words were not checked against the registry's current list; unitStatusInternal carries ntpd112's own).
 UNIT_STATUS = {
     "new": "Assigned",
     "sent": "Dispatched",
@@ -50,127 +63,6 @@ UNIT_STATUS = {
     "cancelled": "Cancelled",
 }
 PHONE = re.compile(r"^\+?[0-9]{3,15}$")
-MAX_ITEMS = 200
-
-Id = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Short = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
-Text = Annotated[str, StringConstraints(max_length=8000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]
-
-
-def _utc(value: datetime) -> datetime:
-    # The NENA sample carries a timestamp without an offset; EIDO times are UTC, so a naive one is read as UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-Stamp = Annotated[datetime, AfterValidator(_utc)]
-
-
-class _Model(BaseModel):
-    # Components and fields ntpd112 does not map (vehicles, alarms, ...) are ignored, not refused: an EIDO from a
-    # richer CAD still imports. What is mapped is typed and bounded.
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
-
-
-class Ref(_Model):
-    ref: Id = Field(alias="$ref")
-
-
-Refs = Annotated[list[Ref], Field(max_length=MAX_ITEMS)]
-Strings = Annotated[list[Short], Field(max_length=MAX_ITEMS)]
-
-
-class Component(_Model):
-    """The prologue every EIDO data component starts with."""
-
-    id: Id = Field(alias="$id")
-    lastUpdateTimeStamp: Stamp
-    updatedByAgencyReference: Ref
-    updatedByAgentReference: Ref | None = None
-
-
-class AgencyComponent(Component):
-    agencyRoleDescriptionRegistryText: Strings
-    agencyType: Strings
-    incidentOwningAgencyIndicator: bool | None = None
-
-
-class IncidentComponent(Component):
-    incidentTypeCommonRegistryText: Short
-    incidentTypeInternalCode: Short | None = None
-    incidentTypeInternalText: Short | None = None
-    incidentStatusInternalText: Strings = []
-    incidentPriorityInternalText: Short | None = None
-    incidentCommonPriorityNumber: int | None = Field(None, ge=0, le=1000)
-    internalIncidentId: Short | None = None
-    locationReference: Refs = []
-    personReference: Refs = []
-    notesReference: Refs = []
-
-
-class CallComponent(Component):
-    callStateRegistryText: Short
-    standardPrimaryCallType: Short
-    direction: Literal["incoming", "outgoing", "internal"]
-    callStartTimestamp: Stamp
-    answerDate: Stamp | None = None
-    callBackReference: Ref | None = None
-    locationReference: Refs = []
-    personReference: Refs = []
-
-
-class CallbackComponent(Component):
-    callBackInformationUri: Strings = []
-
-
-class LocationComponent(Component):
-    locationTypeDescriptionRegistryText: Short
-    locationByValue: Annotated[str, StringConstraints(max_length=pidf_lo.MAX_PIDF_CHARS)] | None = None
-    locationByReferenceUrl: Short | None = None
-    locationDescriptionText: Text | None = None
-
-
-class PersonComponent(Component):
-    personIncidentRoleRegistryText: Strings
-    callIdentifier: Strings = []
-    callBackReference: Ref | None = None
-
-
-class DispatchComponent(Component):
-    agencyReference: Ref | None = None
-    emergencyResourceReference: Refs = []
-    notesReference: Refs = []
-
-
-class EmergencyResourceComponent(Component):
-    agentReference: Refs = []
-    emergencyResourceTypeCommonRegistryText: Short
-    emergencyResourceName: Short | None = None
-    primaryUnitStatusRegistryText: Short
-    secondaryUnitStatusRegistryText: Strings = []
-    resourceAttributeRegistryText: Strings = []
-    unitStatusInternal: Strings = []
-
-
-class NotesComponent(Component):
-    notesActionComments: Text
-
-
-class EidoDocument(Component):
-    eidoVersion: Literal["1.0"]
-    issuingElementIdentification: Short
-    incidentComponent: IncidentComponent | None = None
-    callComponent: Annotated[list[CallComponent], Field(max_length=MAX_ITEMS)] = []
-    callbackComponent: Annotated[list[CallbackComponent], Field(max_length=MAX_ITEMS)] = []
-    dispatchComponent: Annotated[list[DispatchComponent], Field(max_length=MAX_ITEMS)] = []
-    emergencyResourceComponent: Annotated[list[EmergencyResourceComponent], Field(max_length=MAX_ITEMS)] = []
-    notesComponent: Annotated[list[NotesComponent], Field(max_length=1000)] = []
-    agencyComponent: Annotated[list[AgencyComponent], Field(min_length=1, max_length=MAX_ITEMS)]
-    locationComponent: Annotated[list[LocationComponent], Field(max_length=MAX_ITEMS)] = []
-    personComponent: Annotated[list[PersonComponent], Field(max_length=MAX_ITEMS)] = []
-    context: dict[str, Short] | None = Field(None, alias="@context")
-
-    def json_body(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 # ---- export -----------------------------------------------------------------------------------------------------
@@ -207,7 +99,7 @@ class IncidentFacts:
     category: str
     category_label: str | None
     severity: str | None
-    status: str
+    status: str | None  # None: not known to the writer (the webhook's ticket record does not carry it)
     address: str | None
     description: str | None
     lat: float | None
@@ -290,21 +182,22 @@ def to_eido(facts: IncidentFacts, domain: str, now: datetime, include_caller: bo
             )
         )
     state = "callEnd" if facts.call_ended_at else ("callAnswered" if facts.call_answered_at else "callBegin")
-    calls.append(
-        CallComponent(
-            **prologue(call_uri, facts.call_ended_at or facts.call_answered_at or facts.created_at),
-            callStateRegistryText=state,
-            standardPrimaryCallType="emergency",
-            direction="incoming",
-            callStartTimestamp=facts.call_started_at or facts.created_at,
-            answerDate=facts.call_answered_at,
-            callBackReference=callback_ref,
-            locationReference=[
-                Ref(ref=loc.id) for loc in locations if loc.locationTypeDescriptionRegistryText == "Caller"
-            ],
-            personReference=[Ref(ref=p.id) for p in persons],
+    if facts.call_started_at is not None:  # optional in EIDO; left out where the call's times are not at hand
+        calls.append(
+            CallComponent(
+                **prologue(call_uri, facts.call_ended_at or facts.call_answered_at or facts.created_at),
+                callStateRegistryText=state,
+                standardPrimaryCallType="emergency",
+                direction="incoming",
+                callStartTimestamp=facts.call_started_at,
+                answerDate=facts.call_answered_at,
+                callBackReference=callback_ref,
+                locationReference=[
+                    Ref(ref=loc.id) for loc in locations if loc.locationTypeDescriptionRegistryText == "Caller"
+                ],
+                personReference=[Ref(ref=p.id) for p in persons],
+            )
         )
-    )
     agencies = [
         AgencyComponent(
             **prologue(domain, facts.created_at),
@@ -358,7 +251,7 @@ def to_eido(facts: IncidentFacts, domain: str, now: datetime, include_caller: bo
         incidentTypeCommonRegistryText=facts.category,
         incidentTypeInternalCode=facts.category,
         incidentTypeInternalText=facts.category_label,
-        incidentStatusInternalText=[facts.status],
+        incidentStatusInternalText=[facts.status] if facts.status else [],
         incidentPriorityInternalText=facts.severity,
         incidentCommonPriorityNumber=PRIORITY_NUMBER.get(facts.severity or ""),
         internalIncidentId=str(facts.incident_id),

@@ -13,7 +13,8 @@ from ntpd112.dispatch.eido import EidoService
 from ntpd112.routing.categories import CategoryId
 from ntpd112.store.incidents import IncidentView
 from ntpd112.store.tickets import TicketSummary, Who
-from ntpd112.tickets.eido import EidoDocument, EidoRefused
+from ntpd112.tickets.eido import EidoRefused
+from ntpd112.tickets.eido_document import EidoDocument
 from ntpd112.web.call_routes import CallPath
 from ntpd112.web.common import DEPS, ApiError, Identity, require_call_of
 from ntpd112.web.endpoints import RouteTable

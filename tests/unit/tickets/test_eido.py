@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from ntpd112.tickets import pidf_lo
 from ntpd112.tickets.eido import (
-    EidoDocument,
     EidoRefused,
     IncidentFacts,
     TicketEventFacts,
@@ -21,6 +20,7 @@ from ntpd112.tickets.eido import (
     from_eido,
     to_eido,
 )
+from ntpd112.tickets.eido_document import EidoDocument
 from ntpd112.tickets.pidf_lo import Place
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
