@@ -5,6 +5,7 @@ hostile documents are refused with nothing stored."""
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from ntpd112.app import Service
 from ntpd112.store.models import AuditEntry, Call, Incident, Ticket
+from tests.integration.cli import ntpd112 as run_cli
 from tests.integration.conftest import agency_token, classified_call, user_token
 from tests.integration.test_tickets_api import Headers, bearer, send
 from tests.unit.tickets.test_eido import nena_call_transfer_sample
@@ -198,3 +200,28 @@ async def test_hostile_documents_are_refused_and_store_nothing(
     huge["notesComponent"] = huge["notesComponent"] * 60
     status, answer = await send(http, "POST", "/api/eido/import", people["supervisor"], huge)
     assert status in (400, 413) and await counts(service) == before
+
+
+async def test_the_command_line_exports_and_imports_through_the_same_code(
+    service: Service, http: aiohttp.ClientSession, people: dict[str, Headers]
+) -> None:
+    call_id, _ = await dispatched_export(http, service, people)
+    database = service.settings.database_url.get_secret_value()
+    exported = await run_cli(database, "eido", "export", str(call_id), "--without-caller")
+    assert exported.code == 0, exported.err
+    document = json.loads(exported.out)
+    assert document["callbackComponent"] == [] and "6281234567890" not in exported.out
+    document["$id"] = "urn:emergency:uid:incidentid:cli:elsewhere.example"
+    first = await run_cli(database, "eido", "import", "-", stdin=json.dumps(document))
+    again = await run_cli(database, "eido", "import", "-", stdin=json.dumps(document))
+    assert first.code == 0 and again.code == 0, (first.err, again.err)
+    made, repeated = json.loads(first.out), json.loads(again.out)
+    assert made["created"] is True and repeated["created"] is False and made["call_id"] == repeated["call_id"]
+    assert len(made["tickets"]) == 2 and sorted(made["tickets"]) == sorted(repeated["tickets"])
+    refused = await run_cli(database, "eido", "import", "-", stdin=json.dumps(document | {"eidoVersion": "7"}))
+    assert refused.code == 2 and "not an EIDO document" in refused.err
+    async with service.database.session() as session:
+        audited = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "eido import"))).all()
+    assert sorted(a.status for a in audited) == [200, 201] and all(
+        (a.username or "").startswith("cli:") for a in audited
+    )
