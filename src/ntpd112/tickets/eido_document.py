@@ -24,7 +24,10 @@ Text = Annotated[str, StringConstraints(max_length=8000, pattern=r"^[^\x00-\x08\
 
 def _utc(value: datetime) -> datetime:
     # The NENA sample carries a timestamp without an offset; EIDO times are UTC, so a naive one is read as UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past datetime's range in UTC: a refusal, not a 500
+        raise ValueError("the time is out of range in UTC") from None
 
 
 Stamp = Annotated[datetime, AfterValidator(_utc)]

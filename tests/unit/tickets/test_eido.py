@@ -234,6 +234,8 @@ def test_a_pidf_lo_we_build_reads_back() -> None:
         {"lastUpdateTimeStamp": "yesterday"},
         {"callComponent": [{"$id": "c"}]},
         {"issuingElementIdentification": "a\x00b"},
+        {"lastUpdateTimeStamp": "9999-12-31T23:59:59-05:00"},
+        {"lastUpdateTimeStamp": "0001-01-01T00:00:00+14:00"},
     ],
 )
 def test_documents_that_are_not_eido_are_refused(change: dict[str, Any]) -> None:
