@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ntpd112.app import Service
+from ntpd112.dispatch.incidents import IncidentChange
 from ntpd112.store.models import AuditEntry, Call, Incident, Ticket
 from tests.integration.cli import ntpd112 as run_cli
 from tests.integration.conftest import agency_token, classified_call, user_token
@@ -45,6 +46,9 @@ async def counts(service: Service) -> tuple[int, int, int]:
 
 async def dispatched_export(http: aiohttp.ClientSession, service: Service, people: dict[str, Headers]) -> Any:
     call_id = await classified_call(service)
+    # The operator's own position, address and area too: every incident field travels.
+    place = {"category": "fire", "lat": -6.301, "lon": 106.652, "area": "Pagedangan", "address": "Jl. Raya Legok 5"}
+    await service.incidents.set(call_id, IncidentChange.model_validate(place), "ani")
     body = {"agencies": ["damkar", "psc119"], "note": "dua korban"}
     status, tickets = await send(http, "POST", f"/api/calls/{call_id}/tickets", people["operator"], body)
     assert status == 201, tickets
@@ -74,6 +78,13 @@ async def test_a_dispatched_call_exports_and_imports_once(
     assert document["callbackComponent"][0]["callBackInformationUri"] == ["tel:+6281234567890"]
     notes = [n["notesActionComments"] for n in document["notesComponent"]]
     assert "gudang terbakar" in notes and any("sent -> acknowledged" in n and "damkar1" in n for n in notes)
+    where = {loc["locationTypeDescriptionRegistryText"]: loc for loc in document["locationComponent"]}
+    assert "-6.3010000 106.6520000" in where["Incident"]["locationByValue"]
+    assert where["Incident"]["locationDescriptionText"] == "Jl. Raya Legok 5"
+    assert (
+        "<gs:radius" in where["Caller"]["locationByValue"]
+        and "Kabupaten Tangerang" in where["Caller"]["locationByValue"]
+    )
 
     # As another room's document (its own incident id): imported once, as the same incident with two tickets.
     document["$id"] = "urn:emergency:uid:incidentid:42:112.other.example.id"
@@ -89,6 +100,7 @@ async def test_a_dispatched_call_exports_and_imports_once(
         call = await session.get(Call, uuid.UUID(imported["call_id"]))
     fields = ("category", "severity", "status", "address", "description", "lat", "lon", "area")
     assert {f: getattr(copy_, f) for f in fields} == {f: getattr(source, f) for f in fields}
+    assert (copy_.lat, copy_.lon, copy_.area) == (-6.301, 106.652, "Pagedangan")
     assert call is not None and call.offered_at is None and call.handled_by == "eido"
     assert (call.caller_number, call.area_kecamatan, call.best_radius_m) == ("+6281234567890", "Pagedangan", 25.0)
     assert sorted((t["agency"], t["status"], t["created_by"]) for t in imported["tickets"]) == [
