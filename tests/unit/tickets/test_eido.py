@@ -1,5 +1,5 @@
-"""The EIDO mapping (pure): an export read back gives the same incident; NENA's call-transfer sample imports; what
-cannot be imported safely is refused with a stable error id."""
+"""The EIDO mapping: an export read back gives the same incident; NENA's call-transfer sample imports; what
+cannot be imported safely is refused with a stable error id; a webhook carries its own ticket only."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ntpd112.store.eido import ticket_facts
+from ntpd112.store.tickets import TicketEventView, TicketPlace, TicketRecord, TicketSummary
 from ntpd112.tickets import pidf_lo
 from ntpd112.tickets.eido import (
     EidoRefused,
@@ -21,6 +23,7 @@ from ntpd112.tickets.eido import (
     to_eido,
 )
 from ntpd112.tickets.eido_document import EidoDocument
+from ntpd112.tickets.flow import Actor, TicketStatus
 from ntpd112.tickets.pidf_lo import Place
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -241,3 +244,52 @@ def test_a_pidf_lo_we_build_reads_back() -> None:
 def test_documents_that_are_not_eido_are_refused(change: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         EidoDocument.model_validate(nena_call_transfer_sample() | change)
+
+
+def test_a_webhook_carries_its_own_ticket_as_eido_and_the_callers_number_only_when_allowed() -> None:
+    summary = TicketSummary(
+        id=uuid.uuid4(),
+        number="112-2026-000007",
+        call_id=uuid.uuid4(),
+        incident_id=uuid.uuid4(),
+        agency="damkar",
+        category="fire",
+        severity="high",
+        status=TicketStatus.SENT,
+        created_by="ani",
+        created_at=T0,
+        updated_at=T0,
+    )
+    place = TicketPlace(
+        lat=-6.3,
+        lon=106.6,
+        radius_m=None,
+        source="incident",
+        address="Jl. Legok",
+        kabupaten="Kabupaten Tangerang",
+        kecamatan="Legok",
+        kelurahan="Babakan",
+        area="Legok",
+    )
+    events = [
+        TicketEventView(
+            at=T0,
+            kind="status",
+            from_status=None,
+            to_status=TicketStatus.NEW,
+            by="ani",
+            actor=Actor.OPERATOR,
+            text="tolong cepat",
+        )
+    ]
+    record = TicketRecord(summary, None, "rumah terbakar", place, "+6281111111111", events)
+    facts = ticket_facts(record, "Kebakaran", "fire")
+    for allowed in (False, True):
+        body = to_eido(facts, "112.example.id", T0, include_caller=allowed).json_body()
+        assert ("+6281111111111" in json.dumps(body)) is allowed
+        assert body["callComponent"] == [] and body["incidentComponent"]["incidentStatusInternalText"] == []
+        assert [d["agencyReference"]["$ref"] for d in body["dispatchComponent"]] == ["damkar.112.example.id"]
+    plan = from_eido(EidoDocument.model_validate(body), ["damkar"])
+    assert (plan.incident_place.lat, plan.incident_place.lon, plan.address) == (-6.3, 106.6, "Jl. Legok")
+    assert plan.caller_place.lat is None and plan.caller_place.kelurahan == "Babakan"  # the point is the operator's
+    assert plan.description == "rumah terbakar" and "tolong cepat" in plan.ticket_notes["damkar"]
