@@ -16,6 +16,7 @@ from ntpd112.calls.reconcile import Reconciler
 from ntpd112.config import Settings, url_origin
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
+from ntpd112.dispatch.eido import EidoService
 from ntpd112.dispatch.escalation import EscalationChecker
 from ntpd112.dispatch.incidents import IncidentService
 from ntpd112.dispatch.routing_service import RoutingService
@@ -42,6 +43,7 @@ from ntpd112.store.area_map import AreaMap
 from ntpd112.store.attachments import TicketPhotos
 from ntpd112.store.audit import AuditTrail
 from ntpd112.store.db import Database
+from ntpd112.store.eido import EidoRepository
 from ntpd112.store.escalations import Escalations
 from ntpd112.store.history import CallerHistory
 from ntpd112.store.incidents import IncidentRepository
@@ -136,7 +138,9 @@ class Service:
             timeout=settings.webhook_timeout,
             max_attempts=settings.webhook_max_attempts,
         )
-        notifier = TicketNotifier(ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake)
+        notifier = TicketNotifier(
+            ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake, settings.eido_domain
+        )
         self.tickets = TicketService(ticket_rows, incidents, self.routing, notifier)
         self.photos = TicketPhotos(
             self.database,
@@ -146,6 +150,7 @@ class Service:
             max_per_ticket=settings.ticket_max_photos,
             upload_timeout=settings.ticket_photo_upload_timeout,
         )
+        self.eido = EidoService(EidoRepository(self.database), self.tickets, self.routing, settings.eido_domain)
         self.escalations = Escalations(self.database, self.hub)
         self.escalation_checker = EscalationChecker(
             self.escalations, self.routing, notifier, interval=settings.ticket_check_interval
@@ -219,6 +224,7 @@ class Service:
                 webhook_secrets=self.webhook_secrets,
                 webhook_deliveries=self.webhook_deliveries,
                 map_tiles=MapTiles(settings.map_tile_url, settings.map_tile_dir),
+                eido=self.eido,
             ),
             HttpPolicy(
                 body_timeout=settings.http_body_timeout,

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(10, ge=1, le=100)
     webhook_retry_initial_delay: float = Field(10.0, gt=0, le=3600)
     webhook_retry_max_delay: float = Field(1800.0, gt=0, le=24 * 3600)
+    # The room's identifier in the EIDO documents it issues (tickets/eido.py): a domain name of the Pemda's.
+    eido_domain: str = Field(
+        "ntpd112.invalid", pattern=r"^[a-z0-9]([a-z0-9-]{0,62}\.)*[a-z0-9-]{1,63}$", max_length=200
+    )
     # Seconds between the checks for tickets past their time limits (dispatch/escalation.py).
     ticket_check_interval: float = Field(30.0, ge=0.2, le=600)
     # Photos attached to tickets (store/attachments.py): stored as files in this directory (created at start-up,

@@ -214,6 +214,10 @@ async def test_a_ticket_is_posted_signed_retried_after_a_500_and_every_attempt_l
     )
     assert ticket["location"]["lat"] == -6.2345678 and ticket["location"]["kabupaten"] == "Kabupaten Tangerang"
     assert ticket["caller_number"] is None  # the agency's webhook is not allowed it
+    eido = body["eido"]  # the same ticket as a NENA EIDO document (tickets/eido.py)
+    assert eido["incidentComponent"]["incidentTypeInternalCode"] == "fire"
+    assert [d["agencyReference"]["$ref"] for d in eido["dispatchComponent"]] == ["damkar.ntpd112.invalid"]
+    assert eido["callbackComponent"] == [] and "6281234567890" not in json.dumps(eido)
     assert ticket["acknowledge_due_at"] < ticket["resolve_due_at"]
     assert all(r.json["ticket"]["agency"] == "damkar" for r in receiver.received)
 

@@ -32,6 +32,7 @@ _COMMANDS = {
     "report": "reports:report",
     "report-bench": "reports:report_bench",
     "webhooks": "webhooks:webhooks",
+    "eido": "eido:eido",
 }
 
 

@@ -23,9 +23,11 @@ from ntpd112.clock import utcnow
 from ntpd112.logs import get_logger
 from ntpd112.routing.deadlines import Deadline, Escalation, calendar_of, schedule
 from ntpd112.routing.tables import RoutingTable, TableSource
+from ntpd112.store.eido import ticket_facts
 from ntpd112.store.tickets import TicketRecord, TicketRepository
 from ntpd112.store.webhooks import AttemptResult, DueDelivery, WebhookDeliveries, WebhookSecrets
 from ntpd112.tasks import TaskSet
+from ntpd112.tickets.eido import to_eido
 from ntpd112.tickets.webhooks import (
     WebhookBody,
     WebhookChange,
@@ -52,11 +54,13 @@ class TicketNotifier:
         deliveries: WebhookDeliveries,
         tables: TableSource,
         wake: Callable[[], None],
+        eido_domain: str = "ntpd112.invalid",
     ) -> None:
         self._tickets = tickets
         self._deliveries = deliveries
         self._tables = tables
         self._wake = wake
+        self._eido_domain = eido_domain
 
     async def notify(
         self,
@@ -81,13 +85,17 @@ class TicketNotifier:
         if record is None or agency is None or agency.webhook is None:
             return
         event_id = uuid.uuid4()
+        include_caller = agency.webhook.include_caller_number
+        category = table.category(record.summary.category)
+        facts = ticket_facts(record, category.label_id if category else None, agency.kind.value)
         body = WebhookBody(
             event=event,
             event_id=event_id,
             occurred_at=utcnow(),
-            ticket=_ticket(record, table, include_caller_number=agency.webhook.include_caller_number),
+            ticket=_ticket(record, table, include_caller_number=include_caller),
             change=change,
             escalation=_escalation(escalation, record, table) if escalation is not None else None,
+            eido=to_eido(facts, self._eido_domain, utcnow(), include_caller).json_body(),
         )
         await self._deliveries.enqueue(event_id, ticket_id, agency.id, event.value, body.model_dump_json())
         self._wake()

@@ -18,6 +18,7 @@ import hmac
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -102,6 +103,9 @@ class WebhookBody(_Body):
     ticket: WebhookTicket
     change: WebhookChange | None = None
     escalation: WebhookEscalation | None = None
+    #: The ticket as a NENA EIDO document (tickets/eido.py; added within version 1: receivers ignore what they do
+    #: not read). Its caller's number follows include_caller_number like `ticket.caller_number`.
+    eido: dict[str, Any] | None = None
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

@@ -16,6 +16,7 @@ from ntpd112.web import (
     area_routes,
     call_routes,
     dispatch_routes,
+    eido_routes,
     live_dispatch_routes,
     map_routes,
     openapi,
@@ -50,6 +51,7 @@ API_ROUTES = (
     report_routes.routes,
     ticket_routes.routes,
     photo_routes.routes,
+    eido_routes.routes,
     agency_routes.routes,
     wallboard_routes.routes,
 )

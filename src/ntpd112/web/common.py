@@ -22,6 +22,7 @@ from ntpd112.access.attempts import AttemptLimiter
 from ntpd112.access.roles import Role, has_role
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
+from ntpd112.dispatch.eido import EidoService
 from ntpd112.dispatch.incidents import IncidentService, UnknownCategory
 from ntpd112.dispatch.routing_service import RoutingService, RoutingUnavailable
 from ntpd112.dispatch.tickets import TicketService
@@ -135,6 +136,8 @@ class WebDeps:
     # None (both): the service sends no webhooks; their routes answer 503 webhooks_disabled.
     webhook_secrets: WebhookSecrets | None = None
     webhook_deliveries: WebhookDeliveries | None = None
+    # None: the EIDO routes answer 503 eido_disabled (web/eido_routes.py).
+    eido: EidoService | None = None
 
 
 DEPS = web.AppKey("deps", WebDeps)
