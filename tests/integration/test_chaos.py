@@ -11,6 +11,7 @@ import pytest
 
 from ntpd112.devtools.loadtest.profiles import FAULTS, CallerClass, Fault, Profile
 from ntpd112.devtools.loadtest.runner import LoadTest
+from ntpd112.devtools.loadtest.verdict import render_table
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from tests.integration.conftest import service_settings
 
@@ -32,12 +33,15 @@ SHORT = Profile(
 
 async def _run(profile: Profile, asterisk: LocalAsterisk, database: str, tmp_path: Path) -> None:
     report = await LoadTest(profile, service_settings(database, tmp_path / "spool"), asterisk, tmp_path).run()
+    (tmp_path / "report.json").write_text(report.model_dump_json(indent=1), encoding="utf-8")
+    print(render_table(report))  # in the failure's captured output
     (run,) = report.runs
     fault = run.fault
     assert fault is not None and fault.fault == profile.fault
     assert run.counts.adds_up, run.counts
     assert run.records is not None and run.records.all_consistent, (run.records, *run.records.examples)
     assert fault.met, fault
+    assert not fault.refused or profile.fault == "asterisk-restart", fault.refused
     if profile.fault == "asterisk-restart":
         assert fault.dropped, "the restart dropped no call: it came too late to test anything"
     elif profile.fault == "caller-vanish":

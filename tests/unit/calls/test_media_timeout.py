@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ntpd112.calls.handler import released_for_no_media
+from ntpd112.calls.release import released_for_no_media
 from ntpd112.pbx.ari_models import ChannelHangupRequest
 
 

@@ -51,6 +51,7 @@ class FaultWindow:
     injected_at: float  # epoch seconds
     restored_at: float | None  # None: nothing to restore (caller-vanish)
     detail: str
+    stopped_at: float | None = None  # asterisk-restart: when `core stop now` returned (no channel left)
 
 
 def postgresql_cluster(port: int) -> tuple[str, str]:
@@ -70,15 +71,17 @@ def restart_postgresql(port: int) -> str:
     return f"pg_ctlcluster {version} {name} restart"
 
 
-def restart_asterisk(asterisk: LocalAsterisk, down_seconds: float) -> str:
+def restart_asterisk(asterisk: LocalAsterisk, down_seconds: float) -> tuple[str, float]:
+    """(what happened, when the stop returned)."""
     before = asterisk.status().pid
     with local_asterisk_lock():
         try:
             asterisk.stop()
+            stopped = time.time()
             time.sleep(down_seconds)
         finally:
             asterisk.start()  # also when the stop failed: the run must end with Asterisk up
-    return f"asterisk pid {before} -> {asterisk.status().pid}"
+    return f"asterisk pid {before} -> {asterisk.status().pid}", stopped
 
 
 def ensure_up(asterisk: LocalAsterisk, database_port: int) -> None:
@@ -120,10 +123,14 @@ class Injector:
         await asyncio.sleep(at)
         injected = time.time()
         log.warning("fault injection", fault=self.fault)
-        detail = await self._inject()
+        stopped = None
+        if self.fault == "asterisk-restart":
+            detail, stopped = await asyncio.to_thread(restart_asterisk, self._asterisk, self._down)
+        else:
+            detail = await self._inject()
         restored = None if self.fault == "caller-vanish" else time.time()
         log.warning("fault over", fault=self.fault, detail=detail)
-        return FaultWindow(self.fault, injected, restored, detail)
+        return FaultWindow(self.fault, injected, restored, detail, stopped)
 
     async def _inject(self) -> str:
         fault = self.fault
@@ -135,8 +142,6 @@ class Injector:
             return f"{sig.name}, restarted after {self._down:g} s"
         if fault == "postgresql-restart":
             return await asyncio.to_thread(restart_postgresql, self._database_port)
-        if fault == "asterisk-restart":
-            return await asyncio.to_thread(restart_asterisk, self._asterisk, self._down)
         if fault in ("ari-cut", "ami-cut"):
             proxy = self._proxies[fault.removesuffix("-cut")]
             await proxy.cut()
@@ -150,14 +155,32 @@ class Injector:
 
 
 def dropped_by_asterisk(window: FaultWindow, rows: Sequence[CallRow]) -> list[str]:
-    """The calls in progress when Asterisk stopped: placed before it, not ended (or failed) before it."""
+    """The calls in progress when Asterisk stopped: placed before the stop returned (a call placed while it ran may
+    still have been taken in, then dropped), not ended (or refused) before the fault."""
+    stopped = window.stopped_at or window.injected_at
     return [
         row.tag
         for row in rows
         if row.invite_at is not None
-        and row.invite_at < window.injected_at
+        and row.invite_at < stopped
         and row.outcome != "failed"
         and (row.ended_at is None or row.ended_at >= window.injected_at - DROPPED_SLACK_SECONDS)
+    ]
+
+
+def refused_while_down(window: FaultWindow, rows: Sequence[CallRow]) -> list[str]:
+    """asterisk-restart: the calls placed while Asterisk was stopping or down that it refused with a SIP error (503
+    while shutting down). No Asterisk record, no channel: the room cannot know them; the carrier must route 112 to
+    another PBX meanwhile (docs/RELIABILITY.md)."""
+    if window.fault != "asterisk-restart":
+        return []
+    until = (window.restored_at or window.injected_at) + DROPPED_SLACK_SECONDS
+    return [
+        row.tag
+        for row in rows
+        if row.outcome == "failed"
+        and row.invite_at is not None
+        and window.injected_at - DROPPED_SLACK_SECONDS <= row.invite_at <= until
     ]
 
 
@@ -194,6 +217,7 @@ def judge(window: FaultWindow, rows: Sequence[CallRow], fields: dict[str, list[R
     dropped_off = _off_callback_list(dropped, fields)
     vanished_off = _off_callback_list(vanished, fields)
     return FaultOutcome(
+        refused=refused_while_down(window, rows),
         fault=window.fault,
         injected_at=window.injected_at,
         restored_at=window.restored_at,

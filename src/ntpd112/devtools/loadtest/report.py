@@ -339,6 +339,7 @@ class FaultOutcome(_Model):
     detail: str
     dropped: list[str]  # asterisk-restart: calls in progress that the restart dropped
     dropped_off_callback_list: list[str]
+    refused: list[str]  # asterisk-restart: refused with a SIP error while it was down (no record can exist)
     vanished: list[str]  # caller-vanish: callers whose phone died mid-call
     vanished_off_callback_list: list[str]
     unexpected_lost: list[str]  # lost calls other than those the restart dropped

@@ -375,6 +375,7 @@ def _fault_lines(run: RunResult, fault: FaultOutcome) -> list[str]:
             f"  calls Asterisk dropped: {len(fault.dropped)}, not on the callback list: "
             f"{len(fault.dropped_off_callback_list)} {fault.dropped_off_callback_list[:5]}"
         )
+        lines.append(f"  calls refused (SIP error) while Asterisk was down: {len(fault.refused)}")
     if fault.fault == "caller-vanish":
         lines.append(
             f"  callers vanished: {len(fault.vanished)}, not on the callback list: "
