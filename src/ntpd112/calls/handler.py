@@ -101,6 +101,7 @@ class CallHandler:
         self._priorities = priorities
         self._locations = locations
         self.active: dict[str, ActiveCall] = {}
+        self._asterisk_started: str | None = None  # the startup time Asterisk reported at the last resync
 
     # -- events -------------------------------------------------------------------------------------------
 
@@ -122,14 +123,21 @@ class CallHandler:
     async def resync(self) -> None:
         """After every (re)connect: Asterisk does not replay events missed while we were away."""
         try:
+            started = await self._ari.startup_time()
             channels = {channel.id: channel for channel in await self._ari.list_channels()}
         except AriError as error:
             log.warning("resync failed; will retry on next connect", error=str(error))
             return
+        # Asterisk restarted meanwhile (and the service did not see its shutdown): the calls it followed were
+        # dropped by the restart, not ended by their callers.
+        restarted = started is not None and self._asterisk_started not in (None, started)
+        self._asterisk_started = started or self._asterisk_started
         for uniqueid, call in list(self.active.items()):
             if uniqueid not in channels:
-                call.log.info("call ended while ari was disconnected")
-                self._journal.record_event(call.call_id, "ended_unobserved", {"reason": "ended while disconnected"})
+                call.log.info("call ended while ari was disconnected", asterisk_restarted=restarted)
+                reason = "asterisk restarted" if restarted else "ended while disconnected"
+                self._journal.record_event(call.call_id, "ended_unobserved", {"reason": reason})
+                call.dropped = call.dropped or restarted
                 self._ended(uniqueid, 0, "ended while the service was disconnected")
             else:
                 await self._subscribe(call)
