@@ -16,9 +16,18 @@ SOFTHANGUP_DEV = 0x01
 SOFTHANGUP_SHUTDOWN = 0x04
 
 
+# Observed on Asterisk 22.10 (the service's debug log, "hangup requested"): a caller's BYE comes as a request that is
+# not soft with the channel's stale HANGUPCAUSE (3 after the overflow's failed Dial), then a soft request with 16;
+# the media timeout as soft 1 then soft 16; `core stop now` as soft 4. The closing soft 16 is the call's Q.850 cause
+# (Normal Clearing), not the APPUNLOAD flag: only a soft cause with another flag bit set is reason flags.
+_REASON_FLAG_BITS = ~0x10
+
+
 def q850_cause(request: ChannelHangupRequest) -> int | None:
-    """The request's Q.850 cause; None for a soft request (its `cause` is reason flags) or none given."""
-    return None if request.soft else (request.cause or None)
+    """The request's Q.850 cause; None when none was given or a soft request's `cause` is reason flags."""
+    if not request.cause or (request.soft and request.cause & _REASON_FLAG_BITS):
+        return None
+    return request.cause
 
 
 def dropped_by_shutdown(request: ChannelHangupRequest) -> bool:

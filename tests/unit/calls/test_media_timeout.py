@@ -38,8 +38,9 @@ def test_only_a_device_soft_hangup_is_a_media_timeout(cause: int, soft: bool | N
         (4, True, None, True),  # `core stop now`: AST_SOFTHANGUP_SHUTDOWN, the PBX dropped the caller
         (1, True, None, False),  # the media timeout: reason flags, no Q.850 cause (was recorded as cause 1)
         (32, True, None, False),  # a hangup over ARI or AMI
-        (16, True, None, False),  # AST_SOFTHANGUP_APPUNLOAD, not "Normal Clearing"
-        (16, None, 16, False),  # the caller's BYE: a Q.850 cause
+        (16, True, 16, False),  # the closing soft request after a BYE or a release: Normal Clearing
+        (3, False, 3, False),  # a BYE's first request: the channel's stale cause (the closing 16 comes after it)
+        (16, None, 16, False),  # a far-end hang-up, no `soft` sent: a Q.850 cause
         (0, False, None, False),
     ],
 )
