@@ -35,9 +35,9 @@ from ntpd112.logs import get_logger
 
 log = get_logger(__name__)
 
-# A call ended this long before the restart began was not in progress when Asterisk stopped (clock skew between
-# SIPp's log and this process is well under it).
-DROPPED_SLACK_SECONDS = 0.5
+# SIPp logs and this process read the same clock; a refused INVITE may be logged this long before the stop began
+# (the CLI status call before it).
+REFUSED_SLACK_SECONDS = 0.5
 
 
 class Restartable(Protocol):
@@ -51,7 +51,8 @@ class FaultWindow:
     injected_at: float  # epoch seconds
     restored_at: float | None  # None: nothing to restore (caller-vanish)
     detail: str
-    stopped_at: float | None = None  # asterisk-restart: when `core stop now` returned (no channel left)
+    stopping_at: float | None = None  # asterisk-restart: when `core stop now` was sent
+    stopped_at: float | None = None  # asterisk-restart: when it returned (no channel left)
 
 
 def postgresql_cluster(port: int) -> tuple[str, str]:
@@ -71,17 +72,18 @@ def restart_postgresql(port: int) -> str:
     return f"pg_ctlcluster {version} {name} restart"
 
 
-def restart_asterisk(asterisk: LocalAsterisk, down_seconds: float) -> tuple[str, float]:
-    """(what happened, when the stop returned)."""
+def restart_asterisk(asterisk: LocalAsterisk, down_seconds: float) -> tuple[str, float, float]:
+    """(what happened, when the stop began, when it returned)."""
     before = asterisk.status().pid
     with local_asterisk_lock():
         try:
+            stopping = time.time()
             asterisk.stop()
             stopped = time.time()
             time.sleep(down_seconds)
         finally:
             asterisk.start()  # also when the stop failed: the run must end with Asterisk up
-    return f"asterisk pid {before} -> {asterisk.status().pid}", stopped
+    return f"asterisk pid {before} -> {asterisk.status().pid}", stopping, stopped
 
 
 def ensure_up(asterisk: LocalAsterisk, database_port: int) -> None:
@@ -123,14 +125,14 @@ class Injector:
         await asyncio.sleep(at)
         injected = time.time()
         log.warning("fault injection", fault=self.fault)
-        stopped = None
+        stopping = stopped = None
         if self.fault == "asterisk-restart":
-            detail, stopped = await asyncio.to_thread(restart_asterisk, self._asterisk, self._down)
+            detail, stopping, stopped = await asyncio.to_thread(restart_asterisk, self._asterisk, self._down)
         else:
             detail = await self._inject()
         restored = None if self.fault == "caller-vanish" else time.time()
         log.warning("fault over", fault=self.fault, detail=detail)
-        return FaultWindow(self.fault, injected, restored, detail, stopped)
+        return FaultWindow(self.fault, injected, restored, detail, stopping, stopped)
 
     async def _inject(self) -> str:
         fault = self.fault
@@ -156,15 +158,17 @@ class Injector:
 
 def dropped_by_asterisk(window: FaultWindow, rows: Sequence[CallRow]) -> list[str]:
     """The calls in progress when Asterisk stopped: placed before the stop returned (a call placed while it ran may
-    still have been taken in, then dropped), not ended (or refused) before the fault."""
-    stopped = window.stopped_at or window.injected_at
+    still have been taken in, then dropped), not ended before the stop began, not refused. (A slack here counted a
+    call an operator ended 0.4 s before the stop as dropped.)"""
+    stopping = window.stopping_at or window.injected_at
+    stopped = window.stopped_at or stopping
     return [
         row.tag
         for row in rows
         if row.invite_at is not None
         and row.invite_at < stopped
         and row.outcome != "failed"
-        and (row.ended_at is None or row.ended_at >= window.injected_at - DROPPED_SLACK_SECONDS)
+        and (row.ended_at is None or row.ended_at >= stopping)
     ]
 
 
@@ -174,13 +178,13 @@ def refused_while_down(window: FaultWindow, rows: Sequence[CallRow]) -> list[str
     another PBX meanwhile (docs/RELIABILITY.md)."""
     if window.fault != "asterisk-restart":
         return []
-    until = (window.restored_at or window.injected_at) + DROPPED_SLACK_SECONDS
+    until = (window.restored_at or window.injected_at) + REFUSED_SLACK_SECONDS
     return [
         row.tag
         for row in rows
         if row.outcome == "failed"
         and row.invite_at is not None
-        and window.injected_at - DROPPED_SLACK_SECONDS <= row.invite_at <= until
+        and window.injected_at - REFUSED_SLACK_SECONDS <= row.invite_at <= until
     ]
 
 
