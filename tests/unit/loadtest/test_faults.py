@@ -81,9 +81,14 @@ def test_vanished_callers_are_not_lost_and_must_be_called_back() -> None:
     marked = faults.mark_vanished(rows, faults.vanished_calls(rows))
     assert [r.outcome for r in marked] == ["answered", "vanished", "answered"]
     assert maths.count(3, marked).vanished == 1 and maths.count(3, marked).adds_up
+    # c: an operator was talking to the caller and ended the call before the media timeout: no callback owed.
     outcome = faults.judge(window, marked, {"b": [record(callback_status="pending")], "c": [record()]})
-    assert outcome.vanished == ["b", "c"] and outcome.vanished_off_callback_list == ["c"]
-    assert outcome.unexpected_lost == [] and not outcome.met
+    assert outcome.vanished == ["b", "c"] and outcome.vanished_off_callback_list == []
+    assert outcome.vanished_on_callback_list == 1 and outcome.unexpected_lost == [] and outcome.met
+    # b waited for an operator: released, but not called back; c's record was never closed.
+    outcome = faults.judge(window, marked, {"b": [record()], "c": [record(ended=False)]})
+    assert outcome.vanished_off_callback_list == ["b"] and outcome.vanished_not_released == ["c"]
+    assert not outcome.met
 
 
 def test_a_record_lacks_what_the_caller_saw_happen() -> None:

@@ -213,13 +213,17 @@ def _off_callback_list(tags: Sequence[str], fields: dict[str, list[RecordFields]
 
 
 def judge(window: FaultWindow, rows: Sequence[CallRow], fields: dict[str, list[RecordFields]]) -> FaultOutcome:
-    """Targets: no call lost except those the restarted Asterisk dropped, every one of those and every vanished
-    caller on the callback list with its number (records' completeness is judged with the other records)."""
+    """Targets: no call lost except those the restarted Asterisk dropped, every one of those on the callback list
+    with its number; every vanished caller's record closed, and every one nobody had answered on the callback list
+    (one an operator was talking to may have been ended by the operator before the media timeout: the operator
+    knows). Records' completeness is judged with the other records."""
     dropped = dropped_by_asterisk(window, rows) if window.fault == "asterisk-restart" else []
     vanished = vanished_calls(rows) if window.fault == "caller-vanish" else []
     lost = [row.tag for row in rows if row.outcome == "lost" and row.tag not in set(dropped)]
     dropped_off = _off_callback_list(dropped, fields)
-    vanished_off = _off_callback_list(vanished, fields)
+    unanswered = {row.tag for row in rows if row.outcome == "vanished"}
+    vanished_off = _off_callback_list([tag for tag in vanished if tag in unanswered], fields)
+    open_records = [tag for tag in vanished if not all(r.ended for r in fields.get(tag, []))]
     return FaultOutcome(
         refused=refused_while_down(window, rows),
         fault=window.fault,
@@ -230,6 +234,8 @@ def judge(window: FaultWindow, rows: Sequence[CallRow], fields: dict[str, list[R
         dropped_off_callback_list=dropped_off,
         vanished=vanished,
         vanished_off_callback_list=vanished_off,
+        vanished_on_callback_list=len(vanished) - len(_off_callback_list(vanished, fields)),
+        vanished_not_released=open_records,
         unexpected_lost=lost,
-        met=not lost and not dropped_off and not vanished_off,
+        met=not lost and not dropped_off and not vanished_off and not open_records,
     )

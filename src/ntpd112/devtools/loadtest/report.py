@@ -341,7 +341,9 @@ class FaultOutcome(_Model):
     dropped_off_callback_list: list[str]
     refused: list[str]  # asterisk-restart: refused with a SIP error while it was down (no record can exist)
     vanished: list[str]  # caller-vanish: callers whose phone died mid-call
-    vanished_off_callback_list: list[str]
+    vanished_off_callback_list: list[str]  # of those nobody had answered
+    vanished_on_callback_list: int = 0  # of all vanished callers
+    vanished_not_released: list[str] = []  # their record still open
     unexpected_lost: list[str]  # lost calls other than those the restart dropped
     met: bool
 

@@ -161,12 +161,13 @@ def _intake_p99(run: RunResult) -> float | None:
 
 
 def _fault_misses(run: RunResult) -> int:
-    """Calls lost other than those the restarted Asterisk dropped, and dropped or vanished callers not on the
-    callback list (faults.judge)."""
+    """Calls lost other than those the restarted Asterisk dropped, dropped or unanswered vanished callers not on the
+    callback list, vanished callers whose record is still open (faults.judge)."""
     fault = run.fault
     if fault is None:
         return 0
-    return len(fault.unexpected_lost) + len(fault.dropped_off_callback_list) + len(fault.vanished_off_callback_list)
+    off = len(fault.dropped_off_callback_list) + len(fault.vanished_off_callback_list)
+    return len(fault.unexpected_lost) + off + len(fault.vanished_not_released)
 
 
 def targets(runs: Sequence[RunResult], comparison: Comparison) -> list[Target]:
@@ -378,8 +379,9 @@ def _fault_lines(run: RunResult, fault: FaultOutcome) -> list[str]:
         lines.append(f"  calls refused (SIP error) while Asterisk was down: {len(fault.refused)}")
     if fault.fault == "caller-vanish":
         lines.append(
-            f"  callers vanished: {len(fault.vanished)}, not on the callback list: "
-            f"{len(fault.vanished_off_callback_list)} {fault.vanished_off_callback_list[:5]}"
+            f"  callers vanished: {len(fault.vanished)}, on the callback list: {fault.vanished_on_callback_list}, "
+            f"unanswered, not on it: {len(fault.vanished_off_callback_list)} {fault.vanished_off_callback_list[:5]}, "
+            f"record still open: {len(fault.vanished_not_released)}"
         )
     lines.append(f"  lost other than dropped: {len(fault.unexpected_lost)} {fault.unexpected_lost[:5]}")
     lines.append(f"  fault targets: {'met' if fault.met else 'NOT MET'}")
