@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 
-.PHONY: help setup run test unit integration load lint bench-screen-pop lock asterisk-start asterisk-stop asterisk-status clean-spool
+.PHONY: help setup run test unit integration load chaos lint bench-screen-pop lock asterisk-start asterisk-stop asterisk-status clean-spool
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,6 +30,11 @@ LOAD_OUT ?= $(HOME)/.cache/ntpd112/loadtest
 load: setup ## Load test against the local Asterisk: make load PROFILE=steady|surge|prank-flood|ramp|thousand|FILE
 	@mkdir -p $(LOAD_OUT)
 	@$(VENV)/ntpd112 loadtest $(PROFILE) --json $(LOAD_OUT)/$(notdir $(PROFILE)).json --plot $(LOAD_OUT)/$(notdir $(PROFILE)).png
+
+FAULT ?= all
+chaos: setup ## Fault harness under the chaos load: make chaos FAULT=all|service-kill|asterisk-restart|... (docs/RELIABILITY.md)
+	@mkdir -p $(LOAD_OUT)
+	@$(VENV)/ntpd112 loadtest chaos --fault $(FAULT) --json $(LOAD_OUT)/chaos.json
 
 bench-screen-pop: setup ## Screen-pop benchmark: CALLS 112 calls to a baresip operator on the console (time to the card)
 	@mkdir -p $(LOAD_OUT)

@@ -9,6 +9,7 @@ import aiohttp
 
 from ntpd112.app import Service
 from ntpd112.devtools.local_asterisk import LocalAsterisk
+from ntpd112.devtools.tcp_proxy import TcpProxy
 from tests.integration.conftest import (
     assert_complete_timeline,
     calls_from,
@@ -18,7 +19,6 @@ from tests.integration.conftest import (
     wait_until,
 )
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
-from tests.integration.tcp_proxy import TcpProxy
 
 
 def _via_port(url: str, port: int) -> str:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ntpd112.calls.reconcile import CdrCall, Reconciler, fold_cdrs, missing_call_fields, unseen_call_fields
+from ntpd112.calls.reconcile import (
+    CdrCall,
+    Reconciler,
+    clid_name,
+    fold_cdrs,
+    missing_call_fields,
+    unseen_call_fields,
+)
 from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
 from ntpd112.sip_names import endpoint_of
@@ -108,6 +116,27 @@ def test_a_call_never_seen_gets_its_whole_record_from_the_cdr() -> None:
     assert fields["caller_number"] == "+6281234567890"
     assert (fields["offered_at"], fields["answered_at"], fields["ended_at"]) == (_at(0), _at(1), _at(40))
     assert (fields["operator"], fields["handled_by"], fields["dialed_number"]) == ("op2", "service", "112")
+
+
+@pytest.mark.parametrize(
+    ("clid", "name"),
+    [
+        ('"Budi Santoso" <081234567890>', "Budi Santoso"),
+        ("Budi <081234567890>", "Budi"),
+        ("<081234567890>", None),
+        ('"" <081234567890>', None),
+        ("081234567890", None),
+        (None, None),
+    ],
+)
+def test_the_display_name_is_read_from_the_cdr_caller_id(clid: str | None, name: str | None) -> None:
+    assert clid_name(clid) == name
+
+
+def test_a_call_the_service_never_saw_gets_the_callers_display_name_from_the_cdr() -> None:
+    # Found by the fault harness: calls reconciled after a service kill had no caller name.
+    cdr = dataclasses.replace(ENDED_CDR, clid='"Budi Santoso" <081234567890>')
+    assert missing_call_fields(cdr, None, XL)["caller_name"] == "Budi Santoso"
 
 
 def test_a_row_without_identity_gets_only_its_empty_fields_filled() -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ntpd112.calls.channel_readings import INTAKE_HEADERS, ChannelReadings, read_channel
+from ntpd112.calls.release import dropped_by_shutdown, q850_cause, released_for_no_media
 from ntpd112.clock import call_id_for, utcnow
 from ntpd112.intake.call_location import PANI_HEADER, CallLocation, read_call_location
 from ntpd112.intake.cells import fix_from_cell
@@ -49,8 +50,11 @@ class ActiveCall:
     log: Any
     hangup_cause: int | None = None
     answered_at: datetime | None = None
-    # Decided by the first hangup request (see released_for_no_media); None until one came.
+    # Decided by the first hangup request (see calls/release.py); None until one came.
     media_lost: bool | None = None
+    first_request: dict[str, Any] | None = None
+    # Asterisk hung the caller up while shutting down (a restart): on the callback list at the end.
+    dropped: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class CallHandler:
         self._priorities = priorities
         self._locations = locations
         self.active: dict[str, ActiveCall] = {}
+        self._asterisk_started: str | None = None  # the startup time Asterisk reported at the last resync
 
     # -- events -------------------------------------------------------------------------------------------
 
@@ -105,10 +110,12 @@ class CallHandler:
             await self.intake(event.channel, StasisArgs.parse(event.args))
         elif isinstance(event, ChannelHangupRequest):
             call = self.active.get(event.channel.id)
-            if call is not None and event.cause:
+            if call is not None:
                 call.log.debug("hangup requested", cause=event.cause, soft=event.soft)
-                call.hangup_cause = event.cause
+                call.hangup_cause = q850_cause(event) or call.hangup_cause
+                call.dropped = call.dropped or dropped_by_shutdown(event)
             if call is not None and call.media_lost is None:
+                call.first_request = {"cause": event.cause, "soft": bool(event.soft)}
                 call.media_lost = released_for_no_media(event)
         elif isinstance(event, ChannelDestroyed):
             self._ended(event.channel.id, event.cause, event.cause_txt)
@@ -116,14 +123,21 @@ class CallHandler:
     async def resync(self) -> None:
         """After every (re)connect: Asterisk does not replay events missed while we were away."""
         try:
+            started = await self._ari.startup_time()
             channels = {channel.id: channel for channel in await self._ari.list_channels()}
         except AriError as error:
             log.warning("resync failed; will retry on next connect", error=str(error))
             return
+        # Asterisk restarted meanwhile (and the service did not see its shutdown): the calls it followed were
+        # dropped by the restart, not ended by their callers.
+        restarted = started is not None and self._asterisk_started not in (None, started)
+        self._asterisk_started = started or self._asterisk_started
         for uniqueid, call in list(self.active.items()):
             if uniqueid not in channels:
-                call.log.info("call ended while ari was disconnected")
-                self._journal.record_event(call.call_id, "ended_unobserved", {"reason": "ended while disconnected"})
+                call.log.info("call ended while ari was disconnected", asterisk_restarted=restarted)
+                reason = "asterisk restarted" if restarted else "ended while disconnected"
+                self._journal.record_event(call.call_id, "ended_unobserved", {"reason": reason})
+                call.dropped = call.dropped or restarted
                 self._ended(uniqueid, 0, "ended while the service was disconnected")
             else:
                 await self._subscribe(call)
@@ -432,7 +446,15 @@ class CallHandler:
         ended: dict[str, Any] = {"cause": final_cause, "cause_txt": _cause_text(final_cause)}
         if (cause, cause_text) != (final_cause, ended["cause_txt"]):
             ended |= {"channel_cause": cause, "channel_cause_txt": cause_text}
+        if call.first_request is not None:
+            ended["first_request"] = call.first_request  # soft: Asterisk's reason flags (calls/release.py)
         self._journal.record_event(call.call_id, "ended", ended)
+        if call.dropped:
+            # Not the caller's doing: the PBX went down under the call. They may still need help.
+            self._journal.record_call(uniqueid, callback_status="pending", callback_reason="asterisk_restart")
+            dropped = {"by": "asterisk_shutdown", "callback": "pending"}
+            self._journal.record_event(call.call_id, "caller_dropped", dropped)
+            call.log.warning("112 caller dropped by an asterisk shutdown: caller on the callback list")
         if call.media_lost:
             # The caller's phone stopped sending audio: it died or lost coverage, and they may still need help.
             self._journal.record_call(uniqueid, callback_status="pending", callback_reason="no_media")
@@ -440,22 +462,6 @@ class CallHandler:
             call.log.warning("112 caller sent no audio: call released, caller on the callback list")
         self._metrics.calls_active.dec()
         call.log.info("112 call ended", cause=final_cause)
-
-
-# AST_SOFTHANGUP_DEV in Asterisk's channel.h: a hangup the channel driver asked for (here: no RTP).
-SOFTHANGUP_DEV = 0x01
-
-
-def released_for_no_media(first_request: ChannelHangupRequest) -> bool:
-    """Whether the first hangup request of a 112 caller's channel is the trunks' media timeout (rtp_timeout).
-
-    Asterisk's quirk decides the test: a *soft* ChannelHangupRequest's `cause` is not a Q.850 cause but the
-    AST_SOFTHANGUP_* reason flags given to ast_softhangup(). The media timeout is a device-side soft hangup
-    (AST_SOFTHANGUP_DEV, bit 0: seen as 1, or 3 with the async-goto bit); a hangup asked over ARI or AMI is
-    AST_SOFTHANGUP_EXPLICIT (32, seen when a resumed call was hung up over ARI), and the service's ARI hangup's
-    follow-up request carries 16. The caller's BYE comes as a request that is not `soft`.
-    """
-    return bool(first_request.soft) and first_request.cause is not None and bool(first_request.cause & SOFTHANGUP_DEV)
 
 
 # Q.850 causes seen on 112 calls; others are stored by number.

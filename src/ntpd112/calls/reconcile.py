@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,11 +83,23 @@ def fold_cdrs(rows: list[AsteriskCdr], operator_names: frozenset[str]) -> dict[s
     return calls
 
 
+def clid_name(clid: str | None) -> str | None:
+    """The display name of a CDR's caller id, `"Name" <number>` (or `Name <number>`); None without one."""
+    match = _CLID.match(clid or "")
+    return (match.group("quoted") or match.group("bare") or None) if match else None
+
+
+_CLID = re.compile(r'^\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>[^<"]*?))\s*<[^>]*>\s*$')
+
+
 def unseen_call_fields(cdr: CdrCall, trunks: TrunkTable) -> dict[str, Any]:
     """The call record of a call the service never saw, from its CDR."""
     trunk = trunks.by_endpoint(endpoint_of(cdr.channel) or "")
-    # The CDR's src is the number as the trunk presented it: read it in the trunk's format, as intake does.
-    identity = identify_caller(None, None, cdr.src, None, numbering=trunk.numbers if trunk else AUTO_NUMBERING)
+    # The CDR's src is the number as the trunk presented it: read it in the trunk's format, as intake does. Its
+    # clid carries the display name the caller sent (sanitized by identify_caller as on the live path).
+    identity = identify_caller(
+        None, None, cdr.src, clid_name(cdr.clid), numbering=trunk.numbers if trunk else AUTO_NUMBERING
+    )
     return {
         "linkedid": cdr.linkedid,
         "trunk": trunk.name if trunk else endpoint_of(cdr.channel),
@@ -94,6 +107,7 @@ def unseen_call_fields(cdr: CdrCall, trunks: TrunkTable) -> dict[str, Any]:
         "dialed_number": "112",
         "caller_number_raw": identity.number_raw,
         "caller_number": identity.number_e164,
+        "caller_name": identity.display_name,
         "caller_presentation": identity.presentation,
         "handled_by": "failsafe" if cdr.failsafe else "service",
         "offered_at": cdr.start,

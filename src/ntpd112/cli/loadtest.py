@@ -9,7 +9,7 @@ import click
 
 from ntpd112.cli.common import cli_settings, fail
 from ntpd112.config import load_local_asterisk_settings
-from ntpd112.devtools.loadtest.profiles import BUILTIN, ProfileError, load_profile
+from ntpd112.devtools.loadtest.profiles import BUILTIN, FAULTS, Profile, ProfileError, load_profile
 
 WORK_DIR = Path.home() / ".cache/ntpd112/loadtest"
 
@@ -23,7 +23,21 @@ WORK_DIR = Path.home() / ".cache/ntpd112/loadtest"
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a PNG here.")
 @click.option("--calls", type=click.IntRange(1, 5000), help="Override the profile's number of calls.")
-def loadtest(profile_name: str, json_file: Path | None, plot_file: Path | None, calls: int | None) -> None:
+@click.option(
+    "--fault",
+    "fault_names",
+    multiple=True,
+    type=click.Choice([*FAULTS, "all"]),
+    help="Inject this fault under the load (repeat it, or `all`: one run per fault; no baseline). See "
+    "docs/RELIABILITY.md. Restarts the shared PostgreSQL or Asterisk for those faults.",
+)
+def loadtest(
+    profile_name: str,
+    json_file: Path | None,
+    plot_file: Path | None,
+    calls: int | None,
+    fault_names: tuple[str, ...],
+) -> None:
     from ntpd112.devtools.loadtest.plot import write_plot
     from ntpd112.devtools.loadtest.runner import LoadTest
     from ntpd112.devtools.loadtest.verdict import render_table
@@ -36,15 +50,33 @@ def loadtest(profile_name: str, json_file: Path | None, plot_file: Path | None, 
         return
     if calls is not None:
         profile = profile.model_copy(update={"calls": calls})
+    chosen = list(FAULTS) if "all" in fault_names else list(dict.fromkeys(fault_names))
+    # model_validate, not model_copy: the profile's own check (a fault run has no baseline and no ramp) runs.
+    profiles = [
+        Profile.model_validate(profile.model_dump() | {"fault": fault, "baseline": False, "ramp": None})
+        for fault in chosen
+    ] or [profile]
     settings = cli_settings()
+    failed = False
     with local_asterisk_lock():
         asterisk = LocalAsterisk(load_local_asterisk_settings())
         asterisk.start()  # installs the baseline trunk when the configuration changed
-        report = asyncio.run(LoadTest(profile, settings, asterisk, WORK_DIR).run())
-    click.echo(render_table(report))
-    if json_file:
-        json_file.write_text(report.model_dump_json(indent=1), encoding="utf-8")
-        click.echo(f"report: {json_file}")
-    if plot_file:
-        write_plot(report, plot_file)
-        click.echo(f"plot: {plot_file}")
+        for run_profile in profiles:
+            report = asyncio.run(LoadTest(run_profile, settings, asterisk, WORK_DIR).run())
+            click.echo(render_table(report) + "\n")
+            failed |= any(
+                (run.fault is not None and not run.fault.met) or (run.records and not run.records.all_consistent)
+                for run in report.runs
+                if run_profile.fault
+            )
+            suffix = f"-{run_profile.fault}" if run_profile.fault and len(profiles) > 1 else ""
+            if json_file:
+                target = json_file.with_stem(json_file.stem + suffix)
+                target.write_text(report.model_dump_json(indent=1), encoding="utf-8")
+                click.echo(f"report: {target}")
+            if plot_file:
+                target = plot_file.with_stem(plot_file.stem + suffix)
+                write_plot(report, target)
+                click.echo(f"plot: {target}")
+    if failed:
+        fail("a fault run missed its targets (see above)")

@@ -79,11 +79,26 @@ def debian_mirror_from_apt() -> str:
     return "http://deb.debian.org/debian"
 
 
+_lock_depth = 0  # how deep this process is inside local_asterisk_lock()
+
+
 @contextlib.contextmanager
 def local_asterisk_lock() -> Iterator[None]:
     """Hold the machine-wide lock on the one local Asterisk (fixed ports, one queue, one CDR target, shared by every
     checkout): whoever (re)configures, restarts or places calls through it holds the lock, so that a set-up or a
-    load test in one checkout never restarts Asterisk under another checkout's running tests."""
+    load test in one checkout never restarts Asterisk under another checkout's running tests.
+
+    Re-entrant within a process: flock locks belong to an open file, so a second open here would wait for the
+    first forever (the fault harness takes the lock to restart Asterisk or PostgreSQL inside a test session or a
+    `ntpd112 loadtest` that already holds it)."""
+    global _lock_depth
+    if _lock_depth:
+        _lock_depth += 1
+        try:
+            yield
+        finally:
+            _lock_depth -= 1
+        return
     with LOCAL_ASTERISK_LOCK.open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -92,7 +107,11 @@ def local_asterisk_lock() -> Iterator[None]:
             since = time.monotonic()
             fcntl.flock(lock, fcntl.LOCK_EX)
             log.info("the local asterisk is free", waited_seconds=round(time.monotonic() - since))
-        yield
+        _lock_depth = 1
+        try:
+            yield
+        finally:
+            _lock_depth = 0
 
 
 class LocalAsterisk:

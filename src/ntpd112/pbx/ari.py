@@ -193,6 +193,12 @@ class AriClient:
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
             raise AriUnavailable(0, f"{type(error).__name__}: {error}", method, path) from error
 
+    async def startup_time(self) -> str | None:
+        """When this Asterisk started (GET /asterisk/info): another value after a reconnect means it restarted."""
+        info = await self.request("GET", "/asterisk/info", params={"only": "status"})
+        status = info.get("status") if isinstance(info, dict) else None
+        return str(status["startup_time"]) if isinstance(status, dict) and status.get("startup_time") else None
+
     async def list_channels(self) -> list[Channel]:
         return [Channel.model_validate(item) for item in await self.request("GET", "/channels")]
 

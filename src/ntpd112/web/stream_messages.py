@@ -20,7 +20,10 @@ from ntpd112.live import CallActivity, Event, OperatorChanged, QueueWaiting, Tic
 
 MAX_WATCHES = 50
 # The call events that change the callback list (queue/events.py, queue/callbacks.py).
-CALLBACK_EVENTS = frozenset({"abandoned", "callback_requested", "callback_started", "callback_finished"})
+# Events that put a call on the callback list or take it off (a dead line's release, an Asterisk restart's drop too).
+CALLBACK_EVENTS = frozenset(
+    {"abandoned", "callback_requested", "callback_started", "callback_finished", "caller_media_lost", "caller_dropped"}
+)
 
 
 # -- server -> client --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from ntpd112.app import Service
 from ntpd112.devtools.local_asterisk import LocalAsterisk
+from ntpd112.devtools.tcp_proxy import TcpProxy
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, sign_in_ready, watched_page
 from tests.integration.conftest import (
     assert_complete_timeline,
@@ -27,7 +28,6 @@ from tests.integration.conftest import (
 from tests.integration.intake_calls import e164, intake_call
 from tests.integration.sipp import SippResult
 from tests.integration.softphone import registered_operator_phone
-from tests.integration.tcp_proxy import TcpProxy
 from tests.integration.test_intake_aml import https_form, post_form
 
 pytestmark = pytest.mark.integration

@@ -32,6 +32,7 @@ class FakeAri:
         self.gone: set[str] = set()
         self.actions: list[tuple[Any, ...]] = []
         self.reads: list[str] = []  # every variable read over ARI, in order
+        self.started: str | None = "2026-11-22T03:00:00.000+0000"  # Asterisk's startup time
 
     def _exists(self, channel_id: str, status: int = 404) -> None:
         if channel_id in self.gone:
@@ -63,6 +64,9 @@ class FakeAri:
 
     async def list_channels(self) -> list[Channel]:
         return self.channels
+
+    async def startup_time(self) -> str | None:
+        return self.started
 
     def names(self) -> list[str]:
         return [action[0] for action in self.actions]

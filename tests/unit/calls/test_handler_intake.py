@@ -302,7 +302,13 @@ async def test_hangup_records_the_end_once_with_the_cause_of_the_hangup_request(
     # The cause of the caller's BYE, not the channel's last HANGUPCAUSE (0 after a dialplan application).
     # Its text names that cause (issue 13: the text said one cause and the record another).
     assert journal.of_type("ended") == [
-        {"cause": 16, "cause_txt": "Normal Clearing", "channel_cause": 0, "channel_cause_txt": "Unknown"}
+        {
+            "cause": 16,
+            "cause_txt": "Normal Clearing",
+            "channel_cause": 0,
+            "channel_cause_txt": "Unknown",
+            "first_request": {"cause": 16, "soft": False},
+        }
     ]
     ended = [fields for _, fields in journal.calls if "ended_at" in fields]
     assert len(ended) == 1
@@ -311,6 +317,37 @@ async def test_hangup_records_the_end_once_with_the_cause_of_the_hangup_request(
     assert CHANNEL.id not in handler.active
     assert handler.uniqueid_of(call_id_for(CHANNEL.id)) is None
     assert sample(metrics, "ntpd112_calls_active") == 0
+
+
+async def test_a_soft_hangup_is_no_cause_and_a_caller_asterisk_drops_at_its_shutdown_is_called_back() -> None:
+    # Found by the fault harness: `core stop now` hangs every channel up with the SHUTDOWN flag (4) as a soft
+    # request's `cause`; the call was recorded as "Normal Clearing" and nobody called the caller back.
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
+    journal = FakeJournal()
+    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    await handler.on_event(stasis_start(CHANNEL))
+    await handler.on_event(ChannelHangupRequest(type="ChannelHangupRequest", channel=CHANNEL, cause=4, soft=True))
+    await handler.on_event(ChannelDestroyed(type="ChannelDestroyed", channel=CHANNEL, cause=16, cause_txt="Normal"))
+
+    [ended] = [fields for _, fields in journal.calls if "ended_at" in fields]
+    assert ended["hangup_cause"] == 16  # the channel's, not the flags
+    assert {"callback_status": "pending", "callback_reason": "asterisk_restart"} in [f for _, f in journal.calls]
+    assert journal.of_type("caller_dropped") == [{"by": "asterisk_shutdown", "callback": "pending"}]
+    assert journal.of_type("ended")[0]["first_request"] == {"cause": 4, "soft": True}
+
+
+async def test_calls_gone_after_an_asterisk_restart_the_service_did_not_see_are_called_back() -> None:
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
+    journal = FakeJournal()
+    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    await handler.resync()  # the first connect: Asterisk's startup time is learned
+    await handler.on_event(stasis_start(CHANNEL))
+    ari.started = "2026-11-22T03:20:00.000+0000"  # restarted while ARI was cut: no shutdown event seen
+
+    await handler.resync()
+
+    assert journal.of_type("ended_unobserved") == [{"reason": "asterisk restarted"}]
+    assert {"callback_status": "pending", "callback_reason": "asterisk_restart"} in [f for _, f in journal.calls]
 
 
 async def test_resync_after_a_restart_picks_up_waiting_calls_and_follows_queued_ones() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ntpd112.calls.handler import released_for_no_media
+from ntpd112.calls.release import dropped_by_shutdown, q850_cause, released_for_no_media
 from ntpd112.pbx.ari_models import ChannelHangupRequest
 
 
@@ -30,3 +30,23 @@ def _request(cause: int | None, soft: bool | None) -> ChannelHangupRequest:
 )
 def test_only_a_device_soft_hangup_is_a_media_timeout(cause: int, soft: bool | None, released: bool) -> None:
     assert released_for_no_media(_request(cause, soft)) is released
+
+
+@pytest.mark.parametrize(
+    ("cause", "soft", "q850", "dropped"),
+    [
+        (4, True, None, True),  # `core stop now`: AST_SOFTHANGUP_SHUTDOWN, the PBX dropped the caller
+        (1, True, None, False),  # the media timeout: reason flags, no Q.850 cause (was recorded as cause 1)
+        (32, True, None, False),  # a hangup over ARI or AMI
+        (16, True, 16, False),  # the closing soft request after a BYE or a release: Normal Clearing
+        (3, False, 3, False),  # a BYE's first request: the channel's stale cause (the closing 16 comes after it)
+        (16, None, 16, False),  # a far-end hang-up, no `soft` sent: a Q.850 cause
+        (0, False, None, False),
+    ],
+)
+def test_a_soft_request_carries_reason_flags_and_a_shutdown_drops_the_caller(
+    cause: int, soft: bool | None, q850: int | None, dropped: bool
+) -> None:
+    request = _request(cause, soft)
+    assert q850_cause(request) == q850
+    assert dropped_by_shutdown(request) is dropped

@@ -54,6 +54,7 @@ def test_every_offered_call_gets_exactly_one_outcome_and_the_counts_add_up() -> 
         "overflow_answered": 1,
         "abandoned": 1,
         "failed": 1,
+        "vanished": 0,
         "lost": 1,
     }
     assert counts.adds_up

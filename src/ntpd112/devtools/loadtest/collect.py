@@ -7,16 +7,16 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from ntpd112.devtools.loadtest.report import TAG_RE, ProcessUsage
+from ntpd112.devtools.loadtest.report import TAG_RE, ProcessUsage, RecordFields
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallEvent
 
@@ -59,13 +59,24 @@ async def scrape_metrics(url: str) -> dict[str, float]:
 class RunRecords:
     timelines: dict[str, list[list[str]]]  # tag -> event types of each call record carrying it
     intake_ms: list[float]
+    fields: dict[str, list[RecordFields]] = field(default_factory=dict)  # tag -> each record's fields, same order
 
 
-async def fetch_records(database: Database, prefix: str) -> RunRecords:
-    """The run's calls, found by the tag each caller's display name carries (`prefix-NNNNN`)."""
+def _tag(call: Call, by_number: Mapping[str, str]) -> str | None:
+    if call.caller_name and (match := TAG_RE.search(call.caller_name)):
+        return match.group()
+    return by_number.get(call.caller_number or "") or by_number.get(call.caller_number_raw or "")
+
+
+async def fetch_records(database: Database, prefix: str, by_number: Mapping[str, str] | None = None) -> RunRecords:
+    """The run's calls, found by the tag each caller's display name carries (`prefix-NNNNN`), or, for a record that
+    lost its display name, by its caller number (`by_number`: raw or E.164 -> tag, when every call has its own)."""
+    by_number = by_number or {}
+    numbers = list(by_number)
     async with database.session() as session:
-        calls = await session.execute(select(Call.id, Call.caller_name).where(Call.caller_name.like(f"%{prefix}-%")))
-        tags = {call_id: match.group() for call_id, name in calls if name and (match := TAG_RE.search(name))}
+        found = or_(Call.caller_name.like(f"%{prefix}-%"), Call.caller_number.in_(numbers))
+        calls = (await session.scalars(select(Call).where(or_(found, Call.caller_number_raw.in_(numbers))))).all()
+        tags = {c.id: tag for c in calls if (tag := _tag(c, by_number)) is not None}
         events = await session.execute(
             select(CallEvent.call_id, CallEvent.type, CallEvent.data)
             .where(CallEvent.call_id.in_(list(tags)))
@@ -78,9 +89,27 @@ async def fetch_records(database: Database, prefix: str) -> RunRecords:
             if event_type == "queued" and isinstance(data, dict) and "intake_ms" in data:
                 intake_ms.append(float(data["intake_ms"]))
     timelines: dict[str, list[list[str]]] = {}
-    for call_id, types in by_call.items():
-        timelines.setdefault(tags[call_id], []).append(types)
-    return RunRecords(timelines, intake_ms)
+    fields: dict[str, list[RecordFields]] = {}
+    for call in calls:
+        if call.id not in tags:
+            continue
+        timelines.setdefault(tags[call.id], []).append(by_call[call.id])
+        fields.setdefault(tags[call.id], []).append(
+            RecordFields(
+                caller_name=call.caller_name,
+                caller_number_raw=call.caller_number_raw,
+                caller_number=call.caller_number,
+                trunk=call.trunk,
+                carrier=call.carrier,
+                dialed_number=call.dialed_number,
+                offered=call.offered_at is not None,
+                answered=call.answered_at is not None,
+                ended=call.ended_at is not None,
+                handled_by=call.handled_by,
+                callback_status=call.callback_status,
+            )
+        )
+    return RunRecords(timelines, intake_ms, fields)
 
 
 def postgresql_pids() -> list[int]:

@@ -65,3 +65,12 @@ def plan_calls(
 
 def write_injection_file(path: Path, planned: list[PlannedCall]) -> None:
     path.write_text("SEQUENTIAL\n" + "".join(call.csv_line() + "\n" for call in planned), encoding="utf-8")
+
+
+def numbers_to_tags(planned: list[PlannedCall]) -> dict[str, str]:
+    """Each caller's number, raw (national, as the trunk sends it) and E.164 (+62), to its call's tag."""
+    numbers = {}
+    for call in planned:
+        numbers[call.caller.number] = call.tag
+        numbers["+62" + call.caller.number.removeprefix("0")] = call.tag
+    return numbers

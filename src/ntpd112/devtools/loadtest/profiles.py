@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -15,6 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 # .3x/.41 the tests' phones, .5x the agency desks.
 FIRST_OPERATOR_ADDRESS = 60
 MAX_OPERATORS = 40
+
+
+# The faults the harness injects under load (devtools/loadtest/faults.py does it; docs/RELIABILITY.md says what each
+# one means for the room).
+Fault = Literal[
+    "service-kill", "service-term", "postgresql-restart", "asterisk-restart", "ari-cut", "ami-cut", "caller-vanish"
+]
+FAULTS: tuple[Fault, ...] = get_args(Fault)
 
 
 class ProfileError(ValueError):
@@ -77,6 +85,15 @@ class Profile(_Model):
     baseline: bool = Field(True, description="also run the same load against Asterisk alone")
     drop_calls: int = Field(0, ge=0, description="fault injection: Asterisk hangs up this many waiting callers")
     ramp: Ramp | None = None
+    fault: Fault | None = Field(None, description="fault injection under the load (service path only)")
+    fault_at_seconds: float = Field(5, ge=0, le=3600, description="the fault, this long after the first call")
+    fault_down_seconds: float = Field(3, ge=0, le=600, description="what the fault took away stays away this long")
+
+    @model_validator(mode="after")
+    def _fault_alone(self) -> Profile:
+        if self.fault is not None and (self.baseline or self.ramp is not None):
+            raise ValueError("a fault run has no baseline and no ramp (baseline = false, no ramp)")
+        return self
 
     @property
     def paths(self) -> list[Literal["baseline", "service"]]:
@@ -159,6 +176,21 @@ BUILTIN: dict[str, Profile] = {
             talk_seconds=300,
             callers={"patient": _patient(100)},
             baseline=False,
+        ),
+        Profile(
+            name="chaos",
+            description=(
+                "the fault harness's load: 2 calls/s for 40 s into 8 operators, callers hold 20 s; give --fault"
+            ),
+            rate=2,
+            calls=80,
+            operators=8,
+            ring_ms=500,
+            talk_seconds=8,
+            callers={"patient": _patient(20, 0.8), "impatient": _patient(6, 0.2)},
+            baseline=False,
+            fault_at_seconds=12,
+            fault_down_seconds=5,
         ),
         Profile(
             name="smoke",

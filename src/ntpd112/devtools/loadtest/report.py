@@ -6,6 +6,7 @@ An offered call (an INVITE went out) ends up as exactly one of:
   overflow_answered  nobody in the queue did, the overflow's backup number (an agency phone) did
   abandoned          the caller hung up before anyone answered
   failed             the network refused it with a SIP error response
+  vanished           fault injection only: the harness killed the caller's phone (no BYE) before anyone answered
   lost               anything else: the network hung up on a caller nobody had answered, or the call never got a
                      final response. No call may be lost.
 """
@@ -20,9 +21,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Outcome = Literal["answered", "overflow_answered", "abandoned", "failed", "lost"]
+Outcome = Literal["answered", "overflow_answered", "abandoned", "failed", "vanished", "lost"]
 Path = Literal["baseline", "service"]
-OUTCOMES: tuple[Outcome, ...] = ("answered", "overflow_answered", "abandoned", "failed", "lost")
+OUTCOMES: tuple[Outcome, ...] = ("answered", "overflow_answered", "abandoned", "failed", "vanished", "lost")
 # run id (L + 6 hex), path initial, step, call number: see runner.call_prefix and population.plan_calls.
 TAG_RE = re.compile(r"L[0-9a-f]{6}[bs][0-9]{2}-[0-9]{5}")
 
@@ -175,6 +176,7 @@ class Counts(_Model):
     overflow_answered: int
     abandoned: int
     failed: int
+    vanished: int = 0
     lost: int
 
     @property
@@ -213,13 +215,49 @@ def active_over_time(rows: Sequence[CallRow], step: float = 1.0) -> list[tuple[f
 # -- records ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RecordFields:
+    """What a call record must tell the room about one call (issue 13): who called, how, when, who took it."""
+
+    caller_name: str | None  # the display name
+    caller_number_raw: str | None
+    caller_number: str | None  # E.164
+    trunk: str | None
+    carrier: str | None
+    dialed_number: str | None
+    offered: bool  # offered_at set
+    answered: bool  # answered_at set
+    ended: bool  # ended_at set
+    handled_by: str | None
+    callback_status: str | None
+
+
+def missing_fields(record: RecordFields, row: CallRow) -> list[str]:
+    """The fields the record lacks for what the caller saw: every record names the caller (display name, number
+    raw and E.164), trunk, carrier, dialed
+    number and its offered and end times; a call the network answered has its answer time, and one an operator or
+    the overflow took says who handled it."""
+    missing = [
+        name
+        for name in ("caller_name", "caller_number_raw", "caller_number", "trunk", "carrier", "dialed_number")
+        if not getattr(record, name)
+    ]
+    missing += [name for name, present in (("offered_at", record.offered), ("ended_at", record.ended)) if not present]
+    if row.invite_to_answer_ms is not None and not record.answered:
+        missing.append("answered_at")
+    if row.outcome in ("answered", "overflow_answered") and not record.handled_by:
+        missing.append("handled_by")
+    return missing
+
+
 class RecordsCheck(_Model):
     checked: int
-    consistent: int
+    consistent: int  # one record, its timeline from offered to one ended, and (when checked) every field there
     missing: int
     duplicated: int
     incomplete_timeline: int
     examples: list[str]
+    incomplete_fields: int = 0
 
     @property
     def all_consistent(self) -> bool:
@@ -234,10 +272,18 @@ def timeline_problem(types: Sequence[str]) -> str | None:
     return None
 
 
-def check_records(offered: Sequence[str], timelines: dict[str, list[list[str]]]) -> RecordsCheck:
+def check_records(
+    offered: Sequence[str],
+    timelines: dict[str, list[list[str]]],
+    fields: dict[str, list[RecordFields]] | None = None,
+    rows: Sequence[CallRow] = (),
+) -> RecordsCheck:
     """Every offered call has exactly one call record whose timeline runs from offered to one ended.
-    `timelines` maps a call's tag to the event types of each record found for it."""
-    missing = duplicated = incomplete = 0
+    `timelines` maps a call's tag to the event types of each record found for it. With `fields` (tag -> the
+    fields of each record, in the same order) and the calls' `rows`, every record must also be complete
+    (`missing_fields`)."""
+    by_tag = {row.tag: row for row in rows}
+    missing = duplicated = incomplete = incomplete_fields = 0
     examples: list[str] = []
     for tag in offered:
         records = timelines.get(tag, [])
@@ -250,9 +296,12 @@ def check_records(offered: Sequence[str], timelines: dict[str, list[list[str]]])
             problem = f"{len(records)} call records"
         elif (problem := timeline_problem(records[0])) is not None:
             incomplete += 1
+        elif fields is not None and tag in by_tag and (lacks := missing_fields(fields[tag][0], by_tag[tag])):
+            incomplete_fields += 1
+            problem = f"record lacks {', '.join(lacks)}"
         if problem and len(examples) < 10:
             examples.append(f"{tag}: {problem}")
-    bad = missing + duplicated + incomplete
+    bad = missing + duplicated + incomplete + incomplete_fields
     return RecordsCheck(
         checked=len(offered),
         consistent=len(offered) - bad,
@@ -260,6 +309,7 @@ def check_records(offered: Sequence[str], timelines: dict[str, list[list[str]]])
         duplicated=duplicated,
         incomplete_timeline=incomplete,
         examples=examples,
+        incomplete_fields=incomplete_fields,
     )
 
 
@@ -278,6 +328,24 @@ class ProcessUsage(_Model):
     cpu_avg_percent: float  # of one core
     cpu_max_percent: float
     rss_max_mb: float
+
+
+class FaultOutcome(_Model):
+    """What one injected fault did (devtools/loadtest/faults.py): times are epoch seconds, calls are tags."""
+
+    fault: str
+    injected_at: float
+    restored_at: float | None
+    detail: str
+    dropped: list[str]  # asterisk-restart: calls in progress that the restart dropped
+    dropped_off_callback_list: list[str]
+    refused: list[str]  # asterisk-restart: refused with a SIP error while it was down (no record can exist)
+    vanished: list[str]  # caller-vanish: callers whose phone died mid-call
+    vanished_off_callback_list: list[str]  # of those nobody had answered
+    vanished_on_callback_list: int = 0  # of all vanished callers
+    vanished_not_released: list[str] = []  # their record still open
+    unexpected_lost: list[str]  # lost calls other than those the restart dropped
+    met: bool
 
 
 class RunResult(_Model):
@@ -300,6 +368,7 @@ class RunResult(_Model):
     active_calls: list[tuple[float, int]]
     calls: list[CallRow]
     warnings: list[str]  # what else happened to the room during the run (restarts, reconnects)
+    fault: FaultOutcome | None = None
 
 
 def latency(rows: Sequence[CallRow], intake_ms: Sequence[float] | None) -> Latency:

@@ -20,10 +20,7 @@ import os
 import re
 import secrets
 import signal
-import socket
-import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,21 +29,22 @@ import aiohttp
 
 from ntpd112.backoff import Backoff
 from ntpd112.config import Settings
+from ntpd112.devtools.loadtest import faults, verdict
 from ntpd112.devtools.loadtest import report as maths
-from ntpd112.devtools.loadtest import verdict
 from ntpd112.devtools.loadtest.collect import (
     ResourceSampler,
     RunRecords,
     fetch_records,
     postgresql_pids,
     read_lines,
-    scrape_metrics,
     sipp_statistics,
 )
-from ntpd112.devtools.loadtest.population import PlannedCall, plan_calls, write_injection_file
+from ntpd112.devtools.loadtest.population import PlannedCall, numbers_to_tags, plan_calls, write_injection_file
 from ntpd112.devtools.loadtest.profiles import FIRST_OPERATOR_ADDRESS, Profile
+from ntpd112.devtools.loadtest.service import ServiceProcess, poll
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.devtools.sipp import Sipp, SippAgent
+from ntpd112.devtools.tcp_proxy import TcpProxy
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient
 from ntpd112.pbx.ami_actions import Events
@@ -61,86 +59,14 @@ OPERATOR_PREFIX = "load"
 # The service has settled (no call in progress, nothing waiting for the database) before the records are read; a
 # record still inconsistent is read again for this long before it counts.
 RECORDS_GRACE_SECONDS = 15
+# A fault run's service reconciles this often (NTPD112_RECONCILE_INTERVAL), and its records get this much more grace:
+# what the service missed while it was down or cut off comes from Asterisk's CDRs and queue log.
+FAULT_RECONCILE_SECONDS = 5
 _LOAD_OPERATOR = re.compile(rf"^{OPERATOR_PREFIX}[0-9]{{2}}$")
 
 
 def call_prefix(run_id: str, path: maths.Path, step: int) -> str:
     return f"{run_id}{path[0]}{step:02d}"
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def _poll(check: Callable[[], Awaitable[bool]], timeout: float, what: str, interval: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:.0f} s")
-        await asyncio.sleep(interval)
-
-
-class ServiceProcess:
-    """`ntpd112 run` as a child process on a free HTTP port, with the run's database and CDR database."""
-
-    def __init__(self, database_url: str, cdr_database_url: str | None, work_dir: Path) -> None:
-        self._database_url = database_url
-        self._cdr_database_url = cdr_database_url
-        self._work_dir = work_dir
-        self.port = _free_tcp_port()
-        self._process: asyncio.subprocess.Process | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process and self._process.returncode is None else None
-
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/metrics"
-
-    async def start(self) -> None:
-        env = os.environ | {
-            "NTPD112_DATABASE_URL": self._database_url,
-            "NTPD112_HTTP_HOST": "127.0.0.1",
-            "NTPD112_HTTP_PORT": str(self.port),
-            "NTPD112_SPOOL_DIR": str(self._work_dir / "spool"),
-            "NTPD112_LOG_FORMAT": "json",
-        }
-        if self._cdr_database_url is not None:
-            env["NTPD112_CDR_DATABASE_URL"] = self._cdr_database_url
-        with (self._work_dir / "service.log").open("ab") as output:
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "ntpd112", "run", env=env, stdout=output, stderr=output
-            )
-        await _poll(self._healthy, 30, "the service did not become healthy (see service.log)")
-
-    async def _healthy(self) -> bool:
-        if self._process is None or self._process.returncode is not None:
-            raise RuntimeError(f"the service exited ({self._work_dir / 'service.log'})")
-        try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.get(f"http://127.0.0.1:{self.port}/health", timeout=aiohttp.ClientTimeout(total=2)) as reply,
-            ):
-                return reply.status == 200
-        except aiohttp.ClientError:
-            return False
-
-    async def metrics(self) -> dict[str, float]:
-        return await scrape_metrics(self.metrics_url)
-
-    async def stop(self) -> None:
-        if self._process is None or self._process.returncode is not None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self._process.wait(), 20)
-        except TimeoutError:
-            self._process.kill()
-            await self._process.wait()
 
 
 class LoadTest:
@@ -163,6 +89,8 @@ class LoadTest:
         self._phones: list[SippAgent] = []
         self._callers: list[Sipp] = []
         self._service: ServiceProcess | None = None
+        self._proxies: dict[str, TcpProxy] = {}
+        self._numbers: dict[str, str] = {}
         self._active_samples: list[tuple[float, float]] = []
         self.sampler = ResourceSampler(
             {
@@ -190,7 +118,7 @@ class LoadTest:
         await self._database.start()
         await self._ami.start()
         try:
-            await _poll(self._ami_ready, 15, "AMI did not log in")
+            await poll(self._ami_ready, 15, "AMI did not log in")
             # The harness only sends actions: without events its AMI session costs Asterisk nothing under load.
             await self._ami.send(Events("off"))
             self.sampler.start()
@@ -203,6 +131,7 @@ class LoadTest:
                         self.settings.database_url.get_secret_value(),
                         cdr_url.get_secret_value() if cdr_url else None,
                         self.work_dir,
+                        await self._fault_env(),
                     )
                     await self._service.start()
                 for step, rate in enumerate(self.profile.rates()):
@@ -212,7 +141,12 @@ class LoadTest:
                     if self.profile.ramp and (result.counts.lost or result.counts.failed):
                         break
         finally:
-            await self._clean_up()
+            try:
+                await self._clean_up()
+            finally:
+                if self.profile.fault is not None:
+                    # Shared by every checkout: up again whatever happened (a failed restart, an exception).
+                    await asyncio.to_thread(faults.ensure_up, self.asterisk, self._database_port)
         comparison = verdict.compare(runs)
         return verdict.Report(
             run_id=self.run_id,
@@ -238,6 +172,45 @@ class LoadTest:
             "database": urlsplit(self.settings.database_url.get_secret_value()).path.lstrip("/"),
             "work_dir": str(self.work_dir),
         }
+
+    # -- faults -------------------------------------------------------------------------------------------------
+
+    @property
+    def _database_port(self) -> int:
+        return urlsplit(self.settings.database_url.get_secret_value()).port or 5432
+
+    async def _fault_env(self) -> dict[str, str]:
+        """A fault run's service reconciles often; for a cut it reaches ARI or AMI through a proxy the harness cuts."""
+        if self.profile.fault is None:
+            return {}
+        env = {"NTPD112_RECONCILE_INTERVAL": str(FAULT_RECONCILE_SECONDS)}
+        if self.profile.fault == "ari-cut":
+            ari = urlsplit(self.settings.ari_base_url)
+            proxy = self._proxies["ari"] = TcpProxy(ari.hostname or "127.0.0.1", ari.port or 8088)
+            await proxy.open()
+            env["NTPD112_ARI_URL"] = ari._replace(netloc=f"127.0.0.1:{proxy.port}").geturl()
+        elif self.profile.fault == "ami-cut":
+            proxy = self._proxies["ami"] = TcpProxy(self.settings.ami_host, self.settings.ami_port)
+            await proxy.open()
+            env["NTPD112_AMI_HOST"], env["NTPD112_AMI_PORT"] = "127.0.0.1", str(proxy.port)
+        return env
+
+    def _injector(self, caller: Sipp) -> faults.Injector:
+        assert self.profile.fault is not None and self._service is not None
+
+        async def kill_callers() -> None:
+            if caller.pid is not None:
+                os.kill(caller.pid, signal.SIGKILL)
+
+        return faults.Injector(
+            self.profile.fault,
+            self.profile.fault_down_seconds,
+            service=self._service,
+            asterisk=self.asterisk,
+            database_port=self._database_port,
+            proxies=self._proxies,
+            kill_callers=kill_callers,
+        )
 
     # -- operators and phones ---------------------------------------------------------------------------------
 
@@ -282,6 +255,8 @@ class LoadTest:
             await caller.stop()
         if self._service is not None:
             await self._service.stop()
+        for proxy in self._proxies.values():
+            await proxy.cut()
         if self._ami.connected:
             for n in range(1, self.profile.operators + 1):
                 with contextlib.suppress(Exception):
@@ -300,6 +275,8 @@ class LoadTest:
         planned = plan_calls(self.profile, prefix, media_timeout_seconds=self.room.callers.media_timeout_seconds)
         injection = self.work_dir / f"{prefix}.csv"
         write_injection_file(injection, planned)
+        # Each call its own number: a record that lost its display name (and tag) is still found by its number.
+        self._numbers = {} if self.profile.numbers else numbers_to_tags(planned)
         calls = self.profile.calls
         limit = calls / rate + self.profile.longest_call_seconds + 90
         # Operators' wrap-up time after the previous step must pass before this one rings them (a service started
@@ -324,11 +301,18 @@ class LoadTest:
         pid_before = self._asterisk_pid()
         started = time.time()
         await caller.start()
-        watchers = [asyncio.create_task(self._watch_service())]
+        watchers: list[asyncio.Task[object]] = [asyncio.create_task(self._watch_service())]
         if self.profile.drop_calls:
             watchers.append(asyncio.create_task(self._drop_waiting_calls(path, calls / rate)))
+        injection_task = None
+        if self.profile.fault is not None and path == "service":
+            injection_task = asyncio.create_task(self._injector(caller).run(self.profile.fault_at_seconds))
+            watchers.append(injection_task)
+        window = None
         try:
             await caller.wait(limit + 30)
+            if injection_task is not None:
+                window = await injection_task  # what the fault took away is back before the room settles
             await self._settle()
         finally:
             for watcher in watchers:
@@ -337,11 +321,11 @@ class LoadTest:
         ended = time.time()
         self._asterisk_pid_cache = None
         warnings = []
-        if self._asterisk_pid() != pid_before:
+        if self._asterisk_pid() != pid_before and self.profile.fault != "asterisk-restart":
             # Not this harness: someone restarted the shared Asterisk without taking the lock.
             warnings.append(f"Asterisk restarted during the run (pid {pid_before} -> {self._asterisk_pid()})")
         self._operators_free_at = time.monotonic() + self.room.queue.wrapup_seconds + 1
-        return await self._result(path, step, rate, prefix, planned, started, ended, warnings)
+        return await self._result(path, step, rate, prefix, planned, started, ended, warnings, window)
 
     async def _watch_service(self) -> None:
         """The service's own count of calls in progress, once a second."""
@@ -388,16 +372,18 @@ class LoadTest:
             return not metrics.get("ntpd112_calls_active") and not metrics.get("ntpd112_journal_backlog")
 
         try:
-            await _poll(idle, 60, "the service did not settle")
+            await poll(idle, 60, "the service did not settle")
         except TimeoutError as error:
             log.warning(str(error))
 
-    async def _check_records(self, prefix: str, offered: list[str]) -> tuple[RunRecords, maths.RecordsCheck]:
-        """A late record is not a missing one: until RECORDS_GRACE_SECONDS have passed, read them again."""
-        deadline = time.monotonic() + RECORDS_GRACE_SECONDS
+    async def _check_records(self, prefix: str, rows: list[maths.CallRow]) -> tuple[RunRecords, maths.RecordsCheck]:
+        """A late record is not a missing one: until the grace has passed, read them again. After a fault the
+        grace covers a reconciliation run too (FAULT_RECONCILE_SECONDS)."""
+        grace = RECORDS_GRACE_SECONDS + (FAULT_RECONCILE_SECONDS if self.profile.fault else 0)
+        deadline = time.monotonic() + grace
         while True:
-            found = await fetch_records(self._database, prefix)
-            records = maths.check_records(offered, found.timelines)
+            found = await fetch_records(self._database, prefix, self._numbers)
+            records = maths.check_records([r.tag for r in rows], found.timelines, found.fields, rows)
             if records.all_consistent or time.monotonic() > deadline:
                 return found, records
             await asyncio.sleep(1)
@@ -412,16 +398,23 @@ class LoadTest:
         started: float,
         ended: float,
         warnings: list[str],
+        window: faults.FaultWindow | None = None,
     ) -> maths.RunResult:
         traces = maths.parse_caller_log(read_lines(self.work_dir / f"{prefix}-callers.log"))
         phone_lines = [line for p in sorted((self.work_dir / "phones").glob("*.log")) for line in read_lines(p)]
         connects = {t: c for t, c in maths.parse_phone_log(phone_lines).items() if t.startswith(prefix)}
         rows = maths.call_rows([(p.tag, p.kind) for p in planned], traces, connects)
+        if window is not None and window.fault == "caller-vanish":
+            rows = faults.mark_vanished(rows, faults.vanished_calls(rows))
         counts = maths.count(len(planned), rows)
-        records = intake = None
+        records = intake = fault = None
         metrics: dict[str, float] = {}
         if path == "service" and self._service is not None:
-            found, records = await self._check_records(prefix, [r.tag for r in rows])
+            # A call Asterisk refused while it restarted left no trace in it: no record to check (listed apart).
+            refused = set(faults.refused_while_down(window, rows)) if window is not None else set()
+            found, records = await self._check_records(prefix, [r for r in rows if r.tag not in refused])
+            if window is not None:
+                fault = faults.judge(window, rows, found.fields)
             intake = found.intake_ms
             metrics = await self._service.metrics()
             for name in ("ari_reconnects", "ami_reconnects"):
@@ -452,4 +445,5 @@ class LoadTest:
             active_calls=active,
             calls=rows,
             warnings=warnings,
+            fault=fault,
         )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from ntpd112.devtools.loadtest.report import Path, Percentiles, RunResult
+from ntpd112.devtools.loadtest.report import FaultOutcome, Path, Percentiles, RunResult
 
 # The rates the targets name (calls/s). Above TOP_RATE a ramp only looks for the ceilings.
 TOP_RATE = 100
@@ -160,6 +160,16 @@ def _intake_p99(run: RunResult) -> float | None:
     return intake.p99 if intake and intake.n else None
 
 
+def _fault_misses(run: RunResult) -> int:
+    """Calls lost other than those the restarted Asterisk dropped, dropped or unanswered vanished callers not on the
+    callback list, vanished callers whose record is still open (faults.judge)."""
+    fault = run.fault
+    if fault is None:
+        return 0
+    off = len(fault.dropped_off_callback_list) + len(fault.vanished_off_callback_list)
+    return len(fault.unexpected_lost) + off + len(fault.vanished_not_released)
+
+
 def targets(runs: Sequence[RunResult], comparison: Comparison) -> list[Target]:
     service = _path_runs(runs, "service")
     in_range = [r for r in service if r.rate <= TOP_RATE]
@@ -225,11 +235,19 @@ def targets(runs: Sequence[RunResult], comparison: Comparison) -> list[Target]:
         ),
         _judge(
             "records consistent, every step",
-            "every call",
+            "every call, complete",
             records,
             lambda bad: bad == 0,
             _highest,
             lambda bad: f"{bad:.0f} inconsistent",
+        ),
+        _judge(
+            "under the fault: lost but dropped, off the callback list",
+            "0",
+            [(r.rate, float(_fault_misses(r))) for r in service if r.fault is not None],
+            lambda misses: misses == 0,
+            _highest,
+            lambda misses: f"{misses:.0f} calls",
         ),
         _judge(
             f"service CPU at {CPU_RATE} calls/s",
@@ -284,6 +302,7 @@ def _runs_table(runs: Sequence[RunResult]) -> list[str]:
             ("answered by the overflow", "overflow_answered"),
             ("abandoned by the caller", "abandoned"),
             ("failed (SIP error)", "failed"),
+            ("vanished (fault: phone died)", "vanished"),
             ("LOST", "lost"),
         ]
     ]
@@ -296,7 +315,7 @@ def _runs_table(runs: Sequence[RunResult]) -> list[str]:
         ["intake ms p50/95/99", *(_p(r.latency.intake_ms) for r in runs)],
         ["peak calls in progress", *(str(r.peak_active_calls) for r in runs)],
         [
-            "records consistent",
+            "records consistent, complete",
             *(f"{r.records.consistent}/{r.records.checked}" if r.records else "-" for r in runs),
         ],
     ]
@@ -347,6 +366,28 @@ def _ceiling(clean: float | None, first_loss: float | None, last_rate: float | N
     return f"{_number(clean, '/s')} (first lost or failed call at {first_loss:g}/s)"
 
 
+def _fault_lines(run: RunResult, fault: FaultOutcome) -> list[str]:
+    window = f"{fault.injected_at - run.started_at:.1f} s into the run"
+    if fault.restored_at is not None:
+        window += f", back after {fault.restored_at - fault.injected_at:.1f} s"
+    lines = [f"fault {fault.fault}: {fault.detail} ({window})"]
+    if fault.fault == "asterisk-restart":
+        lines.append(
+            f"  calls Asterisk dropped: {len(fault.dropped)}, not on the callback list: "
+            f"{len(fault.dropped_off_callback_list)} {fault.dropped_off_callback_list[:5]}"
+        )
+        lines.append(f"  calls refused (SIP error) while Asterisk was down: {len(fault.refused)}")
+    if fault.fault == "caller-vanish":
+        lines.append(
+            f"  callers vanished: {len(fault.vanished)}, on the callback list: {fault.vanished_on_callback_list}, "
+            f"unanswered, not on it: {len(fault.vanished_off_callback_list)} {fault.vanished_off_callback_list[:5]}, "
+            f"record still open: {len(fault.vanished_not_released)}"
+        )
+    lines.append(f"  lost other than dropped: {len(fault.unexpected_lost)} {fault.unexpected_lost[:5]}")
+    lines.append(f"  fault targets: {'met' if fault.met else 'NOT MET'}")
+    return lines
+
+
 def render_table(report: Report) -> str:
     runs = report.runs
     c = report.comparison
@@ -365,6 +406,10 @@ def render_table(report: Report) -> str:
         lines.append(f"ceiling ratio:            {_number(c.ceiling_ratio)}")
     for run in runs:
         lines += [f"WARNING {run.path} {run.rate:g}/s: {warning}" for warning in run.warnings]
+        if (fault := run.fault) is not None:
+            lines += _fault_lines(run, fault)
+        if run.records and run.records.examples:
+            lines += [f"  record problem: {example}" for example in run.records.examples]
     lines.append("targets:")
     for t in report.targets:
         verdict = "not measured by this profile" if t.met is None else ("met" if t.met else "NOT MET")

@@ -1,5 +1,5 @@
-"""A loopback TCP proxy the tests can cut and restore, to take the real PostgreSQL away from the service and give
-it back, without touching the server other tests use."""
+"""A loopback TCP proxy the tests and the fault harness cut and restore, to take the real PostgreSQL, ARI or AMI away
+from the service and give it back, without touching the server other tests use."""
 
 from __future__ import annotations
 

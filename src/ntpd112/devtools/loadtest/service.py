@@ -1,0 +1,104 @@
+"""`ntpd112 run` as the load test's child process (see runner.py for why a process), which the fault harness also
+kills and starts again on the same spool."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+
+import aiohttp
+
+from ntpd112.devtools.loadtest.collect import scrape_metrics
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def poll(check: Callable[[], Awaitable[bool]], timeout: float, what: str, interval: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout:.0f} s")
+        await asyncio.sleep(interval)
+
+
+class ServiceProcess:
+    """`ntpd112 run` as a child process on a free HTTP port, with the run's database and CDR database."""
+
+    def __init__(
+        self,
+        database_url: str,
+        cdr_database_url: str | None,
+        work_dir: Path,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._extra_env = dict(extra_env or {})
+        self._database_url = database_url
+        self._cdr_database_url = cdr_database_url
+        self._work_dir = work_dir
+        self.port = free_tcp_port()
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process and self._process.returncode is None else None
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/metrics"
+
+    async def start(self) -> None:
+        env = os.environ | {
+            "NTPD112_DATABASE_URL": self._database_url,
+            "NTPD112_HTTP_HOST": "127.0.0.1",
+            "NTPD112_HTTP_PORT": str(self.port),
+            "NTPD112_SPOOL_DIR": str(self._work_dir / "spool"),
+            "NTPD112_LOG_FORMAT": "json",
+            **self._extra_env,
+        }
+        if self._cdr_database_url is not None:
+            env["NTPD112_CDR_DATABASE_URL"] = self._cdr_database_url
+        with (self._work_dir / "service.log").open("ab") as output:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "ntpd112", "run", env=env, stdout=output, stderr=output
+            )
+        await poll(self._healthy, 30, "the service did not become healthy (see service.log)")
+
+    async def _healthy(self) -> bool:
+        if self._process is None or self._process.returncode is not None:
+            raise RuntimeError(f"the service exited ({self._work_dir / 'service.log'})")
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{self.port}/health", timeout=aiohttp.ClientTimeout(total=2)) as reply,
+            ):
+                return reply.status == 200
+        except aiohttp.ClientError:
+            return False
+
+    async def metrics(self) -> dict[str, float]:
+        return await scrape_metrics(self.metrics_url)
+
+    async def signal(self, sig: signal.Signals) -> None:
+        """Send `sig` and wait for the process to exit (killed if it has not within 20 s)."""
+        if self._process is None or self._process.returncode is not None:
+            return
+        self._process.send_signal(sig)
+        try:
+            await asyncio.wait_for(self._process.wait(), 20)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+
+    async def stop(self) -> None:
+        await self.signal(signal.SIGTERM)
