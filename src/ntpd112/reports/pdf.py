@@ -48,6 +48,7 @@ _CLASS_ROWS = (
     "dispatched",
     "acknowledged_by_agency",
 )
+_BREACH_ROWS = ("breached_acknowledge", "breached_resolve")
 HEAD_FILL = (225, 232, 242)
 log = get_logger(__name__)
 
@@ -172,6 +173,8 @@ def _summary(pdf: _Document, report: Report) -> None:
     )
     pdf.heading("Klasifikasi panggilan")
     pdf.grid(("Uraian", "Jumlah"), [[TOTAL_LABELS[name], number(totals[name])] for name in _CLASS_ROWS], (70, 25))
+    pdf.heading("Tiket OPD melewati batas waktu")
+    pdf.grid(("Uraian", "Jumlah"), [[TOTAL_LABELS[name], number(totals[name])] for name in _BREACH_ROWS], (70, 25))
 
 
 def _service(pdf: _Document, report: Report) -> None:
@@ -272,6 +275,15 @@ def _tables(pdf: _Document, report: Report) -> None:
             for row in report.by_agency
         ],
         (80, 30, 30, 40),
+    )
+    pdf.heading("Tiket melewati batas waktu, per OPD dan kategori")
+    pdf.grid(
+        ("OPD", "Kategori", "Lewat batas terima", "Lewat batas selesai"),
+        [
+            [row.agency_label, row.category_label, number(row.acknowledge), number(row.resolve)]
+            for row in report.breaches
+        ],
+        (76, 56, 24, 24),
     )
     _operators(pdf, report)
     pdf.heading("Per wilayah (kecamatan / kelurahan)")
