@@ -2,8 +2,9 @@
 
 Each one reads a narrow slice through an index: today's calls and the 7 days before by `offered_at`, the waiting
 calls and the operators' recent calls by `offered_at` too, open incidents through their calls, open tickets by
-`created_at`. Outcomes are decided by the reports' one rule in SQL (store/reports.outcome_expression). All of them
-run in one REPEATABLE READ transaction, so the numbers agree with each other.
+`created_at`; open dispatches and tickets past their limits: store/wallboard_dispatch.py. Outcomes are decided by
+the reports' one rule in SQL (store/reports.outcome_expression). All of them run in one REPEATABLE READ
+transaction, so the numbers agree with each other.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from ntpd112.reports.wallboard import (
     TICKET_WINDOW,
     WAITING_WINDOW,
     BoardAbandonedCall,
+    BoardDispatch,
+    BoardEscalation,
     BoardMapIncident,
     BoardOpenTicket,
     BoardToday,
@@ -50,6 +53,7 @@ from ntpd112.routing.categories import Category, category_index
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallerFlag, CallEvent, Incident, Operator, Ticket
 from ntpd112.store.reports import answer_seconds, outcome_expression
+from ntpd112.store.wallboard_dispatch import open_dispatches, past_limits
 from ntpd112.tickets.flow import OPEN_STATUSES
 
 # The dialplan's UserEvents when a call goes on to the supervisors, then the backup number (queue/events.py).
@@ -79,6 +83,8 @@ class WallboardRecords:
     today: BoardToday
     incidents: list[BoardMapIncident]
     tickets: list[BoardOpenTicket]
+    dispatches: list[BoardDispatch]
+    escalations: list[BoardEscalation]
 
 
 class WallboardRepository:
@@ -111,6 +117,8 @@ class WallboardRepository:
                 ),
                 incidents=await _open_incidents(session, open_ids, categories),
                 tickets=await _tickets(session, now, agency_names),
+                dispatches=await open_dispatches(session, now, categories, agency_names),
+                escalations=await past_limits(session, now, agency_names),
             )
 
     async def _hours_before(self, session: AsyncSession, day: ReportRange) -> dict[int, int]:

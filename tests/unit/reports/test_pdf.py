@@ -59,9 +59,9 @@ def test_the_pdf_prints_every_total_of_the_report(logo: Path) -> None:
     assert pdf_image_count(data) == 1
 
 
-# "Ŋ", "ğ" and the en dash are outside Latin-1; "é" and "Ñ" inside it.
+# "Ŋ", "ğ" and the en dash are outside Latin-1; "Ç" and "Ñ" inside it.
 UNICODE_PEMDA = "Kab. Ñ \u2013 Ŋgawi Barağ"
-UNICODE_OPERATOR = "Çağrı Ŋurhayati"
+UNICODE_OPERATOR = "Çağla Ŋurhayati"
 
 
 def test_names_outside_latin1_print_in_the_unicode_font_and_read_back() -> None:
