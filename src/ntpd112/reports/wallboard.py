@@ -344,7 +344,10 @@ def dispatch_reading(steps: Sequence[DispatchStep]) -> DispatchReading | None:
         elif reading is None:
             continue
         elif step.type in _CLOSING:
-            reading = None
+            # A failure outlives the session's end (the caller hangs up: dispatch_ended); only a new request
+            # replaces it, and the wall drops it when the incident is handled (store/wallboard_dispatch.py).
+            if reading.state is not DispatchState.FAILED:
+                reading = None
         elif step.type in ("dispatch_attempt", "agency_answered"):
             number = step.data.get("attempt")
             reading = replace(
