@@ -182,4 +182,4 @@ async def test_open_tickets_past_their_limits_are_on_the_wall_while_they_miss_th
     ]
     first = board.escalations[0]
     assert first.missed_at == now - timedelta(hours=4.9)
-    assert first.agency_label == "Dinas Pemadam Kebakaran (Damkar)"
+    assert (first.agency_label, first.label) == ("Dinas Pemadam Kebakaran (Damkar)", "Kebakaran")

@@ -236,6 +236,7 @@ class BoardEscalation(_Row):
     agency: str
     agency_label: str
     category: str
+    label: str  # the category's name
     status: str
     deadlines: list[str]  # acknowledge, resolve: the limits missed and still not met
     level: int  # the highest escalation level reached (2: the head of the agency and the camat were told)

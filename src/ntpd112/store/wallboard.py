@@ -118,7 +118,7 @@ class WallboardRepository:
                 incidents=await _open_incidents(session, open_ids, categories),
                 tickets=await _tickets(session, now, agency_names),
                 dispatches=await open_dispatches(session, now, categories, agency_names),
-                escalations=await past_limits(session, now, agency_names),
+                escalations=await past_limits(session, now, categories, agency_names),
             )
 
     async def _hours_before(self, session: AsyncSession, day: ReportRange) -> dict[int, int]:

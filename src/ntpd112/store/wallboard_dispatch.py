@@ -97,7 +97,9 @@ async def open_dispatches(
     return sorted(board, key=lambda dispatch: dispatch.since, reverse=True)
 
 
-async def past_limits(session: AsyncSession, now: datetime, agency_names: Mapping[str, str]) -> list[BoardEscalation]:
+async def past_limits(
+    session: AsyncSession, now: datetime, categories: list[Category], agency_names: Mapping[str, str]
+) -> list[BoardEscalation]:
     """Open tickets (of the wallboard's ticket window) with a missed limit they still miss: not yet acknowledged
     for the acknowledge limit, not yet resolved for the resolve one."""
     escalation = TicketEscalation
@@ -125,6 +127,7 @@ async def past_limits(session: AsyncSession, now: datetime, agency_names: Mappin
         .group_by(Ticket.id)
         .order_by(missed_at)
     )
+    known = category_index(categories)
     return [
         BoardEscalation(
             ticket_id=ticket.id,
@@ -133,6 +136,7 @@ async def past_limits(session: AsyncSession, now: datetime, agency_names: Mappin
             agency=ticket.agency,
             agency_label=agency_names.get(ticket.agency, ticket.agency),
             category=ticket.category,
+            label=known[ticket.category].label_id if ticket.category in known else ticket.category,
             status=ticket.status,
             deadlines=sorted(deadlines, key=[d.value for d in Deadline].index),
             level=level,
