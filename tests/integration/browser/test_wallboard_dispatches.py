@@ -10,13 +10,13 @@ from datetime import timedelta
 
 import pytest
 from playwright.async_api import expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ntpd112.access.passwords import hash_password
 from ntpd112.app import Service
 from ntpd112.clock import utcnow
 from ntpd112.routing.deadlines import Deadline, Escalation
-from ntpd112.store.models import Incident, Ticket
+from ntpd112.store.models import Call, Incident, Ticket
 from tests.integration.agents import SippAgent, running
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in
 from tests.integration.conftest import classified_call, user_token
@@ -32,6 +32,17 @@ async def late_ticket(service: Service) -> None:
     call_id = await classified_call(service, "fire")
     now = utcnow()
     async with service.database.session() as session, session.begin():
+        # That call was answered and is over (not a caller waiting on the wall).
+        offered = now - timedelta(minutes=10)
+        await session.execute(
+            update(Call)
+            .where(Call.id == call_id)
+            .values(
+                offered_at=offered,
+                operator_answered_at=offered + timedelta(seconds=4),
+                ended_at=offered + timedelta(minutes=4),
+            )
+        )
         ticket = Ticket(
             number="112-2026-000777",
             incident_id=await session.scalar(select(Incident.id).where(Incident.call_id == call_id)),
