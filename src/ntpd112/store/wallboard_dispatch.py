@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ntpd112.reports.wallboard import (
@@ -35,27 +35,26 @@ FAILED = "failed"  # the incident's status once a dispatch's chain is exhausted 
 
 
 async def open_dispatches(
-    session: AsyncSession, now: datetime, categories: list[Category], agency_names: Mapping[str, str]
+    session: AsyncSession,
+    now: datetime,
+    failed_calls: list[uuid.UUID],
+    categories: list[Category],
+    agency_names: Mapping[str, str],
 ) -> list[BoardDispatch]:
-    # The calls that may hold one: offered in the last day, dispatched, and live or with a failed incident. The
-    # incident through a LATERAL lookup per call of the slice (see store/wallboard._incident_of_call).
-    incident = (
-        select(Incident.category, Incident.status).where(Incident.call_id == Call.id).limit(1).lateral("incident")
-    )
+    """`failed_calls`: the calls of the last day whose incident is failed (store/wallboard._recent_incidents finds
+    them in its one pass over those incidents). With the live calls of the last day that were dispatched, they are
+    the calls that may hold an open dispatch: only their timelines are read."""
     dispatched = select(CallEvent.id).where(CallEvent.call_id == Call.id, CallEvent.type == "dispatch_requested")
+    live = select(Call.id).where(Call.offered_at >= now - INCIDENT_WINDOW, Call.ended_at.is_(None), dispatched.exists())
+    candidates = set(await session.scalars(live)) | set(failed_calls)
+    if not candidates:
+        return []
     calls = await session.execute(
-        select(Call.id, Call.caller_number, Call.area_kecamatan, Call.ended_at, incident.c.category, incident.c.status)
-        .select_from(Call)
-        .outerjoin(incident, true())
-        .where(
-            Call.offered_at >= now - INCIDENT_WINDOW,
-            or_(Call.ended_at.is_(None), incident.c.status == FAILED),
-            dispatched.exists(),
-        )
+        select(Call.id, Call.caller_number, Call.area_kecamatan, Call.ended_at, Incident.category, Incident.status)
+        .outerjoin(Incident, Incident.call_id == Call.id)
+        .where(Call.id.in_(candidates))
     )
     found = {row[0]: row for row in calls}
-    if not found:
-        return []
     steps: dict[uuid.UUID, list[DispatchStep]] = {}
     events = await session.execute(
         select(CallEvent.call_id, CallEvent.type, CallEvent.at, CallEvent.data)
