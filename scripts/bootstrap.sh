@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what this machine lacks for ntpd112: Debian packages (SIPp, debootstrap, baresip, espeak-ng, sox, chromium,
+# Installs what this machine lacks for ntpd112: Debian packages (SIPp, debootstrap, baresip, espeak-ng, sox, chromium, fonts,
 # PostgreSQL when no server runs), a running PostgreSQL, the Python venv with the locked dependencies (uv.lock), the
 # web console built into webapp/dist.
 # Idempotent and quick the second time. The local Asterisk, databases and migrations follow in `ntpd112 setup`.
@@ -16,6 +16,8 @@ command -v baresip >/dev/null || packages+=(baresip-core)
 command -v espeak-ng >/dev/null || packages+=(espeak-ng)
 command -v sox >/dev/null || packages+=(sox)
 command -v chromium >/dev/null || packages+=(chromium)  # the browser tests (tests/integration/browser, Playwright)
+# The report PDF's Unicode font (src/ntpd112/reports/pdf.py): names outside Latin-1.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || packages+=(fonts-dejavu-core)
 command -v pg_isready >/dev/null || packages+=(postgresql)
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
   packages+=(postgresql)

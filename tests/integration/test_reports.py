@@ -18,7 +18,7 @@ from sqlalchemy import select
 from ntpd112.app import Service
 from ntpd112.clock import utcnow
 from ntpd112.reports.rules import CallFacts, CallOutcome, Report, ReportRange, classify_call
-from ntpd112.store.models import Call, CallEvent, Incident
+from ntpd112.store.models import Call, CallEvent, Incident, Ticket, TicketEscalation
 from ntpd112.store.reports import outcome_expression
 from ntpd112.web.common import DEPS
 from tests.integration.conftest import user_token
@@ -162,12 +162,87 @@ EXPECTED_TOTALS = {
     "unclassified_answered": 1,  # the 13:00 call
     "dispatched": 2,  # 00:00 (psc119), 09:00 (damkar and psc119)
     "acknowledged_by_agency": 2,
+    "breached_acknowledge": 0,  # no ticket on the Monday alone; the `breaches` fixture adds them
+    "breached_resolve": 0,
 }
 
 
-async def test_a_days_report_has_the_figures_worked_out_by_hand(service: Service, monday: None) -> None:
+@pytest.fixture
+async def breaches(service: Service, monday: None) -> None:
+    """Agency tickets of the Monday's incidents (and of a Sunday call) and the escalations they reached: a limit
+    counts on the WIB day its first escalation level fell due, whenever the call came; level 2 is the same miss."""
+    sunday = Day()
+    sunday.call(wib(DAY - timedelta(days=1), 20), answered=5, operator="ani", category="fire")
+    await store(service, sunday.rows)
+    async with service.database.session() as session:
+        incidents = {
+            (category, offered): (incident_id, call_id)
+            for incident_id, call_id, category, offered in await session.execute(
+                select(Incident.id, Incident.call_id, Incident.category, Call.offered_at).join(Call)
+            )
+        }
+    monday_medical = incidents["medical", wib(DAY, 0)]
+    monday_fire = incidents["fire", wib(DAY, 9)]
+    monday_road = incidents["road", wib(DAY, 12)]
+    sunday_fire = incidents["fire", wib(DAY - timedelta(days=1), 20)]
+    # (incident, agency, category, [(deadline, level, due)]).
+    tickets = [
+        (
+            monday_medical,
+            "psc119",
+            "medical",
+            [("acknowledge", 1, wib(DAY, 0, 2)), ("acknowledge", 2, wib(DAY, 0, 12)), ("resolve", 1, wib(DAY, 4))],
+        ),
+        (monday_fire, "damkar", "fire", [("acknowledge", 1, wib(DAY, 9, 3))]),
+        (monday_fire, "psc119", "fire", [("resolve", 1, wib(DAY + timedelta(days=1), 0, 30))]),  # Tuesday in WIB
+        (monday_road, "bpbd", "road", [("resolve", 1, wib(DAY, 23, 59))]),  # 16:59 UTC
+        # The Sunday call's ticket: acknowledged late on Sunday (not counted), resolved late on Monday (counted).
+        (
+            sunday_fire,
+            "damkar",
+            "fire",
+            [("acknowledge", 1, wib(DAY, 0) - timedelta(seconds=1)), ("resolve", 1, wib(DAY, 1))],
+        ),
+        (monday_medical, "polres", "medical", []),  # on time: nothing
+    ]
+    async with service.database.session() as session, session.begin():
+        for number, ((incident_id, call_id), agency, category, escalations) in enumerate(tickets, start=900001):
+            ticket = Ticket(
+                number=f"112-2026-{number}",
+                incident_id=incident_id,
+                call_id=call_id,
+                agency=agency,
+                category=category,
+                status="acknowledged",
+                created_by="t",
+                created_at=wib(DAY, 0),
+                updated_at=wib(DAY, 0),
+            )
+            session.add(ticket)
+            await session.flush()
+            session.add_all(
+                TicketEscalation(ticket_id=ticket.id, deadline=deadline, level=level, due_at=due, recorded_at=due)
+                for deadline, level, due in escalations
+            )
+
+
+# With the `breaches` fixture: psc119 medical (acknowledge and resolve), damkar fire (the Monday's acknowledge, the
+# Sunday call's resolve), bpbd road (resolve); psc119 fire missed its limit on Tuesday WIB: not on Monday's report.
+EXPECTED_BREACHES = [
+    ("bpbd", "road", 0, 1),
+    ("damkar", "fire", 1, 1),
+    ("psc119", "medical", 1, 1),
+]
+BREACH_TOTALS = {"breached_acknowledge": 2, "breached_resolve": 3}
+
+
+async def test_a_days_report_has_the_figures_worked_out_by_hand(service: Service, breaches: None) -> None:
     report = await build(service, DAY)
-    assert report.totals.model_dump() == EXPECTED_TOTALS
+    assert report.totals.model_dump() == EXPECTED_TOTALS | BREACH_TOTALS
+    found = [(row.agency, row.category, row.acknowledge, row.resolve) for row in report.breaches]
+    assert found == EXPECTED_BREACHES
+    labels = (report.breaches[2].agency_label, report.breaches[2].category_label)
+    assert labels == ("psc119", "Kegawatdaruratan medis / ambulans")  # no routing table: the agency's id
     # Answer times, sorted: 4 6 8 10 12 15 18 24 (n = 8; percentile_cont interpolates at p * (n - 1)).
     times = report.answer_times
     assert times.p50_seconds == 11.0  # 3.5: between 10 and 12
@@ -262,14 +337,15 @@ async def supervisor(service: Service) -> dict[str, str]:
 
 
 async def test_the_csv_and_xlsx_carry_the_jsons_numbers(
-    service: Service, http: aiohttp.ClientSession, supervisor: dict[str, str], monday: None
+    service: Service, http: aiohttp.ClientSession, supervisor: dict[str, str], breaches: None
 ) -> None:
     query = {"from": DAY.isoformat(), "to": DAY.isoformat()}
     async with http.get("/api/reports", params=query, headers=supervisor) as response:
         assert response.status == 200, await response.text()
         assert "Content-Disposition" not in response.headers
         report = Report.model_validate(await response.json())
-    assert report.totals.model_dump() == EXPECTED_TOTALS
+    assert report.totals.model_dump() == EXPECTED_TOTALS | BREACH_TOTALS
+    assert [(r.agency, r.category, r.acknowledge, r.resolve) for r in report.breaches] == EXPECTED_BREACHES
     async with http.get("/api/reports", params=query | {"format": "csv"}, headers=supervisor) as response:
         assert response.status == 200 and response.content_type == "text/csv"
         assert response.headers["Content-Disposition"] == 'attachment; filename="laporan-112-2026-11-30-2026-11-30.csv"'
@@ -279,20 +355,30 @@ async def test_the_csv_and_xlsx_carry_the_jsons_numbers(
         assert response.headers["Content-Disposition"].endswith('.xlsx"')
         workbook = load_workbook(io.BytesIO(await response.read()))
     csv_totals = {r["metric"]: int(r["value"]) for r in rows if r["section"] == "totals"}
-    assert csv_totals == EXPECTED_TOTALS
+    assert csv_totals == EXPECTED_TOTALS | BREACH_TOTALS
     _, *recap = list(workbook["recap"].iter_rows(values_only=True))
     xlsx_totals = {r[7]: r[8] for r in recap if r[4] == "totals"}
-    assert xlsx_totals == EXPECTED_TOTALS
+    assert xlsx_totals == EXPECTED_TOTALS | BREACH_TOTALS
+    # Breaches: keyed by agency and category; the names stay on the section's own sheet.
+    csv_breaches = {(r["key"], r["label"], r["metric"]): int(r["value"]) for r in rows if r["section"] == "breaches"}
+    assert csv_breaches == {
+        (agency, category, metric): value
+        for agency, category, acknowledge, resolve in EXPECTED_BREACHES
+        for metric, value in (("acknowledge", acknowledge), ("resolve", resolve))
+    }
+    breach_sheet = list(workbook["breaches"].iter_rows(values_only=True))
+    assert breach_sheet[0] == ("agency", "category", "agency_label", "category_label", "acknowledge", "resolve")
+    assert [(r[0], r[1], r[4], r[5]) for r in breach_sheet[1:]] == EXPECTED_BREACHES
     levels = [r for r in rows if r["section"] == "service_levels" and r["metric"] == "share"]
     assert {r["key"]: r["value"] for r in levels} == {"10": "0.3636", "15": "0.5455", "20": "0.6364"}
     totals_sheet = list(workbook["totals"].iter_rows(values_only=True))
-    assert dict(zip(totals_sheet[0], totals_sheet[1], strict=True)) == EXPECTED_TOTALS
+    assert dict(zip(totals_sheet[0], totals_sheet[1], strict=True)) == EXPECTED_TOTALS | BREACH_TOTALS
     hour_sheet = {row[0]: row[1] for row in list(workbook["by_hour"].iter_rows(values_only=True))[1:]}
     assert (hour_sheet[0], hour_sheet[23]) == (1, 2)
 
 
 async def test_the_pdf_carries_the_jsons_numbers(
-    http: aiohttp.ClientSession, supervisor: dict[str, str], monday: None
+    http: aiohttp.ClientSession, supervisor: dict[str, str], breaches: None
 ) -> None:
     """The PDF's text layer (read back with pypdf) against the JSON of the same range."""
     query = {"from": DAY.isoformat(), "to": DAY.isoformat()}
@@ -302,13 +388,17 @@ async def test_the_pdf_carries_the_jsons_numbers(
         assert response.status == 200 and response.content_type == "application/pdf"
         assert response.headers["Content-Disposition"] == 'attachment; filename="laporan-112-2026-11-30-2026-11-30.pdf"'
         data = await response.read()
-    assert printed_totals(data) == report.totals.model_dump() == EXPECTED_TOTALS
+    assert printed_totals(data) == report.totals.model_dump() == EXPECTED_TOTALS | BREACH_TOTALS
     lines = pdf_lines(data)
     assert "Periode: 30 November 2026 s.d. 30 November 2026 (WIB)" in lines
     # 4 of 11 within 10 s (the hand-worked figures above), printed as Indonesians write them.
     assert "NFPA 1225: dijawab <= 10 dtk 90,0 % 4 / 11 36,4 % Tidak tercapai" in lines
     assert "8 panggilan dijawab 11,0 dtk 19,8 dtk 21,9 dtk 12,1 dtk 24,0 dtk" in lines
     assert "30 November 2026 13 8 2 1 1" in lines  # by day: offered, answered, abandoned, phantom, unanswered
+    # Breaches by agency and category: OPD, category, late to acknowledge, late to resolve (the JSON's rows).
+    assert len(report.breaches) == len(EXPECTED_BREACHES)
+    for row in report.breaches:
+        assert f"{row.agency_label} {row.category_label} {row.acknowledge} {row.resolve}" in lines, row
 
 
 @pytest.mark.parametrize(

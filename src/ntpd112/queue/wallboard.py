@@ -55,6 +55,8 @@ class WallboardService:
             today=records.today,
             incidents=records.incidents,
             tickets=records.tickets,
+            dispatches=records.dispatches,
+            escalations=records.escalations,
         )
 
     async def _phones(self) -> dict[str, PhoneState] | None:

@@ -30,6 +30,8 @@ class _Section:
     name: str
     key_field: str | None = None
     label_field: str | None = None
+    # Fields left out of the recap (names the key already identifies); the section's own XLSX sheet keeps them.
+    names: tuple[str, ...] = ()
 
 
 # Report field -> how its rows are keyed. Every other field of a row is a metric, in the model's order.
@@ -48,6 +50,7 @@ _SECTIONS = (
     _Section("by_weekday", "weekday", "name"),
     _Section("by_day", "day"),
     _Section("callbacks", "status", "outcome"),
+    _Section("breaches", "agency", "category", names=("agency_label", "category_label")),
 )
 
 
@@ -78,6 +81,8 @@ def recap_records(report: Report) -> Iterator[RecapRecord]:
             key = _text(row.pop(section.key_field)) if section.key_field else ""
             label = _text(row.pop(section.label_field)) if section.label_field else ""
             for metric, value in row.items():
+                if metric in section.names:
+                    continue
                 yield RecapRecord(section.name, key, label, metric, value)
 
 

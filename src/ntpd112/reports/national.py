@@ -58,6 +58,8 @@ INDICATORS = (
     Indicator("wrong_number", "Salah sambung", lambda r: r.totals.wrong_number),
     Indicator("dispatched", "Diteruskan ke OPD", lambda r: r.totals.dispatched),
     Indicator("acknowledged_by_agency", "Diterima OPD", lambda r: r.totals.acknowledged_by_agency),
+    Indicator("ticket_late_acknowledge", "Tiket terlambat diterima OPD", lambda r: r.totals.breached_acknowledge),
+    Indicator("ticket_late_resolve", "Tiket terlambat diselesaikan OPD", lambda r: r.totals.breached_resolve),
     Indicator("answer_p90_seconds", "Waktu jawab P90 (detik)", lambda r: r.answer_times.p90_seconds),
     Indicator("service_level_10s", "Dijawab dalam 10 detik (NFPA 1225, target 0,90)", _level(10)),
     Indicator("service_level_15s", "Dijawab dalam 15 detik (NENA, target 0,90)", _level(15)),

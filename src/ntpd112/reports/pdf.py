@@ -1,8 +1,10 @@
 """The printable report: A4, in Bahasa Indonesia, with the Pemda's name and logo, its charts drawn as vectors.
 
 Everything printed comes from the :class:`~ntpd112.reports.rules.Report` (the same object the JSON export writes),
-so the PDF cannot disagree with the JSON; a test reads the PDF's text back and compares. Text uses the PDF core font
-(Helvetica, Latin-1): a character outside it (a name in another script) prints as "?" rather than failing.
+so the PDF cannot disagree with the JSON; a test reads the PDF's text back and compares. Text is set in DejaVu Sans
+(Debian's fonts-dejavu-core, installed by scripts/bootstrap.sh), embedded as a subset: names of a Pemda, a kelurahan or
+an operator may hold any character (e.g. "Ŋ", "ğ"), which the PDF core fonts (Latin-1 only) would print as "?".
+Without that font file the report is still made, in Helvetica, with such characters as "?".
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from ntpd112.logs import get_logger
 from ntpd112.reports.pdf_charts import Bars, column_chart, row_chart
 from ntpd112.reports.rules import Report
 from ntpd112.reports.wording import (
@@ -45,27 +48,55 @@ _CLASS_ROWS = (
     "dispatched",
     "acknowledged_by_agency",
 )
+_BREACH_ROWS = ("breached_acknowledge", "breached_resolve")
 HEAD_FILL = (225, 232, 242)
+log = get_logger(__name__)
+
+
+#: The Unicode font: regular and bold (fonts-dejavu-core has no oblique; the few italic notes print upright).
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans.ttf"}
+FONT = "DejaVu"
+FALLBACK_FONT = "Helvetica"
 
 
 def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
+def _unicode_font(pdf: FPDF, directory: Path) -> bool:
+    """Registers DejaVu Sans from `directory`; False when a file is missing (the core font then stands in)."""
+    if not all((directory / name).is_file() for name in FONT_FILES.values()):
+        log.warning("report pdf: Unicode font missing, Latin-1 only", directory=str(directory))
+        return False
+    for style, name in FONT_FILES.items():
+        pdf.add_font(FONT, style, str(directory / name))
+    return True
+
+
 class _Document(FPDF):
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, font_dir: Path = FONT_DIR) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self._footer_text = _latin1(f"{report.pemda or 'Pemerintah Daerah'} - {TITLE}")
+        self.unicode = _unicode_font(self, font_dir)
+        self.family = FONT if self.unicode else FALLBACK_FONT
+        self._footer_text = self.safe(f"{report.pemda or 'Pemerintah Daerah'} - {TITLE}")
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(auto=True, margin=15)
         self.set_lang("id")
         self.set_title(TITLE)
-        self.set_author(_latin1(report.pemda))
+        self.set_author(report.pemda)  # document metadata is Unicode in any font
         self.set_creation_date(report.generated_at)
+
+    def safe(self, text: str) -> str:
+        """`text` as the font in use can print it."""
+        return text if self.unicode else _latin1(text)
+
+    def style(self, emphasis: str, size: float) -> None:
+        self.set_font(self.family, emphasis, size)
 
     def footer(self) -> None:
         self.set_y(-11)
-        self.set_font("Helvetica", "", 7)
+        self.style("", 7)
         self.set_text_color(110, 110, 110)
         self.cell(0, 4, self._footer_text, align="L")
         self.set_x(self.l_margin)
@@ -75,14 +106,14 @@ class _Document(FPDF):
         if self.will_page_break(20):
             self.add_page()
         self.ln(3)
-        self.set_font("Helvetica", "B", 11)
+        self.style("B", 11)
         self.set_text_color(20, 50, 90)
-        self.cell(0, 7, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 7, self.safe(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0, 0, 0)
 
     def grid(self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> None:
         """A table; the first column left-aligned, the figures right-aligned."""
-        self.set_font("Helvetica", "", 8)
+        self.style("", 8)
         self.set_fill_color(255, 255, 255)  # a chart may have left its bar colour
         aligns = ("LEFT", *("RIGHT" for _ in widths[1:]))
         with self.table(
@@ -94,9 +125,9 @@ class _Document(FPDF):
             line_height=4.6,
             borders_layout="HORIZONTAL_LINES",
         ) as table:
-            table.row([_latin1(cell) for cell in header])
+            table.row([self.safe(cell) for cell in header])
             for row in rows:
-                table.row([_latin1(cell) for cell in row])
+                table.row([self.safe(cell) for cell in row])
         self.ln(2)
 
 
@@ -106,11 +137,11 @@ def _title_block(pdf: _Document, report: Report, logo: Path | None) -> None:
         pdf.image(str(logo), x=pdf.l_margin, y=pdf.t_margin, h=22)
         text_x += 28
     pdf.set_xy(text_x, pdf.t_margin + 1)
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(0, 7, _latin1(report.pemda or "Pemerintah Daerah"), new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font("Helvetica", "B", 11)
+    pdf.style("B", 14)
+    pdf.cell(0, 7, pdf.safe(report.pemda or "Pemerintah Daerah"), new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.style("B", 11)
     pdf.cell(0, 6, TITLE, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font("Helvetica", "", 9)
+    pdf.style("", 9)
     zone = ZONE_NAMES.get(report.timezone, report.timezone)
     pdf.cell(
         0,
@@ -131,7 +162,7 @@ def _summary(pdf: _Document, report: Report) -> None:
     pdf.heading("Ringkasan panggilan")
     rows = [[TOTAL_LABELS[name], number(totals[name])] for name in _OUTCOME_ROWS]
     pdf.grid(("Uraian", "Jumlah"), rows, (70, 25))
-    pdf.set_font("Helvetica", "I", 7)
+    pdf.style("I", 7)
     pdf.multi_cell(
         0,
         3.5,
@@ -142,6 +173,8 @@ def _summary(pdf: _Document, report: Report) -> None:
     )
     pdf.heading("Klasifikasi panggilan")
     pdf.grid(("Uraian", "Jumlah"), [[TOTAL_LABELS[name], number(totals[name])] for name in _CLASS_ROWS], (70, 25))
+    pdf.heading("Tiket OPD melewati batas waktu")
+    pdf.grid(("Uraian", "Jumlah"), [[TOTAL_LABELS[name], number(totals[name])] for name in _BREACH_ROWS], (70, 25))
 
 
 def _service(pdf: _Document, report: Report) -> None:
@@ -219,7 +252,7 @@ def _charts(pdf: _Document, report: Report) -> None:
     categories = sorted(report.by_category, key=lambda row: -row.calls)
     used = row_chart(
         pdf,
-        Bars("Panggilan per kategori", [_latin1(row.label) for row in categories], [row.calls for row in categories]),
+        Bars("Panggilan per kategori", [pdf.safe(row.label) for row in categories], [row.calls for row in categories]),
         pdf.l_margin,
         y,
         width,
@@ -242,6 +275,15 @@ def _tables(pdf: _Document, report: Report) -> None:
             for row in report.by_agency
         ],
         (80, 30, 30, 40),
+    )
+    pdf.heading("Tiket melewati batas waktu, per OPD dan kategori")
+    pdf.grid(
+        ("OPD", "Kategori", "Lewat batas terima", "Lewat batas selesai"),
+        [
+            [row.agency_label, row.category_label, number(row.acknowledge), number(row.resolve)]
+            for row in report.breaches
+        ],
+        (76, 56, 24, 24),
     )
     _operators(pdf, report)
     pdf.heading("Per wilayah (kecamatan / kelurahan)")
@@ -325,7 +367,7 @@ def _operators(pdf: _Document, report: Report) -> None:
         ],
         (30, 20, 24, 22, 20, 24, 20, 20),
     )
-    pdf.set_font("Helvetica", "I", 7)
+    pdf.style("I", 7)
     pdf.multi_cell(
         0,
         3.5,
@@ -346,9 +388,10 @@ def _operators(pdf: _Document, report: Report) -> None:
         )
 
 
-def to_pdf(report: Report, logo: Path | None = None) -> bytes:
-    """The report as a PDF; `logo`: a PNG or JPEG already checked when the room file was read."""
-    pdf = _Document(report)
+def to_pdf(report: Report, logo: Path | None = None, font_dir: Path = FONT_DIR) -> bytes:
+    """The report as a PDF; `logo`: a PNG or JPEG already checked when the room file was read; `font_dir`: where
+    DejaVu Sans is (tests point it elsewhere to see the fallback)."""
+    pdf = _Document(report, font_dir)
     pdf.add_page()
     _title_block(pdf, report, logo)
     _summary(pdf, report)

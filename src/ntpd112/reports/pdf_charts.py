@@ -34,13 +34,13 @@ def nice_ceiling(value: int) -> int:
 def column_chart(pdf: FPDF, bars: Bars, x: float, y: float, width: float, height: float) -> None:
     """Vertical bars with a labelled axis; every bar carries its value above it (when there is room)."""
     pdf.set_text_color(*INK)
-    pdf.set_font("Helvetica", "B", 9)
+    pdf.set_font(pdf.font_family or "Helvetica", "B", 9)
     pdf.text(x, y + 3, bars.title)
     axis_width = 10
     top, bottom = y + 8, y + height - 6
     left, right = x + axis_width, x + width
     ceiling = nice_ceiling(max(bars.values, default=0))
-    pdf.set_font("Helvetica", "", 6)
+    pdf.set_font(pdf.font_family or "Helvetica", "", 6)
     pdf.set_draw_color(*GRID)
     pdf.set_line_width(0.1)
     for tick in sorted({0, ceiling // 2, ceiling}):
@@ -64,9 +64,9 @@ def column_chart(pdf: FPDF, bars: Bars, x: float, y: float, width: float, height
 def row_chart(pdf: FPDF, bars: Bars, x: float, y: float, width: float, row_height: float = 5.5) -> float:
     """Horizontal bars, a row per label (categories: long names read better across); returns the height used."""
     pdf.set_text_color(*INK)
-    pdf.set_font("Helvetica", "B", 9)
+    pdf.set_font(pdf.font_family or "Helvetica", "B", 9)
     pdf.text(x, y + 3, bars.title)
-    pdf.set_font("Helvetica", "", 7)
+    pdf.set_font(pdf.font_family or "Helvetica", "", 7)
     label_width = max((pdf.get_string_width(label) for label in bars.labels), default=0) + 3
     value_width = 14
     track = width - label_width - value_width

@@ -38,6 +38,10 @@ Definitions (what a 112 supervisor answers to the Bupati for):
   time after each call (``[queue] wrapup_seconds``), cut short by the operator's next call; *idle*: logged in, not
   paused, not talking, not in wrap-up (ringing included).
 - **callbacks**: calls of the range put on the callback list, by status and outcome.
+- **breaches** (issue 15's time limits): agency tickets that missed their acknowledge or resolve limit, counted in
+  the range in which they missed it (the limit's first escalation level was reached then, ``ticket_escalations``),
+  whenever the call came; by agency and ticket category, and in total. Later escalation levels of the same miss are
+  not counted again.
 """
 
 from __future__ import annotations
@@ -256,6 +260,9 @@ class Totals(Flow):
     unclassified_answered: int = 0
     dispatched: int = 0  # calls dispatched to at least one agency
     acknowledged_by_agency: int = 0  # calls at least one agency answered
+    # Agency tickets that missed a time limit in the range (by when they missed it; see BreachRow).
+    breached_acknowledge: int = 0
+    breached_resolve: int = 0
 
 
 class AnswerTimes(_Row):
@@ -305,6 +312,19 @@ class AgencyRow(_Row):
     dispatched: int
     acknowledged: int
     ack_p50_seconds: float | None
+
+
+class BreachRow(_Row):
+    """Agency tickets of one agency and category that missed a time limit (routing/deadlines.py) in the range: a
+    ticket counts for a limit when it reached that limit's first escalation level (ticket_escalations, level 1) at
+    a moment inside the range, whenever it was opened; one ticket may miss both limits."""
+
+    agency: str
+    category: str
+    agency_label: str
+    category_label: str
+    acknowledge: int  # not acknowledged in time
+    resolve: int  # not resolved in time
 
 
 class AreaRow(Flow):
@@ -386,6 +406,7 @@ class Report(_Row):
     by_weekday: list[WeekdayRow]
     by_day: list[DayRow]
     callbacks: list[CallbackRow]
+    breaches: list[BreachRow] = []
 
 
 def seconds(value: float | None) -> float | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -200,6 +200,49 @@ class BoardOpenTicket(_Row):
     updated_at: datetime
 
 
+class DispatchState(StrEnum):
+    RINGING = "ringing"  # an attempt of the chain is ringing (or about to: the next one after a no answer)
+    ANSWERED = "answered"  # an agency answered: in consultation, in conference or talking with the caller
+    FAILED = "failed"  # every target of the chain was tried and none answered
+
+
+class BoardDispatch(_Row):
+    """A dispatch still open: ringing or answered while its call is live; failed while its incident stays failed
+    (nobody has dispatched it again, reopened or closed it)."""
+
+    call_id: uuid.UUID
+    caller_number: str | None
+    category: str | None  # the incident's; None: dispatched before classification
+    label: str | None
+    kecamatan: str | None
+    mode: str | None  # blind, attended, conference
+    state: DispatchState
+    agency: str | None  # the agency being rung, or that answered; the last one tried for a failure
+    agency_label: str | None
+    target: str | None
+    attempt: int | None  # n of `attempts`; None: nothing rung yet
+    attempts: int
+    since: datetime  # when the state began (the attempt's ringing, the answer, the failure)
+    requested_at: datetime
+    requested_by: str | None
+
+
+class BoardEscalation(_Row):
+    """An open ticket past a time limit it still misses (its escalations: dispatch/escalation.py)."""
+
+    ticket_id: uuid.UUID
+    number: str
+    call_id: uuid.UUID
+    agency: str
+    agency_label: str
+    category: str
+    label: str  # the category's name
+    status: str
+    deadlines: list[str]  # acknowledge, resolve: the limits missed and still not met
+    level: int  # the highest escalation level reached (2: the head of the agency and the camat were told)
+    missed_at: datetime  # when the first of them was missed
+
+
 class Wallboard(_Row):
     generated_at: datetime
     queue_count: int  # app_queue's own count of callers waiting (AMI), beside the records' list below
@@ -209,6 +252,8 @@ class Wallboard(_Row):
     today: BoardToday
     incidents: list[BoardMapIncident]
     tickets: list[BoardOpenTicket]
+    dispatches: list[BoardDispatch] = []  # the newest state change first
+    escalations: list[BoardEscalation] = []  # the longest missed first
 
 
 # -- pure helpers --------------------------------------------------------------------------------------------
@@ -236,3 +281,84 @@ def today_range(now: datetime, timezone: str) -> ReportRange:
     """The room's day that `now` falls in (a WIB room's day starts at 17:00 UTC the day before)."""
     local: date = now.astimezone(ZoneInfo(timezone)).date()
     return ReportRange(local, local, timezone)
+
+
+# -- a dispatch's state from its call's timeline (dispatch/transitions.py writes the events) --------------------
+
+#: The timeline events that tell a dispatch's state; any other is not read.
+DISPATCH_EVENTS = frozenset(
+    {
+        "dispatch_requested",
+        "after_hours_message",
+        "dispatch_attempt",
+        "agency_answered",
+        "dispatch_failed",
+        "dispatch_cancelled",
+        "dispatch_stopped",
+        "dispatch_ended",
+        "agency_left",
+    }
+)
+# A dispatch is over after these (the operator cancelled, the caller or the agency left, the run was stopped); an
+# after-hours rule gives no dispatch, only a ticket.
+_CLOSING = frozenset({"after_hours_message", "dispatch_cancelled", "dispatch_stopped", "dispatch_ended", "agency_left"})
+
+
+@dataclass(frozen=True)
+class DispatchStep:
+    type: str
+    at: datetime
+    data: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class DispatchReading:
+    state: DispatchState
+    since: datetime
+    requested_at: datetime
+    requested_by: str | None
+    mode: str | None
+    attempts: int
+    attempt: int | None = None
+    target: str | None = None
+    agency: str | None = None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def dispatch_reading(steps: Sequence[DispatchStep]) -> DispatchReading | None:
+    """The state of the call's latest dispatch from its timeline (in order); None: no dispatch, or it is over."""
+    reading: DispatchReading | None = None
+    for step in steps:
+        if step.type == "dispatch_requested":
+            chain = step.data.get("chain")
+            reading = DispatchReading(
+                state=DispatchState.RINGING,
+                since=step.at,
+                requested_at=step.at,
+                requested_by=_text(step.data.get("by")),
+                mode=_text(step.data.get("mode")),
+                attempts=len(chain) if isinstance(chain, list) else 0,
+            )
+        elif reading is None:
+            continue
+        elif step.type in _CLOSING:
+            # A failure outlives the session's end (the caller hangs up: dispatch_ended); only a new request
+            # replaces it, and the wall drops it when the incident is handled (store/wallboard_dispatch.py).
+            if reading.state is not DispatchState.FAILED:
+                reading = None
+        elif step.type in ("dispatch_attempt", "agency_answered"):
+            number = step.data.get("attempt")
+            reading = replace(
+                reading,
+                state=DispatchState.RINGING if step.type == "dispatch_attempt" else DispatchState.ANSWERED,
+                since=step.at,
+                attempt=number if isinstance(number, int) else reading.attempt,
+                target=_text(step.data.get("target")),
+                agency=_text(step.data.get("agency")),
+            )
+        elif step.type == "dispatch_failed":
+            reading = replace(reading, state=DispatchState.FAILED, since=step.at)
+    return reading

@@ -24,6 +24,8 @@ TOTAL_LABELS = {
     "unclassified_answered": "Dijawab tanpa klasifikasi",
     "dispatched": "Diteruskan ke OPD",
     "acknowledged_by_agency": "Diterima OPD",
+    "breached_acknowledge": "Tiket terlambat diterima OPD",
+    "breached_resolve": "Tiket terlambat diselesaikan OPD",
 }
 GROUP_LABELS = {
     "valid_emergency": "Darurat valid",

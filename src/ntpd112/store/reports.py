@@ -45,6 +45,7 @@ from ntpd112.reports.rules import (
     AgencyRow,
     AnswerTimes,
     AreaRow,
+    BreachRow,
     CallbackRow,
     CallOutcome,
     CategoryRow,
@@ -67,10 +68,11 @@ from ntpd112.reports.rules import (
     service_level,
 )
 from ntpd112.room.config import ReportSettings
-from ntpd112.routing.categories import Category
+from ntpd112.routing.categories import Category, category_index
+from ntpd112.routing.deadlines import Deadline
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.store.db import Database
-from ntpd112.store.models import Call, CallEvent, Incident
+from ntpd112.store.models import Call, CallEvent, Incident, Ticket, TicketEscalation
 from ntpd112.store.presence import epoch_seconds as _epoch_seconds
 from ntpd112.store.presence import operator_times
 
@@ -194,6 +196,7 @@ class ReportRepository:
             by_category = await self._categories(session, calls, categories)
             totals, answer_times, service_levels = await self._totals(session, calls, by_category)
             by_agency, processing, dispatched, acknowledged = await self._agencies(session, calls, agency_names)
+            breaches = await _breaches(session, period, categories, agency_names)
             flows = _Flows(session, calls)
             times = await operator_times(
                 session, calls, period.start, min(period.end, generated_at), self._wrapup_seconds
@@ -205,7 +208,14 @@ class ReportRepository:
                 timezone=period.timezone,
                 phantom_abandon_seconds=settings.phantom_abandon_seconds,
                 generated_at=generated_at,
-                totals=totals.model_copy(update={"dispatched": dispatched, "acknowledged_by_agency": acknowledged}),
+                totals=totals.model_copy(
+                    update={
+                        "dispatched": dispatched,
+                        "acknowledged_by_agency": acknowledged,
+                        "breached_acknowledge": sum(row.acknowledge for row in breaches),
+                        "breached_resolve": sum(row.resolve for row in breaches),
+                    }
+                ),
                 answer_times=answer_times,
                 service_levels=service_levels,
                 processing=processing,
@@ -232,6 +242,7 @@ class ReportRepository:
                     DayRow(day=d, **flow.model_dump()) for d, flow in await flows.filled(calls.c.day, _days(period))
                 ],
                 callbacks=await self._callbacks(session, calls),
+                breaches=breaches,
             )
 
     async def _categories(
@@ -378,6 +389,40 @@ class ReportRepository:
             CallbackRow(status=status, outcome=outcome, calls=count)
             for status, outcome, count in await session.execute(statement)
         ]
+
+
+async def _breaches(
+    session: AsyncSession, period: ReportRange, categories: Sequence[Category], agency_names: Mapping[str, str]
+) -> list[BreachRow]:
+    """Tickets that missed a limit in the range, per agency and category (reports/rules.py: breaches): the level-1
+    escalations due in the range, through the index on their due time."""
+    deadline = TicketEscalation.deadline
+    statement = (
+        select(
+            Ticket.agency,
+            Ticket.category,
+            func.count().filter(deadline == Deadline.ACKNOWLEDGE.value),
+            func.count().filter(deadline == Deadline.RESOLVE.value),
+        )
+        .join(Ticket, Ticket.id == TicketEscalation.ticket_id)
+        .where(
+            TicketEscalation.level == 1, TicketEscalation.due_at >= period.start, TicketEscalation.due_at < period.end
+        )
+        .group_by(Ticket.agency, Ticket.category)
+        .order_by(Ticket.agency, Ticket.category)
+    )
+    known = category_index(categories)
+    return [
+        BreachRow(
+            agency=agency,
+            category=category,
+            agency_label=agency_names.get(agency, agency),
+            category_label=known[category].label_id if category in known else category,
+            acknowledge=acknowledge,
+            resolve=resolve,
+        )
+        for agency, category, acknowledge, resolve in await session.execute(statement)
+    ]
 
 
 class _Flows:

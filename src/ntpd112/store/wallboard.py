@@ -2,8 +2,9 @@
 
 Each one reads a narrow slice through an index: today's calls and the 7 days before by `offered_at`, the waiting
 calls and the operators' recent calls by `offered_at` too, open incidents through their calls, open tickets by
-`created_at`. Outcomes are decided by the reports' one rule in SQL (store/reports.outcome_expression). All of them
-run in one REPEATABLE READ transaction, so the numbers agree with each other.
+`created_at`; open dispatches and tickets past their limits: store/wallboard_dispatch.py. Outcomes are decided by
+the reports' one rule in SQL (store/reports.outcome_expression). All of them run in one REPEATABLE READ
+transaction, so the numbers agree with each other.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from ntpd112.reports.wallboard import (
     TICKET_WINDOW,
     WAITING_WINDOW,
     BoardAbandonedCall,
+    BoardDispatch,
+    BoardEscalation,
     BoardMapIncident,
     BoardOpenTicket,
     BoardToday,
@@ -50,6 +53,7 @@ from ntpd112.routing.categories import Category, category_index
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallerFlag, CallEvent, Incident, Operator, Ticket
 from ntpd112.store.reports import answer_seconds, outcome_expression
+from ntpd112.store.wallboard_dispatch import FAILED, open_dispatches, past_limits
 from ntpd112.tickets.flow import OPEN_STATUSES
 
 # The dialplan's UserEvents when a call goes on to the supervisors, then the backup number (queue/events.py).
@@ -79,6 +83,8 @@ class WallboardRecords:
     today: BoardToday
     incidents: list[BoardMapIncident]
     tickets: list[BoardOpenTicket]
+    dispatches: list[BoardDispatch]
+    escalations: list[BoardEscalation]
 
 
 class WallboardRepository:
@@ -102,7 +108,7 @@ class WallboardRepository:
             earlier_hours = await self._hours_before(session, day)
             # Today began less than INCIDENT_WINDOW ago: one pass over the window's incidents serves both today's
             # categories and the open incidents.
-            today_categories, open_ids = await _recent_incidents(session, now - INCIDENT_WINDOW, day)
+            today_categories, open_ids, failed_calls = await _recent_incidents(session, now - INCIDENT_WINDOW, day)
             return WallboardRecords(
                 waiting=await _waiting(session, now, phantom_seconds),
                 operators=await _operators(session, now),
@@ -111,6 +117,8 @@ class WallboardRepository:
                 ),
                 incidents=await _open_incidents(session, open_ids, categories),
                 tickets=await _tickets(session, now, agency_names),
+                dispatches=await open_dispatches(session, now, failed_calls, categories, agency_names),
+                escalations=await past_limits(session, now, categories, agency_names),
             )
 
     async def _hours_before(self, session: AsyncSession, day: ReportRange) -> dict[int, int]:
@@ -291,9 +299,9 @@ def _hours(rows: list[tuple[datetime, int]], day: ReportRange) -> dict[int, int]
 
 async def _recent_incidents(
     session: AsyncSession, since: datetime, day: ReportRange
-) -> tuple[list[tuple[str, int]], list[uuid.UUID]]:
-    """Over the incidents of the calls offered since `since` (today included): today's count per category, and
-    the ids of those not closed."""
+) -> tuple[list[tuple[str, int]], list[uuid.UUID], list[uuid.UUID]]:
+    """Over the incidents of the calls offered since `since` (today included): today's count per category, the
+    ids of those not closed, and the calls of those whose dispatch failed (for the dispatch panel)."""
     incident = _incident_of_call(Incident.id, Incident.category, Incident.status)
     in_today = and_(Call.offered_at >= day.start, Call.offered_at < day.end)
     rows = await session.execute(
@@ -301,6 +309,7 @@ async def _recent_incidents(
             incident.c.category,
             func.count().filter(in_today),
             func.array_agg(incident.c.id).filter(incident.c.status != "closed"),
+            func.array_agg(Call.id).filter(incident.c.status == FAILED),
         )
         .select_from(Call)
         .join(incident, true())
@@ -309,11 +318,13 @@ async def _recent_incidents(
     )
     counts: list[tuple[str, int]] = []
     open_ids: list[uuid.UUID] = []
-    for category, today, not_closed in rows:
+    failed_calls: list[uuid.UUID] = []
+    for category, today, not_closed, failed in rows:
         if today:
             counts.append((category, today))
         open_ids += not_closed or []
-    return counts, open_ids
+        failed_calls += failed or []
+    return counts, open_ids, failed_calls
 
 
 async def _open_incidents(

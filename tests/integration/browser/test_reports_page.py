@@ -18,11 +18,11 @@ from ntpd112.reports.rules import Report
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, SCREENSHOTS, Watched, sign_in
 from tests.integration.conftest import user_token
 from tests.integration.test_operator_time import shifts
-from tests.integration.test_reports import DAY, monday
+from tests.integration.test_reports import DAY, EXPECTED_BREACHES, breaches, monday
 from tests.report_pdf import printed_totals
 
 pytestmark = pytest.mark.integration
-__all__ = ["monday", "shifts"]  # the hand-worked day and operator shifts, fixtures
+__all__ = ["breaches", "monday", "shifts"]  # the hand-worked day, its tickets' breaches, operator shifts: fixtures
 
 
 async def api_report(service: Service) -> Report:
@@ -40,7 +40,7 @@ async def api_report(service: Service) -> Report:
 
 
 async def test_a_supervisor_reads_the_report_and_downloads_its_pdf(
-    console: Watched, service: Service, monday: None, shifts: None
+    console: Watched, service: Service, breaches: None, shifts: None
 ) -> None:
     await service.operators.add(NewOperator(username="sinta", name="Sinta Supervisor", role="supervisor"))
     await service.accounts.users.set_password("sinta", hash_password(OPERATOR_PASSWORD), must_change=False)
@@ -81,6 +81,12 @@ async def test_a_supervisor_reads_the_report_and_downloads_its_pdf(
         ["2", "16:00:00", "0:02:40", "7.0 s", "0:45:00", "15:12:13"]
     )
 
+    # Tickets past their limits, by agency and category: the hand-worked rows of test_reports.py.
+    rows = page.get_by_test_id("report-breaches").locator("tbody tr")
+    await expect(rows).to_have_count(len(EXPECTED_BREACHES))
+    for row, (agency, category, acknowledge, resolve) in zip(report.breaches, EXPECTED_BREACHES, strict=True):
+        cells = page.locator(f"[data-breach='{agency}/{category}'] > *")
+        await expect(cells).to_have_text([row.agency_label, row.category_label, str(acknowledge), str(resolve)])
     async with page.expect_download() as download_info:
         await page.get_by_test_id("export-pdf").click()
     download = await download_info.value

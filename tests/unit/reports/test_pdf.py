@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from ntpd112.reports.export import render
+from ntpd112.reports.pdf import to_pdf
 from ntpd112.reports.pdf_charts import nice_ceiling
 from ntpd112.reports.rules import HourRow, OperatorPauseRow, OperatorRow
 from ntpd112.reports.wording import decimal, duration, number
@@ -58,10 +59,28 @@ def test_the_pdf_prints_every_total_of_the_report(logo: Path) -> None:
     assert pdf_image_count(data) == 1
 
 
-def test_without_a_logo_or_a_name_the_pdf_still_renders() -> None:
-    data = render(sample().model_copy(update={"pemda": "Kab. \u00d1 \u2013 \u6771"}), "pdf")
+# "Ŋ", "ğ" and the en dash are outside Latin-1; "Ç" and "Ñ" inside it.
+UNICODE_PEMDA = "Kab. Ñ \u2013 Ŋgawi Barağ"
+UNICODE_OPERATOR = "Çağla Ŋurhayati"
+
+
+def test_names_outside_latin1_print_in_the_unicode_font_and_read_back() -> None:
+    base = sample()
+    operator = base.by_operator[0].model_copy(update={"operator": UNICODE_OPERATOR})
+    report = base.model_copy(update={"pemda": UNICODE_PEMDA, "by_operator": [operator]})
+    data = render(report, "pdf")
     assert pdf_image_count(data) == 0
-    assert pdf_lines(data)[0] == "Kab. \u00d1 ? ?"  # outside Latin-1: a question mark, never a failure
+    lines = pdf_lines(data)
+    assert lines[0] == UNICODE_PEMDA
+    assert any(line.startswith(f"{UNICODE_OPERATOR} 2 ") for line in lines), lines
+    assert f"{UNICODE_PEMDA} - Laporan Layanan Panggilan Darurat 112" in "\n".join(lines)  # the footer
+    assert b"DejaVu" in data  # embedded (as a subset), not a core font
+
+
+def test_without_the_unicode_font_the_pdf_still_renders_in_latin1(tmp_path: Path) -> None:
+    data = to_pdf(sample().model_copy(update={"pemda": UNICODE_PEMDA}), font_dir=tmp_path)
+    assert pdf_lines(data)[0] == "Kab. Ñ ? ?gawi Bara?"  # a question mark, never a failure
+    assert b"DejaVu" not in data
 
 
 def test_indonesian_numbers() -> None:

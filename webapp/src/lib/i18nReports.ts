@@ -42,6 +42,10 @@ export const REPORTS_ID = {
   "reports.agency": "OPD",
   "reports.dispatched": "Diteruskan",
   "reports.acknowledged": "Diterima",
+  "reports.breaches": "Tiket OPD melewati batas waktu",
+  "reports.category": "Kategori",
+  "reports.lateAcknowledge": "Lewat batas terima",
+  "reports.lateResolve": "Lewat batas selesai",
   "reports.none": "Tidak ada data.",
   "total.offered": "Panggilan masuk",
   "total.answered": "Dijawab operator",
@@ -59,6 +63,8 @@ export const REPORTS_ID = {
   "total.unclassified_answered": "Dijawab tanpa klasifikasi",
   "total.dispatched": "Diteruskan ke OPD",
   "total.acknowledged_by_agency": "Diterima OPD",
+  "total.breached_acknowledge": "Tiket terlambat diterima OPD",
+  "total.breached_resolve": "Tiket terlambat diselesaikan OPD",
 };
 
 export const REPORTS_EN: { readonly [K in keyof typeof REPORTS_ID]: string } = {
@@ -102,6 +108,10 @@ export const REPORTS_EN: { readonly [K in keyof typeof REPORTS_ID]: string } = {
   "reports.agency": "Agency",
   "reports.dispatched": "Dispatched",
   "reports.acknowledged": "Acknowledged",
+  "reports.breaches": "Agency tickets past their time limits",
+  "reports.category": "Category",
+  "reports.lateAcknowledge": "Acknowledged late",
+  "reports.lateResolve": "Resolved late",
   "reports.none": "No data.",
   "total.offered": "Offered",
   "total.answered": "Answered by an operator",
@@ -119,4 +129,6 @@ export const REPORTS_EN: { readonly [K in keyof typeof REPORTS_ID]: string } = {
   "total.unclassified_answered": "Answered, not classified",
   "total.dispatched": "Dispatched to an agency",
   "total.acknowledged_by_agency": "Acknowledged by an agency",
+  "total.breached_acknowledge": "Tickets acknowledged late",
+  "total.breached_resolve": "Tickets resolved late",
 };

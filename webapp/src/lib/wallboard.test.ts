@@ -18,8 +18,9 @@ describe("tvPanelAt", () => {
     expect(tvPanelAt(start, start + 9_999, 10)).toBe("queue");
     expect(tvPanelAt(start, start + 10_000, 10)).toBe("today");
     expect(tvPanelAt(start, start + 20_000, 10)).toBe("map");
-    expect(tvPanelAt(start, start + 30_000, 10)).toBe("queue");
-    expect(tvPanelAt(start, start + 75_000, 15)).toBe("map"); // 5th period: 5 % 3 = 2
+    expect(tvPanelAt(start, start + 30_000, 10)).toBe("dispatches");
+    expect(tvPanelAt(start, start + 40_000, 10)).toBe("queue");
+    expect(tvPanelAt(start, start + 75_000, 15)).toBe("today"); // 5th period: 5 % 4 = 1
   });
   it("starts at the first panel when the clock is behind the start", () => {
     expect(tvPanelAt(start, start - 5_000, 10)).toBe("queue");

@@ -1,7 +1,7 @@
 // The wallboard's pure parts: the TV mode's options and rotation, the grid clustering of the map's incidents, an
 // operator's state as of now (a wrap-up ends on the clock, with no event), and the longest wait.
 
-export const TV_PANELS = ["queue", "today", "map"] as const;
+export const TV_PANELS = ["queue", "today", "map", "dispatches"] as const;
 export type TvPanel = (typeof TV_PANELS)[number];
 
 export const TV_DEFAULT_SECONDS = 15;

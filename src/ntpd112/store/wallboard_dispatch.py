@@ -1,0 +1,145 @@
+"""The wallboard's dispatch panel from the records (what it means: reports/wallboard.py): the open dispatches, read
+from the timelines of the calls that may hold one, and the open tickets past their time limits.
+
+Read from PostgreSQL inside the wallboard's one snapshot (store/wallboard.py), not from the dispatch service's
+memory: the panel agrees with the rest of the wall, survives a restart of the service, and keeps a failed dispatch
+on the wall after the dispatch service has let go of it. Every state change is a timeline event, and the journal
+announces each commit on the live stream (room_changed), so the wall follows within the journal's flush.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ntpd112.reports.wallboard import (
+    DISPATCH_EVENTS,
+    INCIDENT_WINDOW,
+    TICKET_WINDOW,
+    BoardDispatch,
+    BoardEscalation,
+    DispatchState,
+    DispatchStep,
+    dispatch_reading,
+)
+from ntpd112.routing.categories import Category, category_index
+from ntpd112.routing.deadlines import Deadline
+from ntpd112.store.models import Call, CallEvent, Incident, Ticket, TicketEscalation
+from ntpd112.tickets.flow import AWAITING_ACKNOWLEDGEMENT, AWAITING_RESOLUTION
+
+FAILED = "failed"  # the incident's status once a dispatch's chain is exhausted (dispatch/transitions.py)
+
+
+async def open_dispatches(
+    session: AsyncSession,
+    now: datetime,
+    failed_calls: list[uuid.UUID],
+    categories: list[Category],
+    agency_names: Mapping[str, str],
+) -> list[BoardDispatch]:
+    """`failed_calls`: the calls of the last day whose incident is failed (store/wallboard._recent_incidents finds
+    them in its one pass over those incidents). With the live calls of the last day that were dispatched, they are
+    the calls that may hold an open dispatch: only their timelines are read."""
+    dispatched = select(CallEvent.id).where(CallEvent.call_id == Call.id, CallEvent.type == "dispatch_requested")
+    live = select(Call.id).where(Call.offered_at >= now - INCIDENT_WINDOW, Call.ended_at.is_(None), dispatched.exists())
+    candidates = set(await session.scalars(live)) | set(failed_calls)
+    if not candidates:
+        return []
+    calls = await session.execute(
+        select(Call.id, Call.caller_number, Call.area_kecamatan, Call.ended_at, Incident.category, Incident.status)
+        .outerjoin(Incident, Incident.call_id == Call.id)
+        .where(Call.id.in_(candidates))
+    )
+    found = {row[0]: row for row in calls}
+    steps: dict[uuid.UUID, list[DispatchStep]] = {}
+    events = await session.execute(
+        select(CallEvent.call_id, CallEvent.type, CallEvent.at, CallEvent.data)
+        .where(CallEvent.call_id.in_(list(found)), CallEvent.type.in_(DISPATCH_EVENTS))
+        .order_by(CallEvent.call_id, CallEvent.at, CallEvent.seq)
+    )
+    for call_id, kind, at, data in events:
+        steps.setdefault(call_id, []).append(DispatchStep(kind, at, data or {}))
+    known = category_index(categories)
+    board = []
+    for call_id, call_steps in steps.items():
+        _, number, kecamatan, ended_at, category, status = found[call_id]
+        reading = dispatch_reading(call_steps)
+        if reading is None:
+            continue
+        # Ringing or answered only while the call lasts (a crash may leave no closing event); failed while the
+        # incident stays failed.
+        if (ended_at is not None) if reading.state is not DispatchState.FAILED else status != FAILED:
+            continue
+        board.append(
+            BoardDispatch(
+                call_id=call_id,
+                caller_number=number,
+                category=category,
+                label=None if category is None else (known[category].label_id if category in known else category),
+                kecamatan=kecamatan,
+                mode=reading.mode,
+                state=reading.state,
+                agency=reading.agency,
+                agency_label=None if reading.agency is None else agency_names.get(reading.agency, reading.agency),
+                target=reading.target,
+                attempt=reading.attempt,
+                attempts=reading.attempts,
+                since=reading.since,
+                requested_at=reading.requested_at,
+                requested_by=reading.requested_by,
+            )
+        )
+    return sorted(board, key=lambda dispatch: dispatch.since, reverse=True)
+
+
+async def past_limits(
+    session: AsyncSession, now: datetime, categories: list[Category], agency_names: Mapping[str, str]
+) -> list[BoardEscalation]:
+    """Open tickets (of the wallboard's ticket window) with a missed limit they still miss: not yet acknowledged
+    for the acknowledge limit, not yet resolved for the resolve one."""
+    escalation = TicketEscalation
+    still_missed = or_(
+        and_(
+            escalation.deadline == Deadline.ACKNOWLEDGE.value,
+            Ticket.status.in_([s.value for s in AWAITING_ACKNOWLEDGEMENT]),
+        ),
+        and_(escalation.deadline == Deadline.RESOLVE.value, Ticket.status.in_([s.value for s in AWAITING_RESOLUTION])),
+    )
+    missed_at = func.min(escalation.due_at)
+    rows = await session.execute(
+        select(
+            Ticket,
+            func.array_agg(func.distinct(escalation.deadline)),
+            func.max(escalation.level),
+            missed_at,
+        )
+        .join(escalation, escalation.ticket_id == Ticket.id)
+        .where(
+            Ticket.created_at >= now - TICKET_WINDOW,
+            Ticket.status.in_([s.value for s in AWAITING_RESOLUTION]),
+            still_missed,
+        )
+        .group_by(Ticket.id)
+        .order_by(missed_at)
+    )
+    known = category_index(categories)
+    return [
+        BoardEscalation(
+            ticket_id=ticket.id,
+            number=ticket.number,
+            call_id=ticket.call_id,
+            agency=ticket.agency,
+            agency_label=agency_names.get(ticket.agency, ticket.agency),
+            category=ticket.category,
+            label=known[ticket.category].label_id if ticket.category in known else ticket.category,
+            status=ticket.status,
+            deadlines=sorted(deadlines, key=[d.value for d in Deadline].index),
+            level=level,
+            missed_at=first_missed,
+        )
+        for ticket, deadlines, level, first_missed in rows
+    ]
