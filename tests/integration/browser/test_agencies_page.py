@@ -9,8 +9,8 @@ import pytest
 from playwright.async_api import expect
 
 from ntpd112.access.passwords import hash_password
-from ntpd112.app import Service
 from ntpd112.access.roles import Role
+from ntpd112.app import Service
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, SCREENSHOTS, Watched, sign_in
 from tests.integration.conftest import user_token
 
@@ -78,9 +78,9 @@ async def test_an_admin_adds_an_opd_and_imports_contacts(console: Watched, servi
             {
                 "name": "kontak.csv",
                 "mimeType": "text/csv",
-                "buffer": "type;agency;kecamatan;name;phone\r\n"
-                "head;damkar;;Kepala Dinas Damkar;+6281100000001\r\n"
-                "camat;;Pagedangan;Camat Pagedangan;081100000002\r\n".encode(),
+                "buffer": b"type;agency;kecamatan;name;phone\r\n"
+                b"head;damkar;;Kepala Dinas Damkar;+6281100000001\r\n"
+                b"camat;;Pagedangan;Camat Pagedangan;081100000002\r\n",
             }
         ]
     )
