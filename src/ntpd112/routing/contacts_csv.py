@@ -177,13 +177,15 @@ def parse_contacts(data: bytes | str) -> list[ContactRow]:
     rows: list[ContactRow] = []
     issues: list[CsvIssue] = []
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    count = 0
     try:
         next(reader)  # the header, checked above
         for cells in reader:
             number = reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
-            if len(rows) + len(issues) >= MAX_CSV_ROWS:
+            count += 1
+            if count > MAX_CSV_ROWS:
                 raise ContactsCsvError([CsvIssue(0, "", f"more than {MAX_CSV_ROWS} rows")])
             if len(cells) != len(names):
                 issues.append(CsvIssue(number, "", f"{len(cells)} cells where the header has {len(names)}"))
