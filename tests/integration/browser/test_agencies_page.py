@@ -47,6 +47,7 @@ async def test_an_admin_adds_an_opd_and_imports_contacts(console: Watched, servi
     await page.get_by_test_id("limit-category-0").select_option("road")
     await page.get_by_label("Diterima dalam").fill("15")
     await page.get_by_label("Selesai dalam (kosong: akhir hari kerja)").fill("120")
+    await page.evaluate("window.scrollTo(0, 0)")  # filling the last field scrolled the header away
     await page.screenshot(path=str(SCREENSHOTS / "admin-agencies-form.png"))
     await page.get_by_test_id("agency-save").click()
 
