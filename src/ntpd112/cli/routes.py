@@ -19,18 +19,31 @@ from pydantic import ValidationError
 
 from ntpd112.cli.common import cli_settings, fail, with_database
 from ntpd112.dispatch.incidents import IncidentChange, IncidentService, UnknownCategory
+from ntpd112.routing.contacts_csv import MAX_CSV_BYTES, ContactsCsvError, apply_contacts, parse_contacts
 from ntpd112.routing.diff import diff
 from ntpd112.routing.matching import explain
 from ntpd112.routing.tables import RoutingTable, RoutingTableError
 from ntpd112.routing.validation import load_table
 from ntpd112.store.db import Database
 from ntpd112.store.incidents import CallNotFound, IncidentRepository, IncidentView
-from ntpd112.store.routing_versions import NoRoutingTable, RoutingVersionRepository, StoredTable, UnknownVersion
+from ntpd112.store.routing_versions import (
+    NoRoutingTable,
+    RoutingVersionRepository,
+    StaleVersion,
+    StoredTable,
+    UnknownVersion,
+)
 
 T = TypeVar("T")
 
 # What the CLI reports as a failed command (exit 1) instead of a stack trace.
-_EXPECTED_ERRORS: tuple[type[Exception], ...] = (UnknownVersion, NoRoutingTable, CallNotFound, UnknownCategory)
+_EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    UnknownVersion,
+    NoRoutingTable,
+    CallNotFound,
+    UnknownCategory,
+    StaleVersion,
+)
 
 
 def _default_author() -> str:
@@ -207,6 +220,40 @@ def routes_diff(old: int, new: int) -> None:
     before, after = _run(tables)
     changes = diff(before.table, after.table)
     click.echo("\n".join(changes) if changes else "no differences")
+
+
+@routes.command(
+    "import-contacts",
+    help="Store the escalation contacts of FILE (CSV: type,agency,kecamatan,name,phone; docs/TICKETS.md) as the "
+    "next version. Every row is checked; one bad row and nothing is stored.",
+)
+@click.argument("source", type=click.File("rb"))
+@_write_options
+def routes_import_contacts(source: IO[bytes], comment: str, author: str) -> None:
+    try:
+        rows = parse_contacts(source.read(MAX_CSV_BYTES + 1))
+    except ContactsCsvError as error:
+        click.echo("ntpd112: invalid contacts file; nothing changed:", err=True)
+        for issue in error.issues:
+            click.echo(f"  {issue}", err=True)
+        sys.exit(1)
+
+    async def store(database: Database) -> tuple[StoredTable, RoutingTable]:
+        versions = RoutingVersionRepository(database)
+        previous = await versions.current_table()
+        edited = apply_contacts(previous, rows)
+        return await versions.append(edited, author, comment or "import contacts (CSV)", based_on=previous.version), (
+            previous
+        )
+
+    try:
+        stored, previous = _run(store)
+    except ContactsCsvError as error:  # an agency the table does not know
+        click.echo("ntpd112: invalid contacts file; nothing changed:", err=True)
+        for issue in error.issues:
+            click.echo(f"  {issue}", err=True)
+        sys.exit(1)
+    _print_stored(stored, previous)
 
 
 # -- incidents ----------------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ class EscalationChecker:
             category = table.category(ticket.category)
             if category is None:  # the category has left the table: its limits with it
                 continue
-            levels = schedule(ticket.created_at, category, calendar)
+            levels = schedule(ticket.created_at, category, calendar, table.time_limits(category, ticket.agency))
             for escalation in escalations_due(levels, ticket.missed, ticket.reached, now):
                 if await self._escalations.record(ticket.id, escalation):
                     recorded += 1

@@ -140,10 +140,13 @@ class RoutingService:
         """The table in force, or None before one is loaded (the reports then name categories by the defaults)."""
         return self._current.table if self._current is not None else None
 
-    async def publish(self, table: RoutingTable, author: str, comment: str = "") -> StoredTable:
-        """Store `table` as the next version. Every service (this one included) switches on the notification;
-        this one also switches right away so its caller reads its own write."""
-        stored = await self.versions.append(table, author, comment)
+    async def publish(
+        self, table: RoutingTable, author: str, comment: str = "", *, based_on: int | None = None
+    ) -> StoredTable:
+        """Store `table` as the next version (only if `based_on` is still the newest, when given). Every service
+        (this one included) switches on the notification; this one also switches right away so its caller reads
+        its own write."""
+        stored = await self.versions.append(table, author, comment, based_on=based_on)
         await self.refresh()
         return stored
 

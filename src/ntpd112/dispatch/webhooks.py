@@ -104,7 +104,9 @@ class TicketNotifier:
 def _ticket(record: TicketRecord, table: RoutingTable, *, include_caller_number: bool) -> WebhookTicket:
     summary, place = record.summary, record.place
     category = table.category(summary.category)
-    due = schedule(summary.created_at, category, calendar_of(table)) if category is not None else None
+    due = None
+    if category is not None:
+        due = schedule(summary.created_at, category, calendar_of(table), table.time_limits(category, summary.agency))
     return WebhookTicket(
         id=summary.id,
         number=summary.number,
@@ -132,9 +134,10 @@ def _ticket(record: TicketRecord, table: RoutingTable, *, include_caller_number:
 
 
 def _escalation(escalation: Escalation, record: TicketRecord, table: RoutingTable) -> WebhookEscalation:
-    contacts = []
-    if escalation.level >= 2:  # the second level reaches the head of the agency and the camat
-        agency = table.agency(record.summary.agency)
+    agency = table.agency(record.summary.agency)
+    # Every level reaches the people on duty; the second also the head of the agency and the camat.
+    contacts = [WebhookContact(role="duty", name=c.name, phone=c.phone) for c in (agency.duty if agency else [])]
+    if escalation.level >= 2:
         if agency is not None and agency.head is not None:
             contacts.append(WebhookContact(role="head_of_agency", name=agency.head.name, phone=agency.head.phone))
         camat = table.camat(record.summary.kecamatan)

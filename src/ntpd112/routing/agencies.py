@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
-from ntpd112.routing.categories import Label
+from ntpd112.routing.categories import CategoryId, Label, TimeLimits
 
 __all__ = [
     "DEFAULT_AGENCY_TRUNK",
@@ -134,6 +134,10 @@ class Agency(BaseModel):
     webhook: Webhook | None = None
     #: Told at the second escalation level with the camat of the incident's kecamatan.
     head: Contact | None = None
+    #: The people on duty (a pager phone, the duty officer), told at the first escalation level.
+    duty: list[Contact] = Field(default_factory=list, max_length=10)
+    #: This agency's own time limits for some categories, instead of the category's (routing/deadlines.py).
+    limits: dict[CategoryId, TimeLimits] = Field(default_factory=dict, max_length=64)
 
 
 class RingStrategy(StrEnum):

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from ntpd112.routing.categories import Category
+from ntpd112.routing.categories import Category, TimeLimits
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.routing.windows import WEEKDAYS, TimeWindow
 
@@ -96,9 +96,13 @@ class Escalation:
     at: datetime  # when this level was reached
 
 
-def schedule(created_at: datetime, category: Category, calendar: WorkCalendar) -> dict[Deadline, tuple[datetime, ...]]:
-    """Per deadline, when each escalation level is reached: (level 1 = the deadline itself, level 2, ...)."""
-    limits = category.time_limits
+def schedule(
+    created_at: datetime, category: Category, calendar: WorkCalendar, limits: TimeLimits | None = None
+) -> dict[Deadline, tuple[datetime, ...]]:
+    """Per deadline, when each escalation level is reached: (level 1 = the deadline itself, level 2, ...).
+
+    `limits`: the agency's own for this category (RoutingTable.time_limits); default the category's."""
+    limits = limits or category.time_limits
     acknowledge = timedelta(minutes=limits.acknowledge_minutes)
     step = timedelta(minutes=limits.escalate_minutes)
     if category.emergency:

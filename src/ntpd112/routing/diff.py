@@ -35,7 +35,7 @@ def _fmt(field: str, value: object) -> str:
 def _summary(item: BaseModel) -> str:
     data = item.model_dump(mode="json")
     # Unset optional settings (no webhook, no limits of its own) say nothing about an item added.
-    shown = [f"{key} {_fmt(key, value)}" for key, value in data.items() if key != "id" and value is not None]
+    shown = [f"{key} {_fmt(key, value)}" for key, value in data.items() if key != "id" and value not in (None, [], {})]
     return "; ".join(shown)
 
 

@@ -30,7 +30,7 @@ from ntpd112.routing.agencies import (
     Target,
     Timeout,
 )
-from ntpd112.routing.categories import CATEGORY_ID_PATTERN, Category, default_categories
+from ntpd112.routing.categories import CATEGORY_ID_PATTERN, Category, TimeLimits, default_categories
 from ntpd112.routing.windows import WORKDAYS, TimeWindow
 
 WILDCARD = "*"
@@ -250,6 +250,13 @@ class RoutingTable(BaseModel):
     def camat(self, kecamatan: str | None) -> Camat | None:
         return next((c for c in self.camats if c.serves(kecamatan)), None)
 
+    def time_limits(self, category: Category, agency_id: str | None) -> TimeLimits:
+        """The limits a ticket of `category` for the agency runs on: the agency's own if it sets some."""
+        agency = self.agency(agency_id) if agency_id is not None else None
+        if agency is not None and category.id in agency.limits:
+            return agency.limits[category.id]
+        return category.time_limits
+
 
 def _duplicates(section: str, ids: Sequence[str], field: str = "id") -> list[TableIssue]:
     seen: set[str] = set()
@@ -313,6 +320,17 @@ def validate_table(table: RoutingTable) -> list[TableIssue]:
     agency_ids = {a.id for a in table.agencies}
     target_ids = {t.id for t in table.targets}
     rule_ids = {r.id for r in table.rules}
+
+    for agency in table.agencies:
+        for cat_id, limits in agency.limits.items():
+            category = categories.get(cat_id)
+            if category is None or not category.dispatch:
+                issues.append(TableIssue("agencies", agency.id, f"limits.{cat_id}", f"no incident category {cat_id!r}"))
+            elif category.emergency and limits.resolve_minutes is None:
+                # As for a category's own limits: an emergency is not due "by the end of the working day".
+                issues.append(
+                    TableIssue("agencies", agency.id, f"limits.{cat_id}", "an emergency category needs resolve_minutes")
+                )
 
     for target in table.targets:
         if target.agency not in agency_ids:

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, insert, select
 
+from ntpd112.errors import RefusedError
 from ntpd112.routing.tables import RoutingTable
 from ntpd112.routing.validation import fingerprint, load_table
 from ntpd112.store.db import Database
@@ -44,6 +45,19 @@ class UnknownVersion(LookupError):
     def __init__(self, version: int) -> None:
         super().__init__(f"no routing table version {version}")
         self.version = version
+
+
+class StaleVersion(RefusedError):
+    """A change was made on a version that is no longer the newest (someone published meanwhile)."""
+
+    def __init__(self, based_on: int, current: int | None) -> None:
+        super().__init__(
+            409,
+            "stale_routing_version",
+            f"the routing table changed since version {based_on}: reload version {current} and edit again",
+            {"based_on_version": based_on, "current_version": current},
+        )
+        self.current = current
 
 
 class NoRoutingTable(LookupError):
@@ -87,10 +101,17 @@ class RoutingVersionRepository:
         return stored.table
 
     async def append(
-        self, table: RoutingTable, author: str, comment: str = "", restored_from: int | None = None
+        self,
+        table: RoutingTable,
+        author: str,
+        comment: str = "",
+        restored_from: int | None = None,
+        *,
+        based_on: int | None = None,
     ) -> StoredTable:
-        """Store `table` as the next version and notify every listening service."""
-        stored = await self._append(table, author, comment, restored_from, only_if_empty=False)
+        """Store `table` as the next version and notify every listening service. With `based_on`, only if that
+        version is still the newest (else StaleVersion): an edit made on an older table would undo others'."""
+        stored = await self._append(table, author, comment, restored_from, only_if_empty=False, based_on=based_on)
         assert stored is not None  # only_if_empty=False always writes
         return stored
 
@@ -104,13 +125,22 @@ class RoutingVersionRepository:
         return await self.append(old.table, author, comment or f"restore version {version}", restored_from=version)
 
     async def _append(
-        self, table: RoutingTable, author: str, comment: str, restored_from: int | None, *, only_if_empty: bool
+        self,
+        table: RoutingTable,
+        author: str,
+        comment: str,
+        restored_from: int | None,
+        *,
+        only_if_empty: bool,
+        based_on: int | None = None,
     ) -> StoredTable | None:
         async with self._database.session() as session, session.begin():
             await session.execute(select(func.pg_advisory_xact_lock(_WRITE_LOCK_KEY)))
             latest = await session.scalar(select(func.max(RoutingTableVersion.version)))
             if only_if_empty and latest is not None:
                 return None
+            if based_on is not None and latest != based_on:  # checked under the lock: no write can slip between
+                raise StaleVersion(based_on, latest)
             version = (latest or 0) + 1
             stamped = table.model_copy(update={"version": version})
             row = await session.scalar(

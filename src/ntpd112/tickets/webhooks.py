@@ -81,7 +81,7 @@ class WebhookChange(_Body):
 
 
 class WebhookContact(_Body):
-    role: str  # "head_of_agency" or "camat"
+    role: str  # "duty" (every level), "head_of_agency" or "camat" (level 2)
     name: str
     phone: str
 

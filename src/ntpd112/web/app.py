@@ -11,6 +11,7 @@ from aiohttp import web
 from ntpd112.paths import WEBAPP_BUILD_DIR
 from ntpd112.web import (
     account_routes,
+    agency_admin_routes,
     agency_routes,
     aml_routes,
     area_routes,
@@ -53,6 +54,7 @@ API_ROUTES = (
     photo_routes.routes,
     eido_routes.routes,
     agency_routes.routes,
+    agency_admin_routes.routes,
     wallboard_routes.routes,
 )
 

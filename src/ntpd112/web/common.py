@@ -34,6 +34,7 @@ from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import ReportSettings
+from ntpd112.routing.contacts_csv import ContactsCsvError
 from ntpd112.routing.tables import RoutingTable, RoutingTableError
 from ntpd112.store.aml import AmlRepository
 from ntpd112.store.area_map import AreaMap
@@ -195,6 +196,11 @@ def _refusal_of(error: Exception) -> RefusedError | None:
                 for issue in error.issues
             ]
             return RefusedError(422, "invalid_routing_table", "the routing table is refused; nothing changed", details)
+        case ContactsCsvError():
+            rows: list[dict[str, Any]] = [
+                {"row": i.row, "column": i.column, "message": i.message, "text": str(i)} for i in error.issues[:200]
+            ]
+            return RefusedError(422, "invalid_contacts_csv", "the contacts file is refused; nothing changed", rows)
         case UnknownVersion():
             return RefusedError(404, "routing_version_not_found", str(error), {"version": error.version})
         case RoutingUnavailable() | NoRoutingTable():

@@ -1,6 +1,7 @@
 // Every text the console shows, in Bahasa Indonesia (the default) and English. The Indonesian dictionary defines
 // the keys; the English one must have exactly the same keys (the type says so, and a unit test checks the values).
 
+import { AGENCIES_EN, AGENCIES_ID } from "./i18nAgencies";
 import { DISPATCH_EN, DISPATCH_ID } from "./i18nDispatch";
 import { REPORTS_EN, REPORTS_ID } from "./i18nReports";
 import { WALLBOARD_EN, WALLBOARD_ID } from "./i18nWallboard";
@@ -325,6 +326,7 @@ const id = {
   "duration.days": "{n} hari",
   ...DISPATCH_ID,
   ...REPORTS_ID,
+  ...AGENCIES_ID,
   ...WALLBOARD_ID,
 } as const;
 
@@ -647,6 +649,7 @@ const en: Dictionary = {
   "duration.days": "{n} days",
   ...DISPATCH_EN,
   ...REPORTS_EN,
+  ...AGENCIES_EN,
   ...WALLBOARD_EN,
 };
 

@@ -22,6 +22,13 @@ describe("screenFor", () => {
     expect(screenFor("/nowhere", user(["agency"]))).toBe("agency");
   });
 
+  it("opens the agencies (OPD) screen to admins only", () => {
+    expect(screenFor("/admin/agencies", user(["admin"]))).toBe("agencies");
+    expect(screenFor("/admin/agencies", user(["supervisor"]))).toBe("operator");
+    expect(screenFor("/admin/agencies", user(["agency"]))).toBe("agency");
+    expect(mayOpen("agencies", user(["operator", "supervisor"]))).toBe(false);
+  });
+
   it("opens the reports to supervisors and admins only", () => {
     expect(screenFor("/reports", user(["supervisor"]))).toBe("reports");
     expect(screenFor("/reports", user(["admin"]))).toBe("reports");

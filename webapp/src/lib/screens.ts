@@ -1,8 +1,9 @@
 // One route per screen, and who may see it. A screen gets a path and roles here, and `homeScreen` sends its users
-// there; the wallboard and the reports are the supervisors' other screens (their home stays the console).
+// there; the wallboard and the reports are the supervisors' other screens (their home stays the console), the
+// agencies (OPD) screen the admins'.
 
 export type Role = "operator" | "supervisor" | "admin" | "agency";
-export type Screen = "login" | "password" | "operator" | "agency" | "wallboard" | "reports";
+export type Screen = "login" | "password" | "operator" | "agency" | "wallboard" | "reports" | "agencies";
 
 export const SCREEN_PATHS: Readonly<Record<Screen, string>> = {
   login: "/login",
@@ -11,15 +12,18 @@ export const SCREEN_PATHS: Readonly<Record<Screen, string>> = {
   agency: "/agency",
   wallboard: "/wallboard",
   reports: "/reports",
+  agencies: "/admin/agencies",
 };
 
 // Staff roles include the lower ones (admin > supervisor > operator); agency users are separate.
-type RoleScreen = "operator" | "agency" | "wallboard" | "reports";
+type RoleScreen = "operator" | "agency" | "wallboard" | "reports" | "agencies";
+const ROLE_SCREENS: readonly RoleScreen[] = ["operator", "agency", "wallboard", "reports", "agencies"];
 const SCREEN_ROLES: Readonly<Record<RoleScreen, readonly Role[]>> = {
   operator: ["operator", "supervisor", "admin"],
   agency: ["agency"],
   wallboard: ["supervisor", "admin"],
   reports: ["supervisor", "admin"],
+  agencies: ["admin"],
 };
 
 export interface SignedInUser {
@@ -46,8 +50,9 @@ export function screenFor(path: string, user: SignedInUser | null): Screen {
     return "password";
   }
   const asked = (Object.keys(SCREEN_PATHS) as Screen[]).find((screen) => SCREEN_PATHS[screen] === path);
-  if (asked === "operator" || asked === "agency" || asked === "wallboard" || asked === "reports") {
-    return mayOpen(asked, user) ? asked : homeScreen(user);
+  if (asked !== undefined && (ROLE_SCREENS as readonly Screen[]).includes(asked)) {
+    const screen = asked as RoleScreen;
+    return mayOpen(screen, user) ? screen : homeScreen(user);
   }
   return homeScreen(user);
 }
