@@ -101,7 +101,7 @@ class SpyService:
                 f"{supervisor} has no phone: an admin adds one (POST /api/operators, role supervisor, same username)",
             )
         channels = await self._channels()
-        target = _call_channel(channels, operator)
+        target = call_channel(channels, operator)
         if target is None:
             raise OperatorError(409, "operator_not_on_call", f"{operator} is not on a call")
         current = self._live(supervisor, channels)
@@ -209,7 +209,7 @@ class SpyService:
             self._hub.publish(OperatorChanged(spyer))
 
 
-def _call_channel(channels: list[ChannelInfo], operator: str) -> ChannelInfo | None:
+def call_channel(channels: list[ChannelInfo], operator: str) -> ChannelInfo | None:
     """The operator's phone's channel that is in a bridge with someone (the call they are on)."""
     return next(
         (c for c in channels if c.endpoint == operator and c.bridge_id and c.state == "Up"),

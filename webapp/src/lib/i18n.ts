@@ -3,6 +3,7 @@
 
 import { DISPATCH_EN, DISPATCH_ID } from "./i18nDispatch";
 import { REPORTS_EN, REPORTS_ID } from "./i18nReports";
+import { SPY_EN, SPY_ID } from "./i18nSpy";
 import { WALLBOARD_EN, WALLBOARD_ID } from "./i18nWallboard";
 
 export const LANGUAGES = ["id", "en"] as const;
@@ -309,6 +310,7 @@ const id = {
   ...DISPATCH_ID,
   ...REPORTS_ID,
   ...WALLBOARD_ID,
+  ...SPY_ID,
 } as const;
 
 export type MessageKey = keyof typeof id;
@@ -614,6 +616,7 @@ const en: Dictionary = {
   ...DISPATCH_EN,
   ...REPORTS_EN,
   ...WALLBOARD_EN,
+  ...SPY_EN,
 };
 
 export const DICTIONARIES: Readonly<Record<Language, Dictionary>> = { id, en };

@@ -1,0 +1,43 @@
+// The supervisor's listen / whisper / barge controls on the wallboard (spread into i18n.ts's dictionaries).
+
+export const SPY_ID = {
+  "spy.mode.listen": "Dengar",
+  "spy.mode.whisper": "Bisik",
+  "spy.mode.barge": "Sela",
+  "spy.hint.listen": "Dengarkan panggilan {name} di telepon Anda (tidak terdengar oleh siapa pun)",
+  "spy.hint.whisper": "Bisiki {name}: hanya operator yang mendengar Anda",
+  "spy.hint.barge": "Sela panggilan {name}: operator dan penelepon mendengar Anda",
+  "spy.controls": "Pantau panggilan {name}",
+  "spy.ringing": "Telepon Anda berdering: angkat untuk mulai",
+  "spy.now.listen": "Anda mendengarkan",
+  "spy.now.whisper": "Anda berbisik ke operator",
+  "spy.now.barge": "Anda menyela panggilan",
+  "spy.stop": "Berhenti",
+  "spy.stopHint": "Akhiri pemantauan (tutup telepon Anda)",
+  "spy.keys": "Di telepon: 4 dengar, 5 bisik, 6 sela",
+  "error.operator_not_on_call": "Operator tidak sedang menerima panggilan.",
+  "error.no_supervisor_phone": "Akun Anda belum punya telepon. Minta admin menambahkannya.",
+  "error.spy_phone_ringing": "Telepon Anda masih berdering: angkat dulu.",
+  "error.not_listening": "Anda tidak sedang memantau panggilan.",
+};
+
+export const SPY_EN: Record<keyof typeof SPY_ID, string> = {
+  "spy.mode.listen": "Listen",
+  "spy.mode.whisper": "Whisper",
+  "spy.mode.barge": "Barge",
+  "spy.hint.listen": "Listen to {name}'s call on your phone (nobody hears you)",
+  "spy.hint.whisper": "Whisper to {name}: only the operator hears you",
+  "spy.hint.barge": "Barge into {name}'s call: the operator and the caller hear you",
+  "spy.controls": "Monitor {name}'s call",
+  "spy.ringing": "Your phone is ringing: answer it to start",
+  "spy.now.listen": "You are listening",
+  "spy.now.whisper": "You are whispering to the operator",
+  "spy.now.barge": "You have barged into the call",
+  "spy.stop": "Stop",
+  "spy.stopHint": "End the monitoring (hang up your phone)",
+  "spy.keys": "On the phone: 4 listen, 5 whisper, 6 barge",
+  "error.operator_not_on_call": "The operator is not on a call.",
+  "error.no_supervisor_phone": "Your account has no phone yet. Ask an admin to add one.",
+  "error.spy_phone_ringing": "Your phone is still ringing: answer it first.",
+  "error.not_listening": "You are not monitoring any call.",
+};
