@@ -36,6 +36,12 @@ async def spy_channel(service: Service, supervisor: str) -> ChannelInfo | None:
     return next((c for c in await channels(service) if c.endpoint == supervisor and c.application == "ChanSpy"), None)
 
 
+async def listening(service: Service, supervisor: str, mode: str) -> bool:
+    """ChanSpy has attached in `mode` (its ChanSpyStart came): not only started in the dialplan."""
+    view = await service.spy.current(supervisor)
+    return view is not None and (view.state, view.mode) == ("listening", mode)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -84,7 +90,7 @@ async def test_a_supervisor_listens_then_barges_then_stops_and_every_control_is_
             assert response.status == 200, await response.text()
             assert (await response.json())["state"] in ("ringing", "listening")
 
-        await wait_until(lambda: spy_channel(room, "sup1"), timeout=10)
+        await wait_until(lambda: listening(room, "sup1", "listen"), timeout=10)
         spying = await spy_channel(room, "sup1")
         assert spying is not None
         # ChanSpy on the operator's channel itself (its full name), quiet, keys 4/5/6 switch, ends with the call.
@@ -107,6 +113,8 @@ async def test_a_supervisor_listens_then_barges_then_stops_and_every_control_is_
             return now is not None and now.application_data.endswith(",qdESB")
 
         await wait_until(barging, timeout=10)
+        await wait_until(lambda: listening(room, "sup1", "barge"), timeout=10)
+        await asyncio.sleep(1.5)  # barging for a while: the stop must reach a ChanSpy that is well under way
         barged = await spy_channel(room, "sup1")
         assert barged is not None and barged.name == spying.name
 
@@ -129,6 +137,7 @@ async def test_a_supervisor_listens_then_barges_then_stops_and_every_control_is_
             return now is not None and now.application_data.endswith(",qdESw")
 
         await wait_until(whispering, timeout=10)
+        await wait_until(lambda: listening(room, "sup1", "whisper"), timeout=10)
         assert (await call).operator == "op1"
     finally:
         call.cancel()

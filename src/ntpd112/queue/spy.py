@@ -46,7 +46,9 @@ from ntpd112.store.models import Operator
 log = get_logger(__name__)
 
 SpyMode = Literal["listen", "whisper", "barge"]
-SpyState = Literal["ringing", "listening"]
+# ringing: the supervisor's phone rings; joining: answered (or switching mode), ChanSpy not attached yet; listening:
+# ChanSpy is attached to the operator's channel (its ChanSpyStart came).
+SpyState = Literal["ringing", "joining", "listening"]
 # The Originate's ActionID, which its OriginateResponse carries back.
 _ACTION_PREFIX = "ntpd112-spy-"
 RING_SECONDS = 30
@@ -109,7 +111,7 @@ class SpyService:
             raise OperatorError(409, "spy_phone_ringing", "your phone is ringing for a listen: answer it first")
         if current is not None and current.channel is not None:
             await self._switch(current.channel, target.name, mode)
-            updated = replace(current, operator=operator, mode=mode, since=utcnow())
+            updated = replace(current, operator=operator, mode=mode, state="joining", since=utcnow())
         else:
             updated = await self._ring(supervisor, operator, target.name, mode)
         self._sessions[supervisor] = updated
@@ -196,17 +198,26 @@ class SpyService:
         supervisor, session = found
         if event.get("Response") == "Success":
             # Answered: from here on the session is the supervisor's channel.
-            self._sessions[supervisor] = replace(session, state="listening", channel=event.get("Channel") or None)
+            state: SpyState = "listening" if session.state == "listening" else "joining"
+            self._sessions[supervisor] = replace(session, state=state, channel=event.get("Channel") or None)
         else:
             self._sessions.pop(supervisor, None)
             log.info("supervisor's phone did not answer the listen", supervisor=supervisor, reason=event.get("Reason"))
         self._hub.publish(OperatorChanged(supervisor))
 
     async def _spy_changed(self, event: dict[str, str]) -> None:
-        # The wallboard re-reads on operator_changed; a read checks the channel (ChanSpyStop also comes on a switch).
         spyer = ChannelInfo.of({"Channel": event.get("SpyerChannel", "")}).endpoint
-        if spyer in self._sessions:
-            self._hub.publish(OperatorChanged(spyer))
+        channel = event.get("SpyerChannel")
+        session = self._sessions.get(spyer or "")
+        # (A start may be read before the OriginateResponse that names the channel: it names it then.)
+        if spyer is None or session is None or session.channel not in (None, channel):
+            return
+        # ChanSpyStop also comes on a switch (the redirect) before the next start: joining until then; a read
+        # checks the channel is still there when the listen ended for good.
+        state: SpyState = "listening" if event.get("Event") == "ChanSpyStart" else "joining"
+        since = utcnow() if state == "listening" and session.state != "listening" else session.since
+        self._sessions[spyer] = replace(session, state=state, channel=channel, since=since)
+        self._hub.publish(OperatorChanged(spyer))
 
 
 def call_channel(channels: list[ChannelInfo], operator: str) -> ChannelInfo | None:

@@ -12,11 +12,11 @@ from playwright.async_api import expect
 
 from ntpd112.app import Service
 from ntpd112.queue.operators import NewOperator
+from ntpd112.store.models import Call
 from tests.integration.agents import SippAgent, running
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in
-from tests.integration.conftest import empty_queue, password_hash, unique_mobile_number, wait_until
-from tests.integration.intake_calls import intake_call
-from tests.integration.sipp import SippResult
+from tests.integration.conftest import empty_queue, password_hash, wait_until
+from tests.integration.test_queue import call_and_wait
 from tests.integration.test_supervisor_listen import channels, spy_channel
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ async def test_a_supervisor_barges_into_a_call_from_the_wallboard(console: Watch
     await empty_queue(service)
     operator_phone = SippAgent("operator.xml", "127.0.0.31")
     supervisor_phone = SippAgent("operator.xml", "127.0.0.41")
-    call: asyncio.Task[SippResult] | None = None
+    call: asyncio.Task[Call] | None = None
     async with running(operator_phone, supervisor_phone):
         await service.operators.add(NewOperator(username="rina", name="Rina Wulandari", contact=operator_phone.contact))
         # The supervisor's phone is made as an operator's is (role supervisor): the same directory, one name space.
@@ -38,7 +38,9 @@ async def test_a_supervisor_barges_into_a_call_from_the_wallboard(console: Watch
         await service.accounts.users.set_password("sinta", password_hash(OPERATOR_PASSWORD), must_change=False)
         try:
             await service.operators.login("rina")
-            call = asyncio.create_task(intake_call(number=unique_mobile_number(), hold_ms=CALL_HOLD_MS))
+            # caller.xml sends audio (RTP), as every real phone does: see docs/SUPERVISOR_LISTEN.md for what
+            # ChanSpy does on a call with no audio at all.
+            call = asyncio.create_task(call_and_wait(service, "telkomsel", hold_ms=CALL_HOLD_MS))
             page = console.page
             await page.goto(console.url("/login"))
             await sign_in(console, "sinta", OPERATOR_PASSWORD)
