@@ -16,7 +16,7 @@ from ntpd112.pbx.ami_actions import ChannelInfo, CoreShowChannels
 from ntpd112.store.models import AuditEntry
 from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import user_token, wait_until
-from tests.integration.test_queue import add_phone, call_and_wait, room
+from tests.integration.test_queue import add_phone, call_and_wait, not_, room
 
 __all__ = ["room"]  # the queue tests' fixture: an empty queue, no operators left over
 
@@ -34,6 +34,14 @@ async def channels(service: Service) -> list[ChannelInfo]:
 
 async def spy_channel(service: Service, supervisor: str) -> ChannelInfo | None:
     return next((c for c in await channels(service) if c.endpoint == supervisor and c.application == "ChanSpy"), None)
+
+
+async def operator_on_call(service: Service, operator: str) -> ChannelInfo | None:
+    return next((c for c in await channels(service) if c.endpoint == operator and c.bridge_id), None)
+
+
+async def hung_up(service: Service, endpoint: str) -> bool:
+    return not any(c.endpoint == endpoint for c in await channels(service))
 
 
 async def listening(service: Service, supervisor: str, mode: str) -> bool:
@@ -78,12 +86,8 @@ async def test_a_supervisor_listens_then_barges_then_stops_and_every_control_is_
 
     call = asyncio.create_task(call_and_wait(room, "telkomsel", hold_ms=25_000))
     try:
-
-        async def operator_on_call() -> ChannelInfo | None:
-            return next((c for c in await channels(room) if c.endpoint == "op1" and c.bridge_id), None)
-
-        await wait_until(operator_on_call, timeout=30)
-        operator_channel = await operator_on_call()
+        await wait_until(lambda: operator_on_call(room, "op1"), timeout=30)
+        operator_channel = await operator_on_call(room, "op1")
         assert operator_channel is not None
 
         async with http.post("/api/supervisor/operators/op1/spy/listen", headers=supervisor) as response:
@@ -120,11 +124,7 @@ async def test_a_supervisor_listens_then_barges_then_stops_and_every_control_is_
 
         async with http.delete("/api/supervisor/spy", headers=supervisor) as response:
             assert response.status == 204
-
-        async def supervisor_hung_up() -> bool:
-            return not any(c.endpoint == "sup1" for c in await channels(room))
-
-        await wait_until(supervisor_hung_up, timeout=10)
+        await wait_until(lambda: hung_up(room, "sup1"), timeout=10)
         async with http.get("/api/supervisor/spy", headers=supervisor) as response:
             assert (await response.json())["listening"] is None
 
@@ -141,7 +141,7 @@ async def test_a_supervisor_listens_then_barges_then_stops_and_every_control_is_
         assert (await call).operator == "op1"
     finally:
         call.cancel()
-    await wait_until(supervisor_hung_up, timeout=10)
+    await wait_until(lambda: hung_up(room, "sup1"), timeout=10)
     async with http.get("/api/supervisor/spy", headers=supervisor) as response:
         assert (await response.json())["listening"] is None
 
@@ -175,3 +175,30 @@ async def test_a_supervisor_without_a_phone_is_told_so(room: Service, http: aioh
             assert (response.status, (await response.json())["error"]["id"]) == (409, "no_supervisor_phone")
         async with http.post("/api/supervisor/operators/sup9/spy/listen", headers=token) as response:
             assert (response.status, (await response.json())["error"]["id"]) == (409, "spy_on_self")
+
+
+async def test_a_listen_still_ringing_can_be_called_off(room: Service, http: aiohttp.ClientSession) -> None:
+    operator_phone = SippAgent("operator.xml", "127.0.0.31")
+    away = SippAgent("operator-noanswer.xml", "127.0.0.41")  # the supervisor is not at their desk
+    async with running(operator_phone, away):
+        await add_phone(room, "op1", operator_phone)
+        await add_phone(room, "sup1", away, role="supervisor")
+        await room.operators.login("op1")
+        supervisor = bearer(await user_token(room, "sup1", "supervisor"))
+        call = asyncio.create_task(call_and_wait(room, "telkomsel", hold_ms=15_000))
+        try:
+            await wait_until(lambda: operator_on_call(room, "op1"), timeout=30)
+            async with http.post("/api/supervisor/operators/op1/spy/listen", headers=supervisor) as response:
+                assert (response.status, (await response.json())["state"]) == (200, "ringing")
+            async with http.post("/api/supervisor/operators/op1/spy/barge", headers=supervisor) as response:
+                assert (response.status, (await response.json())["error"]["id"]) == (409, "spy_phone_ringing")
+            await wait_until(lambda: not_(hung_up(room, "sup1")), timeout=10)
+            async with http.delete("/api/supervisor/spy", headers=supervisor) as response:
+                assert response.status == 204
+            await wait_until(lambda: hung_up(room, "sup1"), timeout=10)
+            async with http.get("/api/supervisor/spy", headers=supervisor) as response:
+                assert (await response.json())["listening"] is None
+            # The operator's call went on untouched.
+            assert await operator_on_call(room, "op1") is not None
+        finally:
+            call.cancel()

@@ -52,6 +52,7 @@ SpyState = Literal["ringing", "joining", "listening"]
 # The Originate's ActionID, which its OriginateResponse carries back.
 _ACTION_PREFIX = "ntpd112-spy-"
 RING_SECONDS = 30
+RING_GRACE_SECONDS = 5
 _SPY_ENTRY = DialplanLocation(SPY_CONTEXT, ENTRY_EXTENSION)
 
 
@@ -153,7 +154,13 @@ class SpyService:
         """The supervisor's session if Asterisk still has it (their answered channel exists and is not hanging up);
         a session Asterisk no longer has is forgotten."""
         session = self._sessions.get(supervisor)
-        if session is None or session.channel is None:
+        if session is None:
+            return None
+        if session.channel is None:
+            # Ringing: its OriginateResponse ends it; lost (AMI reconnected meanwhile), the ring time does.
+            if (utcnow() - session.since).total_seconds() > RING_SECONDS + RING_GRACE_SECONDS:
+                self._sessions.pop(supervisor, None)
+                return None
             return session
         mine = next((c for c in channels if c.name == session.channel), None)
         if mine is None or mine.application == "Hangup":
