@@ -113,9 +113,9 @@ class SpyService:
         if current is not None and current.channel is not None:
             await self._switch(current.channel, target.name, mode)
             updated = replace(current, operator=operator, mode=mode, state="joining", since=utcnow())
+            self._sessions[supervisor] = updated
         else:
             updated = await self._ring(supervisor, operator, target.name, mode)
-        self._sessions[supervisor] = updated
         log.info("supervisor listens", supervisor=supervisor, operator=operator, mode=mode, state=updated.state)
         self._hub.publish(OperatorChanged(supervisor))
         return _view(updated)
@@ -170,6 +170,9 @@ class SpyService:
 
     async def _ring(self, supervisor: str, operator: str, target: str, mode: SpyMode) -> _Session:
         action_id = f"{_ACTION_PREFIX}{uuid.uuid4()}"
+        # Kept before the Originate is sent: a phone that cannot be rung answers at once, and its OriginateResponse
+        # must find the session to end it.
+        session = self._sessions[supervisor] = _Session(operator, mode, "ringing", utcnow(), action_id)
         try:
             await self._ami.require(
                 Originate(
@@ -183,8 +186,10 @@ class SpyService:
                 )
             )
         except AmiError as error:
+            self._sessions.pop(supervisor, None)
             raise refusal(error, OperatorError) from None
-        return _Session(operator, mode, "ringing", utcnow(), action_id)
+        # The answer may already have come (the phone answered at once): return what the events made of it.
+        return self._sessions.get(supervisor, session)
 
     async def _switch(self, channel: str, target: str, mode: SpyMode) -> None:
         try:
