@@ -36,6 +36,7 @@ from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.presence import Presence
+from ntpd112.queue.spy import SpyService
 from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.aml import AmlRepository
@@ -166,6 +167,8 @@ class Service:
         )
         self.callbacks = CallbackService(self.database, self.ami, self.journal, trunks)
         self.callbacks.attach(self.ami)
+        self.spy = SpyService(self.database, self.ami, self.hub)
+        self.spy.attach(self.ami)
         QueueEventRecorder(self.journal).attach(self.ami)
         Presence(self.hub, PresenceLog(self.database)).attach(self.ami)
         self.metrics.watch(
@@ -219,6 +222,7 @@ class Service:
                     WallboardRepository(self.database), self.ami, self.hub, room.queue, room.reports
                 ),
                 photos=self.photos,
+                spy=self.spy,
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
                 webhook_secrets=self.webhook_secrets,

@@ -173,6 +173,7 @@ PLAUSIBLE_PATH_VALUES = {
     "ticket_id": "00000000-0000-4000-8000-000000000115",  # no such ticket: a transition must be refused
     "photo_id": "00000000-0000-4000-8000-000000000116",  # no such photo
     "agency": "no-such-agency",  # not in the routing table: a webhook secret must be refused
+    "mode": "barge",  # a supervisor's listen (hostile-op is no operator: refused 404)
     # A map tile that no configured directory holds (the matrix's service has none: 404).
     "z": "3",
     "x": "2",

@@ -332,6 +332,62 @@ class Originate(Acknowledged):
         return fields
 
 
+@dataclass(frozen=True)
+class Hangup(Acknowledged):
+    name: ClassVar[str] = "Hangup"
+    channel: str
+
+    def fields(self) -> dict[str, str]:
+        return {"Channel": self.channel}
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """One live channel as CoreShowChannels reports it."""
+
+    name: str  # e.g. PJSIP/budi-0000002a
+    uniqueid: str
+    state: str  # ChannelStateDesc: Up, Ringing, Ring, Down, ...
+    context: str
+    application: str  # the dialplan application running now (ChanSpy, Queue, AppDial, ...)
+    application_data: str
+    bridge_id: str  # empty when the channel is in no bridge
+
+    @classmethod
+    def of(cls, event: Mapping[str, str]) -> ChannelInfo:
+        return cls(
+            name=str(event.get("Channel") or ""),
+            uniqueid=str(event.get("Uniqueid") or ""),
+            state=str(event.get("ChannelStateDesc") or ""),
+            context=str(event.get("Context") or ""),
+            application=str(event.get("Application") or ""),
+            application_data=str(event.get("ApplicationData") or ""),
+            bridge_id=str(event.get("BridgeId") or ""),
+        )
+
+    @property
+    def endpoint(self) -> str | None:
+        """The PJSIP endpoint of the channel (PJSIP/<endpoint>-<8 hex digits>); None for any other technology."""
+        technology, _, rest = self.name.partition("/")
+        if technology != "PJSIP" or "-" not in rest:
+            return None
+        return rest.rsplit("-", 1)[0]
+
+
+@dataclass(frozen=True)
+class CoreShowChannels(AmiAction[list[ChannelInfo]]):
+    """Every live channel. (Needs the `system` write class, which the service's AMI user has for DBPut.)"""
+
+    name: ClassVar[str] = "CoreShowChannels"
+    collects_events: ClassVar[bool] = True
+
+    def fields(self) -> dict[str, str]:
+        return {}
+
+    def reply(self, response: Any) -> list[ChannelInfo]:
+        return [ChannelInfo.of(event) for event in response if event.get("Event") == "CoreShowChannel"]
+
+
 # -- the system -----------------------------------------------------------------------------------------------
 
 

@@ -15,9 +15,15 @@ CALLBACK_CONTEXT = "ntpd112-callback"  # callbacks: ring the operator, then the 
 DISPATCH_CONTEXT = "ntpd112-dispatch"  # where dispatch parks channels it hands back to the dialplan
 DESK_CONTEXT = "ntpd112-refuse-all"  # agency desk phones: they are rung, they dial nothing
 ROUTES_CONTEXT = "ntpd112-routes"  # the rendered fail-safe routes include
+SPY_CONTEXT = "ntpd112-spy"  # a supervisor's phone, once answered, listens to an operator's call (ChanSpy)
 
 # A context's entry extension: every ntpd112 context starts at `s`.
 ENTRY_EXTENSION = "s"
+
+# Set on the supervisor's channel (Originate, then Setvar before a Redirect that changes the mode): the operator's
+# channel ChanSpy joins, and listen, whisper or barge (SPY_CONTEXT maps the mode to ChanSpy's options).
+SPY_TARGET_VARIABLE = "NTPD112_SPY_TARGET"
+SPY_MODE_VARIABLE = "NTPD112_SPY_MODE"
 
 # Contexts a 112 call passes through (for recognising emergency calls in CDRs).
 EMERGENCY_CONTEXTS = (EMERGENCY_CONTEXT, FAILSAFE_CONTEXT, QUEUE_CONTEXT)
@@ -57,6 +63,9 @@ AMI_EVENTS = (
     "ContactStatus",
     "DeviceStateChange",
     "PeerStatus",
+    # A supervisor's phone starts or stops listening to an operator (queue/spy.py).
+    "ChanSpyStart",
+    "ChanSpyStop",
 )
 
 # What intake reads from a 112 call's channel, copied by the dialplan into channel variables before Stasis()

@@ -26,6 +26,7 @@ from ntpd112.web import (
     report_routes,
     status_routes,
     stream_routes,
+    supervisor_listen_routes,
     ticket_routes,
     wallboard_routes,
 )
@@ -56,6 +57,7 @@ API_ROUTES = (
     agency_routes.routes,
     agency_admin_routes.routes,
     wallboard_routes.routes,
+    supervisor_listen_routes.routes,
 )
 
 

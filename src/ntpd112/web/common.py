@@ -32,6 +32,7 @@ from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.operators import OperatorService
+from ntpd112.queue.spy import SpyService
 from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import ReportSettings
 from ntpd112.routing.contacts_csv import ContactsCsvError
@@ -129,6 +130,7 @@ class WebDeps:
     recordings: Recordings
     wallboard: WallboardService
     photos: TicketPhotos
+    spy: SpyService
     # The console map's optional tiles (web/map_routes.py); default none.
     map_tiles: MapTiles = field(default_factory=MapTiles)
     # None: the AML endpoints answer 503 aml_disabled.

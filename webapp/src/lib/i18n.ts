@@ -4,6 +4,7 @@
 import { AGENCIES_EN, AGENCIES_ID } from "./i18nAgencies";
 import { DISPATCH_EN, DISPATCH_ID } from "./i18nDispatch";
 import { REPORTS_EN, REPORTS_ID } from "./i18nReports";
+import { SPY_EN, SPY_ID } from "./i18nSpy";
 import { WALLBOARD_EN, WALLBOARD_ID } from "./i18nWallboard";
 
 export const LANGUAGES = ["id", "en"] as const;
@@ -328,6 +329,7 @@ const id = {
   ...REPORTS_ID,
   ...AGENCIES_ID,
   ...WALLBOARD_ID,
+  ...SPY_ID,
 } as const;
 
 export type MessageKey = keyof typeof id;
@@ -651,6 +653,7 @@ const en: Dictionary = {
   ...REPORTS_EN,
   ...AGENCIES_EN,
   ...WALLBOARD_EN,
+  ...SPY_EN,
 };
 
 export const DICTIONARIES: Readonly<Record<Language, Dictionary>> = { id, en };

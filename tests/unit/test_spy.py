@@ -1,0 +1,30 @@
+"""Which channel a supervisor's listen joins (queue/spy.py): the operator's own phone's channel in a bridge, read from
+CoreShowChannels' fields; never a channel of an operator whose name merely starts the same."""
+
+from __future__ import annotations
+
+from ntpd112.pbx.ami_actions import ChannelInfo
+from ntpd112.queue.spy import call_channel
+
+
+def channel(name: str, bridge: str = "", state: str = "Up") -> ChannelInfo:
+    return ChannelInfo.of({"Channel": name, "ChannelStateDesc": state, "BridgeId": bridge, "Application": "AppQueue"})
+
+
+def test_the_endpoint_of_a_channel_is_its_name_without_the_sequence_number() -> None:
+    assert channel("PJSIP/budi-0000002a").endpoint == "budi"
+    assert channel("PJSIP/op-1-0000002a").endpoint == "op-1"  # a name with a dash keeps it
+    assert channel("Local/s@ntpd112-spy-00000001;1").endpoint is None
+    assert channel("PJSIP/nosuffix").endpoint is None
+
+
+def test_the_listen_joins_only_that_operators_bridged_call() -> None:
+    channels = [
+        channel("PJSIP/op10-00000001", bridge="b1"),  # another operator whose name starts the same
+        channel("PJSIP/op1-00000002", state="Ringing"),  # rung by the queue, not yet on the call
+        channel("PJSIP/op1-00000003", bridge="b2"),
+        channel("PJSIP/trunk-telkomsel-00000004", bridge="b2"),
+    ]
+    found = call_channel(channels, "op1")
+    assert found is not None and found.name == "PJSIP/op1-00000003"
+    assert call_channel(channels[:2], "op1") is None
