@@ -32,9 +32,11 @@ from ntpd112.pbx.names import DISPATCH_STASIS_ARG
 from ntpd112.pbx.queue_log import QueueLogFile
 from ntpd112.publish.monthly import MonthlyReports
 from ntpd112.queue.callbacks import CallbackService
+from ntpd112.queue.controls import QueueControls
 from ntpd112.queue.events import QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.presence import Presence
+from ntpd112.queue.pull_events import PullEventRecorder
 from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.aml import AmlRepository
@@ -153,6 +155,7 @@ class Service:
         self.callbacks = CallbackService(self.database, self.ami, self.journal, trunks)
         self.callbacks.attach(self.ami)
         QueueEventRecorder(self.journal).attach(self.ami)
+        PullEventRecorder(self.journal).attach(self.ami)
         Presence(self.hub, PresenceLog(self.database)).attach(self.ami)
         self.metrics.watch(
             counters={
@@ -203,6 +206,14 @@ class Service:
                 recordings=Recordings(self.database, settings.recordings_dir),
                 wallboard=WallboardService(
                     WallboardRepository(self.database), self.ami, self.hub, room.queue, room.reports
+                ),
+                queue_controls=QueueControls(
+                    self.database,
+                    self.ami,
+                    self.journal,
+                    self.hub,
+                    self.operators,
+                    pull_ring_seconds=room.queue.pull_ring_seconds,
                 ),
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,

@@ -29,6 +29,20 @@ def _seconds(value: str | None, scale: float = 1.0) -> float | None:
         return None
 
 
+def record_abandoned(journal: Journal, uniqueid: str, wait: float | None, position: str | None) -> None:
+    """The caller hung up before any operator answered (in the queue, or while a supervisor's pull rang a phone):
+    onto the callback list."""
+    call_id = journal.record_call(
+        uniqueid,
+        abandoned_at=utcnow(),
+        wait_seconds=wait,
+        callback_status="pending",
+        callback_reason="abandoned",
+    )
+    journal.record_event(call_id, "abandoned", {"wait_seconds": wait, "position": position})
+    log.info("caller abandoned the queue; added to the callback list", uniqueid=uniqueid, wait_seconds=wait)
+
+
 class QueueEventRecorder:
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
@@ -124,18 +138,7 @@ class QueueEventRecorder:
         if (uniqueid := self._ours(event)) is None:
             return
         self._waiting.pop(uniqueid, None)
-        wait = _seconds(event.get("HoldTime"))
-        # The caller hung up before any operator answered: onto the callback list.
-        self._event(
-            uniqueid,
-            "abandoned",
-            {"wait_seconds": wait, "position": event.get("Position")},
-            abandoned_at=utcnow(),
-            wait_seconds=wait,
-            callback_status="pending",
-            callback_reason="abandoned",
-        )
-        log.info("caller abandoned the queue; added to the callback list", uniqueid=uniqueid, wait_seconds=wait)
+        record_abandoned(self._journal, uniqueid, _seconds(event.get("HoldTime")), event.get("Position"))
 
     async def _left(self, event: dict[str, str]) -> None:
         if (uniqueid := self._ours(event)) is None:

@@ -23,6 +23,7 @@ from ntpd112.web import (
     report_routes,
     status_routes,
     stream_routes,
+    supervisor_queue_routes,
     ticket_routes,
     wallboard_routes,
 )
@@ -50,6 +51,7 @@ API_ROUTES = (
     ticket_routes.routes,
     agency_routes.routes,
     wallboard_routes.routes,
+    supervisor_queue_routes.routes,
 )
 
 

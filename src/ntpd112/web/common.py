@@ -30,6 +30,7 @@ from ntpd112.live import Hub
 from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
+from ntpd112.queue.controls import QueueControls
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import ReportSettings
@@ -125,6 +126,7 @@ class WebDeps:
     report_settings: ReportSettings
     recordings: Recordings
     wallboard: WallboardService
+    queue_controls: QueueControls
     # The console map's optional tiles (web/map_routes.py); default none.
     map_tiles: MapTiles = field(default_factory=MapTiles)
     # None: the AML endpoints answer 503 aml_disabled.
