@@ -33,7 +33,7 @@ from ntpd112.pbx.queue_log import QueueLogFile
 from ntpd112.publish.monthly import MonthlyReports
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.controls import QueueControls
-from ntpd112.queue.events import QueueEventRecorder
+from ntpd112.queue.events import PendingPulls, QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.presence import Presence
 from ntpd112.queue.pull_events import PullEventRecorder
@@ -124,6 +124,8 @@ class Service:
             lookback=timedelta(hours=settings.reconcile_lookback_hours),
             queue_log=QueueLogFile(settings.queue_log_path) if settings.queue_log_path else None,
         )
+        # Callers being pulled out of the queue by a supervisor (queue/controls.py, queue/events.py).
+        self.pulls = PendingPulls()
         self.operators = OperatorService(self.database, self.ami, wrapup_seconds=room.queue.wrapup_seconds)
         self.desks = DeskService(self.database, self.ami)
         ticket_rows = TicketRepository(self.database, self.hub)
@@ -154,7 +156,7 @@ class Service:
         )
         self.callbacks = CallbackService(self.database, self.ami, self.journal, trunks)
         self.callbacks.attach(self.ami)
-        QueueEventRecorder(self.journal).attach(self.ami)
+        QueueEventRecorder(self.journal, self.pulls).attach(self.ami)
         PullEventRecorder(self.journal).attach(self.ami)
         Presence(self.hub, PresenceLog(self.database)).attach(self.ami)
         self.metrics.watch(
@@ -213,6 +215,7 @@ class Service:
                     self.journal,
                     self.hub,
                     self.operators,
+                    self.pulls,
                     pull_ring_seconds=room.queue.pull_ring_seconds,
                 ),
                 aml=AmlRepository(self.database, self.hub),

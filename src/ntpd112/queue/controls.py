@@ -42,6 +42,7 @@ from ntpd112.pbx.names import (
     PULL_TO_VARIABLE,
     QUEUE_NAME,
 )
+from ntpd112.queue.events import PendingPulls
 from ntpd112.queue.operators import OperatorService, OperatorView, PauseReason
 from ntpd112.store.db import Database
 from ntpd112.store.journal import Journal
@@ -102,6 +103,7 @@ class QueueControls:
         journal: Journal,
         hub: Hub,
         operators: OperatorService,
+        pulls: PendingPulls,
         *,
         pull_ring_seconds: int,
     ) -> None:
@@ -110,6 +112,7 @@ class QueueControls:
         self._journal = journal
         self._hub = hub
         self._operators = operators
+        self._pulls = pulls
         self._pull_ring_seconds = pull_ring_seconds
 
     # -- operators ----------------------------------------------------------------------------------------
@@ -170,8 +173,11 @@ class QueueControls:
                 await self._ami.require(Setvar(variable, value, channel=entry.channel))
             # Asked again just before the move: the Redirect must not take a caller an operator answered meanwhile.
             entry = _in_queue(await self._callers(), uniqueid)
+            # Marked before the move: app_queue reports the redirect as an abandon (queue/events.py PendingPulls).
+            self._pulls.add(uniqueid)
             await self._ami.require(Redirect(entry.channel, DialplanLocation(PULL_CONTEXT, ENTRY_EXTENSION)))
         except AmiError as error:
+            self._pulls.discard(uniqueid)
             raise _failed(error) from None
         self._journal.record_event(
             call_id,
