@@ -2,6 +2,7 @@
 // the keys; the English one must have exactly the same keys (the type says so, and a unit test checks the values).
 
 import { DISPATCH_EN, DISPATCH_ID } from "./i18nDispatch";
+import { QUEUE_CONTROLS_EN, QUEUE_CONTROLS_ID } from "./i18nQueueControls";
 import { REPORTS_EN, REPORTS_ID } from "./i18nReports";
 import { WALLBOARD_EN, WALLBOARD_ID } from "./i18nWallboard";
 
@@ -309,6 +310,7 @@ const id = {
   ...DISPATCH_ID,
   ...REPORTS_ID,
   ...WALLBOARD_ID,
+  ...QUEUE_CONTROLS_ID,
 } as const;
 
 export type MessageKey = keyof typeof id;
@@ -614,6 +616,7 @@ const en: Dictionary = {
   ...DISPATCH_EN,
   ...REPORTS_EN,
   ...WALLBOARD_EN,
+  ...QUEUE_CONTROLS_EN,
 };
 
 export const DICTIONARIES: Readonly<Record<Language, Dictionary>> = { id, en };
