@@ -1,7 +1,7 @@
 """A supervisor's queue control from the wallboard in a real browser against the real service, Asterisk and
 PostgreSQL: with the one operator on a call (SIPp phone) and a second caller waiting in app_queue, the supervisor
-pulls the waiting call to their own phone (SIPp) with the keyboard; the phone answers, the waiting list empties and
-the supervisor shows on a call, live. Screenshot: docs/screenshots/wallboard-queue-controls.png."""
+pulls the waiting call to their own phone (SIPp) with the keyboard; the phone answers and the waiting list
+empties, live. Screenshot: docs/screenshots/wallboard-queue-controls.png."""
 
 from __future__ import annotations
 
@@ -63,8 +63,10 @@ async def test_a_supervisor_pulls_a_waiting_call_to_their_own_phone_from_the_wal
         await expect(controls.get_by_role("button", name="Tarik", exact=True)).to_be_focused()
         await page.keyboard.press("Enter")
 
-        await expect(sinta).to_have_attribute("data-state", "on_call", timeout=15_000)
-        await expect(board.get_by_test_id("waiting-count")).to_have_text("0")
+        await expect(controls.get_by_test_id("qc-outcome")).to_contain_text("Telepon Sinta berdering")
+        await expect(board.get_by_test_id("waiting-count")).to_have_text("0", timeout=15_000)
+        # Sinta is not in the queue: the wallboard keeps showing her logged out while she talks (its rule:
+        # logged out beats every phone state, reports/wallboard.py operator_state).
         call = await waiting.answered_by("sinta", timeout=5)
         assert call.operator == "sinta"
         await waiting.finished()
