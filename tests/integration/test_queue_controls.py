@@ -20,6 +20,7 @@ from ntpd112.pbx.ami_actions import QueueCaller, QueueCallers
 from ntpd112.pbx.names import QUEUE_NAME
 from ntpd112.queue.operators import NewOperator, interface
 from ntpd112.reports.wallboard import OperatorState
+from ntpd112.room.priority import PriorityReason
 from ntpd112.store.models import AuditEntry, Call
 from ntpd112.web.common import DEPS
 from tests.integration.agents import SippAgent, running
@@ -208,7 +209,9 @@ async def test_a_raised_call_is_answered_before_an_earlier_one(room: Service, ht
         assert (callers[later_call.uniqueid].position, callers[later_call.uniqueid].priority) == (1, 11)
         assert callers[(await earlier.call()).uniqueid].position == 2
         board = await room.web_app[DEPS].wallboard.snapshot(utcnow(), None)
-        assert {w.call_id: w.priority for w in board.waiting}[later_call.id] == 11
+        shown = {w.call_id: (w.priority, w.priority_reasons) for w in board.waiting}
+        assert shown[later_call.id] == (11, [PriorityReason.SUPERVISOR])
+        assert shown[(await earlier.call()).id] == (10, [])
 
         # Refusals: already first, not higher, an answered call, no such call, an operator.
         status, body = await post(http, chief, f"/api/queue/calls/{later_call.id}/priority")
