@@ -33,10 +33,12 @@ from ntpd112.pbx.names import DISPATCH_STASIS_ARG
 from ntpd112.pbx.queue_log import QueueLogFile
 from ntpd112.publish.monthly import MonthlyReports
 from ntpd112.queue.callbacks import CallbackService
-from ntpd112.queue.events import QueueEventRecorder
+from ntpd112.queue.controls import QueueControls
+from ntpd112.queue.events import PendingPulls, QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.presence import Presence
 from ntpd112.queue.spy import SpyService
+from ntpd112.queue.pull_events import PullEventRecorder
 from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.aml import AmlRepository
@@ -126,6 +128,8 @@ class Service:
             lookback=timedelta(hours=settings.reconcile_lookback_hours),
             queue_log=QueueLogFile(settings.queue_log_path) if settings.queue_log_path else None,
         )
+        # Callers being pulled out of the queue by a supervisor (queue/controls.py, queue/events.py).
+        self.pulls = PendingPulls()
         self.operators = OperatorService(self.database, self.ami, wrapup_seconds=room.queue.wrapup_seconds)
         self.desks = DeskService(self.database, self.ami)
         ticket_rows = TicketRepository(self.database, self.hub)
@@ -169,7 +173,8 @@ class Service:
         self.callbacks.attach(self.ami)
         self.spy = SpyService(self.database, self.ami, self.hub)
         self.spy.attach(self.ami)
-        QueueEventRecorder(self.journal).attach(self.ami)
+        QueueEventRecorder(self.journal, self.pulls).attach(self.ami)
+        PullEventRecorder(self.journal).attach(self.ami)
         Presence(self.hub, PresenceLog(self.database)).attach(self.ami)
         self.metrics.watch(
             counters={
@@ -223,6 +228,15 @@ class Service:
                 ),
                 photos=self.photos,
                 spy=self.spy,
+                queue_controls=QueueControls(
+                    self.database,
+                    self.ami,
+                    self.journal,
+                    self.hub,
+                    self.operators,
+                    self.pulls,
+                    pull_ring_seconds=room.queue.pull_ring_seconds,
+                ),
                 aml=AmlRepository(self.database, self.hub),
                 aml_hmac_secret=settings.aml_hmac_secret,
                 webhook_secrets=self.webhook_secrets,

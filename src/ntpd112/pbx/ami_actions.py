@@ -168,6 +168,57 @@ class QueueStatus(AmiAction[dict[str, QueueMember]]):
         return {member.interface: member for member in members}
 
 
+@dataclass(frozen=True)
+class QueueCaller:
+    """One caller waiting in a queue as QueueStatus reports it (a QueueEntry event)."""
+
+    uniqueid: str
+    channel: str
+    position: int  # 1: the head of the queue
+    priority: int
+    wait_seconds: int
+
+    @classmethod
+    def of(cls, event: Mapping[str, str]) -> QueueCaller:
+        return cls(
+            uniqueid=str(event.get("Uniqueid") or ""),
+            channel=str(event.get("Channel") or ""),
+            position=_number(event.get("Position")),
+            priority=_number(event.get("Priority")),
+            wait_seconds=_number(event.get("Wait")),
+        )
+
+
+@dataclass(frozen=True)
+class QueueCallers(AmiAction[dict[str, QueueCaller]]):
+    """The callers waiting in a queue, by uniqueid: the QueueEntry events of a QueueStatus."""
+
+    name: ClassVar[str] = "QueueStatus"
+    collects_events: ClassVar[bool] = True
+    queue: str
+
+    def fields(self) -> dict[str, str]:
+        return {"Queue": self.queue}
+
+    def reply(self, response: Any) -> dict[str, QueueCaller]:
+        callers = (QueueCaller.of(event) for event in response if event.get("Event") == "QueueEntry")
+        return {caller.uniqueid: caller for caller in callers if caller.uniqueid and caller.channel}
+
+
+@dataclass(frozen=True)
+class QueueChangePriorityCaller(Acknowledged):
+    """A waiting caller's priority. `Immediate` moves them to the place the new priority gives at once; without it
+    app_queue keeps the position and only the next join would use the priority."""
+
+    name: ClassVar[str] = "QueueChangePriorityCaller"
+    queue: str
+    channel: str
+    priority: int
+
+    def fields(self) -> dict[str, str]:
+        return {"Queue": self.queue, "Caller": self.channel, "Priority": str(self.priority), "Immediate": "yes"}
+
+
 # Asterisk's device state names (ast_devstate_str) as app_queue's and DeviceStateChange's constants.
 _DEVICE_STATES = {
     "Not in use": "NOT_INUSE",

@@ -221,6 +221,7 @@ def render_dialplan_globals(room: RoomConfig) -> str:
             f"NTPD112_QUEUE={QUEUE_NAME}",
             f"NTPD112_OVERFLOW_AFTER={room.queue.overflow_after_seconds}",
             f"NTPD112_INTAKE_DEADLINE={room.queue.intake_deadline_seconds}",
+            f"NTPD112_PULL_RING={room.queue.pull_ring_seconds}",
             f"NTPD112_PRIORITY_BASE={room.priority.base}",
             f"NTPD112_SUPERVISORS={supervisors}",
             f"NTPD112_SUPERVISORS_RING={room.supervisors.ring_seconds}",

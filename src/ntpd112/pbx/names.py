@@ -13,6 +13,7 @@ QUEUE_CONTEXT = "ntpd112-queue"  # the service continues a call here once intake
 OPERATOR_CONTEXT = "ntpd112-operator"  # operator phones: they may dial nothing but what the room allows
 CALLBACK_CONTEXT = "ntpd112-callback"  # callbacks: ring the operator, then the caller
 DISPATCH_CONTEXT = "ntpd112-dispatch"  # where dispatch parks channels it hands back to the dialplan
+PULL_CONTEXT = "ntpd112-pull"  # a supervisor pulls a waiting caller to one phone, back to the queue on no answer
 DESK_CONTEXT = "ntpd112-refuse-all"  # agency desk phones: they are rung, they dial nothing
 ROUTES_CONTEXT = "ntpd112-routes"  # the rendered fail-safe routes include
 SPY_CONTEXT = "ntpd112-spy"  # a supervisor's phone, once answered, listens to an operator's call (ChanSpy)
@@ -41,6 +42,16 @@ DISPATCH_OPERATOR_ROLE = "operator"
 DISPATCH_AGENCY_ROLE = "agency"
 # Set on the operator's channel before the redirect: its extension reads the caller's uniqueid from it.
 DISPATCH_CALLER_VARIABLE = "NTPD112_DISPATCH"
+
+# Set on a waiting caller's channel before a supervisor's pull redirects it into PULL_CONTEXT: the phone to ring
+# (an operator's endpoint) and the caller's place in the queue to return to if nobody answers.
+PULL_TO_VARIABLE = "NTPD112_PULL_TO"
+PULL_PRIORITY_VARIABLE = "NTPD112_PULL_PRIO"
+PULL_POSITION_VARIABLE = "NTPD112_PULL_POSITION"
+# The dialplan's UserEvents of a pull (queue/pull_events.py).
+PULL_ANSWERED_EVENT = "Ntpd112PullAnswered"
+PULL_RETURNED_EVENT = "Ntpd112PullReturned"
+PULL_ENDED_EVENT = "Ntpd112PullEnded"
 
 # The AMI events the service subscribes to (queue/events.py, queue/callbacks.py, queue/presence.py): the AMI user's
 # eventfilter lets only these through (pbx/asterisk_config.py), and AmiClient.on() refuses any other name, which

@@ -29,9 +29,48 @@ def _seconds(value: str | None, scale: float = 1.0) -> float | None:
         return None
 
 
+def record_abandoned(journal: Journal, uniqueid: str, wait: float | None, position: str | None) -> None:
+    """The caller hung up before any operator answered (in the queue, or while a supervisor's pull rang a phone):
+    onto the callback list."""
+    call_id = journal.record_call(
+        uniqueid,
+        abandoned_at=utcnow(),
+        wait_seconds=wait,
+        callback_status="pending",
+        callback_reason="abandoned",
+    )
+    journal.record_event(call_id, "abandoned", {"wait_seconds": wait, "position": position})
+    log.info("caller abandoned the queue; added to the callback list", uniqueid=uniqueid, wait_seconds=wait)
+
+
+class PendingPulls:
+    """The callers a supervisor is pulling out of the queue right now (queue/controls.py), by uniqueid.
+
+    Asterisk quirk: app_queue reports a caller that an AMI Redirect takes out of Queue() as a QueueCallerAbandon,
+    exactly like one who hung up (the redirect ends Queue()'s wait the way a hangup does). A pulled caller did not
+    hang up and must not land on the callback list or count as abandoned: the control marks the caller here before
+    the Redirect, and the recorder takes the mark back when that abandon arrives."""
+
+    def __init__(self) -> None:
+        self._uniqueids: set[str] = set()
+
+    def add(self, uniqueid: str) -> None:
+        self._uniqueids.add(uniqueid)
+
+    def discard(self, uniqueid: str) -> None:
+        self._uniqueids.discard(uniqueid)
+
+    def take(self, uniqueid: str) -> bool:
+        """Whether the caller was being pulled (and is no more after this)."""
+        pulled = uniqueid in self._uniqueids
+        self._uniqueids.discard(uniqueid)
+        return pulled
+
+
 class QueueEventRecorder:
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, pulls: PendingPulls | None = None) -> None:
         self._journal = journal
+        self._pulls = pulls or PendingPulls()
         self._waiting: dict[str, _Waiting] = {}
 
     def attach(self, ami: AmiClient) -> None:
@@ -124,18 +163,10 @@ class QueueEventRecorder:
         if (uniqueid := self._ours(event)) is None:
             return
         self._waiting.pop(uniqueid, None)
-        wait = _seconds(event.get("HoldTime"))
-        # The caller hung up before any operator answered: onto the callback list.
-        self._event(
-            uniqueid,
-            "abandoned",
-            {"wait_seconds": wait, "position": event.get("Position")},
-            abandoned_at=utcnow(),
-            wait_seconds=wait,
-            callback_status="pending",
-            callback_reason="abandoned",
-        )
-        log.info("caller abandoned the queue; added to the callback list", uniqueid=uniqueid, wait_seconds=wait)
+        if self._pulls.take(uniqueid):
+            self._event(uniqueid, "queue_left", {"reason": "pulled", "position": event.get("Position")})
+            return
+        record_abandoned(self._journal, uniqueid, _seconds(event.get("HoldTime")), event.get("Position"))
 
     async def _left(self, event: dict[str, str]) -> None:
         if (uniqueid := self._ours(event)) is None:

@@ -158,7 +158,9 @@ class OperatorService:
         log.info("operator logged out", username=username)
         return self._view(operator, await self._phones())
 
-    async def pause(self, username: str, reason: PauseReason) -> OperatorView:
+    async def pause(self, username: str, reason: PauseReason, *, force: bool = False) -> OperatorView:
+        """Pause a logged-in operator. An operator pauses only between calls; a supervisor's forced pause also
+        takes one on a call (app_queue then offers them no next call; the call in progress goes on)."""
         async with self._database.session() as session, session.begin():
             operator = await self._get(session, username)
             if not operator.logged_in:
@@ -166,7 +168,7 @@ class OperatorService:
             if operator.paused:
                 raise OperatorError(409, "already_paused", f"{username} is already paused ({operator.pause_reason})")
             member = (await self.queue_members()).get(interface(username))
-            if member is not None and member.in_call:
+            if member is not None and member.in_call and not force:
                 raise OperatorError(409, "operator_on_call", f"{username} is on a call; pause after it ends")
             await self._ami_required(QueuePause(QUEUE_NAME, interface(username), paused=True, reason=reason))
             self._set_state(operator, logged_in=True, paused=True, reason=reason)

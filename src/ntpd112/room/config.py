@@ -37,6 +37,8 @@ class QueueSettings(_Section):
     hold_message_every_seconds: int = Field(20, ge=5, le=300)
     # Seconds the service may hold a new call for intake before the dialplan takes it over (service hung or dead).
     intake_deadline_seconds: int = Field(5, ge=2, le=60)
+    # How long a phone a supervisor pulled a waiting call to rings before the caller goes back to the queue.
+    pull_ring_seconds: int = Field(20, ge=5, le=120)
 
 
 class PrioritySettings(_Section):

@@ -13,6 +13,8 @@ class PriorityReason(StrEnum):
     PRANKSTER = "prankster"
     LOCATION = "location"
     REPEAT_CALLER = "repeat_caller"
+    # A supervisor raised it on the wallboard (queue/controls.py): the call's timeline has a `priority_raised`.
+    SUPERVISOR = "supervisor"
 
 
 def priority_reasons(*, has_location: bool, repeat_caller: bool, prankster: bool) -> list[PriorityReason]:

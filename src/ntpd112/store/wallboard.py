@@ -48,7 +48,7 @@ from ntpd112.reports.wallboard import (
     hours_against_average,
     nuisance,
 )
-from ntpd112.room.priority import priority_reasons
+from ntpd112.room.priority import PriorityReason, priority_reasons
 from ntpd112.routing.categories import Category, category_index
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallerFlag, CallEvent, Incident, Operator, Ticket
@@ -58,6 +58,8 @@ from ntpd112.tickets.flow import OPEN_STATUSES
 
 # The dialplan's UserEvents when a call goes on to the supervisors, then the backup number (queue/events.py).
 OVERFLOW_EVENTS = ("overflow", "overflow_backup")
+# A supervisor raised the waiting call's priority (queue/controls.py).
+RAISED_EVENT = "priority_raised"
 EARLIER_HOURS_TTL = 600.0  # seconds
 # How far back an operator's calls tell whether they are on one or wrapping up (a shift, with margin).
 OPERATOR_CALLS_WINDOW = timedelta(hours=12)
@@ -132,8 +134,9 @@ class WallboardRepository:
 
 async def _waiting(session: AsyncSession, now: datetime, phantom_seconds: float) -> list[BoardWaitingCall]:
     overflowed = select(CallEvent.id).where(CallEvent.call_id == Call.id, CallEvent.type.in_(OVERFLOW_EVENTS)).exists()
+    raised = select(CallEvent.id).where(CallEvent.call_id == Call.id, CallEvent.type == RAISED_EVENT).exists()
     statement = (
-        select(Call, func.coalesce(CallerFlag.prankster, False), overflowed)
+        select(Call, func.coalesce(CallerFlag.prankster, False), overflowed, raised)
         .outerjoin(CallerFlag, CallerFlag.number == Call.caller_number)
         .where(
             Call.offered_at >= now - WAITING_WINDOW,
@@ -154,13 +157,14 @@ async def _waiting(session: AsyncSession, now: datetime, phantom_seconds: float)
                 has_location=call.best_lat is not None,
                 repeat_caller=bool(call.repeat_caller),
                 prankster=prankster,
-            ),
+            )
+            + ([PriorityReason.SUPERVISOR] if by_supervisor else []),
             repeat_caller=bool(call.repeat_caller),
             calls_24h=call.calls_24h,
             kecamatan=call.area_kecamatan,
             kelurahan=call.area_kelurahan,
         )
-        for call, prankster, sent_on in (await session.execute(statement))
+        for call, prankster, sent_on, by_supervisor in (await session.execute(statement))
         if call.offered_at is not None
     ]
 

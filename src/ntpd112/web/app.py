@@ -27,6 +27,7 @@ from ntpd112.web import (
     status_routes,
     stream_routes,
     supervisor_listen_routes,
+    supervisor_queue_routes,
     ticket_routes,
     wallboard_routes,
 )
@@ -58,6 +59,7 @@ API_ROUTES = (
     agency_admin_routes.routes,
     wallboard_routes.routes,
     supervisor_listen_routes.routes,
+    supervisor_queue_routes.routes,
 )
 
 

@@ -31,6 +31,7 @@ from ntpd112.live import Hub
 from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
 from ntpd112.queue.callbacks import CallbackService
+from ntpd112.queue.controls import QueueControls
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.spy import SpyService
 from ntpd112.queue.wallboard import WallboardService
@@ -131,6 +132,7 @@ class WebDeps:
     wallboard: WallboardService
     photos: TicketPhotos
     spy: SpyService
+    queue_controls: QueueControls
     # The console map's optional tiles (web/map_routes.py); default none.
     map_tiles: MapTiles = field(default_factory=MapTiles)
     # None: the AML endpoints answer 503 aml_disabled.

@@ -3,6 +3,7 @@
 
 import { AGENCIES_EN, AGENCIES_ID } from "./i18nAgencies";
 import { DISPATCH_EN, DISPATCH_ID } from "./i18nDispatch";
+import { QUEUE_CONTROLS_EN, QUEUE_CONTROLS_ID } from "./i18nQueueControls";
 import { REPORTS_EN, REPORTS_ID } from "./i18nReports";
 import { SPY_EN, SPY_ID } from "./i18nSpy";
 import { WALLBOARD_EN, WALLBOARD_ID } from "./i18nWallboard";
@@ -330,6 +331,7 @@ const id = {
   ...AGENCIES_ID,
   ...WALLBOARD_ID,
   ...SPY_ID,
+  ...QUEUE_CONTROLS_ID,
 } as const;
 
 export type MessageKey = keyof typeof id;
@@ -654,6 +656,7 @@ const en: Dictionary = {
   ...AGENCIES_EN,
   ...WALLBOARD_EN,
   ...SPY_EN,
+  ...QUEUE_CONTROLS_EN,
 };
 
 export const DICTIONARIES: Readonly<Record<Language, Dictionary>> = { id, en };
