@@ -13,6 +13,9 @@ QUEUE_CONTEXT = "ntpd112-queue"  # the service continues a call here once intake
 OPERATOR_CONTEXT = "ntpd112-operator"  # operator phones: they may dial nothing but what the room allows
 CALLBACK_CONTEXT = "ntpd112-callback"  # callbacks: ring the operator, then the caller
 DISPATCH_CONTEXT = "ntpd112-dispatch"  # where dispatch parks channels it hands back to the dialplan
+TICKET_CALL_CONTEXT = "ntpd112-ticket-call"  # a ticket's phone notification: the message, then one key
+# The UserEvent that context sends once the desk has heard the message (or hung up), and its fields.
+TICKET_CALL_EVENT = "Ntpd112TicketCall"
 DESK_CONTEXT = "ntpd112-refuse-all"  # agency desk phones: they are rung, they dial nothing
 ROUTES_CONTEXT = "ntpd112-routes"  # the rendered fail-safe routes include
 

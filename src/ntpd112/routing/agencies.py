@@ -134,6 +134,10 @@ class Agency(BaseModel):
     webhook: Webhook | None = None
     #: Told at the second escalation level with the camat of the incident's kecamatan.
     head: Contact | None = None
+    #: The number the service rings through the agency trunk when a ticket is made for the agency or escalates
+    #: (dispatch/phone_calls.py, docs/TICKETS.md); pressing 1 on that call acknowledges the ticket. Digits only: it
+    #: ends up in a dial string (PJSIP/<number>@<trunk>).
+    duty_number: DialNumber | None = None
 
 
 class RingStrategy(StrEnum):
