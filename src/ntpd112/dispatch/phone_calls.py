@@ -27,7 +27,12 @@ from ntpd112.dispatch.outbox import OutboxLoop
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
 from ntpd112.pbx.ami_actions import DialplanLocation, Originate
-from ntpd112.pbx.names import ENTRY_EXTENSION, TICKET_CALL_CONTEXT, TICKET_CALL_EVENT
+from ntpd112.pbx.names import (
+    TICKET_CALL_CONTEXT,
+    TICKET_CALL_DIAL_EXTENSION,
+    TICKET_CALL_EVENT,
+    TICKET_CALL_MESSAGE_EXTENSION,
+)
 from ntpd112.pbx.speech import speak
 from ntpd112.routing.agencies import DIAL_NUMBER_PATTERN
 from ntpd112.routing.deadlines import Deadline, Escalation
@@ -39,9 +44,9 @@ from ntpd112.tickets.phone_message import (
     CallReason,
     CallRef,
     Outcome,
+    dial_failure,
     digit_outcome,
     message_text,
-    originate_failure,
     sound_name,
 )
 from ntpd112.tickets.webhooks import WebhookChange, WebhookEvent
@@ -52,6 +57,8 @@ SOUNDS_SUBDIR = "tickets"
 CALLER_ID = '"NTPD 112" <112>'
 #: Seconds an answered call may last: the message twice with the pauses for the key, and the thanks.
 _TALK_LIMIT_SECONDS = 150
+# How long a failed Originate waits for the dialplan's own report of the Dial() status before it counts.
+_STATUS_GRACE_SECONDS = 1.0
 #: Who acknowledges: the number that pressed 1 (the ticket's history shows it).
 PHONE_ACTOR_PREFIX = "phone:"
 
@@ -201,13 +208,17 @@ class PhoneCaller:
         try:
             await self._ami.require(
                 Originate(
-                    f"PJSIP/{call.number}@{self._settings.trunk}",
-                    DialplanLocation(TICKET_CALL_CONTEXT, ENTRY_EXTENSION),
+                    f"Local/{TICKET_CALL_DIAL_EXTENSION}@{TICKET_CALL_CONTEXT}/n",
+                    DialplanLocation(TICKET_CALL_CONTEXT, TICKET_CALL_MESSAGE_EXTENSION),
                     action_id=ref.action_id(),
                     caller_id=CALLER_ID,
-                    ring_seconds=self._settings.ring_seconds,
+                    # The Local channel answers when the desk does: the dialplan's Dial() rings for ring_seconds.
+                    ring_seconds=self._settings.ring_seconds + 5,
                     variables={
                         "NTPD112_TICKET_CALL": ref.action_id(),
+                        "NTPD112_TICKET_NUMBER": call.number,
+                        "NTPD112_TICKET_TRUNK": self._settings.trunk,
+                        "NTPD112_TICKET_RING": str(self._settings.ring_seconds),
                         "NTPD112_TICKET_SOUND": sound,
                         "NTPD112_TICKET_KEY_SECONDS": str(self._settings.digit_seconds),
                     },
@@ -240,7 +251,10 @@ class PhoneCaller:
         ref = CallRef.of_action_id(event.get("ActionID", ""))
         if ref is None or event.get("Response") == "Success":
             return  # answered: the dialplan reports the key
-        self._report(ref, originate_failure(event.get("Reason")), None)
+        # The dialplan's Dial() status came first when the desk was rung (busy, no answer); this is the fallback for
+        # a call that never got that far (the Local channel not made).
+        await asyncio.sleep(_STATUS_GRACE_SECONDS)
+        self._report(ref, Outcome.UNREACHABLE, None)
 
     async def _user_event(self, event: dict[str, str]) -> None:
         if event.get("UserEvent") != TICKET_CALL_EVENT:
@@ -249,6 +263,9 @@ class PhoneCaller:
         digit = event.get("Digit", "").strip()[:1] or None
         if ref is None:
             log.warning("ticket phone call event without a valid reference", reference=event.get("TicketCall"))
+            return
+        if "DialStatus" in event:
+            self._report(ref, dial_failure(event["DialStatus"]), None)
             return
         outcome = digit_outcome(digit)
         if self._report(ref, outcome, digit) or outcome is not Outcome.ACKNOWLEDGED:

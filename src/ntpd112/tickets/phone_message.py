@@ -76,13 +76,13 @@ class Outcome(StrEnum):
     NOT_SENT = "not_sent"  # the call could not be placed (AMI down, no duty number, no audio)
 
 
-# OriginateResponse's Reason: Asterisk's AST_CONTROL_* of how the dialled leg ended (include/asterisk/frame.h).
-_ORIGINATE_REASONS = {"0": Outcome.UNREACHABLE, "1": Outcome.NO_ANSWER, "3": Outcome.NO_ANSWER, "5": Outcome.BUSY}
+_DIAL_STATUSES = {"BUSY": Outcome.BUSY, "NOANSWER": Outcome.NO_ANSWER}
 
 
-def originate_failure(reason: str | None) -> Outcome:
-    """The outcome of an OriginateResponse that is not Success (the duty phone never answered)."""
-    return _ORIGINATE_REASONS.get(reason or "", Outcome.UNREACHABLE)
+def dial_failure(dial_status: str | None) -> Outcome:
+    """The outcome of a duty phone that never answered, from Dial()'s DIALSTATUS (CONGESTION, CHANUNAVAIL, ...:
+    unreachable)."""
+    return _DIAL_STATUSES.get((dial_status or "").upper(), Outcome.UNREACHABLE)
 
 
 def digit_outcome(digit: str | None) -> Outcome:
