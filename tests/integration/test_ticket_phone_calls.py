@@ -43,6 +43,7 @@ async def phone_service(
         ticket_call_max_attempts=max_attempts,
         ticket_call_retry_initial_delay=retry_delay,
         ticket_call_retry_max_delay=retry_delay * 2,
+        ticket_check_interval=0.3,
     )
     service = Service(settings)
     await service.start()
@@ -60,11 +61,14 @@ async def service(local_asterisk: Any, clean_database: str, tmp_path: Path) -> A
         yield svc
 
 
-def table_with_duty_number() -> RoutingTable:
+def table_with_duty_number(fire_limits: dict[str, float] | None = None) -> RoutingTable:
     data = default_table().model_dump(mode="json")
     for agency in data["agencies"]:
         if agency["id"] == "damkar":
             agency["duty_number"] = DUTY_NUMBER
+    for category in data["categories"]:
+        if category["id"] == "fire" and fire_limits is not None:
+            category["limits"] = fire_limits
     return RoutingTable.model_validate(data)
 
 
@@ -125,6 +129,30 @@ async def test_a_busy_desk_is_retried_every_attempt_logged_and_the_ticket_stays_
         (2, "busy", None),
         (3, "busy", None),
     ]
+    assert (await ticket(service, http, ticket_id))["status"] == "sent"
+
+
+async def test_a_desk_that_hangs_up_without_a_key_is_retried_and_an_escalation_rings_again(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    # Fire shortened: the acknowledge limit is missed 1.2 s after the ticket is made, level 2 1.2 s later.
+    limits = {"acknowledge_minutes": 0.02, "resolve_minutes": 10, "escalate_minutes": 0.02}
+    await service.routing.publish(table_with_duty_number(fire_limits=limits), "test")
+    # The desk answers, listens for 1.5 s and hangs up: the dialplan's h extension reports no key.
+    async with running(SippAgent("phone-answers-then-hangs-up.xml", AGENCY_TRUNK, hold_ms=1500)):
+        ticket_id = (await hand_over(service, http, ["damkar"]))["damkar"]
+
+        async def all_failed() -> bool:
+            async with service.database.session() as session:
+                calls = (await session.scalars(select(TicketPhoneCall))).all()
+            return len(calls) == 3 and all(call.status == "failed" for call in calls)
+
+        await wait_until(all_failed, timeout=90)
+    async with service.database.session() as session:
+        reasons = sorted(call.reason for call in (await session.scalars(select(TicketPhoneCall))).all())
+    assert reasons == ["created", "escalated", "escalated"]  # made, then each escalation level
+    attempts = await logged(service, ticket_id)
+    assert len(attempts) == 9 and {(a.outcome, a.digit) for a in attempts} == {("no_digit", None)}
     assert (await ticket(service, http, ticket_id))["status"] == "sent"
 
 
