@@ -57,6 +57,7 @@ SOUNDS_SUBDIR = "tickets"
 CALLER_ID = '"NTPD 112" <112>'
 #: Seconds an answered call may last: the message twice with the pauses for the key, and the thanks.
 _TALK_LIMIT_SECONDS = 150
+_SOUND_KEEP_SECONDS = 7 * 24 * 3600
 # How long a failed Originate waits for the dialplan's own report of the Dial() status before it counts.
 _STATUS_GRACE_SECONDS = 1.0
 #: Who acknowledges: the number that pressed 1 (the ticket's history shows it).
@@ -154,7 +155,13 @@ class PhoneCaller:
         self._outbox.wake()
 
     async def start(self) -> None:
-        (self._settings.sounds_dir / SOUNDS_SUBDIR).mkdir(parents=True, exist_ok=True)
+        directory = self._settings.sounds_dir / SOUNDS_SUBDIR
+        directory.mkdir(parents=True, exist_ok=True)
+        # One file per ticket text: old ones go (a call that still needs one speaks it again).
+        cutoff = time.time() - _SOUND_KEEP_SECONDS
+        for old in directory.glob("ticket-*.wav"):
+            if old.stat().st_mtime < cutoff:
+                old.unlink(missing_ok=True)
         await self._outbox.start()
 
     async def stop(self) -> None:
