@@ -283,4 +283,6 @@ class PhoneCaller:
         except ValueError:
             return
         if found is not None:
-            await self._acknowledged(*found)
+            ticket_id, number = found
+            await self._calls.end_for_ticket(ticket_id, "acknowledged")
+            await self._acknowledged(ticket_id, number)
