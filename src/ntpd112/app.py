@@ -237,6 +237,7 @@ class Service:
                 aml_hmac_secret=settings.aml_hmac_secret,
                 webhook_secrets=self.webhook_secrets,
                 webhook_deliveries=self.webhook_deliveries,
+                phone_calls=self.phone_calls,
                 map_tiles=MapTiles(settings.map_tile_url, settings.map_tile_dir),
             ),
             HttpPolicy(

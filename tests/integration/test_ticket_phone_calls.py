@@ -130,6 +130,23 @@ async def test_a_busy_desk_is_retried_every_attempt_logged_and_the_ticket_stays_
         (3, "busy", None),
     ]
     assert (await ticket(service, http, ticket_id))["status"] == "sent"
+    # The admin follows the agency's calls; an operator may not.
+    admin = bearer(await user_token(service, "adm", "admin"))
+    async with http.get("/api/agencies/damkar/phone-calls", headers=admin) as response:
+        assert response.status == 200
+        [listed] = await response.json()
+    assert (listed["ticket_id"], listed["reason"], listed["number"]) == (ticket_id, "created", DUTY_NUMBER)
+    assert (listed["status"], listed["attempts"], listed["last_outcome"], listed["next_attempt_at"]) == (
+        "failed",
+        3,
+        "busy",
+        None,
+    )
+    operator = bearer(await user_token(service, "ani2", "operator"))
+    async with http.get("/api/agencies/damkar/phone-calls", headers=operator) as response:
+        assert response.status == 403
+    async with http.get("/api/agencies/damkar/phone-calls?limit=0", headers=admin) as response:
+        assert response.status == 400  # a bad query
 
 
 async def test_a_desk_that_hangs_up_without_a_key_is_retried_and_an_escalation_rings_again(

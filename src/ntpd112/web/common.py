@@ -38,6 +38,7 @@ from ntpd112.store.aml import AmlRepository
 from ntpd112.store.area_map import AreaMap
 from ntpd112.store.audit import AuditTrail
 from ntpd112.store.incidents import CallNotFound
+from ntpd112.store.phone_calls import PhoneCalls
 from ntpd112.store.pins import Pins
 from ntpd112.store.recordings import Recordings
 from ntpd112.store.repo import Repository
@@ -133,6 +134,7 @@ class WebDeps:
     # None (both): the service sends no webhooks; their routes answer 503 webhooks_disabled.
     webhook_secrets: WebhookSecrets | None = None
     webhook_deliveries: WebhookDeliveries | None = None
+    phone_calls: PhoneCalls | None = None
 
 
 DEPS = web.AppKey("deps", WebDeps)
