@@ -19,6 +19,8 @@ from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.eido import EidoService
 from ntpd112.dispatch.escalation import EscalationChecker
 from ntpd112.dispatch.incidents import IncidentService
+from ntpd112.dispatch.notify import Fanout, TicketEventSink
+from ntpd112.dispatch.phone_calls import PhoneCaller, PhoneCallSettings, PhoneNotifier
 from ntpd112.dispatch.routing_service import RoutingService
 from ntpd112.dispatch.tickets import TicketService
 from ntpd112.dispatch.webhooks import TicketNotifier, WebhookSender
@@ -37,8 +39,8 @@ from ntpd112.queue.controls import QueueControls
 from ntpd112.queue.events import PendingPulls, QueueEventRecorder
 from ntpd112.queue.operators import OperatorService
 from ntpd112.queue.presence import Presence
-from ntpd112.queue.spy import SpyService
 from ntpd112.queue.pull_events import PullEventRecorder
+from ntpd112.queue.spy import SpyService
 from ntpd112.queue.wallboard import WallboardService
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.aml import AmlRepository
@@ -52,6 +54,7 @@ from ntpd112.store.history import CallerHistory
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.journal import Journal
 from ntpd112.store.locations import LocationLookup
+from ntpd112.store.phone_calls import PhoneCalls
 from ntpd112.store.pins import Pins
 from ntpd112.store.presence import PresenceLog
 from ntpd112.store.recordings import Recordings
@@ -64,6 +67,7 @@ from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
 from ntpd112.store.wallboard import WallboardRepository
 from ntpd112.store.webhooks import WebhookDeliveries, WebhookSecrets
+from ntpd112.tickets.flow import TicketStatus
 from ntpd112.web.app import Accounts, HttpPolicy, WebDeps, create_app
 from ntpd112.web.hardening import HardenedAppRunner, server_tls_context
 from ntpd112.web.map_tiles import MapTiles
@@ -143,9 +147,32 @@ class Service:
             timeout=settings.webhook_timeout,
             max_attempts=settings.webhook_max_attempts,
         )
-        notifier = TicketNotifier(
-            ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake, settings.eido_domain
-        )
+        sinks: list[TicketEventSink] = [
+            TicketNotifier(ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake, settings.eido_domain)
+        ]
+        self.phone_calls = PhoneCalls(self.database)
+        self.phone_caller: PhoneCaller | None = None
+        if settings.asterisk_sounds_dir is not None:
+            self.phone_caller = PhoneCaller(
+                self.phone_calls,
+                ticket_rows,
+                self.ami,
+                # Late-bound: the ticket service is made below, with this caller among its notifiers.
+                lambda ticket_id, who, reason: self.tickets.transition(
+                    ticket_id, TicketStatus.ACKNOWLEDGED, who, reason, None
+                ),
+                Backoff(settings.ticket_call_retry_initial_delay, settings.ticket_call_retry_max_delay),
+                PhoneCallSettings(
+                    trunk=room.agency_trunk.name,
+                    sounds_dir=settings.asterisk_sounds_dir,
+                    ring_seconds=settings.ticket_call_ring_seconds,
+                    digit_seconds=settings.ticket_call_key_seconds,
+                    max_attempts=settings.ticket_call_max_attempts,
+                ),
+            )
+            self.phone_caller.attach(self.ami)
+            sinks.append(PhoneNotifier(ticket_rows, self.phone_calls, self.routing, self.phone_caller.wake))
+        notifier = Fanout(sinks)
         self.tickets = TicketService(ticket_rows, incidents, self.routing, notifier)
         self.photos = TicketPhotos(
             self.database,
@@ -241,6 +268,7 @@ class Service:
                 aml_hmac_secret=settings.aml_hmac_secret,
                 webhook_secrets=self.webhook_secrets,
                 webhook_deliveries=self.webhook_deliveries,
+                phone_calls=self.phone_calls,
                 map_tiles=MapTiles(settings.map_tile_url, settings.map_tile_dir),
                 eido=self.eido,
             ),
@@ -292,6 +320,10 @@ class Service:
         await self.reconciler.start()
         await self.webhooks.start()
         await self.escalation_checker.start()
+        if self.phone_caller is not None:
+            await self.phone_caller.start()
+        else:
+            log.info("phone notifications of tickets off: NTPD112_ASTERISK_SOUNDS_DIR is not set")
         if self.monthly is not None:
             await self.monthly.start()
         self._runner = HardenedAppRunner(
@@ -315,6 +347,8 @@ class Service:
             await self._runner.cleanup()
         await self.reconciler.stop()
         await self.escalation_checker.stop()
+        if self.phone_caller is not None:
+            await self.phone_caller.stop()
         await self.webhooks.stop()
         if self.monthly is not None:
             await self.monthly.stop()

@@ -26,5 +26,10 @@ class Backoff:
         delay = min(self._initial * self._factor ** min(failures - 1, 64), self._maximum)
         return delay * random.uniform(0.8, 1.0)  # noqa: S311 - jitter, not cryptography
 
+    def retry_in(self, attempt: int, max_attempts: int) -> float | None:
+        """After failed attempt number `attempt` of at most `max_attempts`: the delay before the next one, or None
+        when that was the last (shared by the agency webhooks and the phone notifications of tickets)."""
+        return None if attempt >= max_attempts else self.delay_after(attempt)
+
     def reset(self) -> None:
         self._current = self._initial

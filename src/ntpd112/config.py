@@ -108,6 +108,16 @@ class Settings(BaseSettings):
     eido_domain: str = Field(
         "ntpd112.invalid", pattern=r"^[a-z0-9]([a-z0-9-]{0,62}\.)*[a-z0-9-]{1,63}$", max_length=200
     )
+    # Phone notifications of tickets (dispatch/phone_calls.py, docs/TICKETS.md): the directory Asterisk plays
+    # `ntpd112/...` sounds from, as this host sees it (the messages are spoken into its tickets/ subdirectory; None:
+    # no phone notifications), seconds the duty phone rings, seconds for the key after each playing of the message,
+    # attempts, and the retry backoff's first delay and cap in seconds.
+    asterisk_sounds_dir: Path | None = None
+    ticket_call_ring_seconds: int = Field(30, ge=5, le=120)
+    ticket_call_key_seconds: int = Field(5, ge=2, le=30)
+    ticket_call_max_attempts: int = Field(5, ge=1, le=20)
+    ticket_call_retry_initial_delay: float = Field(60.0, gt=0, le=3600)
+    ticket_call_retry_max_delay: float = Field(600.0, gt=0, le=24 * 3600)
     # Seconds between the checks for tickets past their time limits (dispatch/escalation.py).
     ticket_check_interval: float = Field(30.0, ge=0.2, le=600)
     # Photos attached to tickets (store/attachments.py): stored as files in this directory (created at start-up,
@@ -147,6 +157,12 @@ class Settings(BaseSettings):
     def _webhook_backoff_grows(self) -> Settings:
         if self.webhook_retry_max_delay < self.webhook_retry_initial_delay:
             raise ValueError("webhook_retry_max_delay is shorter than webhook_retry_initial_delay")
+        return self
+
+    @model_validator(mode="after")
+    def _ticket_call_backoff_grows(self) -> Settings:
+        if self.ticket_call_retry_max_delay < self.ticket_call_retry_initial_delay:
+            raise ValueError("ticket_call_retry_max_delay is shorter than ticket_call_retry_initial_delay")
         return self
 
     @property

@@ -33,7 +33,7 @@ from ntpd112.app import Service
 from ntpd112.cli.service import migrate_database
 from ntpd112.clock import utcnow
 from ntpd112.config import Settings, load_local_asterisk_settings
-from ntpd112.devtools.local_asterisk import LocalAsterisk, local_asterisk_lock
+from ntpd112.devtools.local_asterisk import PROMPT_SOUNDS_SUBDIR, LocalAsterisk, local_asterisk_lock
 from ntpd112.dispatch.incidents import IncidentChange
 from ntpd112.logs import configure_logging
 from ntpd112.pbx.ami_actions import QueueRemove
@@ -219,6 +219,7 @@ def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Se
         "asterisk_config_dir": load_local_asterisk_settings().asterisk_root / "etc/asterisk",
         "recordings_dir": load_local_asterisk_settings().asterisk_root / "var/spool/asterisk/monitor",
         "queue_log_path": load_local_asterisk_settings().asterisk_root / "var/log/asterisk/queue_log",
+        "asterisk_sounds_dir": load_local_asterisk_settings().asterisk_root / PROMPT_SOUNDS_SUBDIR,
         "aml_hmac_secret": AML_TEST_SECRET,
         # Where the session's Asterisk writes its CDRs (see `local_asterisk`), straight, also when a test routes
         # `database_url` through a proxy it cuts. The CDRs are truncated with everything else before each test.

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ntpd112.config import DEFAULT_STATE_DIR, LocalAsteriskSettings
+from ntpd112.devtools.local_asterisk import PROMPT_SOUNDS_SUBDIR
 from ntpd112.logs import get_logger
 
 log = get_logger(__name__)
@@ -64,12 +65,13 @@ def ensure_env_file(path: Path, machine_file: Path = MACHINE_CREDENTIALS) -> dic
     machine_values = _append_missing(machine_file, machine_values, generated)
     values = _append_missing(path, _read_env(path), machine_values)
     # The service writes the fail-safe routes include into the local Asterisk's configuration directory and serves
-    # the recordings its MixMonitor writes.
+    # the recordings its MixMonitor writes; it speaks tickets' phone notifications into its sounds directory.
     asterisk_root = values.get("NTPD112_ASTERISK_ROOT", str(LocalAsteriskSettings().asterisk_root))
     local = {
         "NTPD112_ASTERISK_CONFIG_DIR": f"{asterisk_root}/etc/asterisk",
         "NTPD112_RECORDINGS_DIR": f"{asterisk_root}/var/spool/asterisk/monitor",
         "NTPD112_QUEUE_LOG_PATH": f"{asterisk_root}/var/log/asterisk/queue_log",
+        "NTPD112_ASTERISK_SOUNDS_DIR": f"{asterisk_root}/{PROMPT_SOUNDS_SUBDIR}",
     }
     return _append_missing(path, values, local)
 

@@ -29,6 +29,7 @@ from ntpd112.dispatch.routing_service import ROUTES_INCLUDE_FILE, write_dialplan
 from ntpd112.logs import get_logger
 from ntpd112.paths import ASTERISK_DIR, DIALPLAN_DIR, LOCAL_ASTERISK_LOCK
 from ntpd112.pbx.asterisk_config import load_trunks, render_include_files
+from ntpd112.pbx.speech import speak, to_asterisk_wav
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.routing.defaults import default_table
 
@@ -260,14 +261,10 @@ class LocalAsterisk:
             stamp = target.with_suffix(".source")
             if target.exists() and stamp.exists() and stamp.read_text() == source_id:
                 continue
-            spoken = target.with_suffix(".espeak.wav")
             if recording.exists():
-                shutil.copyfile(recording, spoken)
+                to_asterisk_wav(recording, target)
             else:
-                subprocess.run(["espeak-ng", "-v", "id", "-s", "150", "-w", str(spoken), text], check=True)
-            # Asterisk's wav format is 8 kHz, 16-bit, mono.
-            subprocess.run(["sox", str(spoken), "-r", "8000", "-c", "1", "-b", "16", str(target)], check=True)
-            spoken.unlink()
+                speak(text, target)
             stamp.write_text(source_id)
         hold_dir = target_dir / "hold"
         hold_dir.mkdir(exist_ok=True)

@@ -8,8 +8,6 @@ and query are never logged (a gateway's URL may carry a token).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -20,13 +18,13 @@ import aiohttp
 
 from ntpd112.backoff import Backoff
 from ntpd112.clock import utcnow
+from ntpd112.dispatch.outbox import OutboxLoop
 from ntpd112.logs import get_logger
 from ntpd112.routing.deadlines import Deadline, Escalation, calendar_of, schedule
 from ntpd112.routing.tables import RoutingTable, TableSource
 from ntpd112.store.eido import ticket_facts
 from ntpd112.store.tickets import TicketRecord, TicketRepository
 from ntpd112.store.webhooks import AttemptResult, DueDelivery, WebhookDeliveries, WebhookSecrets
-from ntpd112.tasks import TaskSet
 from ntpd112.tickets.eido import to_eido
 from ntpd112.tickets.webhooks import (
     WebhookBody,
@@ -40,9 +38,6 @@ from ntpd112.tickets.webhooks import (
 )
 
 log = get_logger(__name__)
-_BATCH = 20
-# Without a wake-up the sender looks at the table this often (a delivery queued by another service, a lease ended).
-_IDLE_POLL_SECONDS = 30.0
 
 
 class TicketNotifier:
@@ -165,46 +160,24 @@ class WebhookSender:
         self._backoff = backoff
         self._timeout = timeout
         self._max_attempts = max_attempts
-        self._wake = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
-        self._tasks = TaskSet("webhooks")
+        # The lease covers one attempt with room to spare; a service that died mid-attempt frees it after that.
+        lease = timedelta(seconds=timeout * 2 + 5)
+        self._outbox = OutboxLoop(
+            "webhooks", lambda limit: deliveries.claim_due(limit, lease), deliveries.next_due_at, self._attempt
+        )
 
     def wake(self) -> None:
-        self._wake.set()
+        self._outbox.wake()
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
-        self._tasks.spawn(self._run(), name="webhook-sender")
+        await self._outbox.start()
 
     async def stop(self) -> None:
-        await self._tasks.aclose()
+        await self._outbox.stop()
         if self._session is not None:
             await self._session.close()
-
-    async def _run(self) -> None:
-        # The lease covers one attempt with room to spare; a service that died mid-attempt frees it after that.
-        lease = timedelta(seconds=self._timeout * 2 + 5)
-        while True:
-            self._wake.clear()
-            wait = _IDLE_POLL_SECONDS
-            try:
-                due = await self._deliveries.claim_due(_BATCH, lease)
-                if due:
-                    outcomes = await asyncio.gather(*(self._attempt(d) for d in due), return_exceptions=True)
-                    for delivery, outcome in zip(due, outcomes, strict=True):
-                        if isinstance(outcome, Exception):
-                            # Its lease ends and it is claimed again: the attempt is not lost.
-                            log.error("webhook attempt not recorded", delivery=str(delivery.id), exc_info=outcome)
-                    continue
-                next_at = await self._deliveries.next_due_at()
-                if next_at is not None:
-                    wait = min(max((next_at - utcnow()).total_seconds(), 0.0), _IDLE_POLL_SECONDS)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("webhook sender: the deliveries could not be read; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
 
     async def _attempt(self, delivery: DueDelivery) -> None:
         at = utcnow()
@@ -218,7 +191,7 @@ class WebhookSender:
             url = str(agency.webhook.url)
             host = urlsplit(url).hostname
             result = await self._post(url, secret, delivery)
-        retry_in = None if delivery.attempt >= self._max_attempts else self._backoff.delay_after(delivery.attempt)
+        retry_in = self._backoff.retry_in(delivery.attempt, self._max_attempts)
         status = await self._deliveries.record_attempt(delivery, result, retry_in, at)
         log.info(
             "webhook attempt",

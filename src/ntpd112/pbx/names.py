@@ -14,6 +14,11 @@ OPERATOR_CONTEXT = "ntpd112-operator"  # operator phones: they may dial nothing 
 CALLBACK_CONTEXT = "ntpd112-callback"  # callbacks: ring the operator, then the caller
 DISPATCH_CONTEXT = "ntpd112-dispatch"  # where dispatch parks channels it hands back to the dialplan
 PULL_CONTEXT = "ntpd112-pull"  # a supervisor pulls a waiting caller to one phone, back to the queue on no answer
+TICKET_CALL_CONTEXT = "ntpd112-ticket-call"  # a ticket's phone notification: the message, then one key
+TICKET_CALL_DIAL_EXTENSION = "dial"  # the Local channel's half that rings the duty number
+TICKET_CALL_MESSAGE_EXTENSION = "message"  # the half that plays the message once the desk answers
+# The UserEvent that context sends once the desk has heard the message (or hung up), and its fields.
+TICKET_CALL_EVENT = "Ntpd112TicketCall"
 DESK_CONTEXT = "ntpd112-refuse-all"  # agency desk phones: they are rung, they dial nothing
 ROUTES_CONTEXT = "ntpd112-routes"  # the rendered fail-safe routes include
 SPY_CONTEXT = "ntpd112-spy"  # a supervisor's phone, once answered, listens to an operator's call (ChanSpy)

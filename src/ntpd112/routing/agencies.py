@@ -138,6 +138,10 @@ class Agency(BaseModel):
     duty: list[Contact] = Field(default_factory=list, max_length=10)
     #: This agency's own time limits for some categories, instead of the category's (routing/deadlines.py).
     limits: dict[CategoryId, TimeLimits] = Field(default_factory=dict, max_length=64)
+    #: The number the service rings through the agency trunk when a ticket is made for the agency or escalates
+    #: (dispatch/phone_calls.py, docs/TICKETS.md); pressing 1 on that call acknowledges the ticket. Digits only: it
+    #: ends up in a dial string (PJSIP/<number>@<trunk>).
+    duty_number: DialNumber | None = None
 
 
 class RingStrategy(StrEnum):

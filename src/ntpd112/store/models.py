@@ -384,6 +384,49 @@ class WebhookAttempt(Base):
     duration_ms: Mapped[float] = mapped_column(Double)
 
 
+TICKET_PHONE_CALL_STATUSES = ("pending", "acknowledged", "failed", "cancelled")
+
+
+class TicketPhoneCall(Base):
+    """A phone notification of a ticket to its agency's duty number (dispatch/phone_calls.py): pending until the
+    desk presses 1 (acknowledged), the last attempt (failed), or the ticket no longer waits for the agency
+    (cancelled: acknowledged on its web page, cancelled by the room). Pending rows outlive a restart; an attempt is
+    leased like a webhook delivery."""
+
+    __tablename__ = "ticket_phone_calls"
+    __table_args__ = (
+        CheckConstraint("status IN ('" + "', '".join(TICKET_PHONE_CALL_STATUSES) + "')", name="status"),
+        Index("ix_ticket_phone_calls_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))  # created | escalated
+    number: Mapped[str] = mapped_column(String(15))  # the duty number when the call was queued
+    text: Mapped[str] = mapped_column(Text)  # what is spoken, fixed when queued
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TicketPhoneCallAttempt(Base):
+    """Every attempt at a phone notification: when, how it ended (tickets/phone_message.Outcome), the key pressed."""
+
+    __tablename__ = "ticket_phone_call_attempts"
+    __table_args__ = (UniqueConstraint("call_id", "attempt", name="uq_ticket_phone_call_attempts_call_attempt"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket_phone_calls.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    digit: Mapped[str | None] = mapped_column(String(1))
+    duration_ms: Mapped[float] = mapped_column(Double)
+
+
 class TicketCounter(Base):
     """The last ticket number given in a year (numbers restart at 1 every year)."""
 

@@ -1,8 +1,7 @@
 """Agency webhooks in PostgreSQL: the agencies' signing secrets (write-only), the deliveries waiting to be posted and
 every attempt at them.
 
-A delivery is claimed for one attempt by moving its next_attempt_at past the attempt's time limit (a lease): two
-services never post it at once, and one that dies mid-attempt leaves it to be claimed again when the lease ends.
+A delivery is claimed for one attempt with a lease (store/outbox.py): two services never post it at once.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 
 from ntpd112.clock import utcnow
+from ntpd112.store import outbox
 from ntpd112.store.db import Database
 from ntpd112.store.models import AgencyWebhookSecret, WebhookAttempt, WebhookDelivery
 
@@ -136,38 +136,14 @@ class WebhookDeliveries:
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[DueDelivery]:
         """Pending deliveries whose time has come (oldest first), each leased for one attempt."""
-        now = utcnow()
-        due = (
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        model = WebhookDelivery
+        rows = await outbox.claim_due(
+            self._database, model, limit, lease, model.id, model.agency, model.event, model.body, model.attempts
         )
-        claim = (
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=now + lease)
-            .returning(
-                WebhookDelivery.id,
-                WebhookDelivery.agency,
-                WebhookDelivery.event,
-                WebhookDelivery.body,
-                WebhookDelivery.attempts,
-            )
-        )
-        async with self._database.session() as session, session.begin():
-            rows = (await session.execute(claim)).all()
         return [DueDelivery(row.id, row.agency, row.event, row.body, row.attempts + 1) for row in rows]
 
     async def next_due_at(self) -> datetime | None:
-        async with self._database.session() as session:
-            return await session.scalar(
-                select(WebhookDelivery.next_attempt_at)
-                .where(WebhookDelivery.status == "pending")
-                .order_by(WebhookDelivery.next_attempt_at)
-                .limit(1)
-            )
+        return await outbox.next_due_at(self._database, WebhookDelivery)
 
     async def record_attempt(
         self, delivery: DueDelivery, result: AttemptResult, retry_in: float | None, at: datetime

@@ -1,4 +1,5 @@
-"""REST for the agencies' webhooks (admins): which agencies post their tickets where, and their signing secrets.
+"""REST for the agencies' webhooks (admins): which agencies post their tickets where, and their signing secrets; and
+the log of the phone notifications of their tickets.
 
 The webhook's URL is part of the agency in the routing table (published like any table change, so reviewed in its
 diff); the secret is set here apart, write-only: no answer ever carries it, the audit trail records the request
@@ -13,6 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ntpd112.routing.agencies import Slug
+from ntpd112.store.phone_calls import PhoneCallView
 from ntpd112.store.webhooks import DeliveryView, WebhookDeliveries, WebhookSecrets
 from ntpd112.tickets.webhooks import SECRET_PATTERN
 from ntpd112.web.common import DEPS, ApiError, Identity
@@ -117,3 +119,16 @@ async def delete_webhook_secret(request: web.Request, path: AgencyPath) -> web.R
 async def list_deliveries(request: web.Request, path: AgencyPath, query: DeliveryQuery) -> list[DeliveryView]:
     _, deliveries = _webhooks(request)
     return await deliveries.recent(path.agency, query.limit)
+
+
+@routes.get(
+    "/api/agencies/{agency}/phone-calls",
+    access="admin",
+    summary="An agency's phone notifications of tickets, newest first: state, attempts, the last attempt's outcome",
+    refusals={503: ("phone_calls_disabled",)},
+)
+async def list_phone_calls(request: web.Request, path: AgencyPath, query: DeliveryQuery) -> list[PhoneCallView]:
+    calls = request.app[DEPS].phone_calls
+    if calls is None:
+        raise ApiError(503, "phone_calls_disabled", "this service keeps no phone notifications")
+    return await calls.recent(path.agency, query.limit)

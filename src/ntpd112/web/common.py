@@ -43,6 +43,7 @@ from ntpd112.store.area_map import AreaMap
 from ntpd112.store.attachments import TicketPhotos
 from ntpd112.store.audit import AuditTrail
 from ntpd112.store.incidents import CallNotFound
+from ntpd112.store.phone_calls import PhoneCalls
 from ntpd112.store.pins import Pins
 from ntpd112.store.recordings import Recordings
 from ntpd112.store.repo import Repository
@@ -143,6 +144,7 @@ class WebDeps:
     webhook_deliveries: WebhookDeliveries | None = None
     # None: the EIDO routes answer 503 eido_disabled (web/eido_routes.py).
     eido: EidoService | None = None
+    phone_calls: PhoneCalls | None = None
 
 
 DEPS = web.AppKey("deps", WebDeps)
