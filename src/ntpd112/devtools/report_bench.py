@@ -3,17 +3,17 @@ wallboard's queries timed.
 
 The calls are spread evenly over the 365 days that end with the measured month, generated inside PostgreSQL
 (generate_series, a fixed seed): about 80 % answered, 12 % abandoned (a quarter of them phantom), the rest
-unanswered; every answered call classified (prank, silent, information, complaints, emergencies), emergencies
-dispatched to an agency that mostly answers; four to six timeline events a call; 300 desa in 29 kecamatan (as in
-Kabupaten Tangerang).
+unanswered; 300 desa in 29 kecamatan (as in Kabupaten Tangerang). Then every answered call's incident, the
+timelines (dispatches included), tickets, escalations and operator presence: devtools/report_bench_data.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from time import perf_counter
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -21,17 +21,21 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.clock import utcnow
+from ntpd112.devtools import report_bench_data as data
 from ntpd112.reports.export import render
 from ntpd112.reports.rules import ReportRange, report_names
-from ntpd112.reports.wallboard import today_range
+from ntpd112.reports.wallboard import AVERAGE_DAYS, INCIDENT_WINDOW, today_range
 from ntpd112.room.config import ReportSettings
+from ntpd112.store import wallboard as wb
 from ntpd112.store.db import Database
 from ntpd112.store.reports import ReportRepository
 from ntpd112.store.wallboard import WallboardRepository
+from ntpd112.store.wallboard_dispatch import open_dispatches, past_limits
 
 BENCH_DATABASE = "ntpd112_bench"
 _BATCH = 200_000
 WIB = ZoneInfo("Asia/Jakarta")
+T = TypeVar("T")
 
 # One row per call: its outcome and timings drawn from `r` (uniform 0-1) and `s` (another draw).
 _CALLS = """
@@ -55,40 +59,6 @@ FROM (
            random() AS r, random() AS s
     FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g
 ) AS drawn
-"""
-
-_INCIDENTS = """
-INSERT INTO incidents (id, call_id, category, status, created_by, updated_by, created_at, updated_at)
-SELECT md5('bench-incident-' || c.uniqueid)::uuid, c.id,
-       (ARRAY['prank', 'prank', 'prank', 'prank', 'silent', 'silent', 'silent', 'silent', 'information',
-              'medical', 'fire', 'traffic_accident', 'non_emergency', 'road', 'crime', 'wrong_number']
-       )[1 + floor(random() * 16)::int],
-       'closed', c.operator, c.operator, c.operator_answered_at, c.operator_answered_at
-FROM calls c
-WHERE c.uniqueid LIKE 'bench-%' AND c.operator_answered_at IS NOT NULL
-"""
-
-_EVENTS = """
-INSERT INTO call_events (id, call_id, at, type, data)
-SELECT gen_random_uuid(), c.id, e.at, e.type, e.data
-FROM calls c
-LEFT JOIN incidents i ON i.call_id = c.id
-CROSS JOIN LATERAL (VALUES
-    (c.offered_at, 'offered', '{}'::jsonb),
-    (c.offered_at + interval '1 second', 'queued', '{}'::jsonb),
-    (c.operator_answered_at, 'operator_answered', jsonb_build_object('operator', c.operator)),
-    (c.abandoned_at, 'abandoned', '{}'::jsonb),
-    (CASE WHEN i.category IN ('medical', 'fire', 'traffic_accident', 'crime')
-          THEN c.operator_answered_at + interval '40 seconds' END,
-     'dispatch_attempt', jsonb_build_object('agency', CASE i.category WHEN 'fire' THEN 'damkar'
-                                                      WHEN 'crime' THEN 'polres' ELSE 'psc119' END)),
-    (CASE WHEN i.category IN ('medical', 'fire', 'traffic_accident', 'crime') AND random() < 0.9
-          THEN c.operator_answered_at + interval '52 seconds' END,
-     'agency_answered', jsonb_build_object('agency', CASE i.category WHEN 'fire' THEN 'damkar'
-                                                     WHEN 'crime' THEN 'polres' ELSE 'psc119' END)),
-    (c.ended_at, 'ended', '{}'::jsonb)
-) AS e(at, type, data)
-WHERE c.uniqueid LIKE 'bench-%' AND e.at IS NOT NULL
 """
 
 
@@ -117,27 +87,37 @@ async def create_database(bench_url: str) -> None:
         await admin.dispose()
 
 
-async def fill(bench_url: str, calls: int, month: date, say: Callable[[str], None]) -> None:
-    """`calls` calls over the year up to the end of `month`, into the migrated, empty scratch database."""
-    start = _next_month(month) - timedelta(days=365)
+async def fill(bench_url: str, calls: int, month: date, now: datetime, say: Callable[[str], None]) -> None:
+    """`calls` calls over the year up to the end of `month`, into the migrated, empty scratch database, with their
+    incidents, timelines, tickets and escalations (devtools/report_bench_data.py); `now`: the wallboard's moment."""
+    start = datetime.combine(_next_month(month) - timedelta(days=365), time(0), WIB)
+    end = datetime.combine(_next_month(month), time(0), WIB)
     engine = create_async_engine(bench_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT setseed(0.112)"))
             for first in range(1, calls + 1, _BATCH):
                 last = min(first + _BATCH - 1, calls)
-                await connection.execute(
-                    text(_CALLS),
-                    {"start": datetime.combine(start, time(0), WIB), "total": calls, "first": first, "last": last},
-                )
+                await connection.execute(text(_CALLS), {"start": start, "total": calls, "first": first, "last": last})
                 say(f"calls {last:,}/{calls:,}")
-            await connection.execute(text(_INCIDENTS))
-            say("incidents")
-            await connection.execute(text(_EVENTS))
-            say("timeline events")
+            for label, statement in data.STEPS:
+                started = perf_counter()
+                await connection.execute(text(statement), data.parameters(statement, now, start, end))
+                say(f"{label} ({perf_counter() - started:.1f} s)")
+            counts = (await connection.execute(text(data.COUNTS))).one()
+            say(
+                "calls {:,}, incidents {:,} ({:,} dispatched), timeline events {:,}, tickets {:,}, breaches {:,}, "
+                "presence rows {:,}".format(*counts)
+            )
             await connection.execute(text("VACUUM ANALYZE"))
     finally:
         await engine.dispose()
+
+
+def wallboard_now(month: date, timezone: str) -> datetime:
+    """The wallboard's moment: 18:00 room time on the month's last day, so that "today" and the 7 days before it
+    are full of generated calls."""
+    return datetime.combine(_next_month(month) - timedelta(days=1), time(18), ZoneInfo(timezone))
 
 
 async def time_month(bench_url: str, month: date, settings: ReportSettings, runs: int) -> BenchResult:
@@ -167,23 +147,51 @@ def _next_month(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-async def time_wallboard(bench_url: str, month: date, settings: ReportSettings, runs: int) -> list[float]:
-    """The wallboard's queries (store/wallboard.py, everything GET /api/wallboard reads from PostgreSQL) at 18:00
-    room time on the month's last day, so that "today" and the 7 days before it are full of generated calls."""
-    last_day = _next_month(month) - timedelta(days=1)
-    now = datetime.combine(last_day, time(18), ZoneInfo(settings.timezone))
+@dataclass(frozen=True)
+class WallboardTimes:
+    reads: list[float]  # everything GET /api/wallboard reads, as the service runs it (a warm cache from the 2nd)
+    parts: dict[str, list[float]]  # each query of it, in one REPEATABLE READ transaction per run
+
+
+async def time_wallboard(bench_url: str, month: date, settings: ReportSettings, runs: int) -> WallboardTimes:
+    """The wallboard's queries (store/wallboard.py, everything GET /api/wallboard reads from PostgreSQL) at
+    wallboard_now(), whole and one by one."""
+    now = wallboard_now(month, settings.timezone)
+    day = today_range(now, settings.timezone)
+    phantom = settings.phantom_abandon_seconds
     categories, agency_names = report_names(None)
     database = Database(bench_url)
     await database.start()
     try:
         repository = WallboardRepository(database)
-        timings = []
+        reads = []
         for _ in range(runs):
             started = perf_counter()
-            await repository.read(
-                now, today_range(now, settings.timezone), settings.phantom_abandon_seconds, categories, agency_names
-            )
-            timings.append(perf_counter() - started)
+            await repository.read(now, day, phantom, categories, agency_names)
+            reads.append(perf_counter() - started)
+        parts: dict[str, list[float]] = {}
+        for _ in range(runs):
+            async with database.session() as session, session.begin():
+                await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+
+                async def timed(name: str, query: Awaitable[T]) -> T:
+                    started = perf_counter()
+                    result = await query
+                    parts.setdefault(name, []).append(perf_counter() - started)
+                    return result
+
+                before = day.start - timedelta(days=AVERAGE_DAYS)
+                await timed("7 days' hours (cached 10 min)", wb._hours_rows(session, before, day.start))
+                _, open_ids, failed = await timed(
+                    "incidents of the last 24 h", wb._recent_incidents(session, now - INCIDENT_WINDOW, day)
+                )
+                await timed("waiting calls", wb._waiting(session, now, phantom))
+                await timed("operators", wb._operators(session, now))
+                await timed("today (outcomes, hours, abandoned)", wb._today(session, day, phantom, [], {}))
+                await timed("open incidents (map)", wb._open_incidents(session, open_ids, categories))
+                await timed("open tickets (30 days)", wb._tickets(session, now, agency_names))
+                await timed("open dispatches", open_dispatches(session, now, failed, categories, agency_names))
+                await timed("tickets past their limits", past_limits(session, now, categories, agency_names))
     finally:
         await database.stop()
-    return timings
+    return WallboardTimes(reads, parts)

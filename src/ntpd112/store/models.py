@@ -259,6 +259,12 @@ class Ticket(Base):
         CheckConstraint("status IN ('" + "', '".join(TICKET_STATUSES) + "')", name="status"),
         UniqueConstraint("incident_id", "agency", name="uq_tickets_incident_agency"),
         Index("ix_tickets_agency_status", "agency", "status"),
+        # The wallboard's open tickets and those past their limits (migration 0014): the few open among many.
+        Index(
+            "ix_tickets_open_created_at",
+            "created_at",
+            postgresql_where=text("status IN ('new', 'sent', 'acknowledged', 'en_route', 'on_scene', 'resolved')"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
