@@ -6,7 +6,8 @@ accident (key 6) and hands it over (key I): one ticket for the police (polres) a
   ticket is acknowledged by phone, live on the operator's card;
 - psc119 has a shortened acknowledge limit (3 s, its own limits in the routing table): its ticket escalates, shown
   on the supervisor's wallboard and on psc119's phone screen; the psc119 user then acknowledges it on the phone
-  screen (390x844), adds a photo, goes en route, on scene, writes the report and resolves; the supervisor closes it.
+  screen (390x844), adds a photo, goes en route, on scene, writes the report and resolves; the supervisor closes it
+  with the final report on the tickets screen of every agency (/tickets).
 Every state is checked on the screens and in PostgreSQL. Screenshots: docs/screenshots/e2e-*.png.
 """
 
@@ -14,12 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
@@ -176,9 +175,22 @@ async def test_a_call_becomes_two_tickets_followed_to_the_end(
         assert await phone.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         await phone.screenshot("e2e-agency-resolved")
 
-        # The supervisor closes it with the final report (there is no supervisor ticket screen yet: the API, as
-        # sinta); psc119's open ticket shows it closed, live.
-        await close_as_supervisor(service, ambulance)
+        # The supervisor goes from the wall to every agency's tickets, opens psc119's and closes it with the final
+        # report (closing comes first; reopening is the other choice); psc119's open ticket shows it closed, live.
+        await wall.page.get_by_role("link", name="Tiket", exact=True).click()
+        await expect(wall.page.get_by_role("heading", name="Tiket semua OPD")).to_be_visible()
+        listed = wall.page.locator(f'[data-ticket="{ambulance}"]')
+        await expect(listed).to_contain_text("Selesai ditangani")
+        await expect(listed.locator("[data-agency]")).to_have_text("psc119")
+        await expect(wall.page.locator(f'[data-ticket="{police}"]')).to_contain_text("Diterima")
+        await listed.click()
+        await expect(wall.page.get_by_text("Nomor penelepon")).to_be_visible()  # staff see the caller's number
+        await expect(wall.page.locator("[data-move]")).to_have_text(["Tutup dengan laporan", "Buka kembali"])
+        await wall.page.get_by_role("button", name="Tutup dengan laporan").click()
+        await wall.page.get_by_label("Laporan akhir").fill(FINAL_REPORT)
+        await wall.page.get_by_role("button", name="Tutup dengan laporan").click()
+        await expect(wall.page.locator("article [data-status]").first).to_have_text("Ditutup")
+        await wall.screenshot("e2e-supervisor-closed")
         await expect(status).to_have_text("Ditutup", timeout=LIVE_MS)
         await expect(phone.page.locator("[data-move]")).to_have_count(0)
         await phone.screenshot("e2e-agency-closed")
@@ -218,18 +230,3 @@ async def test_a_call_becomes_two_tickets_followed_to_the_end(
     ]
     assert ambulance_events[7].text == REPORT and ambulance_events[-1].text == FINAL_REPORT
     assert [e.at for e in ambulance_events] == sorted(e.at for e in ambulance_events)
-
-
-async def close_as_supervisor(service: Service, ticket_number: str) -> None:
-    async with service.database.session() as session:
-        ticket_id: uuid.UUID | None = await session.scalar(select(Ticket.id).where(Ticket.number == ticket_number))
-    token = await user_token(service, "sinta", "supervisor")
-    async with (
-        aiohttp.ClientSession(base_url=f"http://127.0.0.1:{service.settings.http_port}") as http,
-        http.post(
-            f"/api/tickets/{ticket_id}/transitions",
-            json={"to": "closed", "report": FINAL_REPORT},
-            headers={"Authorization": f"Bearer {token}"},
-        ) as response,
-    ):
-        assert response.status == 200, await response.text()
