@@ -83,7 +83,7 @@ async def test_an_admin_adds_an_opd_and_imports_contacts(console: Watched, servi
     await expect(page.get_by_test_id("agency-duty-number")).to_have_value("0215550002")
     await page.get_by_test_id("agency-duty-number").fill("021-555&2")
     await page.get_by_test_id("agency-save").click()
-    await expect(problems).to_contain_text("agency.duty_number: String should match pattern")
+    await expect(problems).to_contain_text("agencies[pupr].duty_number: String should match pattern")
     await expect(page.locator("label.bad", has=page.get_by_test_id("agency-duty-number"))).to_have_count(1)
     await page.get_by_role("button", name="Batal").click()
     assert service.routing.current.info.version == 2

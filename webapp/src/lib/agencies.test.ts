@@ -66,8 +66,6 @@ describe("the agency form", () => {
     expect(fieldOfIssue({ section: "agencies", field: "webhook.url" })).toBe("webhookUrl");
     expect(fieldOfIssue({ section: "rules", field: "categories[0]" })).toBe("categories");
     expect(fieldOfIssue({ section: "rules", field: "chain[1].target" })).toBeNull();
-    // Refused in the request itself (the body's `agency`), before the table is built.
-    expect(fieldOfIssue({ field: "agency.duty_number" })).toBe("dutyNumber");
-    expect(fieldOfIssue({ field: "agency.numbers.0" })).toBe("numbers");
+    expect(fieldOfIssue({ section: "agencies", field: "duty_number" })).toBe("dutyNumber");
   });
 });

@@ -177,8 +177,7 @@ export function formOf(draft: AgencyDraft): { form: AgencyForm } | { problem: Dr
 
 /** The draft field a refusal of the service is about ("agencies[pupr].desks.0: ..." -> "desks"), if any. */
 export function fieldOfIssue(issue: { section?: string; field?: string }): keyof AgencyDraft | null {
-  // A request the service refuses before the table is built names its fields inside the body ("agency.numbers.0").
-  const head = (issue.field ?? "").replace(/^agency\./, "").split(/[.[]/)[0] ?? "";
+  const head = (issue.field ?? "").split(/[.[]/)[0] ?? "";
   if (issue.section === "rules") {
     return head === "categories" ? "categories" : null;
   }
