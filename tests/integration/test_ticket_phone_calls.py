@@ -61,11 +61,18 @@ async def service(local_asterisk: Any, clean_database: str, tmp_path: Path) -> A
         yield svc
 
 
-def table_with_duty_number(fire_limits: dict[str, float] | None = None) -> RoutingTable:
+def table_with_duty_number(
+    fire_limits: dict[str, float] | None = None,
+    agency: str = "damkar",
+    agency_limits: dict[str, dict[str, dict[str, float]]] | None = None,
+) -> RoutingTable:
+    """The starting table with `agency`'s duty number set to DUTY_NUMBER; `fire_limits` replaces the fire
+    category's time limits, `agency_limits` ({agency: {category: limits}}) some agencies' own."""
     data = default_table().model_dump(mode="json")
-    for agency in data["agencies"]:
-        if agency["id"] == "damkar":
-            agency["duty_number"] = DUTY_NUMBER
+    for entry in data["agencies"]:
+        if entry["id"] == agency:
+            entry["duty_number"] = DUTY_NUMBER
+        entry["limits"] |= (agency_limits or {}).get(entry["id"], {})
     for category in data["categories"]:
         if category["id"] == "fire" and fire_limits is not None:
             category["limits"] = fire_limits

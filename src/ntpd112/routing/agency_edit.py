@@ -2,7 +2,7 @@
 
 An agency's form owns, in the routing table:
 
-* the agency itself (name, kind, webhook, head, people on duty, its own time limits per category);
+* the agency itself (name, kind, webhook, head, people on duty, duty number, its own time limits per category);
 * its desk hunt group ``<id>-desk`` (the PJSIP endpoints of its desks), when it has desks;
 * its external numbers (one target per number through the agency trunk; an existing target keeps its id);
 * the rule ``opd-<id>`` that routes the categories it handles to it first (desk, then numbers), at priority 1 so
@@ -73,6 +73,9 @@ class AgencyForm(BaseModel):
     webhook: Webhook | None = None
     head: Contact | None = None
     duty: list[Contact] = Field(default_factory=list, max_length=10)
+    #: The phone rung when a ticket is made for the agency or escalates (routing/agencies.py); None: not rung.
+    #: The form owns it: a form without it clears it, as it clears a head or a webhook.
+    duty_number: DialNumber | None = None
     limits: dict[CategoryId, TimeLimits] = Field(default_factory=dict, max_length=64)
     #: Categories routed to this agency first (rule `opd-<id>`); empty: no such rule.
     categories: list[CategoryId] = Field(default_factory=list, max_length=64)
@@ -111,6 +114,7 @@ def form_of(table: RoutingTable, agency_id: str) -> AgencyForm | None:
         webhook=agency.webhook,
         head=agency.head,
         duty=list(agency.duty),
+        duty_number=agency.duty_number,
         limits=dict(agency.limits),
         categories=list(rule.categories) if rule is not None else [],
     )
@@ -177,6 +181,7 @@ def apply_agency(table: RoutingTable, form: AgencyForm) -> RoutingTable:
         "webhook": form.webhook.model_dump(mode="json") if form.webhook else None,
         "head": form.head.model_dump(mode="json") if form.head else None,
         "duty": [c.model_dump(mode="json") for c in form.duty],
+        "duty_number": form.duty_number,
         "limits": {k: v.model_dump(mode="json") for k, v in form.limits.items()},
     }
     raw["agencies"] = _replace(raw["agencies"], form.id, agency)

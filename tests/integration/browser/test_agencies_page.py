@@ -1,6 +1,7 @@
 """The admins' agencies (OPD) screen in a real browser: an admin opens it from the header, adds an OPD with its desk,
-number, head, people on duty, a category it handles and a time limit of its own; it is published as routing table
-version 2 and listed; a refused edit names its field and publishes nothing; a contacts CSV uploaded from the page is
+number, head, people on duty, the duty number rung for its tickets, a category it handles and a time limit of its
+own; it is published as routing table version 2 and listed; a refused edit (a number a rule still dials, a duty
+number that is no number) names its field and publishes nothing; a contacts CSV uploaded from the page is
 published as the next version. A supervisor is not offered the screen."""
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ async def test_an_admin_adds_an_opd_and_imports_contacts(console: Watched, servi
     await page.get_by_test_id("agency-head-name").fill("Ir. Bambang, Kepala Dinas PUPR")
     await page.get_by_test_id("agency-head-phone").fill("+6281100000010")
     await page.get_by_test_id("agency-duty").fill("Piket PUPR, 081100000011")
+    await page.get_by_test_id("agency-duty-number").fill("0215550002")
     await page.locator("[data-category='road']").check()
     await page.get_by_role("button", name="Tambah batas waktu").click()
     await page.get_by_test_id("limit-category-0").select_option("road")
@@ -57,11 +59,13 @@ async def test_an_admin_adds_an_opd_and_imports_contacts(console: Watched, servi
     await expect(row).to_contain_text("pupr-desk1, pupr-desk2, 0215550001")
     await expect(row).to_contain_text("Jalan dan kemacetan")
     await expect(row).to_contain_text("Piket PUPR (081100000011)")
+    await expect(row.get_by_test_id("duty-number")).to_have_text("Telepon tiket: 0215550002")
     await expect(page.get_by_test_id("routing-version")).to_have_text("Tabel rute versi 2")
     table = service.routing.current
     assert (table.info.version, table.info.author) == (2, "dina")
     pupr = table.table.agency("pupr")
     assert pupr is not None and pupr.limits["road"].acknowledge_minutes == 15
+    assert pupr.duty_number == "0215550002"
     await row.scroll_into_view_if_needed()
     await page.screenshot(path=str(SCREENSHOTS / "admin-agencies.png"), full_page=True)
 
@@ -73,6 +77,17 @@ async def test_an_admin_adds_an_opd_and_imports_contacts(console: Watched, servi
     await expect(problems).to_contain_text("rules[fire].chain[1].target: unknown target 'damkar-113'")
     await page.get_by_role("button", name="Batal").click()
     assert service.routing.current.info.version == 2
+
+    # The duty number ends up in a dial string: digits only, refused by the service otherwise, its field marked.
+    await page.get_by_test_id("agency-edit-pupr").click()
+    await expect(page.get_by_test_id("agency-duty-number")).to_have_value("0215550002")
+    await page.get_by_test_id("agency-duty-number").fill("021-555&2")
+    await page.get_by_test_id("agency-save").click()
+    await expect(problems).to_contain_text("agencies[pupr].duty_number: String should match pattern")
+    await expect(page.locator("label.bad", has=page.get_by_test_id("agency-duty-number"))).to_have_count(1)
+    await page.get_by_role("button", name="Batal").click()
+    assert service.routing.current.info.version == 2
+    assert service.routing.current.table.agency("pupr").duty_number == "0215550002"  # type: ignore[union-attr]
 
     await page.get_by_test_id("contacts-file").set_input_files(
         files=[

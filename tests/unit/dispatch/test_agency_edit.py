@@ -25,6 +25,7 @@ PUPR = {
     "numbers": ["0215550001"],
     "head": {"name": "Kepala Dinas PUPR", "phone": "+6281100000010"},
     "duty": [{"name": "Piket PUPR", "phone": "081100000011"}],
+    "duty_number": "0215550002",
     "limits": {"road": {"acknowledge_minutes": 15, "resolve_minutes": 120}},
     "categories": ["road"],
 }
@@ -92,12 +93,30 @@ def test_a_form_that_breaks_the_table_is_refused_naming_the_field(change: dict[s
         {"webhook": {"url": "ftp://gateway.example/112"}},
         {"head": {"name": "Kadis", "phone": "=1+2"}},
         {"limits": {"road": {"acknowledge_minutes": 0}}},
+        # The duty number ends up in a dial string (PJSIP/<number>@<trunk>): digits only, 3 to 15.
+        {"duty_number": "0215550002&PJSIP/evil"},
+        {"duty_number": "+6221555"},
+        {"duty_number": "12"},
+        {"duty_number": "1" * 16},
+        {"duty_number": ""},
         {"secret": "x"},
     ],
 )
 def test_the_form_refuses_values_that_could_reach_the_dialplan_or_a_gateway(change: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         AgencyForm.model_validate({**PUPR, **change})
+
+
+def test_the_form_sets_changes_and_clears_the_duty_number_rung_for_tickets() -> None:
+    table = apply_agency(default_table(), AgencyForm.model_validate(PUPR))
+    assert table.agency("pupr").duty_number == "0215550002"  # type: ignore[union-attr]
+    damkar = form_of(table, "damkar")
+    assert damkar is not None and damkar.duty_number is None
+    rung = apply_agency(table, damkar.model_copy(update={"duty_number": "113"}))
+    assert rung.agency("damkar").duty_number == "113"  # type: ignore[union-attr]
+    assert form_of(rung, "damkar").duty_number == "113"  # type: ignore[union-attr]
+    cleared = apply_agency(rung, damkar)
+    assert cleared.agency("damkar").duty_number is None  # type: ignore[union-attr]
 
 
 def test_an_agency_s_own_limits_replace_its_category_s() -> None:

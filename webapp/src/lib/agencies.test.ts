@@ -11,6 +11,7 @@ const PUPR: AgencyForm = {
   webhook: { url: "https://gw.example/112/pupr", include_caller_number: false },
   head: { name: "Kepala Dinas PUPR", phone: "+6281100000010" },
   duty: [{ name: "Piket, Shift Pagi", phone: "081100000011" }],
+  duty_number: "0215550002",
   limits: { road: { acknowledge_minutes: 15, resolve_minutes: null, escalate_minutes: 30 } },
   categories: ["road"],
 };
@@ -57,7 +58,7 @@ describe("the agency form", () => {
 
   it("leaves out a webhook and a head that are empty", () => {
     const built = formOf({ ...emptyDraft(), id: "dinsos", name: "Dinsos" });
-    expect("form" in built && [built.form.webhook, built.form.head]).toEqual([null, null]);
+    expect("form" in built && [built.form.webhook, built.form.head, built.form.duty_number]).toEqual([null, null, null]);
   });
 
   it("marks the field a refusal of the service names", () => {
@@ -65,5 +66,6 @@ describe("the agency form", () => {
     expect(fieldOfIssue({ section: "agencies", field: "webhook.url" })).toBe("webhookUrl");
     expect(fieldOfIssue({ section: "rules", field: "categories[0]" })).toBe("categories");
     expect(fieldOfIssue({ section: "rules", field: "chain[1].target" })).toBeNull();
+    expect(fieldOfIssue({ section: "agencies", field: "duty_number" })).toBe("dutyNumber");
   });
 });

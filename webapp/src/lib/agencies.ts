@@ -46,6 +46,7 @@ export interface AgencyDraft {
   headName: string;
   headPhone: string;
   duty: string; // one "name, phone" a line
+  dutyNumber: string; // the phone rung for the agency's tickets (pressing 1 acknowledges); empty: none
   categories: string[];
   limits: LimitDraft[];
 }
@@ -70,6 +71,7 @@ export function emptyDraft(): AgencyDraft {
     headName: "",
     headPhone: "",
     duty: "",
+    dutyNumber: "",
     categories: [],
     limits: [],
   };
@@ -90,6 +92,7 @@ export function draftOf(form: AgencyForm): AgencyDraft {
     headName: form.head?.name ?? "",
     headPhone: form.head?.phone ?? "",
     duty: (form.duty ?? []).map((c) => `${c.name}, ${c.phone}`).join("\n"),
+    dutyNumber: form.duty_number ?? "",
     categories: [...(form.categories ?? [])],
     limits: Object.entries(form.limits ?? {}).map(([category, limit]) => ({
       category,
@@ -153,6 +156,7 @@ export function formOf(draft: AgencyDraft): { form: AgencyForm } | { problem: Dr
     limits[row.category] = { acknowledge_minutes: acknowledge, resolve_minutes: resolve, escalate_minutes: escalate ?? 30 };
   }
   const url = draft.webhookUrl.trim();
+  const dutyNumber = draft.dutyNumber.trim();
   return {
     form: {
       id: draft.id.trim(),
@@ -164,6 +168,7 @@ export function formOf(draft: AgencyDraft): { form: AgencyForm } | { problem: Dr
       webhook: url === "" ? null : { url, include_caller_number: draft.includeCallerNumber },
       head: headName === "" ? null : { name: headName, phone: headPhone },
       duty: duty.contacts,
+      duty_number: dutyNumber === "" ? null : dutyNumber,
       limits,
       categories: draft.categories,
     },
@@ -186,6 +191,7 @@ export function fieldOfIssue(issue: { section?: string; field?: string }): keyof
     webhook: "webhookUrl",
     head: "headName",
     duty: "duty",
+    duty_number: "dutyNumber",
     limits: "limits",
     categories: "categories",
   };

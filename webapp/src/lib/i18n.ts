@@ -86,6 +86,8 @@ const id = {
   // -- agency tickets (issue 15): one block, kept together --
   "agency.title": "Tiket instansi",
   "agency.open": "Tiket terbuka: {agency}",
+  "agency.all": "Tiket semua OPD",
+  "nav.tickets": "Tiket",
   "agency.empty": "Tidak ada tiket terbuka.",
   "agency.refresh": "Muat ulang",
   "agency.updated": "Diperbarui {time}",
@@ -108,6 +110,7 @@ const id = {
   "ticket.move.closed": "Tutup dengan laporan",
   "ticket.move.rejected": "Tolak",
   "ticket.move.cancelled": "Batalkan",
+  "ticket.move.reopen": "Buka kembali",
   "ticket.severity.critical": "Kritis",
   "ticket.severity.high": "Tinggi",
   "ticket.severity.medium": "Sedang",
@@ -411,6 +414,8 @@ const en: Dictionary = {
   // -- agency tickets (issue 15): one block, kept together --
   "agency.title": "Agency tickets",
   "agency.open": "Open tickets: {agency}",
+  "agency.all": "Tickets of every agency",
+  "nav.tickets": "Tickets",
   "agency.empty": "No open tickets.",
   "agency.refresh": "Reload",
   "agency.updated": "Updated {time}",
@@ -433,6 +438,7 @@ const en: Dictionary = {
   "ticket.move.closed": "Close with report",
   "ticket.move.rejected": "Reject",
   "ticket.move.cancelled": "Cancel ticket",
+  "ticket.move.reopen": "Reopen",
   "ticket.severity.critical": "Critical",
   "ticket.severity.high": "High",
   "ticket.severity.medium": "Medium",

@@ -36,6 +36,14 @@ describe("screenFor", () => {
     expect(screenFor("/reports", user(["agency"]))).toBe("agency");
   });
 
+  it("opens every agency's tickets to supervisors and admins only", () => {
+    expect(screenFor("/tickets", user(["supervisor"]))).toBe("tickets");
+    expect(screenFor("/tickets", user(["admin"]))).toBe("tickets");
+    expect(screenFor("/tickets", user(["operator"]))).toBe("operator");
+    expect(screenFor("/tickets", user(["agency"]))).toBe("agency");
+    expect(mayOpen("tickets", user(["operator"]))).toBe(false);
+  });
+
   it("opens the wallboard to supervisors and admins only", () => {
     expect(screenFor("/wallboard", user(["supervisor"]))).toBe("wallboard");
     expect(screenFor("/wallboard", user(["admin"]))).toBe("wallboard");

@@ -1,26 +1,29 @@
 // One route per screen, and who may see it. A screen gets a path and roles here, and `homeScreen` sends its users
-// there; the wallboard and the reports are the supervisors' other screens (their home stays the console), the
-// agencies (OPD) screen the admins'.
+// there; the wallboard, the reports and the tickets of every agency are the supervisors' other screens (their home
+// stays the console), the agencies (OPD) screen the admins'.
 
 export type Role = "operator" | "supervisor" | "admin" | "agency";
-export type Screen = "login" | "password" | "operator" | "agency" | "wallboard" | "reports" | "agencies";
+export type Screen = "login" | "password" | "operator" | "agency" | "tickets" | "wallboard" | "reports" | "agencies";
 
 export const SCREEN_PATHS: Readonly<Record<Screen, string>> = {
   login: "/login",
   password: "/password",
   operator: "/operator",
   agency: "/agency",
+  tickets: "/tickets",
   wallboard: "/wallboard",
   reports: "/reports",
   agencies: "/admin/agencies",
 };
 
 // Staff roles include the lower ones (admin > supervisor > operator); agency users are separate.
-type RoleScreen = "operator" | "agency" | "wallboard" | "reports" | "agencies";
-const ROLE_SCREENS: readonly RoleScreen[] = ["operator", "agency", "wallboard", "reports", "agencies"];
+type RoleScreen = "operator" | "agency" | "tickets" | "wallboard" | "reports" | "agencies";
+const ROLE_SCREENS: readonly RoleScreen[] = ["operator", "agency", "tickets", "wallboard", "reports", "agencies"];
 const SCREEN_ROLES: Readonly<Record<RoleScreen, readonly Role[]>> = {
   operator: ["operator", "supervisor", "admin"],
   agency: ["agency"],
+  // Every agency's tickets, where a supervisor closes a resolved one with the final report or reopens it.
+  tickets: ["supervisor", "admin"],
   wallboard: ["supervisor", "admin"],
   reports: ["supervisor", "admin"],
   agencies: ["admin"],

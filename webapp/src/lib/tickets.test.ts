@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   categoryLabel,
   formatCoordinates,
+  moveLabel,
   needsOf,
   orderedMoves,
   severityKey,
@@ -33,6 +34,14 @@ describe("orderedMoves", () => {
     expect(orderedMoves(["rejected", "acknowledged"])).toEqual(["acknowledged", "rejected"]);
     expect(orderedMoves(["resolved", "on_scene"])).toEqual(["on_scene", "resolved"]);
     expect(orderedMoves([])).toEqual([]);
+  });
+
+  it("puts closing before reopening on a resolved ticket, labelled as a reopening", () => {
+    expect(orderedMoves(["acknowledged", "closed"], "resolved")).toEqual(["closed", "acknowledged"]);
+    expect(orderedMoves(["acknowledged", "rejected"], "sent")).toEqual(["acknowledged", "rejected"]);
+    expect(moveLabel("resolved", "acknowledged")).toBe("ticket.move.reopen");
+    expect(moveLabel("sent", "acknowledged")).toBe("ticket.move.acknowledged");
+    expect(moveLabel("resolved", "closed")).toBe("ticket.move.closed");
   });
 });
 

@@ -37,8 +37,21 @@ const BUTTON_ORDER: readonly TicketStatus[] = [
   "cancelled",
 ];
 
-export function orderedMoves(allowed: readonly TicketStatus[]): TicketStatus[] {
-  return BUTTON_ORDER.filter((status) => allowed.includes(status));
+export function orderedMoves(allowed: readonly TicketStatus[], from?: TicketStatus): TicketStatus[] {
+  const moves = BUTTON_ORDER.filter((status) => allowed.includes(status));
+  // A supervisor on a resolved ticket: closing is the next step, reopening the exception.
+  return from !== undefined && isReopen(from, "acknowledged")
+    ? [...moves.filter((to) => to !== "acknowledged"), ...moves.filter((to) => to === "acknowledged")]
+    : moves;
+}
+
+function isReopen(from: TicketStatus, to: TicketStatus): boolean {
+  return (from === "resolved" || from === "closed") && to === "acknowledged";
+}
+
+/** The button's label of a move: back to acknowledged from resolved or closed is a reopening. */
+export function moveLabel(from: TicketStatus, to: TicketStatus): MessageKey {
+  return isReopen(from, to) ? "ticket.move.reopen" : `ticket.move.${to}`;
 }
 
 export type Needs = "nothing" | "reason" | "report";
@@ -48,7 +61,7 @@ export function needsOf(from: TicketStatus, to: TicketStatus): Needs {
   if (to === "closed") {
     return "report";
   }
-  if (to === "rejected" || to === "cancelled" || ((from === "resolved" || from === "closed") && to === "acknowledged")) {
+  if (to === "rejected" || to === "cancelled" || isReopen(from, to)) {
     return "reason";
   }
   return "nothing";
