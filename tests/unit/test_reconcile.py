@@ -209,11 +209,11 @@ async def test_reconciliation_waits_for_the_spool_to_be_written_first(monkeypatc
         (None, None),
         ("ntpd112-failsafe", None),  # written before the dialplan marked releases: nothing to judge
         ("ntpd112-release=?", CdrRelease()),
-        ("ntpd112-release=?;ntpd112-failsafe", CdrRelease()),
-        ("ntpd112-release=?;ntpd112-failsafe;ntpd112-release=44/none", CdrRelease(44, "none")),
-        ("ntpd112-release=?;ntpd112-release=16/caller", CdrRelease(16, "caller")),
-        ("ntpd112-release=?;ntpd112-release=/other", CdrRelease(None, "other")),
-        ("ntpd112-release=?;ntpd112-release=16/somebody", CdrRelease()),  # not a mark the handler writes
+        ("ntpd112-release=? ntpd112-failsafe", CdrRelease()),
+        ("ntpd112-release=? ntpd112-failsafe ntpd112-release=44/none", CdrRelease(44, "none")),
+        ("ntpd112-release=? ntpd112-release=16/caller", CdrRelease(16, "caller")),
+        ("ntpd112-release=? ntpd112-release=/other", CdrRelease(None, "other")),
+        ("ntpd112-release=? ntpd112-release=16/somebody", CdrRelease()),  # not a mark the handler writes
     ],
 )
 def test_the_release_mark_is_read_from_the_cdr_userfield(userfield: str | None, release: CdrRelease | None) -> None:
@@ -245,7 +245,7 @@ def test_a_caller_released_by_nobody_they_talked_to_is_cut_off(
 def test_the_release_mark_of_the_last_leg_is_the_one_folded() -> None:
     rows = [
         AsteriskCdr(uniqueid="1.1", channel="PJSIP/trunk-xl-01", userfield=field, end=_at(second), sequence=second)
-        for second, field in ((5, "ntpd112-release=?"), (9, "ntpd112-release=?;ntpd112-release=44/none"))
+        for second, field in ((5, "ntpd112-release=?"), (9, "ntpd112-release=? ntpd112-release=44/none"))
     ]
     assert fold_cdrs(rows, frozenset())["1.1"].release == CdrRelease(44, "none")
     assert fold_cdrs(list(reversed(rows)), frozenset())["1.1"].release == CdrRelease(44, "none")

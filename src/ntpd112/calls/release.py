@@ -51,9 +51,10 @@ def released_for_no_media(first_request: ChannelHangupRequest) -> bool:
 
 # -- why a channel the service did not follow was released, from its CDR ---------------------------------------
 # The dialplan marks the caller's CDR userfield `ntpd112-release=?` when the call arrives, and its hangup handler
-# (ntpd112-release) appends `ntpd112-release=CAUSE/SOURCE` when the channel is released: CAUSE is HANGUPCAUSE and
-# SOURCE says who hung up (CHANNEL(hangupsource)): `caller` (the caller's own network: a BYE), `other` (another
-# channel, e.g. the operator's) or `none` (nobody: Asterisk itself, the media timeout or a shutdown, released it).
+# (ntpd112-release) appends `ntpd112-release=CAUSE/SOURCE` (marks are separated by spaces) when the channel is
+# released: CAUSE is HANGUPCAUSE and SOURCE says who hung up (CHANNEL(hangupsource)): `caller` (the caller's own
+# network: a BYE), `other` (another channel, e.g. the operator's) or `none` (nobody: Asterisk itself released it,
+# the media timeout or a shutdown).
 RELEASE_MARK = "ntpd112-release="
 RELEASE_SOURCES = ("caller", "other", "none")
 # What res_pjsip_sdp_rtp sets before its media-timeout hangup (AST_CAUSE_REQUESTED_CHAN_UNAVAIL).
@@ -74,7 +75,7 @@ class CdrRelease:
 
 def cdr_release(userfield: str | None) -> CdrRelease | None:
     """The last release mark of a CDR userfield; None when it has none (written before the dialplan marked it)."""
-    marks = [part[len(RELEASE_MARK) :] for part in (userfield or "").split(";") if part.startswith(RELEASE_MARK)]
+    marks = [part[len(RELEASE_MARK) :] for part in (userfield or "").split() if part.startswith(RELEASE_MARK)]
     if not marks:
         return None
     cause, _, source = marks[-1].partition("/")
