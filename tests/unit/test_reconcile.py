@@ -265,11 +265,14 @@ def test_a_call_whose_end_the_service_recorded_live_is_not_judged_from_its_cdr()
     assert "callback_status" not in missing_call_fields(cdr, row, XL)
 
 
-def test_an_abandoned_caller_keeps_the_queue_logs_reason() -> None:
-    cdr = dataclasses.replace(ENDED_CDR, operators=[], release=CdrRelease(16, "none"))
+@pytest.mark.parametrize(
+    ("release", "reason"), [(CdrRelease(16, "caller"), "abandoned"), (CdrRelease(44, "none"), "no_media")]
+)
+def test_a_caller_released_while_waiting_is_abandoned_only_when_they_hung_up(release: CdrRelease, reason: str) -> None:
+    # app_queue logs an ABANDON for any release while waiting, the media timeout's too.
+    cdr = dataclasses.replace(ENDED_CDR, operators=[], release=release)
     queued = QueuedCall("1.1", last_at=_at(30), abandoned_at=_at(30), wait_seconds=29.0)
-    fields = missing_call_fields(cdr, None, XL, queued)
-    assert fields["callback_reason"] == "abandoned"
+    assert missing_call_fields(cdr, None, XL, queued)["callback_reason"] == reason
 
 
 def test_a_call_the_operator_ended_is_not_called_back() -> None:

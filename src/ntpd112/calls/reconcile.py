@@ -143,7 +143,9 @@ def missing_call_fields(
             operator_answered=bool(cdr.operators) or "operator_answered_at" in learned,
             operator_hung_up=queued is not None and queued.operator_hung_up,
         )
-        if reason is not None and "callback_status" not in learned:
+        if reason is not None:
+            # Also over the queue log's `abandoned`: app_queue logs any release while waiting as an ABANDON, but a
+            # caller whose line died did not hang up.
             learned |= {"callback_status": "pending", "callback_reason": reason}
     return {
         name: value
