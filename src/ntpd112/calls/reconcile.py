@@ -326,6 +326,8 @@ class Reconciler:
         # What was learned afterwards goes on the timeline when it was learned (CDR times have whole seconds and
         # would sort among the live events arbitrarily); the real times are in the data and on the call record.
         from_queue_log = set(queued.call_fields()) if queued else set()
+        if missing.get("callback_reason") in CUT_OFF_EVENTS:
+            from_queue_log -= {"callback_status", "callback_reason"}  # the CDR's release mark decided them
         sources: dict[str, list[str]] = {}
         for name in sorted(missing):
             sources.setdefault(QUEUE_LOG_SOURCE if name in from_queue_log else CDR_SOURCE, []).append(name)
