@@ -182,3 +182,51 @@ async def test_an_asterisk_restart_during_an_ari_cut_puts_the_dropped_caller_on_
             caller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await caller
+
+
+async def test_a_caller_dropped_by_an_asterisk_restart_while_the_service_was_down_is_reconciled_for_a_callback(
+    local_asterisk: LocalAsterisk, clean_database: str, tmp_path: Path
+) -> None:
+    settings = service_settings(clean_database, tmp_path / "spool")
+    service = Service(settings)
+    await service.start()
+    try:
+        await wait_until(lambda: service.ari.connected and service.ami.connected)
+        await empty_queue(service)
+    finally:
+        await service.stop()
+    # The service is down: the caller takes the fail-safe path and waits; the restart drops them.
+    number = unique_mobile_number()
+    caller = asyncio.create_task(
+        run_sipp(
+            "caller.xml",
+            source=TRUNK_ADDRESSES["smartfren"],
+            keys={"caller": number, "caller_name": "Dropped"},
+            hold_ms=20_000,
+            timeout_s=40,
+        )
+    )
+    try:
+        await wait_until(lambda: "trunk-smartfren" in local_asterisk.cli("core show channels concise"), timeout=10)
+        await asyncio.to_thread(restart_asterisk, local_asterisk, 0.5)
+    finally:
+        caller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await caller
+
+    service = Service(settings)
+    await service.start()  # reconciles at start
+    try:
+
+        async def reconciled() -> bool:
+            await service.journal.flushed()
+            return any(row.ended_at is not None for row in await calls_from(service, "+62" + number[1:]))
+
+        await wait_until(reconciled, timeout=20)
+        [call] = await calls_from(service, "+62" + number[1:])
+        events = await timeline(service, call.id)
+        assert (call.callback_status, call.handled_by) == ("pending", "failsafe"), [(e.type, e.data) for e in events]
+        assert call.callback_reason == "asterisk_restart", [(e.type, e.data) for e in events]
+        assert [e.data["source"] for e in events if e.type == "caller_dropped"] == ["asterisk_cdr"]
+    finally:
+        await service.stop()
