@@ -160,14 +160,21 @@ async def test_an_asterisk_restart_during_an_ari_cut_puts_the_dropped_caller_on_
                 timeout_s=40,
             )
         )
-        await wait_until(lambda: len(service.calls.active) == 1)  # taken in, waiting for an operator
+        e164 = "+62" + number[1:]
+
+        async def waiting() -> bool:  # taken in and queued: waiting for an operator
+            await service.journal.flushed()
+            rows = await calls_from(service, e164)
+            return bool(rows) and "queued" in [e.type for e in await timeline(service, rows[0].id)]
+
+        await wait_until(waiting)
         await proxy.cut()
         await wait_until(lambda: not service.ari.connected)
         await asyncio.to_thread(restart_asterisk, local_asterisk, 0.5)
         await proxy.open()
         await wait_until(lambda: service.ari.connected and not service.calls.active, timeout=30)
         await service.journal.flushed()
-        [call] = await calls_from(service, "+62" + number[1:])
+        [call] = await calls_from(service, e164)
         assert (call.callback_status, call.callback_reason) == ("pending", "asterisk_restart")
         assert call.ended_at is not None
         events = await timeline(service, call.id)
