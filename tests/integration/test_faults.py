@@ -180,8 +180,9 @@ async def test_an_asterisk_restart_during_an_ari_cut_puts_the_dropped_caller_on_
         events = await timeline(service, call.id)
         unobserved = [e.data for e in events if e.type == "ended_unobserved"]
         assert unobserved == [{"reason": "asterisk restarted"}], [(e.type, e.data) for e in events]
-        assert [e.type for e in events].count("caller_dropped") == 1
-        assert_complete_timeline([e.type for e in events])
+        types = [e.type for e in events]
+        # Recorded live: the end, then the drop that puts the caller on the list (calls/handler._ended).
+        assert (types.count("ended"), types[-2:]) == (1, ["ended", "caller_dropped"]), types
     finally:
         await service.stop()
         await proxy.cut()
@@ -233,7 +234,9 @@ async def test_a_caller_dropped_by_an_asterisk_restart_while_the_service_was_dow
         [call] = await calls_from(service, "+62" + number[1:])
         events = await timeline(service, call.id)
         assert (call.callback_status, call.handled_by) == ("pending", "failsafe"), [(e.type, e.data) for e in events]
-        assert call.callback_reason == "asterisk_restart", [(e.type, e.data) for e in events]
+        # `core stop now` runs the hangup handler (observed on 22.10: cause 0, no hangup source): a release nobody
+        # asked for, which the CDR cannot tell from another; only a crash leaves the arrival mark alone.
+        assert call.callback_reason == "cut_off", [(e.type, e.data) for e in events]
         assert [e.data["source"] for e in events if e.type == "caller_dropped"] == ["asterisk_cdr"]
     finally:
         await service.stop()
