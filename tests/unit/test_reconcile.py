@@ -16,8 +16,10 @@ from ntpd112.calls.reconcile import (
     missing_call_fields,
     unseen_call_fields,
 )
+from ntpd112.calls.release import CdrRelease, cdr_release, cut_off_reason
 from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
+from ntpd112.pbx.queue_log import QueuedCall
 from ntpd112.sip_names import endpoint_of
 from ntpd112.store.models import AsteriskCdr, Call
 
@@ -196,3 +198,84 @@ async def test_reconciliation_waits_for_the_spool_to_be_written_first(monkeypatc
         assert runs == [False]
     finally:
         await reconciler.stop()
+
+
+# -- callers cut off while the service was down (the dialplan's release mark in the CDR userfield) ----------------
+
+
+@pytest.mark.parametrize(
+    ("userfield", "release"),
+    [
+        (None, None),
+        ("ntpd112-failsafe", None),  # written before the dialplan marked releases: nothing to judge
+        ("ntpd112-release=?", CdrRelease()),
+        ("ntpd112-release=? ntpd112-failsafe", CdrRelease()),
+        ("ntpd112-release=? ntpd112-failsafe ntpd112-release=44/none", CdrRelease(44, "none")),
+        ("ntpd112-release=? ntpd112-release=16/caller", CdrRelease(16, "caller")),
+        ("ntpd112-release=? ntpd112-release=/other", CdrRelease(None, "other")),
+        ("ntpd112-release=? ntpd112-release=16/somebody", CdrRelease()),  # not a mark the handler writes
+    ],
+)
+def test_the_release_mark_is_read_from_the_cdr_userfield(userfield: str | None, release: CdrRelease | None) -> None:
+    assert cdr_release(userfield) == release
+
+
+@pytest.mark.parametrize(
+    ("release", "answered", "operator_hung_up", "reason"),
+    [
+        (None, False, False, None),
+        (CdrRelease(16, "caller"), False, False, None),  # the caller hung up
+        (CdrRelease(16, "caller"), True, False, None),
+        (CdrRelease(16, "other"), True, False, None),  # the operator's side ended the call
+        (CdrRelease(16, "none"), True, True, None),  # the queue log says the operator hung up
+        (CdrRelease(), True, False, "asterisk_restart"),  # the handler never ran
+        (CdrRelease(), False, False, "asterisk_restart"),
+        (CdrRelease(44, "none"), True, False, "no_media"),
+        (CdrRelease(44, "none"), False, False, "no_media"),
+        (CdrRelease(16, "none"), False, False, "cut_off"),  # when in doubt, call back
+        (CdrRelease(16, "other"), False, False, "cut_off"),
+    ],
+)
+def test_a_caller_released_by_nobody_they_talked_to_is_cut_off(
+    release: CdrRelease | None, answered: bool, operator_hung_up: bool, reason: str | None
+) -> None:
+    assert cut_off_reason(release, operator_answered=answered, operator_hung_up=operator_hung_up) == reason
+
+
+def test_the_release_mark_of_the_last_leg_is_the_one_folded() -> None:
+    rows = [
+        AsteriskCdr(uniqueid="1.1", channel="PJSIP/trunk-xl-01", userfield=field, end=_at(second), sequence=second)
+        for second, field in ((5, "ntpd112-release=?"), (9, "ntpd112-release=? ntpd112-release=44/none"))
+    ]
+    assert fold_cdrs(rows, frozenset())["1.1"].release == CdrRelease(44, "none")
+    assert fold_cdrs(list(reversed(rows)), frozenset())["1.1"].release == CdrRelease(44, "none")
+
+
+def test_a_dead_line_the_service_did_not_see_goes_on_the_callback_list_once() -> None:
+    cdr = dataclasses.replace(ENDED_CDR, operators=[], release=CdrRelease(44, "none"))
+    fields = missing_call_fields(cdr, None, XL)
+    assert (fields["callback_status"], fields["callback_reason"]) == ("pending", "no_media")
+    # Once on the row, the next run finds nothing to fill.
+    assert missing_call_fields(cdr, Call(id=None, uniqueid="1.1", caller_name="Budi", **fields), XL) == {}
+
+
+def test_a_call_whose_end_the_service_recorded_live_is_not_judged_from_its_cdr() -> None:
+    cdr = dataclasses.replace(ENDED_CDR, release=CdrRelease())
+    row = Call(id=None, uniqueid="1.1", ended_at=_at(41), caller_name="Budi")
+    assert "callback_status" not in missing_call_fields(cdr, row, XL)
+
+
+@pytest.mark.parametrize(
+    ("release", "reason"), [(CdrRelease(16, "caller"), "abandoned"), (CdrRelease(44, "none"), "no_media")]
+)
+def test_a_caller_released_while_waiting_is_abandoned_only_when_they_hung_up(release: CdrRelease, reason: str) -> None:
+    # app_queue logs an ABANDON for any release while waiting, the media timeout's too.
+    cdr = dataclasses.replace(ENDED_CDR, operators=[], release=release)
+    queued = QueuedCall("1.1", last_at=_at(30), abandoned_at=_at(30), wait_seconds=29.0)
+    assert missing_call_fields(cdr, None, XL, queued)["callback_reason"] == reason
+
+
+def test_a_call_the_operator_ended_is_not_called_back() -> None:
+    cdr = dataclasses.replace(ENDED_CDR, release=CdrRelease(16, "none"))
+    queued = QueuedCall("1.1", last_at=_at(40), operator="op2", operator_answered_at=_at(5), operator_hung_up=True)
+    assert "callback_status" not in missing_call_fields(cdr, None, XL, queued)

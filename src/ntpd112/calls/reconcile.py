@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ntpd112.calls.release import CdrRelease, cdr_release, cut_off_reason
 from ntpd112.clock import utcnow
 from ntpd112.intake.identity import identify_caller
 from ntpd112.intake.numbering import AUTO_NUMBERING
@@ -42,6 +43,8 @@ JOURNAL_CATCH_UP_SECONDS = 5.0
 RUN_OVERLAP = timedelta(minutes=2)
 SPOOL_RECHECK_SECONDS = 0.5
 CDR_SOURCE = "asterisk_cdr"
+# The timeline event of a caller reconciliation found cut off, by callback reason (calls/release.cut_off_reason).
+CUT_OFF_EVENTS = {"no_media": "caller_media_lost", "asterisk_restart": "caller_dropped", "cut_off": "caller_dropped"}
 QUEUE_LOG_SOURCE = "queue_log"
 
 
@@ -59,6 +62,7 @@ class CdrCall:
     end: datetime | None = None
     failsafe: bool = False
     operators: list[str] = field(default_factory=list)
+    release: CdrRelease | None = None
 
     def add(self, row: AsteriskCdr, operator_names: frozenset[str]) -> None:
         self.linkedid = self.linkedid or row.linkedid
@@ -69,6 +73,10 @@ class CdrCall:
         self.answer = min(filter(None, (self.answer, row.answer)), default=None)
         self.end = max(filter(None, (self.end, row.end)), default=None)
         self.failsafe = self.failsafe or FAILSAFE_CONTEXT in (row.userfield or "")
+        # The hangup handler marks the CDRs open at the release; earlier legs keep only the arrival's mark.
+        release = cdr_release(row.userfield)
+        if release is not None and (self.release is None or not self.release.handler_ran):
+            self.release = release
         # Only an operator's (or supervisor's) phone counts; the backup number or an agency desk does not.
         operator = endpoint_of(row.dstchannel)
         if row.disposition == "ANSWERED" and operator in operator_names:
@@ -128,6 +136,17 @@ def missing_call_fields(
         learned["operator"] = cdr.operators[0]
     if queued is not None:
         learned |= queued.call_fields()
+    if cdr.end is not None and (call is None or call.ended_at is None):
+        # The service did not see this caller's end: the CDR's release mark says whether they were cut off.
+        reason = cut_off_reason(
+            cdr.release,
+            operator_answered=bool(cdr.operators) or "operator_answered_at" in learned,
+            operator_hung_up=queued is not None and queued.operator_hung_up,
+        )
+        if reason is not None:
+            # Also over the queue log's `abandoned`: app_queue logs any release while waiting as an ABANDON, but a
+            # caller whose line died did not hang up.
+            learned |= {"callback_status": "pending", "callback_reason": reason}
     return {
         name: value
         for name, value in learned.items()
@@ -307,6 +326,8 @@ class Reconciler:
         # What was learned afterwards goes on the timeline when it was learned (CDR times have whole seconds and
         # would sort among the live events arbitrarily); the real times are in the data and on the call record.
         from_queue_log = set(queued.call_fields()) if queued else set()
+        if missing.get("callback_reason") in CUT_OFF_EVENTS:
+            from_queue_log -= {"callback_status", "callback_reason"}  # the CDR's release mark decided them
         sources: dict[str, list[str]] = {}
         for name in sorted(missing):
             sources.setdefault(QUEUE_LOG_SOURCE if name in from_queue_log else CDR_SOURCE, []).append(name)
@@ -322,4 +343,11 @@ class Reconciler:
         )
         if "ended_at" in missing:
             self._journal.record_event(call_id, "ended", cdr_source | {"ended_at": missing["ended_at"].isoformat()})
+        if missing.get("callback_reason") in CUT_OFF_EVENTS:
+            # As the live path records it (calls/handler._ended), and what refreshes the console's callback list.
+            release = cdr.release or CdrRelease()
+            cut_off = {"callback": "pending", "reason": missing["callback_reason"], "cause": release.cause}
+            self._journal.record_event(
+                call_id, CUT_OFF_EVENTS[missing["callback_reason"]], cdr_source | cut_off | {"by": release.source}
+            )
         return True

@@ -85,6 +85,8 @@ class QueuedCall:
     operator_answered_at: datetime | None = None
     wait_seconds: float | None = None
     talk_seconds: float | None = None
+    # COMPLETEAGENT: the operator hung up; COMPLETECALLER: the caller's channel went (a BYE, or a release).
+    operator_hung_up: bool = False
     abandoned_at: datetime | None = None
     abandon_position: int | None = None
 
@@ -101,6 +103,7 @@ class QueuedCall:
             self.wait_seconds = float(line.data[0])
         elif line.event in ("COMPLETEAGENT", "COMPLETECALLER") and self.talk_seconds is None:
             self.talk_seconds = float(line.data[1])
+            self.operator_hung_up = line.event == "COMPLETEAGENT"
         elif line.event == "ABANDON" and self.abandoned_at is None:
             self.abandoned_at = line.at
             self.abandon_position = int(line.data[0])
