@@ -72,7 +72,7 @@ async def test_an_admin_adds_an_agency_and_it_can_be_handed_a_ticket(
     assert service.routing.current.info.version == 2
     status, directory = await send(http, "GET", "/api/admin/agencies", admin)
     pupr = next(a for a in directory["agencies"] if a["form"]["id"] == "pupr")
-    assert pupr["form"] == PUPR | {"trunk": "agency-trunk", "webhook": None}
+    assert pupr["form"] == PUPR | {"trunk": "agency-trunk", "webhook": None, "duty_number": None}
     operator = {"Authorization": f"Bearer {await user_token(service, 'ani', 'operator')}"}
     call_id = await classified_call(service, category="road")
     status, tickets = await send(http, "POST", f"/api/calls/{call_id}/tickets", operator, {"agencies": ["pupr"]})
