@@ -20,6 +20,41 @@ from tests.integration.conftest import (
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
+async def a_dead_and_a_live_caller(live_name: str, live_hold_ms: int) -> tuple[str, str]:
+    """Two 112 callers at once: one whose phone dies without a BYE (from Telkomsel), one whose phone keeps sending
+    audio for `live_hold_ms` and then hangs up (from XL). Their local numbers, once both scenarios succeeded."""
+    dead_number, live_number = unique_mobile_number(), unique_mobile_number()
+    dead, live = await asyncio.gather(
+        run_sipp(
+            "caller-vanishes.xml",
+            source=TRUNK_ADDRESSES["telkomsel"],
+            keys={"caller": dead_number, "caller_name": "Vanished"},
+            timeout_s=30,
+        ),
+        run_sipp(
+            "caller.xml",
+            source=TRUNK_ADDRESSES["xl"],
+            keys={"caller": live_number, "caller_name": live_name},
+            hold_ms=live_hold_ms,
+            timeout_s=30,
+        ),
+    )
+    assert dead.succeeded, dead.output  # Asterisk's media timeout sent the BYE
+    assert live.succeeded, live.output  # the caller hung up (a BYE from the network first would fail the scenario)
+    return dead_number, live_number
+
+
+async def both_ended(service: Service, numbers: tuple[str, str], timeout: float) -> None:
+    """Wait until each of the two local numbers has one call record, ended."""
+
+    async def ended() -> bool:
+        await service.journal.flushed()
+        rows = [row for number in numbers for row in await calls_from(service, "+62" + number[1:])]
+        return len(rows) == 2 and all(row.ended_at is not None for row in rows)
+
+    await wait_until(ended, timeout=timeout)
+
+
 async def test_a_vanished_caller_is_released_and_called_back_and_a_silent_one_is_not(
     short_media_timeout: LocalAsterisk, clean_database: str, tmp_path: Path
 ) -> None:
@@ -29,36 +64,9 @@ async def test_a_vanished_caller_is_released_and_called_back_and_a_silent_one_is
         await wait_until(lambda: service.ari.connected and service.ami.connected)
         # Nobody logged in: both callers go round the overflow loop, where a dead line used to stay forever.
         await empty_queue(service)
-        vanished_number, silent_number = unique_mobile_number(), unique_mobile_number()
-        vanished, silent = await asyncio.gather(
-            run_sipp(
-                "caller-vanishes.xml",
-                source=TRUNK_ADDRESSES["telkomsel"],
-                keys={"caller": vanished_number, "caller_name": "Vanished"},
-                timeout_s=30,
-            ),
-            # Silent but alive: three times the timeout, then the caller hangs up (a BYE from the network first
-            # would fail the scenario).
-            run_sipp(
-                "caller.xml",
-                source=TRUNK_ADDRESSES["xl"],
-                keys={"caller": silent_number, "caller_name": "Silent"},
-                hold_ms=3 * SHORT_MEDIA_TIMEOUT * 1000,
-                timeout_s=30,
-            ),
-        )
-        assert vanished.succeeded, vanished.output  # Asterisk sent the BYE
-        assert silent.succeeded, silent.output  # the caller did
-
-        async def both_ended() -> bool:
-            await service.journal.flushed()
-            rows = [
-                *await calls_from(service, "+62" + vanished_number[1:]),
-                *await calls_from(service, "+62" + silent_number[1:]),
-            ]
-            return len(rows) == 2 and all(row.ended_at is not None for row in rows)
-
-        await wait_until(both_ended, timeout=10)
+        # Silent but alive: three times the timeout, then the caller hangs up.
+        vanished_number, silent_number = await a_dead_and_a_live_caller("Silent", 3 * SHORT_MEDIA_TIMEOUT * 1000)
+        await both_ended(service, (vanished_number, silent_number), timeout=10)
         gone = (await calls_from(service, "+62" + vanished_number[1:]))[0]
         assert (gone.callback_status, gone.callback_reason) == ("pending", "no_media")
         assert gone.id in {item.id for item in await service.callbacks.list()}
@@ -84,38 +92,12 @@ async def test_a_dead_line_released_while_the_service_was_down_is_reconciled_ont
     finally:
         await service.stop()
     # The service is down: both calls take the dialplan's fail-safe path; only the CDRs record them.
-    vanished_number, hung_up_number = unique_mobile_number(), unique_mobile_number()
-    vanished, hung_up = await asyncio.gather(
-        run_sipp(
-            "caller-vanishes.xml",
-            source=TRUNK_ADDRESSES["telkomsel"],
-            keys={"caller": vanished_number, "caller_name": "Vanished"},
-            timeout_s=30,
-        ),
-        run_sipp(
-            "caller.xml",
-            source=TRUNK_ADDRESSES["xl"],
-            keys={"caller": hung_up_number, "caller_name": "HungUp"},
-            hold_ms=2 * SHORT_MEDIA_TIMEOUT * 1000,
-            timeout_s=30,
-        ),
-    )
-    assert vanished.succeeded, vanished.output  # Asterisk's media timeout sent the BYE
-    assert hung_up.succeeded, hung_up.output  # the caller hung up, as callers do
+    vanished_number, hung_up_number = await a_dead_and_a_live_caller("HungUp", 2 * SHORT_MEDIA_TIMEOUT * 1000)
 
     service = Service(settings)
     await service.start()  # reconciles at start
     try:
-
-        async def both_reconciled() -> bool:
-            await service.journal.flushed()
-            rows = [
-                *await calls_from(service, "+62" + vanished_number[1:]),
-                *await calls_from(service, "+62" + hung_up_number[1:]),
-            ]
-            return len(rows) == 2 and all(row.ended_at is not None for row in rows)
-
-        await wait_until(both_reconciled, timeout=20)
+        await both_ended(service, (vanished_number, hung_up_number), timeout=20)
         gone = (await calls_from(service, "+62" + vanished_number[1:]))[0]
         assert (gone.callback_status, gone.handled_by) == ("pending", "failsafe"), gone.callback_reason
         assert gone.callback_reason == "no_media", gone.callback_reason
