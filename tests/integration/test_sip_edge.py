@@ -184,10 +184,15 @@ async def test_the_ami_user_receives_only_the_events_the_service_handles(service
     await empty_queue(service)
     await manager.connect()
     try:
-        # No operator in the queue: the call overflows at once, and the dialplan's UserEvent reaches AMI.
+        # No operator in the queue: the call overflows at once, and the dialplan's UserEvent reaches AMI. The caller
+        # holds long enough to reach the overflow even when intake waits its whole deadline on a busy machine (a CI
+        # run's caller hung up first, 1 s after the answer, and never overflowed).
         number = unique_mobile_number()
         result = await run_sipp(
-            "caller.xml", source=TRUNK_ADDRESSES["telkomsel"], keys={"caller": number, "caller_name": "ami"}
+            "caller.xml",
+            source=TRUNK_ADDRESSES["telkomsel"],
+            keys={"caller": number, "caller_name": "ami"},
+            hold_ms=5000,
         )
         assert result.succeeded, result.output
         await wait_until(lambda: "UserEvent" in seen)

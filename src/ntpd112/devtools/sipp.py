@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import struct
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +26,30 @@ def free_udp_port(address: str) -> int:
         return port
 
 
-def udp_port_taken(address: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind((address, port))
-        except OSError:
-            return True
+def udp_port_bound_by(pid: int, address: str, port: int) -> bool:
+    """Whether process `pid` holds a UDP socket bound to `address`:`port`, read from the kernel's tables. Probing by
+    binding the port raced the agent's own bind (a SIPp starting during the probe's instant found its address in
+    use), and a port merely taken may be held by another process, not by the agent that should listen there."""
+    # /proc/net/udp writes the address as the 32-bit number in the machine's byte order, in hex; field 9 is the
+    # socket's inode, which /proc/PID/fd links name as socket:[INODE].
+    wanted = f"{struct.unpack('=I', socket.inet_aton(address))[0]:08X}:{port:04X}"
+    inodes = {
+        fields[9]
+        for fields in (line.split() for line in Path("/proc/net/udp").read_text().splitlines()[1:])
+        if fields[1] == wanted
+    }
+    if not inodes:
         return False
+    with contextlib.suppress(FileNotFoundError):  # the process has ended
+        return any(
+            str(fd.readlink()).removeprefix("socket:[").removesuffix("]") in inodes
+            for fd in Path(f"/proc/{pid}/fd").iterdir()
+        )
+    return False
+
+
+def last_words(log: Path) -> str:
+    return log.read_text(errors="replace")[-2000:].strip() or "no output"
 
 
 @dataclass(frozen=True)
@@ -138,18 +158,31 @@ class SippAgent:
         return self._sipp.pid
 
     async def start(self, timeout: float = 5) -> None:
+        # SIPp's own words go to a file of the agent's, read back when it fails to start.
+        handle, name = tempfile.mkstemp(prefix="sipp-agent-", suffix=".log")
+        os.close(handle)
+        self._sipp.stderr = Path(name)
         await self._sipp.start()
         # Asterisk must not send anything before SIPp listens: wait until its port is taken.
         deadline = asyncio.get_running_loop().time() + timeout
-        while self._sipp.running and not udp_port_taken(self.address, self.port):
+        while self._sipp.running and not self._listening():
             if asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(0.02)
-        if not self._sipp.running or not udp_port_taken(self.address, self.port):
-            raise RuntimeError(f"sipp agent {self._sipp.scenario} on {self.contact} did not start")
+        if not self._sipp.running or not self._listening():
+            said = last_words(Path(name))
+            await self.stop()
+            raise RuntimeError(f"sipp agent {self._sipp.scenario} on {self.contact} did not start: {said}")
+
+    def _listening(self) -> bool:
+        pid = self._sipp.pid
+        return pid is not None and udp_port_bound_by(pid, self.address, self.port)
 
     async def stop(self) -> None:
         await self._sipp.stop()
+        if self._sipp.stderr is not None:
+            self._sipp.stderr.unlink(missing_ok=True)
+            self._sipp.stderr = None
 
 
 async def run_sipp(
