@@ -117,3 +117,40 @@ def test_the_file_is_read_as_it_grows_and_from_the_start_after_a_rotation(tmp_pa
     rotated.write_text(ANSWERED[0] + "\n")
     rotated.replace(path)
     assert reader.read_new() == [ANSWERED[0]]
+
+
+def _stamped(seconds: int) -> str:
+    return f"{1_796_400_000 + seconds}|1.{seconds}|ntpd112-queue|NONE|ENTERQUEUE||+62812|1"
+
+
+@pytest.mark.parametrize("since", [0, 1, 499, 500, 1_234, 1_999, 2_000, 5_000])
+def test_a_first_read_with_a_since_starts_at_the_first_line_stamped_then_or_later(tmp_path: Path, since: int) -> None:
+    path = tmp_path / "queue_log"
+    lines = [_stamped(second) for second in range(0, 2_000, 2)]
+    path.write_text("\n".join(lines) + "\n")
+    at = datetime.fromtimestamp(1_796_400_000 + since, tz=UTC)
+    assert QueueLogFile(path).read_new(since=at) == [
+        line for line in lines if int(line.split("|")[0]) >= at.timestamp()
+    ]
+
+
+def test_the_search_never_skips_past_lines_without_a_stamp_and_reads_on_as_the_file_grows(tmp_path: Path) -> None:
+    path = tmp_path / "queue_log"
+    lines = [_stamped(second) for second in range(100)]
+    lines[60:62] = ["torn line", ""]  # what a crash mid-write or a foreign writer leaves
+    path.write_text("\n".join(lines) + "\n")
+    reader = QueueLogFile(path)
+    read = reader.read_new(since=datetime.fromtimestamp(1_796_400_000 + 70, tz=UTC))
+    # The search may start early at a line it cannot date, never late: every line from the 70th second is read.
+    assert read[-30:] == lines[70:] and len(read) <= 40
+    with path.open("a") as file:
+        file.write(_stamped(100) + "\n")
+    assert reader.read_new(since=datetime.fromtimestamp(1_796_400_000 + 70, tz=UTC)) == [_stamped(100)]
+
+
+def test_a_since_after_every_line_reads_nothing_old(tmp_path: Path) -> None:
+    path = tmp_path / "queue_log"
+    path.write_text(_stamped(1) + "\n" + _stamped(2) + "\n")
+    reader = QueueLogFile(path)
+    assert reader.read_new(since=datetime.fromtimestamp(1_796_400_000 + 3, tz=UTC)) == []
+    assert QueueLogFile(tmp_path / "absent").read_new(since=datetime.now(UTC)) == []

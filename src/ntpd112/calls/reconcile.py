@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select
 
@@ -46,6 +47,58 @@ CDR_SOURCE = "asterisk_cdr"
 # The timeline event of a caller reconciliation found cut off, by callback reason (calls/release.cut_off_reason).
 CUT_OFF_EVENTS = {"no_media": "caller_media_lost", "asterisk_restart": "caller_dropped", "cut_off": "caller_dropped"}
 QUEUE_LOG_SOURCE = "queue_log"
+# A run after a restart reads a whole lookback of records: it reads and compares them in slices of this many, with
+# a turn for the event loop between slices. Read in one piece, a day of a busy room's CDRs (ORM rows, then one IN
+# query over every call) held the loop for over a second, and the intake of the calls arriving just after the
+# restart timed out its lookups (seen in CI, where every test's service starts with a day of the suite's calls).
+RUN_SLICE = 100
+
+
+class CdrLeg(Protocol):
+    """What reconciliation reads of one CDR (a call leg): an `AsteriskCdr` or a row of its columns."""
+
+    @property
+    def uniqueid(self) -> str | None: ...
+    @property
+    def linkedid(self) -> str | None: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def dstchannel(self) -> str | None: ...
+    @property
+    def src(self) -> str | None: ...
+    @property
+    def clid(self) -> str | None: ...
+    @property
+    def start(self) -> datetime | None: ...
+    @property
+    def answer(self) -> datetime | None: ...
+    @property
+    def end(self) -> datetime | None: ...
+    @property
+    def disposition(self) -> str | None: ...
+    @property
+    def userfield(self) -> str | None: ...
+
+
+class CdrLegRow(NamedTuple):
+    """The columns of a CDR reconciliation reads, read as a plain row (an ORM object per leg costs several times
+    more, for nothing: reconciliation never writes CDRs)."""
+
+    uniqueid: str | None
+    linkedid: str | None
+    channel: str | None
+    dstchannel: str | None
+    src: str | None
+    clid: str | None
+    start: datetime | None
+    answer: datetime | None
+    end: datetime | None
+    disposition: str | None
+    userfield: str | None
+
+
+CDR_LEG_COLUMNS = tuple(getattr(AsteriskCdr, name) for name in CdrLegRow._fields)
 
 
 @dataclass
@@ -64,7 +117,7 @@ class CdrCall:
     operators: list[str] = field(default_factory=list)
     release: CdrRelease | None = None
 
-    def add(self, row: AsteriskCdr, operator_names: frozenset[str]) -> None:
+    def add(self, row: CdrLeg, operator_names: frozenset[str]) -> None:
         self.linkedid = self.linkedid or row.linkedid
         self.channel = self.channel or row.channel
         self.src = self.src or row.src
@@ -83,8 +136,11 @@ class CdrCall:
             self.operators.append(operator)
 
 
-def fold_cdrs(rows: list[AsteriskCdr], operator_names: frozenset[str]) -> dict[str, CdrCall]:
-    calls: dict[str, CdrCall] = {}
+def fold_cdrs(
+    rows: Iterable[CdrLeg], operator_names: frozenset[str], calls: dict[str, CdrCall] | None = None
+) -> dict[str, CdrCall]:
+    """Fold call legs into `calls` (a new dict when None) by the caller channel's uniqueid."""
+    calls = {} if calls is None else calls
     for row in rows:
         if row.uniqueid and (row.channel or "").startswith(TRUNK_CHANNEL_PREFIX):
             calls.setdefault(row.uniqueid, CdrCall(row.uniqueid)).add(row, operator_names)
@@ -229,23 +285,12 @@ class Reconciler:
 
     async def _run(self) -> int:
         started = utcnow()
-        # The first run looks back the whole lookback; later ones only at CDRs written since the previous run
-        # (a CDR is written when its call leg ends, so `end`, not the start time, says what is new), with a margin.
-        since = self._since or started - self._lookback
-        async with self._cdr_database.session() as session:
-            rows = list(
-                (
-                    await session.scalars(
-                        select(AsteriskCdr).where(
-                            AsteriskCdr.end >= since, AsteriskCdr.dcontext.in_(EMERGENCY_CONTEXTS)
-                        )
-                    )
-                ).all()
-            )
         async with self._database.session() as session:
             operator_names = frozenset((await session.scalars(select(Operator.username))).all())
+        cdr_calls = await self._read_cdrs(started, operator_names)
         await self._read_queue_log(started - self._lookback)
-        cdr_calls = {u: c for u, c in fold_cdrs(rows, operator_names).items() if not self._is_active(u)}
+        for uniqueid in [uniqueid for uniqueid in cdr_calls if self._is_active(uniqueid)]:
+            del cdr_calls[uniqueid]
         if not cdr_calls:
             self.runs += 1
             self._since = started - RUN_OVERLAP
@@ -257,10 +302,41 @@ class Reconciler:
             await self._journal.flushed(timeout=JOURNAL_CATCH_UP_SECONDS)
         except TimeoutError:
             return 0
+        uniqueids = list(cdr_calls)
+        fixed = 0
+        for first in range(0, len(uniqueids), RUN_SLICE):
+            known, offered = await self._recorded_calls(uniqueids[first : first + RUN_SLICE])
+            for uniqueid in uniqueids[first : first + RUN_SLICE]:
+                call = known.get(uniqueid)
+                queued = self._queued.get(uniqueid)
+                fixed += self._reconcile(cdr_calls[uniqueid], call, call is not None and call.id in offered, queued)
+            await asyncio.sleep(0)
+        self.runs += 1
+        self._since = started - RUN_OVERLAP
+        self.reconciled += fixed
+        if fixed:
+            log.info("reconciled calls from asterisk's records", calls=fixed)
+        return fixed
+
+    async def _read_cdrs(self, started: datetime, operator_names: frozenset[str]) -> dict[str, CdrCall]:
+        # The first run looks back the whole lookback; later ones only at CDRs written since the previous run
+        # (a CDR is written when its call leg ends, so `end`, not the start time, says what is new), with a margin.
+        since = self._since or started - self._lookback
+        calls: dict[str, CdrCall] = {}
+        query = select(*CDR_LEG_COLUMNS).where(AsteriskCdr.end >= since, AsteriskCdr.dcontext.in_(EMERGENCY_CONTEXTS))
+        async with self._cdr_database.session() as session:
+            rows = await session.stream(query.execution_options(yield_per=RUN_SLICE))
+            async for part in rows.partitions():
+                fold_cdrs((CdrLegRow._make(row) for row in part), operator_names, calls)
+                await asyncio.sleep(0)
+        return calls
+
+    async def _recorded_calls(self, uniqueids: list[str]) -> tuple[dict[str, Call], set[uuid.UUID]]:
+        """The calls table's rows of these calls, and which of them have an `offered` event."""
         async with self._database.session() as session:
             known = {
                 call.uniqueid: call
-                for call in (await session.scalars(select(Call).where(Call.uniqueid.in_(list(cdr_calls))))).all()
+                for call in (await session.scalars(select(Call).where(Call.uniqueid.in_(uniqueids)))).all()
             }
             offered = set(
                 (
@@ -271,22 +347,14 @@ class Reconciler:
                     )
                 ).all()
             )
-        fixed = 0
-        for uniqueid, cdr in cdr_calls.items():
-            call = known.get(uniqueid)
-            fixed += self._reconcile(cdr, call, call is not None and call.id in offered, self._queued.get(uniqueid))
-        self.runs += 1
-        self._since = started - RUN_OVERLAP
-        self.reconciled += fixed
-        if fixed:
-            log.info("reconciled calls from asterisk's records", calls=fixed)
-        return fixed
+        return known, offered
 
     async def _read_queue_log(self, keep_since: datetime) -> None:
         if self._queue_log is None:
             return
-        lines = await asyncio.to_thread(self._queue_log.read_new)
-        _, rejected = fold_queue_log(lines, QUEUE_NAME, self._queued)
+        lines = await asyncio.to_thread(self._queue_log.read_new, keep_since)
+        # Folded off the event loop too: after a restart the whole file is read again (a day of a busy room).
+        _, rejected = await asyncio.to_thread(fold_queue_log, lines, QUEUE_NAME, self._queued)
         if rejected:
             log.warning(
                 "queue log lines skipped: they do not parse",

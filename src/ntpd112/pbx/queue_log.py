@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 EVENT_NAME = re.compile(r"^[A-Z][A-Z_]*$")
 # What each event this module uses carries (data1, data2, ...); None: text, int: whole seconds or a position.
@@ -148,23 +148,59 @@ def fold_queue_log(
 
 class QueueLogFile:
     """The lines appended to the queue log since the previous read. A rotated or truncated file is read from its
-    start; an unfinished last line (Asterisk is writing it) waits for the next read."""
+    start, or from the first line at or after `since` when the caller gives one; an unfinished last line (Asterisk
+    is writing it) waits for the next read."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._inode: int | None = None
         self._offset = 0
 
-    def read_new(self) -> list[str]:
+    def read_new(self, since: datetime | None = None) -> list[str]:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
             return []
-        if stat.st_ino != self._inode or stat.st_size < self._offset:
-            self._inode, self._offset = stat.st_ino, 0
         with self.path.open("rb") as file:
+            if stat.st_ino != self._inode or stat.st_size < self._offset:
+                # Asterisk never rotates the queue log by itself: after months the file holds every call the room
+                # ever had, and a restarted service read all of it (see first_offset_since).
+                self._inode = stat.st_ino
+                self._offset = 0 if since is None else first_offset_since(file, stat.st_size, since.timestamp())
             file.seek(self._offset)
             chunk = file.read()
         complete = chunk.rfind(b"\n") + 1
         self._offset += complete
         return chunk[:complete].decode("utf-8", errors="replace").splitlines()
+
+
+def first_offset_since(file: BinaryIO, size: int, since: float) -> int:
+    """The offset of the first line of `file` stamped at `since` (epoch seconds) or later. Asterisk writes the lines
+    in time order, so this is a binary search over byte offsets, each probe reading the first whole line at or after
+    it: some thirty short reads instead of the whole file. A probe on a line without a stamp counts as recent, so the
+    search can only start early, never skip a line it should read."""
+    low, high = 0, size
+    while low < high:
+        middle = (low + high) // 2
+        start = line_start_at_or_after(file, middle)
+        file.seek(start)
+        stamp = _stamp(file.readline())
+        if start >= size or stamp is None or stamp >= since:
+            high = middle
+        else:
+            low = middle + 1
+    return line_start_at_or_after(file, low)
+
+
+def line_start_at_or_after(file: BinaryIO, offset: int) -> int:
+    if offset == 0:
+        return 0
+    file.seek(offset - 1)
+    return offset - 1 + len(file.readline())
+
+
+def _stamp(line: bytes) -> float | None:
+    try:
+        return float(line.split(b"|", 1)[0])
+    except ValueError:
+        return None
