@@ -30,7 +30,7 @@ from ntpd112.store import wallboard as wb
 from ntpd112.store.db import Database
 from ntpd112.store.reports import ReportRepository
 from ntpd112.store.wallboard import WallboardRepository
-from ntpd112.store.wallboard_dispatch import open_dispatches, past_limits
+from ntpd112.store.wallboard_dispatch import open_dispatches, open_tickets
 
 BENCH_DATABASE = "ntpd112_bench"
 _BATCH = 200_000
@@ -189,9 +189,11 @@ async def time_wallboard(bench_url: str, month: date, settings: ReportSettings, 
                 await timed("operators", wb._operators(session, now))
                 await timed("today (outcomes, hours, abandoned)", wb._today(session, day, phantom, [], {}))
                 await timed("open incidents (map)", wb._open_incidents(session, open_ids, categories))
-                await timed("open tickets (30 days)", wb._tickets(session, now, agency_names))
+                await timed(
+                    "open tickets (30 days) and those past their limits",
+                    open_tickets(session, now, categories, agency_names),
+                )
                 await timed("open dispatches", open_dispatches(session, now, failed, categories, agency_names))
-                await timed("tickets past their limits", past_limits(session, now, categories, agency_names))
     finally:
         await database.stop()
     return WallboardTimes(reads, parts)

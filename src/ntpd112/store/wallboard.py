@@ -35,7 +35,6 @@ from ntpd112.reports.wallboard import (
     ABANDONED_LISTED,
     AVERAGE_DAYS,
     INCIDENT_WINDOW,
-    TICKET_WINDOW,
     WAITING_WINDOW,
     BoardAbandonedCall,
     BoardDispatch,
@@ -51,10 +50,9 @@ from ntpd112.reports.wallboard import (
 from ntpd112.room.priority import PriorityReason, priority_reasons
 from ntpd112.routing.categories import Category, category_index
 from ntpd112.store.db import Database
-from ntpd112.store.models import Call, CallerFlag, CallEvent, Incident, Operator, Ticket
+from ntpd112.store.models import Call, CallerFlag, CallEvent, Incident, Operator
 from ntpd112.store.reports import answer_seconds, outcome_expression
-from ntpd112.store.wallboard_dispatch import FAILED, open_dispatches, past_limits
-from ntpd112.tickets.flow import OPEN_STATUSES
+from ntpd112.store.wallboard_dispatch import FAILED, open_dispatches, open_tickets
 
 # The dialplan's UserEvents when a call goes on to the supervisors, then the backup number (queue/events.py).
 OVERFLOW_EVENTS = ("overflow", "overflow_backup")
@@ -111,6 +109,7 @@ class WallboardRepository:
             # Today began less than INCIDENT_WINDOW ago: one pass over the window's incidents serves both today's
             # categories and the open incidents.
             today_categories, open_ids, failed_calls = await _recent_incidents(session, now - INCIDENT_WINDOW, day)
+            tickets, escalations = await open_tickets(session, now, categories, agency_names)
             return WallboardRecords(
                 waiting=await _waiting(session, now, phantom_seconds),
                 operators=await _operators(session, now),
@@ -118,9 +117,9 @@ class WallboardRepository:
                     session, day, phantom_seconds, category_rows(today_categories, categories), earlier_hours
                 ),
                 incidents=await _open_incidents(session, open_ids, categories),
-                tickets=await _tickets(session, now, agency_names),
+                tickets=tickets,
                 dispatches=await open_dispatches(session, now, failed_calls, categories, agency_names),
-                escalations=await past_limits(session, now, categories, agency_names),
+                escalations=escalations,
             )
 
     async def _hours_before(self, session: AsyncSession, day: ReportRange) -> dict[int, int]:
@@ -361,25 +360,3 @@ async def _open_incidents(
             )
         )
     return incidents
-
-
-async def _tickets(session: AsyncSession, now: datetime, agency_names: Mapping[str, str]) -> list[BoardOpenTicket]:
-    tickets = await session.scalars(
-        select(Ticket)
-        .where(Ticket.created_at >= now - TICKET_WINDOW, Ticket.status.in_([s.value for s in OPEN_STATUSES]))
-        .order_by(Ticket.created_at)
-    )
-    return [
-        BoardOpenTicket(
-            ticket_id=ticket.id,
-            number=ticket.number,
-            call_id=ticket.call_id,
-            agency=ticket.agency,
-            agency_label=agency_names.get(ticket.agency, ticket.agency),
-            category=ticket.category,
-            status=ticket.status,
-            created_at=ticket.created_at,
-            updated_at=ticket.updated_at,
-        )
-        for ticket in tickets
-    ]

@@ -1,5 +1,5 @@
 """The wallboard's dispatch panel from the records (what it means: reports/wallboard.py): the open dispatches, read
-from the timelines of the calls that may hold one, and the open tickets past their time limits.
+from the timelines of the calls that may hold one; the open tickets and those past their time limits.
 
 Read from PostgreSQL inside the wallboard's one snapshot (store/wallboard.py), not from the dispatch service's
 memory: the panel agrees with the rest of the wall, survives a restart of the service, and keeps a failed dispatch
@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from ntpd112.reports.wallboard import (
     TICKET_WINDOW,
     BoardDispatch,
     BoardEscalation,
+    BoardOpenTicket,
     DispatchState,
     DispatchStep,
     dispatch_reading,
@@ -29,7 +31,7 @@ from ntpd112.reports.wallboard import (
 from ntpd112.routing.categories import Category, category_index
 from ntpd112.routing.deadlines import Deadline
 from ntpd112.store.models import Call, CallEvent, Incident, Ticket, TicketEscalation
-from ntpd112.tickets.flow import AWAITING_ACKNOWLEDGEMENT, AWAITING_RESOLUTION
+from ntpd112.tickets.flow import AWAITING_ACKNOWLEDGEMENT, AWAITING_RESOLUTION, OPEN_STATUSES
 
 FAILED = "failed"  # the incident's status once a dispatch's chain is exhausted (dispatch/transitions.py)
 
@@ -96,11 +98,12 @@ async def open_dispatches(
     return sorted(board, key=lambda dispatch: dispatch.since, reverse=True)
 
 
-async def past_limits(
+async def open_tickets(
     session: AsyncSession, now: datetime, categories: list[Category], agency_names: Mapping[str, str]
-) -> list[BoardEscalation]:
-    """Open tickets (of the wallboard's ticket window) with a missed limit they still miss: not yet acknowledged
-    for the acknowledge limit, not yet resolved for the resolve one."""
+) -> tuple[list[BoardOpenTicket], list[BoardEscalation]]:
+    """The open tickets of the wallboard's ticket window, oldest first, and those of them past a limit they still
+    miss (not yet acknowledged for the acknowledge limit, not yet resolved for the resolve one), the longest missed
+    first: one read of the tickets, both rows of a ticket built from its one result row."""
     escalation = TicketEscalation
     still_missed = or_(
         and_(
@@ -109,37 +112,48 @@ async def past_limits(
         ),
         and_(escalation.deadline == Deadline.RESOLVE.value, Ticket.status.in_([s.value for s in AWAITING_RESOLUTION])),
     )
-    missed_at = func.min(escalation.due_at)
     rows = await session.execute(
         select(
-            Ticket,
-            func.array_agg(func.distinct(escalation.deadline)),
-            func.max(escalation.level),
-            missed_at,
+            Ticket.id,
+            Ticket.number,
+            Ticket.call_id,
+            Ticket.agency,
+            Ticket.category,
+            Ticket.status,
+            Ticket.created_at,
+            Ticket.updated_at,
+            func.array_agg(func.distinct(escalation.deadline)).filter(still_missed),
+            func.max(escalation.level).filter(still_missed),
+            func.min(escalation.due_at).filter(still_missed),
         )
-        .join(escalation, escalation.ticket_id == Ticket.id)
-        .where(
-            Ticket.created_at >= now - TICKET_WINDOW,
-            Ticket.status.in_([s.value for s in AWAITING_RESOLUTION]),
-            still_missed,
-        )
+        .outerjoin(escalation, escalation.ticket_id == Ticket.id)
+        .where(Ticket.created_at >= now - TICKET_WINDOW, Ticket.status.in_([s.value for s in OPEN_STATUSES]))
         .group_by(Ticket.id)
-        .order_by(missed_at)
+        .order_by(Ticket.created_at, Ticket.number)
     )
     known = category_index(categories)
-    return [
-        BoardEscalation(
-            ticket_id=ticket.id,
-            number=ticket.number,
-            call_id=ticket.call_id,
-            agency=ticket.agency,
-            agency_label=agency_names.get(ticket.agency, ticket.agency),
-            category=ticket.category,
-            label=known[ticket.category].label_id if ticket.category in known else ticket.category,
-            status=ticket.status,
-            deadlines=sorted(deadlines, key=[d.value for d in Deadline].index),
-            level=level,
-            missed_at=first_missed,
-        )
-        for ticket, deadlines, level, first_missed in rows
-    ]
+    tickets: list[BoardOpenTicket] = []
+    escalations: list[BoardEscalation] = []
+    for ticket_id, number, call_id, agency, category, status, created_at, updated_at, missed, level, missed_at in rows:
+        # The fields of BoardTicket, which both rows share.
+        shown: dict[str, Any] = {
+            "ticket_id": ticket_id,
+            "number": number,
+            "call_id": call_id,
+            "agency": agency,
+            "agency_label": agency_names.get(agency, agency),
+            "category": category,
+        }
+        tickets.append(BoardOpenTicket(**shown, status=status, created_at=created_at, updated_at=updated_at))
+        if missed:
+            escalations.append(
+                BoardEscalation(
+                    **shown,
+                    label=known[category].label_id if category in known else category,
+                    status=status,
+                    deadlines=sorted(missed, key=[d.value for d in Deadline].index),
+                    level=level,
+                    missed_at=missed_at,
+                )
+            )
+    return tickets, sorted(escalations, key=lambda row: row.missed_at)
