@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.clock import utcnow
 from ntpd112.devtools import report_bench_data as data
+from ntpd112.heap import freeze_startup_objects
 from ntpd112.reports.export import render
 from ntpd112.reports.rules import ReportRange, report_names
 from ntpd112.reports.wallboard import AVERAGE_DAYS, INCIDENT_WINDOW, today_range
@@ -162,6 +163,7 @@ async def time_wallboard(bench_url: str, month: date, settings: ReportSettings, 
     categories, agency_names = report_names(None)
     database = Database(bench_url)
     await database.start()
+    freeze_startup_objects()  # as the service does once started (app.run_service)
     try:
         repository = WallboardRepository(database)
         reads = []
