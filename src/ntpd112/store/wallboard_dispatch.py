@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ntpd112.reports.wallboard import (
@@ -112,6 +112,16 @@ async def open_tickets(
         ),
         and_(escalation.deadline == Deadline.RESOLVE.value, Ticket.status.in_([s.value for s in AWAITING_RESOLUTION])),
     )
+    # Per ticket (LATERAL: the few open tickets' escalations through their key, not a hash join over them all).
+    missed = (
+        select(
+            func.array_agg(func.distinct(escalation.deadline)).label("deadlines"),
+            func.max(escalation.level).label("level"),
+            func.min(escalation.due_at).label("missed_at"),
+        )
+        .where(escalation.ticket_id == Ticket.id, still_missed)
+        .lateral()
+    )
     rows = await session.execute(
         select(
             Ticket.id,
@@ -122,13 +132,12 @@ async def open_tickets(
             Ticket.status,
             Ticket.created_at,
             Ticket.updated_at,
-            func.array_agg(func.distinct(escalation.deadline)).filter(still_missed),
-            func.max(escalation.level).filter(still_missed),
-            func.min(escalation.due_at).filter(still_missed),
+            missed.c.deadlines,
+            missed.c.level,
+            missed.c.missed_at,
         )
-        .outerjoin(escalation, escalation.ticket_id == Ticket.id)
+        .join(missed, true())
         .where(Ticket.created_at >= now - TICKET_WINDOW, Ticket.status.in_([s.value for s in OPEN_STATUSES]))
-        .group_by(Ticket.id)
         .order_by(Ticket.created_at, Ticket.number)
     )
     known = category_index(categories)
