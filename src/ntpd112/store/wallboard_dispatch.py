@@ -34,6 +34,7 @@ from ntpd112.store.models import Call, CallEvent, Incident, Ticket, TicketEscala
 from ntpd112.tickets.flow import AWAITING_ACKNOWLEDGEMENT, AWAITING_RESOLUTION, OPEN_STATUSES
 
 FAILED = "failed"  # the incident's status once a dispatch's chain is exhausted (dispatch/transitions.py)
+DEADLINE_ORDER = [deadline.value for deadline in Deadline]  # a ticket's missed limits are listed in this order
 
 
 async def open_dispatches(
@@ -160,7 +161,7 @@ async def open_tickets(
                     **shown,
                     label=known[category].label_id if category in known else category,
                     status=status,
-                    deadlines=sorted(missed, key=[d.value for d in Deadline].index),
+                    deadlines=sorted(missed, key=DEADLINE_ORDER.index),
                     level=level,
                     missed_at=missed_at,
                 )
