@@ -174,7 +174,7 @@ async def time_wallboard(bench_url: str, month: date, settings: ReportSettings, 
         parts: dict[str, list[float]] = {}
         for _ in range(runs):
             async with database.session() as session, session.begin():
-                await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+                await session.connection(execution_options=wb.SNAPSHOT)
 
                 async def timed(name: str, query: Awaitable[T]) -> T:
                     started = perf_counter()
