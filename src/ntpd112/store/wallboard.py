@@ -17,8 +17,7 @@ from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, any_, bindparam, func, select, true
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import LateralFromClause
 
@@ -53,7 +52,7 @@ from ntpd112.routing.categories import Category, category_index
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallerFlag, CallEvent, Incident, Operator
 from ntpd112.store.reports import answer_seconds, outcome_expression
-from ntpd112.store.wallboard_dispatch import FAILED, open_dispatches, open_tickets
+from ntpd112.store.wallboard_dispatch import FAILED, one_of, open_dispatches, open_tickets
 
 # The dialplan's UserEvents when a call goes on to the supervisors, then the backup number (queue/events.py).
 OVERFLOW_EVENTS = ("overflow", "overflow_backup")
@@ -340,8 +339,7 @@ async def _open_incidents(
     if not ids:
         return []
     known = category_index(categories)
-    # Columns, not Incident entities: hydrating hundreds of ORM objects cost more than the query. One array
-    # parameter, not an IN list of len(ids) parameters: one prepared statement whatever the count.
+    # Columns, not Incident entities: hydrating hundreds of ORM objects cost more than the query.
     rows = await session.execute(
         select(
             Incident.call_id,
@@ -354,7 +352,7 @@ async def _open_incidents(
             Incident.created_at,
         )
         .join(Call, Call.id == Incident.call_id)
-        .where(Incident.id == any_(bindparam("ids", ids, type_=ARRAY(UUID(as_uuid=True)))))
+        .where(one_of(Incident.id, ids))
         .order_by(Incident.created_at.desc())
     )
     return [
