@@ -17,7 +17,7 @@ from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import LateralFromClause
 
@@ -228,23 +228,31 @@ async def _today(
 ) -> BoardToday:
     in_day = (Call.offered_at >= day.start, Call.offered_at < day.end)
     outcome = outcome_expression(phantom_seconds)
-    facts = select(outcome.label("outcome"), answer_seconds().label("answer")).where(*in_day).subquery()
+    # One pass over today's calls for the outcomes, the service levels and the hours.
+    facts = (
+        select(outcome.label("outcome"), answer_seconds().label("answer"), _utc_hour().label("hour"))
+        .where(*in_day)
+        .subquery()
+    )
     counts: dict[CallOutcome, int] = {}
     within = [0] * len(SERVICE_LEVEL_TARGETS)
+    per_hour: dict[datetime, int] = {}
     rows = await session.execute(
         select(
             facts.c.outcome,
+            facts.c.hour,
             func.count(),
             *(func.count().filter(facts.c.answer <= target.within_seconds) for target in SERVICE_LEVEL_TARGETS),
-        ).group_by(facts.c.outcome)
+        ).group_by(facts.c.outcome, facts.c.hour)
     )
-    for name, count, *answered_within in rows:
-        counts[CallOutcome(name)] = count
+    for name, hour_start, count, *answered_within in rows:
+        counts[CallOutcome(name)] = counts.get(CallOutcome(name), 0) + count
         within = [total + n for total, n in zip(within, answered_within, strict=True)]
+        per_hour[hour_start] = per_hour.get(hour_start, 0) + count
     counted = sum(counts.get(o, 0) for o in SERVICE_LEVEL_OUTCOMES)
     flow = flow_of(counts)
+    today_hours = _hours(list(per_hour.items()), day)
 
-    today_hours = _hours(await _hours_rows(session, day.start, day.end), day)
     abandoned = await session.execute(
         select(
             Call.id,
@@ -283,9 +291,14 @@ async def _today(
     )
 
 
+def _utc_hour() -> ColumnElement[datetime]:
+    """The UTC hour a call was offered in (room hours: _hours)."""
+    return func.date_trunc("hour", func.timezone("UTC", Call.offered_at))
+
+
 async def _hours_rows(session: AsyncSession, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
     """Calls offered per UTC hour from `start` to `end`: an index-only scan with a cheap date_trunc per row."""
-    utc_hour = func.date_trunc("hour", func.timezone("UTC", Call.offered_at))
+    utc_hour = _utc_hour()
     rows = await session.execute(
         select(utc_hour, func.count()).where(Call.offered_at >= start, Call.offered_at < end).group_by(utc_hour)
     )
