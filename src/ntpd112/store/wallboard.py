@@ -1,8 +1,8 @@
 """The wallboard's queries (what they mean: reports/wallboard.py and reports/rules.py).
 
 Each one reads a narrow slice through an index: today's calls and the 7 days before by `offered_at`, the waiting
-calls and the operators' recent calls by `offered_at` too, open incidents through their calls, open tickets by
-`created_at`; open dispatches and tickets past their limits: store/wallboard_dispatch.py. Outcomes are decided by
+calls and the operators' recent calls by `offered_at` too, open incidents through their calls; open dispatches,
+open tickets and those past their limits: store/wallboard_dispatch.py. Outcomes are decided by
 the reports' one rule in SQL (store/reports.outcome_expression). All of them run in one REPEATABLE READ
 transaction, so the numbers agree with each other.
 """

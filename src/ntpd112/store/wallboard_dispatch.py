@@ -154,7 +154,7 @@ async def open_tickets(
     known = category_index(categories)
     tickets: list[BoardOpenTicket] = []
     escalations: list[BoardEscalation] = []
-    for ticket_id, number, call_id, agency, category, status, created_at, updated_at, missed, level, missed_at in rows:
+    for ticket_id, number, call_id, agency, category, status, created, updated, deadlines, level, missed_at in rows:
         # The fields of BoardTicket, which both rows share.
         shown: dict[str, Any] = {
             "ticket_id": ticket_id,
@@ -164,14 +164,14 @@ async def open_tickets(
             "agency_label": agency_names.get(agency, agency),
             "category": category,
         }
-        tickets.append(BoardOpenTicket(**shown, status=status, created_at=created_at, updated_at=updated_at))
-        if missed:
+        tickets.append(BoardOpenTicket(**shown, status=status, created_at=created, updated_at=updated))
+        if deadlines:
             escalations.append(
                 BoardEscalation(
                     **shown,
                     label=known[category].label_id if category in known else category,
                     status=status,
-                    deadlines=sorted(missed, key=DEADLINE_ORDER.index),
+                    deadlines=sorted(deadlines, key=DEADLINE_ORDER.index),
                     level=level,
                     missed_at=missed_at,
                 )
