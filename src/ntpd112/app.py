@@ -24,6 +24,7 @@ from ntpd112.dispatch.phone_calls import PhoneCaller, PhoneCallSettings, PhoneNo
 from ntpd112.dispatch.routing_service import RoutingService
 from ntpd112.dispatch.tickets import TicketService
 from ntpd112.dispatch.webhooks import TicketNotifier, WebhookSender
+from ntpd112.heap import freeze_startup_objects
 from ntpd112.live import Hub
 from ntpd112.logs import get_logger
 from ntpd112.metrics import Metrics
@@ -370,6 +371,7 @@ async def run_service(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await service.start()
+    freeze_startup_objects()
     try:
         await stop.wait()
     finally:

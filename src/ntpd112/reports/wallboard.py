@@ -188,13 +188,18 @@ class BoardMapIncident(_Row):
     created_at: datetime
 
 
-class BoardOpenTicket(_Row):
+class BoardTicket(_Row):
+    """What both ticket lists of the wall show of a ticket (store/wallboard_dispatch.py builds them together)."""
+
     ticket_id: uuid.UUID
     number: str
     call_id: uuid.UUID
     agency: str
     agency_label: str
     category: str
+
+
+class BoardOpenTicket(BoardTicket):
     status: str
     created_at: datetime
     updated_at: datetime
@@ -227,15 +232,9 @@ class BoardDispatch(_Row):
     requested_by: str | None
 
 
-class BoardEscalation(_Row):
+class BoardEscalation(BoardTicket):
     """An open ticket past a time limit it still misses (its escalations: dispatch/escalation.py)."""
 
-    ticket_id: uuid.UUID
-    number: str
-    call_id: uuid.UUID
-    agency: str
-    agency_label: str
-    category: str
     label: str  # the category's name
     status: str
     deadlines: list[str]  # acknowledge, resolve: the limits missed and still not met

@@ -1,8 +1,8 @@
 """The wallboard's queries (what they mean: reports/wallboard.py and reports/rules.py).
 
 Each one reads a narrow slice through an index: today's calls and the 7 days before by `offered_at`, the waiting
-calls and the operators' recent calls by `offered_at` too, open incidents through their calls, open tickets by
-`created_at`; open dispatches and tickets past their limits: store/wallboard_dispatch.py. Outcomes are decided by
+calls and the operators' recent calls by `offered_at` too, open incidents through their calls; open dispatches,
+open tickets and those past their limits: store/wallboard_dispatch.py. Outcomes are decided by
 the reports' one rule in SQL (store/reports.outcome_expression). All of them run in one REPEATABLE READ
 transaction, so the numbers agree with each other.
 """
@@ -17,7 +17,7 @@ from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, text, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import LateralFromClause
 
@@ -35,7 +35,6 @@ from ntpd112.reports.wallboard import (
     ABANDONED_LISTED,
     AVERAGE_DAYS,
     INCIDENT_WINDOW,
-    TICKET_WINDOW,
     WAITING_WINDOW,
     BoardAbandonedCall,
     BoardDispatch,
@@ -51,16 +50,17 @@ from ntpd112.reports.wallboard import (
 from ntpd112.room.priority import PriorityReason, priority_reasons
 from ntpd112.routing.categories import Category, category_index
 from ntpd112.store.db import Database
-from ntpd112.store.models import Call, CallerFlag, CallEvent, Incident, Operator, Ticket
+from ntpd112.store.models import Call, CallerFlag, CallEvent, Incident, Operator
 from ntpd112.store.reports import answer_seconds, outcome_expression
-from ntpd112.store.wallboard_dispatch import FAILED, open_dispatches, past_limits
-from ntpd112.tickets.flow import OPEN_STATUSES
+from ntpd112.store.wallboard_dispatch import FAILED, one_of, open_dispatches, open_tickets
 
 # The dialplan's UserEvents when a call goes on to the supervisors, then the backup number (queue/events.py).
 OVERFLOW_EVENTS = ("overflow", "overflow_backup")
 # A supervisor raised the waiting call's priority (queue/controls.py).
 RAISED_EVENT = "priority_raised"
 EARLIER_HOURS_TTL = 600.0  # seconds
+# One snapshot for every query of a read, so that the numbers agree with each other.
+SNAPSHOT = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 # How far back an operator's calls tell whether they are on one or wrapping up (a shift, with margin).
 OPERATOR_CALLS_WINDOW = timedelta(hours=12)
 
@@ -106,11 +106,13 @@ class WallboardRepository:
     ) -> WallboardRecords:
         """Everything the wallboard shows from the records; `day` is today in the room's time zone."""
         async with self._database.session() as session, session.begin():
-            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            # The snapshot in the BEGIN itself (no SET TRANSACTION of its own: one round trip less per read).
+            await session.connection(execution_options=SNAPSHOT)
             earlier_hours = await self._hours_before(session, day)
             # Today began less than INCIDENT_WINDOW ago: one pass over the window's incidents serves both today's
             # categories and the open incidents.
             today_categories, open_ids, failed_calls = await _recent_incidents(session, now - INCIDENT_WINDOW, day)
+            tickets, escalations = await open_tickets(session, now, categories, agency_names)
             return WallboardRecords(
                 waiting=await _waiting(session, now, phantom_seconds),
                 operators=await _operators(session, now),
@@ -118,9 +120,9 @@ class WallboardRepository:
                     session, day, phantom_seconds, category_rows(today_categories, categories), earlier_hours
                 ),
                 incidents=await _open_incidents(session, open_ids, categories),
-                tickets=await _tickets(session, now, agency_names),
+                tickets=tickets,
                 dispatches=await open_dispatches(session, now, failed_calls, categories, agency_names),
-                escalations=await past_limits(session, now, categories, agency_names),
+                escalations=escalations,
             )
 
     async def _hours_before(self, session: AsyncSession, day: ReportRange) -> dict[int, int]:
@@ -226,23 +228,31 @@ async def _today(
 ) -> BoardToday:
     in_day = (Call.offered_at >= day.start, Call.offered_at < day.end)
     outcome = outcome_expression(phantom_seconds)
-    facts = select(outcome.label("outcome"), answer_seconds().label("answer")).where(*in_day).subquery()
+    # One pass over today's calls for the outcomes, the service levels and the hours.
+    facts = (
+        select(outcome.label("outcome"), answer_seconds().label("answer"), _utc_hour().label("hour"))
+        .where(*in_day)
+        .subquery()
+    )
     counts: dict[CallOutcome, int] = {}
     within = [0] * len(SERVICE_LEVEL_TARGETS)
+    per_hour: dict[datetime, int] = {}
     rows = await session.execute(
         select(
             facts.c.outcome,
+            facts.c.hour,
             func.count(),
             *(func.count().filter(facts.c.answer <= target.within_seconds) for target in SERVICE_LEVEL_TARGETS),
-        ).group_by(facts.c.outcome)
+        ).group_by(facts.c.outcome, facts.c.hour)
     )
-    for name, count, *answered_within in rows:
-        counts[CallOutcome(name)] = count
+    for name, hour_start, count, *answered_within in rows:
+        counts[CallOutcome(name)] = counts.get(CallOutcome(name), 0) + count
         within = [total + n for total, n in zip(within, answered_within, strict=True)]
+        per_hour[hour_start] = per_hour.get(hour_start, 0) + count
     counted = sum(counts.get(o, 0) for o in SERVICE_LEVEL_OUTCOMES)
     flow = flow_of(counts)
+    today_hours = _hours(list(per_hour.items()), day)
 
-    today_hours = _hours(await _hours_rows(session, day.start, day.end), day)
     abandoned = await session.execute(
         select(
             Call.id,
@@ -281,9 +291,14 @@ async def _today(
     )
 
 
+def _utc_hour() -> ColumnElement[datetime]:
+    """The UTC hour a call was offered in (room hours: _hours)."""
+    return func.date_trunc("hour", func.timezone("UTC", Call.offered_at))
+
+
 async def _hours_rows(session: AsyncSession, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
     """Calls offered per UTC hour from `start` to `end`: an index-only scan with a cheap date_trunc per row."""
-    utc_hour = func.date_trunc("hour", func.timezone("UTC", Call.offered_at))
+    utc_hour = _utc_hour()
     rows = await session.execute(
         select(utc_hour, func.count()).where(Call.offered_at >= start, Call.offered_at < end).group_by(utc_hour)
     )
@@ -337,49 +352,33 @@ async def _open_incidents(
     if not ids:
         return []
     known = category_index(categories)
+    # Columns, not Incident entities: hydrating hundreds of ORM objects cost more than the query.
     rows = await session.execute(
-        select(Incident, Call.best_lat, Call.best_lon, Call.area_kecamatan)
+        select(
+            Incident.call_id,
+            Incident.category,
+            Incident.status,
+            Incident.severity,
+            func.coalesce(Incident.lat, Call.best_lat),
+            func.coalesce(Incident.lon, Call.best_lon),
+            Call.area_kecamatan,
+            Incident.created_at,
+        )
         .join(Call, Call.id == Incident.call_id)
-        .where(Incident.id.in_(ids))
+        .where(one_of(Incident.id, ids))
         .order_by(Incident.created_at.desc())
     )
-    incidents = []
-    for incident, best_lat, best_lon, kecamatan in rows:
-        own = incident.lat is not None and incident.lon is not None
-        category = known.get(incident.category)
-        incidents.append(
-            BoardMapIncident(
-                call_id=incident.call_id,
-                category=incident.category,
-                label=category.label_id if category else incident.category,
-                status=incident.status,
-                severity=incident.severity,
-                lat=incident.lat if own else best_lat,
-                lon=incident.lon if own else best_lon,
-                kecamatan=kecamatan,
-                created_at=incident.created_at,
-            )
-        )
-    return incidents
-
-
-async def _tickets(session: AsyncSession, now: datetime, agency_names: Mapping[str, str]) -> list[BoardOpenTicket]:
-    tickets = await session.scalars(
-        select(Ticket)
-        .where(Ticket.created_at >= now - TICKET_WINDOW, Ticket.status.in_([s.value for s in OPEN_STATUSES]))
-        .order_by(Ticket.created_at)
-    )
     return [
-        BoardOpenTicket(
-            ticket_id=ticket.id,
-            number=ticket.number,
-            call_id=ticket.call_id,
-            agency=ticket.agency,
-            agency_label=agency_names.get(ticket.agency, ticket.agency),
-            category=ticket.category,
-            status=ticket.status,
-            created_at=ticket.created_at,
-            updated_at=ticket.updated_at,
+        BoardMapIncident(
+            call_id=call_id,
+            category=category,
+            label=known[category].label_id if category in known else category,
+            status=status,
+            severity=severity,
+            lat=lat,
+            lon=lon,
+            kecamatan=kecamatan,
+            created_at=created_at,
         )
-        for ticket in tickets
+        for call_id, category, status, severity, lat, lon, kecamatan, created_at in rows
     ]

@@ -1,5 +1,5 @@
 """The wallboard's dispatch panel from the records (what it means: reports/wallboard.py): the open dispatches, read
-from the timelines of the calls that may hold one, and the open tickets past their time limits.
+from the timelines of the calls that may hold one; the open tickets and those past their time limits.
 
 Read from PostgreSQL inside the wallboard's one snapshot (store/wallboard.py), not from the dispatch service's
 memory: the panel agrees with the rest of the wall, survives a restart of the service, and keeps a failed dispatch
@@ -10,11 +10,14 @@ announces each commit on the live stream (room_changed), so the wall follows wit
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, any_, bindparam, func, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from ntpd112.reports.wallboard import (
     DISPATCH_EVENTS,
@@ -22,6 +25,7 @@ from ntpd112.reports.wallboard import (
     TICKET_WINDOW,
     BoardDispatch,
     BoardEscalation,
+    BoardOpenTicket,
     DispatchState,
     DispatchStep,
     dispatch_reading,
@@ -29,9 +33,16 @@ from ntpd112.reports.wallboard import (
 from ntpd112.routing.categories import Category, category_index
 from ntpd112.routing.deadlines import Deadline
 from ntpd112.store.models import Call, CallEvent, Incident, Ticket, TicketEscalation
-from ntpd112.tickets.flow import AWAITING_ACKNOWLEDGEMENT, AWAITING_RESOLUTION
+from ntpd112.tickets.flow import AWAITING_ACKNOWLEDGEMENT, AWAITING_RESOLUTION, OPEN_STATUSES
 
 FAILED = "failed"  # the incident's status once a dispatch's chain is exhausted (dispatch/transitions.py)
+DEADLINE_ORDER = [deadline.value for deadline in Deadline]  # a ticket's missed limits are listed in this order
+
+
+def one_of(column: QueryableAttribute[uuid.UUID], ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    """`column = ANY($1)`: one array parameter, so one prepared statement whatever the count (an IN list has a
+    parameter per value, and each new count is a new statement to prepare)."""
+    return column == any_(bindparam(None, list(ids), type_=ARRAY(UUID(as_uuid=True))))
 
 
 async def open_dispatches(
@@ -46,19 +57,21 @@ async def open_dispatches(
     the calls that may hold an open dispatch: only their timelines are read."""
     dispatched = select(CallEvent.id).where(CallEvent.call_id == Call.id, CallEvent.type == "dispatch_requested")
     live = select(Call.id).where(Call.offered_at >= now - INCIDENT_WINDOW, Call.ended_at.is_(None), dispatched.exists())
+    # Two statements, not one with an OR: estimated over every call of the window, the OR's cost crossed
+    # PostgreSQL's JIT threshold (15 ms compiling a 1 ms query).
     candidates = set(await session.scalars(live)) | set(failed_calls)
     if not candidates:
         return []
     calls = await session.execute(
         select(Call.id, Call.caller_number, Call.area_kecamatan, Call.ended_at, Incident.category, Incident.status)
         .outerjoin(Incident, Incident.call_id == Call.id)
-        .where(Call.id.in_(candidates))
+        .where(one_of(Call.id, candidates))
     )
     found = {row[0]: row for row in calls}
     steps: dict[uuid.UUID, list[DispatchStep]] = {}
     events = await session.execute(
         select(CallEvent.call_id, CallEvent.type, CallEvent.at, CallEvent.data)
-        .where(CallEvent.call_id.in_(list(found)), CallEvent.type.in_(DISPATCH_EVENTS))
+        .where(one_of(CallEvent.call_id, found), CallEvent.type.in_(DISPATCH_EVENTS))
         .order_by(CallEvent.call_id, CallEvent.at, CallEvent.seq)
     )
     for call_id, kind, at, data in events:
@@ -96,11 +109,12 @@ async def open_dispatches(
     return sorted(board, key=lambda dispatch: dispatch.since, reverse=True)
 
 
-async def past_limits(
+async def open_tickets(
     session: AsyncSession, now: datetime, categories: list[Category], agency_names: Mapping[str, str]
-) -> list[BoardEscalation]:
-    """Open tickets (of the wallboard's ticket window) with a missed limit they still miss: not yet acknowledged
-    for the acknowledge limit, not yet resolved for the resolve one."""
+) -> tuple[list[BoardOpenTicket], list[BoardEscalation]]:
+    """The open tickets of the wallboard's ticket window, oldest first, and those of them past a limit they still
+    miss (not yet acknowledged for the acknowledge limit, not yet resolved for the resolve one), the longest missed
+    first: one read of the tickets, both rows of a ticket built from its one result row."""
     escalation = TicketEscalation
     still_missed = or_(
         and_(
@@ -109,37 +123,57 @@ async def past_limits(
         ),
         and_(escalation.deadline == Deadline.RESOLVE.value, Ticket.status.in_([s.value for s in AWAITING_RESOLUTION])),
     )
-    missed_at = func.min(escalation.due_at)
+    # Per ticket (LATERAL: the few open tickets' escalations through their key, not a hash join over them all).
+    missed = (
+        select(
+            func.array_agg(func.distinct(escalation.deadline)).label("deadlines"),
+            func.max(escalation.level).label("level"),
+            func.min(escalation.due_at).label("missed_at"),
+        )
+        .where(escalation.ticket_id == Ticket.id, still_missed)
+        .lateral()
+    )
     rows = await session.execute(
         select(
-            Ticket,
-            func.array_agg(func.distinct(escalation.deadline)),
-            func.max(escalation.level),
-            missed_at,
+            Ticket.id,
+            Ticket.number,
+            Ticket.call_id,
+            Ticket.agency,
+            Ticket.category,
+            Ticket.status,
+            Ticket.created_at,
+            Ticket.updated_at,
+            missed.c.deadlines,
+            missed.c.level,
+            missed.c.missed_at,
         )
-        .join(escalation, escalation.ticket_id == Ticket.id)
-        .where(
-            Ticket.created_at >= now - TICKET_WINDOW,
-            Ticket.status.in_([s.value for s in AWAITING_RESOLUTION]),
-            still_missed,
-        )
-        .group_by(Ticket.id)
-        .order_by(missed_at)
+        .join(missed, true())
+        .where(Ticket.created_at >= now - TICKET_WINDOW, Ticket.status.in_([s.value for s in OPEN_STATUSES]))
+        .order_by(Ticket.created_at, Ticket.number)
     )
     known = category_index(categories)
-    return [
-        BoardEscalation(
-            ticket_id=ticket.id,
-            number=ticket.number,
-            call_id=ticket.call_id,
-            agency=ticket.agency,
-            agency_label=agency_names.get(ticket.agency, ticket.agency),
-            category=ticket.category,
-            label=known[ticket.category].label_id if ticket.category in known else ticket.category,
-            status=ticket.status,
-            deadlines=sorted(deadlines, key=[d.value for d in Deadline].index),
-            level=level,
-            missed_at=first_missed,
-        )
-        for ticket, deadlines, level, first_missed in rows
-    ]
+    tickets: list[BoardOpenTicket] = []
+    escalations: list[BoardEscalation] = []
+    for ticket_id, number, call_id, agency, category, status, created, updated, deadlines, level, missed_at in rows:
+        # The fields of BoardTicket, which both rows share.
+        shown: dict[str, Any] = {
+            "ticket_id": ticket_id,
+            "number": number,
+            "call_id": call_id,
+            "agency": agency,
+            "agency_label": agency_names.get(agency, agency),
+            "category": category,
+        }
+        tickets.append(BoardOpenTicket(**shown, status=status, created_at=created, updated_at=updated))
+        if deadlines:
+            escalations.append(
+                BoardEscalation(
+                    **shown,
+                    label=known[category].label_id if category in known else category,
+                    status=status,
+                    deadlines=sorted(deadlines, key=DEADLINE_ORDER.index),
+                    level=level,
+                    missed_at=missed_at,
+                )
+            )
+    return tickets, sorted(escalations, key=lambda row: row.missed_at)
