@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ntpd112.clock import utcnow
-from ntpd112.dispatch.notify import TicketEventSink
+from ntpd112.dispatch.notify import TicketEvents
 from ntpd112.routing.tables import RoutingTable, TableSource
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.tickets import (
@@ -34,7 +34,7 @@ class TicketService:
         repository: TicketRepository,
         incidents: IncidentRepository,
         tables: TableSource,
-        notifier: TicketEventSink | None = None,
+        notifier: TicketEvents | None = None,
     ) -> None:
         self._repository = repository
         self._incidents = incidents

@@ -7,9 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import distinct_on
 
 from ntpd112.clock import utcnow
 from ntpd112.store import outbox
@@ -39,18 +37,11 @@ class PhoneAttempt:
     digit: str | None
 
 
-class PhoneCallView(BaseModel):
+class PhoneCallView(outbox.OutboxRowView):
     """A phone notification as an admin follows it: its state and its last attempt's outcome (not the text)."""
 
-    id: uuid.UUID
-    ticket_id: uuid.UUID
     reason: str
     number: str
-    status: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime | None  # while pending
-    finished_at: datetime | None
     last_outcome: str | None
 
 
@@ -146,34 +137,16 @@ class PhoneCalls:
 
     async def recent(self, agency: str, limit: int) -> list[PhoneCallView]:
         """The agency's phone notifications, newest first, each with its last attempt's outcome."""
-        last = (
-            select(TicketPhoneCallAttempt.call_id, TicketPhoneCallAttempt.outcome)
-            .ext(distinct_on(TicketPhoneCallAttempt.call_id))
-            .order_by(TicketPhoneCallAttempt.call_id, TicketPhoneCallAttempt.attempt.desc())
-            .subquery()
+        rows = await outbox.recent(
+            self._database,
+            TicketPhoneCall,
+            TicketPhoneCallAttempt.call_id,
+            agency,
+            limit,
+            TicketPhoneCallAttempt.outcome,
         )
-        statement = (
-            select(TicketPhoneCall, last.c.outcome)
-            .outerjoin(last, last.c.call_id == TicketPhoneCall.id)
-            .where(TicketPhoneCall.agency == agency)
-            .order_by(TicketPhoneCall.created_at.desc())
-            .limit(limit)
-        )
-        async with self._database.session() as session:
-            rows = (await session.execute(statement)).all()
         return [
-            PhoneCallView(
-                id=call.id,
-                ticket_id=call.ticket_id,
-                reason=call.reason,
-                number=call.number,
-                status=call.status,
-                attempts=call.attempts,
-                created_at=call.created_at,
-                next_attempt_at=call.next_attempt_at if call.status == "pending" else None,
-                finished_at=call.finished_at,
-                last_outcome=outcome,
-            )
+            PhoneCallView(**PhoneCallView.fields_of(call), reason=call.reason, number=call.number, last_outcome=outcome)
             for call, outcome in rows
         ]
 
