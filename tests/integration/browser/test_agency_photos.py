@@ -78,3 +78,31 @@ async def test_an_agency_user_adds_a_photo_from_the_phone(console: Watched, serv
     await expect(photos.get_by_role("alert")).to_have_text("Hanya foto JPEG, PNG atau WebP yang diterima.")
     await expect(thumbnails).to_have_count(1)
     assert await photo_rows(service) == 1
+
+
+async def test_a_photo_damaged_on_disk_reads_foto_rusak_not_a_broken_image(console: Watched, service: Service) -> None:
+    await agency_user(service, "damkar1", "damkar", hash_password(OPERATOR_PASSWORD))
+    [ticket] = await hand_over(service, await classified_call(service, "fire"), ["damkar"])
+    page = console.page
+    await page.set_viewport_size(PHONE)
+    await page.goto(console.url("/"))
+    await sign_in(console, "damkar1", OPERATOR_PASSWORD)
+    row = page.locator(f'[data-ticket="{ticket["number"]}"]')
+    await row.click()
+    await page.get_by_test_id("photo-input").set_input_files(
+        {"name": "IMG_1.jpg", "mimeType": "image/jpeg", "buffer": scene_photo()}
+    )
+    await expect(page.get_by_test_id("ticket-photo").locator("img")).to_have_count(1)
+
+    async with service.database.session() as session:
+        sha256 = await session.scalar(select(TicketAttachment.sha256))
+    assert sha256 is not None
+    stored = service.settings.ticket_attachments_dir / sha256[:2] / sha256
+    stored.write_bytes(stored.read_bytes()[:-64] + bytes(64))  # a damaged sector at the end of the file
+    await page.reload()
+    await page.locator(f'[data-ticket="{ticket["number"]}"]').click()
+    thumbnail = page.get_by_test_id("ticket-photo")
+    await expect(thumbnail.get_by_test_id("photo-unloaded")).to_have_text("foto rusak")
+    await expect(thumbnail.locator("img")).to_have_count(0)
+    await page.get_by_test_id("ticket-photos").scroll_into_view_if_needed()
+    await console.screenshot("agency-ticket-photo-damaged")
