@@ -21,6 +21,39 @@ from ntpd112.clock import utcnow
 from ntpd112.store.db import Database
 
 
+async def enqueue(
+    database: Database, model: Any, row_id: uuid.UUID, ticket_id: uuid.UUID, agency: str, **fields: Any
+) -> None:
+    """A new row of `model` (its own `fields` besides the outbox's), due now."""
+    now = utcnow()
+    async with database.session() as session, session.begin():
+        session.add(
+            model(
+                id=row_id,
+                ticket_id=ticket_id,
+                agency=agency,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                **fields,
+            )
+        )
+
+
+def after_attempt(attempt: int, final: str | None, retry_in: float | None) -> dict[str, Any]:
+    """A row's columns after its attempt number `attempt`: ended as `final`, else retried in `retry_in` seconds, or
+    failed when that is None (the last attempt)."""
+    now = utcnow()
+    if final is not None:
+        status, next_at, finished = final, now, now
+    elif retry_in is None:
+        status, next_at, finished = "failed", now, now
+    else:
+        status, next_at, finished = "pending", now + timedelta(seconds=retry_in), None
+    return {"status": status, "attempts": attempt, "next_attempt_at": next_at, "finished_at": finished}
+
+
 async def claim_due(database: Database, model: Any, limit: int, lease: timedelta, *columns: Any) -> list[Row[Any]]:
     """Pending rows of `model` whose time has come (oldest first), each leased for one attempt; answers `columns`."""
     now = utcnow()

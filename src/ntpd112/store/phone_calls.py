@@ -50,23 +50,10 @@ class PhoneCalls:
         self._database = database
 
     async def enqueue(self, ticket_id: uuid.UUID, agency: str, reason: str, number: str, text: str) -> uuid.UUID:
-        now = utcnow()
         call_id = uuid.uuid4()
-        async with self._database.session() as session, session.begin():
-            session.add(
-                TicketPhoneCall(
-                    id=call_id,
-                    ticket_id=ticket_id,
-                    agency=agency,
-                    reason=reason,
-                    number=number,
-                    text=text,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+        await outbox.enqueue(
+            self._database, TicketPhoneCall, call_id, ticket_id, agency, reason=reason, number=number, text=text
+        )
         return call_id
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[DuePhoneCall]:
@@ -103,13 +90,7 @@ class PhoneCalls:
         """Logs the attempt and moves the call on: `final` ('acknowledged', 'cancelled') ends it; otherwise it is
         retried in `retry_in` seconds, or failed when that is None. Answers the call's new status. A call that ended
         meanwhile (acknowledged on the web page, by a late key press) keeps its status."""
-        now = utcnow()
-        if final is not None:
-            status, next_at, finished = final, now, now
-        elif retry_in is None:
-            status, next_at, finished = "failed", now, now
-        else:
-            status, next_at, finished = "pending", now + timedelta(seconds=retry_in), None
+        moved = outbox.after_attempt(call.attempt, final, retry_in)
         async with self._database.session() as session, session.begin():
             session.add(
                 TicketPhoneCallAttempt(
@@ -119,10 +100,10 @@ class PhoneCalls:
             await session.execute(
                 update(TicketPhoneCall)
                 .where(TicketPhoneCall.id == call.id, TicketPhoneCall.status == "pending")
-                .values(status=status, attempts=call.attempt, next_attempt_at=next_at, finished_at=finished)
+                .values(**moved)
             )
             current = await session.scalar(select(TicketPhoneCall.status).where(TicketPhoneCall.id == call.id))
-        return current or status
+        return current or str(moved["status"])
 
     async def end_for_ticket(self, ticket_id: uuid.UUID, status: str) -> int:
         """Ends the ticket's pending calls (the ticket no longer waits for the agency); answers how many."""

@@ -77,21 +77,7 @@ class WebhookDeliveries:
         self._database = database
 
     async def enqueue(self, event_id: uuid.UUID, ticket_id: uuid.UUID, agency: str, event: str, body: str) -> None:
-        now = utcnow()
-        async with self._database.session() as session, session.begin():
-            session.add(
-                WebhookDelivery(
-                    id=event_id,
-                    ticket_id=ticket_id,
-                    agency=agency,
-                    event=event,
-                    body=body,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+        await outbox.enqueue(self._database, WebhookDelivery, event_id, ticket_id, agency, event=event, body=body)
 
     async def recent(self, agency: str, limit: int) -> list[DeliveryView]:
         """The agency's deliveries, newest first, each with its last attempt."""
@@ -127,13 +113,7 @@ class WebhookDeliveries:
     ) -> str:
         """Logs the attempt and moves the delivery on: delivered, retried in `retry_in` seconds, or failed (when
         `retry_in` is None). Answers the delivery's new status."""
-        now = utcnow()
-        if result.delivered:
-            status, next_at, finished = "delivered", now, now
-        elif retry_in is None:
-            status, next_at, finished = "failed", now, now
-        else:
-            status, next_at, finished = "pending", now + timedelta(seconds=retry_in), None
+        moved = outbox.after_attempt(delivery.attempt, "delivered" if result.delivered else None, retry_in)
         async with self._database.session() as session, session.begin():
             session.add(
                 WebhookAttempt(
@@ -145,9 +125,5 @@ class WebhookDeliveries:
                     duration_ms=result.duration_ms,
                 )
             )
-            await session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id == delivery.id)
-                .values(status=status, attempts=delivery.attempt, next_attempt_at=next_at, finished_at=finished)
-            )
-        return status
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**moved))
+        return str(moved["status"])

@@ -40,7 +40,8 @@ async def photo_rows(service: Service) -> int:
         return int(await session.scalar(select(func.count()).select_from(TicketAttachment)) or 0)
 
 
-async def test_an_agency_user_adds_a_photo_from_the_phone(console: Watched, service: Service) -> None:
+async def open_fire_ticket_on_the_phone(console: Watched, service: Service) -> None:
+    """damkar1 signs in on a phone-sized screen and opens a fire ticket just handed over to damkar."""
     await agency_user(service, "damkar1", "damkar", hash_password(OPERATOR_PASSWORD))
     [ticket] = await hand_over(service, await classified_call(service, "fire"), ["damkar"])
     page = console.page
@@ -49,6 +50,11 @@ async def test_an_agency_user_adds_a_photo_from_the_phone(console: Watched, serv
     await sign_in(console, "damkar1", OPERATOR_PASSWORD)
     await page.locator(f'[data-ticket="{ticket["number"]}"]').click()
     await expect(page.get_by_role("heading", name="Kebakaran")).to_be_visible()
+
+
+async def test_an_agency_user_adds_a_photo_from_the_phone(console: Watched, service: Service) -> None:
+    await open_fire_ticket_on_the_phone(console, service)
+    page = console.page
 
     photos = page.get_by_test_id("ticket-photos")
     await expect(photos).to_contain_text("Belum ada foto.")
@@ -81,14 +87,8 @@ async def test_an_agency_user_adds_a_photo_from_the_phone(console: Watched, serv
 
 
 async def test_a_photo_damaged_on_disk_reads_foto_rusak_not_a_broken_image(console: Watched, service: Service) -> None:
-    await agency_user(service, "damkar1", "damkar", hash_password(OPERATOR_PASSWORD))
-    [ticket] = await hand_over(service, await classified_call(service, "fire"), ["damkar"])
+    await open_fire_ticket_on_the_phone(console, service)
     page = console.page
-    await page.set_viewport_size(PHONE)
-    await page.goto(console.url("/"))
-    await sign_in(console, "damkar1", OPERATOR_PASSWORD)
-    row = page.locator(f'[data-ticket="{ticket["number"]}"]')
-    await row.click()
     await page.get_by_test_id("photo-input").set_input_files(
         {"name": "IMG_1.jpg", "mimeType": "image/jpeg", "buffer": scene_photo()}
     )
@@ -100,7 +100,7 @@ async def test_a_photo_damaged_on_disk_reads_foto_rusak_not_a_broken_image(conso
     stored = service.settings.ticket_attachments_dir / sha256[:2] / sha256
     stored.write_bytes(stored.read_bytes()[:-64] + bytes(64))  # a damaged sector at the end of the file
     await page.reload()
-    await page.locator(f'[data-ticket="{ticket["number"]}"]').click()
+    await page.locator("[data-ticket]").click()
     thumbnail = page.get_by_test_id("ticket-photo")
     await expect(thumbnail.get_by_test_id("photo-unloaded")).to_have_text("foto rusak")
     await expect(thumbnail.locator("img")).to_have_count(0)
