@@ -34,6 +34,7 @@ async def test_the_supervisor_filters_the_tickets_by_status(console: Watched, se
     page = console.page
     await page.goto(console.url("/login"))
     await sign_in(console, "sinta", OPERATOR_PASSWORD)
+    await expect(page).not_to_have_url(console.url("/login"))  # signed in: the session cookie is set
     await page.goto(console.url("/tickets"))
     await expect(page.get_by_role("heading", name="Tiket semua OPD")).to_be_visible()
     rows = page.locator("[data-ticket]")
