@@ -3,12 +3,18 @@ mixed in), and a status filter that asks the service for all tickets or one stat
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import aiohttp
 import pytest
 from playwright.async_api import expect
+from sqlalchemy import update
 
 from ntpd112.access.passwords import hash_password
 from ntpd112.app import Service
+from ntpd112.clock import utcnow
+from ntpd112.store.models import Ticket
 from tests.integration.browser.conftest import OPERATOR_PASSWORD, Watched, sign_in
 from tests.integration.browser.test_agency_tickets import hand_over
 from tests.integration.conftest import classified_call, user_token
@@ -30,6 +36,11 @@ async def test_the_supervisor_filters_the_tickets_by_status(console: Watched, se
         ) as response,
     ):
         assert response.status == 200, await response.text()
+    # Made earlier in the shift: the list shows their ages since they were made.
+    async with service.database.session() as session, session.begin():
+        for ticket, minutes in [(fire, 40), (tree, 95)]:
+            made_at = utcnow() - timedelta(minutes=minutes)
+            await session.execute(update(Ticket).where(Ticket.id == uuid.UUID(ticket["id"])).values(created_at=made_at))
 
     page = console.page
     await page.goto(console.url("/login"))
@@ -42,6 +53,7 @@ async def test_the_supervisor_filters_the_tickets_by_status(console: Watched, se
     await expect(status_filter).to_have_value("open")
     await expect(rows).to_have_count(1)
     await expect(rows).to_have_attribute("data-ticket", fire["number"])
+    await expect(rows.locator(".age")).to_have_text("40 mnt")
 
     await status_filter.select_option(label="Semua")
     await expect(rows).to_have_count(2)
@@ -50,6 +62,7 @@ async def test_the_supervisor_filters_the_tickets_by_status(console: Watched, se
     await status_filter.select_option(label="Dibatalkan")
     await expect(rows).to_have_count(1)
     await expect(rows).to_have_attribute("data-ticket", tree["number"])
+    await expect(rows.locator(".age")).to_have_text("1 j 35 mnt")
     await console.screenshot("tickets-filter-cancelled")
 
     await status_filter.select_option(label="Ditutup")
