@@ -19,7 +19,7 @@ from ntpd112.dispatch.desks import DeskService
 from ntpd112.dispatch.eido import EidoService
 from ntpd112.dispatch.escalation import EscalationChecker
 from ntpd112.dispatch.incidents import IncidentService
-from ntpd112.dispatch.notify import Fanout, TicketEventSink
+from ntpd112.dispatch.notify import TicketEventChannel, TicketEvents
 from ntpd112.dispatch.phone_calls import PhoneCaller, PhoneCallSettings, PhoneNotifier
 from ntpd112.dispatch.routing_service import RoutingService
 from ntpd112.dispatch.tickets import TicketService
@@ -148,7 +148,7 @@ class Service:
             timeout=settings.webhook_timeout,
             max_attempts=settings.webhook_max_attempts,
         )
-        sinks: list[TicketEventSink] = [
+        channels: list[TicketEventChannel] = [
             TicketNotifier(ticket_rows, self.webhook_deliveries, self.routing, self.webhooks.wake, settings.eido_domain)
         ]
         self.phone_calls = PhoneCalls(self.database)
@@ -172,8 +172,8 @@ class Service:
                 ),
             )
             self.phone_caller.attach(self.ami)
-            sinks.append(PhoneNotifier(ticket_rows, self.phone_calls, self.routing, self.phone_caller.wake))
-        notifier = Fanout(sinks)
+            channels.append(PhoneNotifier(ticket_rows, self.phone_calls, self.routing, self.phone_caller.wake))
+        notifier = TicketEvents(channels)
         self.tickets = TicketService(ticket_rows, incidents, self.routing, notifier)
         self.photos = TicketPhotos(
             self.database,

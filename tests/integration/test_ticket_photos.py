@@ -17,10 +17,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+import structlog
 from PIL import Image
 from sqlalchemy import func, select
+from structlog.testing import LogCapture
 
 from ntpd112.app import Service
+from ntpd112.store import attachments
 from ntpd112.store.models import AuditEntry, TicketAttachment, TicketEvent
 from tests.images import image_bytes, png_declaring
 from tests.integration.conftest import agency_token, classified_call, user_token, wait_until
@@ -161,16 +164,21 @@ async def test_a_full_size_phone_photo_is_streamed_in(
         assert response.status == 200 and await response.read() == content
 
 
-async def test_a_file_changed_on_disk_is_refused_not_served(
-    service: Service, http: aiohttp.ClientSession, people: dict[str, Headers]
+async def test_a_file_changed_on_disk_answers_410_photo_damaged_and_is_logged(
+    service: Service, http: aiohttp.ClientSession, people: dict[str, Headers], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ticket = (await hand_over(http, people, await classified_call(service)))["damkar"]
     status, added = await upload(http, ticket["id"], people["damkar"], multipart(photo("PNG"), b"a.png"))
     assert status == 201 and added["media_type"] == "image/png", added
     path = service.settings.ticket_attachments_dir / added["sha256"][:2] / added["sha256"]
     path.write_bytes(path.read_bytes()[:-1] + b"\0")
+    # The service's loggers are cached at first use: the store's own is swapped for one that records.
+    logs = LogCapture()
+    monkeypatch.setattr(attachments, "log", structlog.wrap_logger(structlog.PrintLogger(), processors=[logs]))
     status, answer = await send(http, "GET", f"/api/tickets/{ticket['id']}/photos/{added['id']}", people["damkar"])
-    assert (status, answer["error"]["id"]) == (500, "photo_checksum_mismatch")
+    assert (status, answer["error"]["id"]) == (410, "photo_damaged")
+    [damaged] = [line for line in logs.entries if line["event"] == "ticket photo file does not match its checksum"]
+    assert (damaged["log_level"], damaged["ticket"], damaged["photo"]) == ("error", ticket["id"], added["id"])
     path.unlink()
     status, answer = await send(http, "GET", f"/api/tickets/{ticket['id']}/photos/{added['id']}", people["damkar"])
     assert (status, answer["error"]["id"]) == (404, "photo_file_missing")

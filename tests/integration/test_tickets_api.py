@@ -157,8 +157,17 @@ async def test_an_agency_user_moves_their_ticket_to_closed_and_postgresql_holds_
     assert audit.count("POST /api/tickets/{ticket_id}/transitions") == 5
     assert audit.count("POST /api/tickets/{ticket_id}/comments") == 1
 
-    # Closed tickets leave the agency's list; a supervisor may reopen one, with a reason.
+    # Closed tickets leave the agency's list and the supervisor's (open by default); `status` brings them back.
     assert (await send(http, "GET", "/api/tickets", damkar))[1] == []
+    supervisor = people["supervisor"]
+    assert ticket["id"] not in [t["id"] for t in (await send(http, "GET", "/api/tickets", supervisor))[1]]
+    for wanted in ["all", "closed"]:
+        status, listed = await send(http, "GET", f"/api/tickets?status={wanted}", supervisor)
+        assert status == 200 and ticket["id"] in [t["id"] for t in listed], wanted
+        assert wanted == "all" or {t["status"] for t in listed} == {"closed"}
+    status, of_damkar = await send(http, "GET", "/api/tickets?status=all", damkar)
+    assert status == 200 and [t["id"] for t in of_damkar] == [ticket["id"]]
+    # A supervisor may reopen one, with a reason.
     status, refused = await send(http, "POST", f"{url}/transitions", people["supervisor"], {"to": "acknowledged"})
     assert status == 422 and refused["error"]["id"] == "transition_missing_reason"
     reopen = {"to": "acknowledged", "reason": "korban ketiga ditemukan"}
@@ -283,7 +292,9 @@ async def test_hostile_ticket_requests_are_refused(
     for method, target, body, wanted in [
         ("GET", "/api/tickets/not-a-uuid", None, (400, "invalid_ticket_id")),
         ("GET", f"/api/tickets/{uuid.uuid4()}", None, (404, "ticket_not_found")),
-        ("GET", "/api/tickets?status=burning", None, (400, "invalid_request")),
+        ("GET", "/api/tickets?status=burning", None, (422, "unknown_status")),
+        ("GET", "/api/tickets?status=OPEN", None, (422, "unknown_status")),
+        ("GET", f"/api/tickets?status={'x' * 41}", None, (400, "invalid_request")),
         ("GET", "/api/tickets?limit=100000", None, (400, "invalid_request")),
         ("GET", "/api/tickets?status=sent&status=new", None, (400, "repeated_parameter")),
         ("POST", f"{url}/transitions", {"to": "teleported"}, (400, "invalid_request")),
@@ -296,6 +307,8 @@ async def test_hostile_ticket_requests_are_refused(
     ]:
         status, answer = await send(http, method, target, damkar, body)
         assert (status, answer["error"]["id"]) == wanted, (target, body, answer)
+        if wanted[1] == "unknown_status":
+            assert answer["error"]["details"]["known"][:3] == ["open", "all", "new"]
     async with http.get(url) as response:
         assert response.status == 401  # no credentials
     assert await counts(service) == before

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ntpd112.cli.common import cli_settings, fail, with_database
 from ntpd112.config import Settings
 from ntpd112.dispatch.eido import EidoService
+from ntpd112.dispatch.notify import TicketEvents
 from ntpd112.dispatch.tickets import TicketService
 from ntpd112.dispatch.webhooks import TicketNotifier
 from ntpd112.store.audit import AuditRecord, AuditTrail
@@ -31,7 +32,9 @@ from ntpd112.tickets.eido_document import EidoDocument
 def _service(database: Database, settings: Settings) -> EidoService:
     tables = RoutingVersionRepository(database)
     rows = TicketRepository(database)
-    notifier = TicketNotifier(rows, WebhookDeliveries(database), tables, lambda: None, settings.eido_domain)
+    notifier = TicketEvents(
+        [TicketNotifier(rows, WebhookDeliveries(database), tables, lambda: None, settings.eido_domain)]
+    )
     tickets = TicketService(rows, IncidentRepository(database), tables, notifier)
     return EidoService(EidoRepository(database), tickets, tables, settings.eido_domain)
 

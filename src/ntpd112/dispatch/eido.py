@@ -17,6 +17,7 @@ from ntpd112.store.incidents import IncidentView
 from ntpd112.store.tickets import TicketSummary, Who
 from ntpd112.tickets.eido import EidoRefused, from_eido, to_eido
 from ntpd112.tickets.eido_document import EidoDocument
+from ntpd112.tickets.flow import ALL_FILTER
 
 #: The room's identifier in EIDO documents when the settings name none (NTPD112_EIDO_DOMAIN).
 DEFAULT_DOMAIN = "ntpd112.invalid"
@@ -94,5 +95,5 @@ class EidoService:
         for agency, note in plan.ticket_notes.items():
             tickets += await self._tickets.create(call_id, [agency], who, note[:4000] or None)
         if not created and not plan.ticket_notes:
-            tickets = await self._tickets.list(who, None, None, 500, call_id)
+            tickets = await self._tickets.list(who, ALL_FILTER, None, 500, call_id)
         return Imported(call_id, incident, tickets, created)

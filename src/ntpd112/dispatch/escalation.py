@@ -12,7 +12,7 @@ import asyncio
 from datetime import datetime
 
 from ntpd112.clock import utcnow
-from ntpd112.dispatch.notify import TicketEventSink
+from ntpd112.dispatch.notify import TicketEvents
 from ntpd112.logs import get_logger
 from ntpd112.routing.deadlines import calendar_of, escalations_due, schedule
 from ntpd112.routing.tables import TableSource
@@ -25,7 +25,7 @@ log = get_logger(__name__)
 
 class EscalationChecker:
     def __init__(
-        self, escalations: Escalations, tables: TableSource, notifier: TicketEventSink, *, interval: float
+        self, escalations: Escalations, tables: TableSource, notifier: TicketEvents, *, interval: float
     ) -> None:
         self._escalations = escalations
         self._tables = tables

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ntpd112.backoff import Backoff
 from ntpd112.clock import utcnow
+from ntpd112.dispatch.notify import TicketEvent
 from ntpd112.dispatch.outbox import OutboxLoop
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami import AmiClient, AmiError
@@ -35,7 +36,7 @@ from ntpd112.pbx.names import (
 )
 from ntpd112.pbx.speech import speak
 from ntpd112.routing.agencies import DIAL_NUMBER_PATTERN
-from ntpd112.routing.deadlines import Deadline, Escalation
+from ntpd112.routing.deadlines import Deadline
 from ntpd112.routing.tables import TableSource
 from ntpd112.store.phone_calls import DuePhoneCall, PhoneCalls
 from ntpd112.store.tickets import TicketRepository, Who
@@ -49,7 +50,7 @@ from ntpd112.tickets.phone_message import (
     message_text,
     sound_name,
 )
-from ntpd112.tickets.webhooks import WebhookChange, WebhookEvent
+from ntpd112.tickets.webhooks import WebhookEvent
 
 log = get_logger(__name__)
 #: Where the messages go, under the sounds directory Asterisk plays `ntpd112/...` from.
@@ -79,25 +80,16 @@ class PhoneNotifier:
     """Queues a call when a ticket is made for an agency with a duty number, or misses its acknowledge limit; ends
     the ticket's pending calls when it no longer waits for the agency (acknowledged on its page, cancelled)."""
 
+    name = "phone"
+
     def __init__(self, tickets: TicketRepository, calls: PhoneCalls, tables: TableSource, wake: Callable[[], None]):
         self._tickets = tickets
         self._calls = calls
         self._tables = tables
         self._wake = wake
 
-    async def notify(
-        self,
-        ticket_id: uuid.UUID,
-        event: WebhookEvent,
-        change: WebhookChange | None = None,
-        escalation: Escalation | None = None,
-    ) -> None:
-        try:
-            await self._handle(ticket_id, event, escalation)
-        except Exception:
-            log.exception("ticket phone call not queued", ticket=str(ticket_id), webhook_event=event.value)
-
-    async def _handle(self, ticket_id: uuid.UUID, event: WebhookEvent, escalation: Escalation | None) -> None:
+    async def queue(self, event: TicketEvent) -> None:
+        ticket_id = event.ticket_id
         record = await self._tickets.get(ticket_id)
         if record is None:
             return
@@ -106,9 +98,10 @@ class PhoneNotifier:
             if await self._calls.end_for_ticket(ticket_id, "cancelled"):
                 log.info("ticket phone calls ended", ticket=str(ticket_id), status=summary.status.value)
             return
-        if event is WebhookEvent.CREATED:
+        escalation = event.escalation
+        if event.kind is WebhookEvent.CREATED:
             reason = CallReason.CREATED
-        elif event is WebhookEvent.ESCALATED and escalation is not None and escalation.deadline is Deadline.ACKNOWLEDGE:
+        elif event.kind is WebhookEvent.ESCALATED and escalation and escalation.deadline is Deadline.ACKNOWLEDGE:
             reason = CallReason.ESCALATED
         else:
             return

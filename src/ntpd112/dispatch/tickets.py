@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ntpd112.clock import utcnow
-from ntpd112.dispatch.notify import TicketEventSink
+from ntpd112.dispatch.notify import TicketEvents
 from ntpd112.routing.tables import RoutingTable, TableSource
 from ntpd112.store.incidents import IncidentRepository
 from ntpd112.store.tickets import (
@@ -22,7 +22,7 @@ from ntpd112.store.tickets import (
     TicketSummary,
     Who,
 )
-from ntpd112.tickets.flow import OPEN_STATUSES, TicketStatus
+from ntpd112.tickets.flow import STATUS_FILTERS, TicketStatus, statuses_of
 from ntpd112.tickets.webhooks import WebhookChange, WebhookEvent
 
 SYSTEM_DISPATCH = "system:dispatch"
@@ -34,7 +34,7 @@ class TicketService:
         repository: TicketRepository,
         incidents: IncidentRepository,
         tables: TableSource,
-        notifier: TicketEventSink | None = None,
+        notifier: TicketEvents | None = None,
     ) -> None:
         self._repository = repository
         self._incidents = incidents
@@ -85,17 +85,22 @@ class TicketService:
     async def list(
         self,
         who: Who,
-        status: TicketStatus | None,
+        status_filter: str,
         agency: str | None,
         limit: int,
         call_id: uuid.UUID | None = None,
     ) -> list[TicketSummary]:
-        """Agency users see their own agency's tickets (open ones unless they ask for a status); staff see all."""
-        statuses = frozenset({status}) if status is not None else None
+        """`status_filter`: one of STATUS_FILTERS ('open', 'all', a status), else TicketError 422 unknown_status.
+        Agency users see their own agency's tickets; staff every agency's."""
+        try:
+            statuses = statuses_of(status_filter)
+        except ValueError:
+            known = {"status": status_filter, "known": list(STATUS_FILTERS)}
+            raise TicketError(422, "unknown_status", "no such ticket status filter", known) from None
         if "agency" in who.roles and not _is_staff(who):
             if agency is not None and agency != who.agency:
                 raise TicketError(403, "not_your_agency", "an agency user sees only their own agency's tickets")
-            tickets = await self._repository.list(who.agency, statuses or OPEN_STATUSES, limit, call_id)
+            tickets = await self._repository.list(who.agency, statuses, limit, call_id)
         else:
             tickets = await self._repository.list(agency, statuses, limit, call_id)
         table = await self._tables.current_table()

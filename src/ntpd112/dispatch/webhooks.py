@@ -18,6 +18,7 @@ import aiohttp
 
 from ntpd112.backoff import Backoff
 from ntpd112.clock import utcnow
+from ntpd112.dispatch.notify import TicketEvent
 from ntpd112.dispatch.outbox import OutboxLoop
 from ntpd112.logs import get_logger
 from ntpd112.routing.deadlines import Deadline, Escalation, calendar_of, schedule
@@ -28,10 +29,8 @@ from ntpd112.store.webhooks import AttemptResult, DueDelivery, WebhookDeliveries
 from ntpd112.tickets.eido import to_eido
 from ntpd112.tickets.webhooks import (
     WebhookBody,
-    WebhookChange,
     WebhookContact,
     WebhookEscalation,
-    WebhookEvent,
     WebhookLocation,
     WebhookTicket,
     signed_headers,
@@ -42,6 +41,8 @@ log = get_logger(__name__)
 
 class TicketNotifier:
     """Queues a delivery of a ticket event when the ticket's agency has a webhook."""
+
+    name = "webhook"
 
     def __init__(
         self,
@@ -57,23 +58,8 @@ class TicketNotifier:
         self._wake = wake
         self._eido_domain = eido_domain
 
-    async def notify(
-        self,
-        ticket_id: uuid.UUID,
-        event: WebhookEvent,
-        change: WebhookChange | None = None,
-        escalation: Escalation | None = None,
-    ) -> None:
-        """Never raises: the ticket's change is committed already and stands whatever happens to its notification
-        (a failure is logged)."""
-        try:
-            await self._queue(ticket_id, event, change, escalation)
-        except Exception:
-            log.exception("webhook delivery not queued", ticket=str(ticket_id), webhook_event=event.value)
-
-    async def _queue(
-        self, ticket_id: uuid.UUID, event: WebhookEvent, change: WebhookChange | None, escalation: Escalation | None
-    ) -> None:
+    async def queue(self, event: TicketEvent) -> None:
+        ticket_id, change, escalation = event.ticket_id, event.change, event.escalation
         table = await self._tables.current_table()
         record = await self._tickets.get(ticket_id)
         agency = table.agency(record.summary.agency) if record is not None else None
@@ -84,7 +70,7 @@ class TicketNotifier:
         category = table.category(record.summary.category)
         facts = ticket_facts(record, category.label_id if category else None, agency.kind.value)
         body = WebhookBody(
-            event=event,
+            event=event.kind,
             event_id=event_id,
             occurred_at=utcnow(),
             ticket=_ticket(record, table, include_caller_number=include_caller),
@@ -92,7 +78,7 @@ class TicketNotifier:
             escalation=_escalation(escalation, record, table) if escalation is not None else None,
             eido=to_eido(facts, self._eido_domain, utcnow(), include_caller).json_body(),
         )
-        await self._deliveries.enqueue(event_id, ticket_id, agency.id, event.value, body.model_dump_json())
+        await self._deliveries.enqueue(event_id, ticket_id, agency.id, event.kind.value, body.model_dump_json())
         self._wake()
 
 

@@ -232,11 +232,22 @@ class TicketPhotos:
         try:
             content, checksum = await asyncio.to_thread(_read_verified, self._path(row.sha256))
         except OSError:
-            log.error("ticket photo file missing", photo=str(photo_id), sha256=row.sha256)  # noqa: TRY400 - no trace
+            log.error(  # noqa: TRY400 - no trace: the file is simply not there
+                "ticket photo file missing", ticket=str(ticket_id), photo=str(photo_id), sha256=row.sha256
+            )
             raise RefusedError(404, "photo_file_missing", "the photo's file is missing from the store") from None
         if checksum != row.sha256:
-            log.error("ticket photo file does not match its checksum", photo=str(photo_id), sha256=row.sha256)
-            raise RefusedError(500, "photo_checksum_mismatch", "the stored file does not match its checksum")
+            # Disk damage or a hand on the store: the photo is gone for good (410), never served changed.
+            log.error(
+                "ticket photo file does not match its checksum",
+                ticket=str(ticket_id),
+                photo=str(photo_id),
+                sha256=row.sha256,
+                actual_sha256=checksum,
+            )
+            raise RefusedError(
+                410, "photo_damaged", "the photo's stored file is damaged (it no longer matches its checksum)"
+            )
         return PhotoFile(view, content)
 
 

@@ -7,9 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import distinct_on
 
 from ntpd112.clock import utcnow
 from ntpd112.store import outbox
@@ -39,18 +37,11 @@ class PhoneAttempt:
     digit: str | None
 
 
-class PhoneCallView(BaseModel):
+class PhoneCallView(outbox.OutboxRowView):
     """A phone notification as an admin follows it: its state and its last attempt's outcome (not the text)."""
 
-    id: uuid.UUID
-    ticket_id: uuid.UUID
     reason: str
     number: str
-    status: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime | None  # while pending
-    finished_at: datetime | None
     last_outcome: str | None
 
 
@@ -59,23 +50,10 @@ class PhoneCalls:
         self._database = database
 
     async def enqueue(self, ticket_id: uuid.UUID, agency: str, reason: str, number: str, text: str) -> uuid.UUID:
-        now = utcnow()
         call_id = uuid.uuid4()
-        async with self._database.session() as session, session.begin():
-            session.add(
-                TicketPhoneCall(
-                    id=call_id,
-                    ticket_id=ticket_id,
-                    agency=agency,
-                    reason=reason,
-                    number=number,
-                    text=text,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+        await outbox.enqueue(
+            self._database, TicketPhoneCall, call_id, ticket_id, agency, reason=reason, number=number, text=text
+        )
         return call_id
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[DuePhoneCall]:
@@ -112,13 +90,7 @@ class PhoneCalls:
         """Logs the attempt and moves the call on: `final` ('acknowledged', 'cancelled') ends it; otherwise it is
         retried in `retry_in` seconds, or failed when that is None. Answers the call's new status. A call that ended
         meanwhile (acknowledged on the web page, by a late key press) keeps its status."""
-        now = utcnow()
-        if final is not None:
-            status, next_at, finished = final, now, now
-        elif retry_in is None:
-            status, next_at, finished = "failed", now, now
-        else:
-            status, next_at, finished = "pending", now + timedelta(seconds=retry_in), None
+        moved = outbox.after_attempt(call.attempt, final, retry_in)
         async with self._database.session() as session, session.begin():
             session.add(
                 TicketPhoneCallAttempt(
@@ -128,10 +100,10 @@ class PhoneCalls:
             await session.execute(
                 update(TicketPhoneCall)
                 .where(TicketPhoneCall.id == call.id, TicketPhoneCall.status == "pending")
-                .values(status=status, attempts=call.attempt, next_attempt_at=next_at, finished_at=finished)
+                .values(**moved)
             )
             current = await session.scalar(select(TicketPhoneCall.status).where(TicketPhoneCall.id == call.id))
-        return current or status
+        return current or str(moved["status"])
 
     async def end_for_ticket(self, ticket_id: uuid.UUID, status: str) -> int:
         """Ends the ticket's pending calls (the ticket no longer waits for the agency); answers how many."""
@@ -146,34 +118,16 @@ class PhoneCalls:
 
     async def recent(self, agency: str, limit: int) -> list[PhoneCallView]:
         """The agency's phone notifications, newest first, each with its last attempt's outcome."""
-        last = (
-            select(TicketPhoneCallAttempt.call_id, TicketPhoneCallAttempt.outcome)
-            .ext(distinct_on(TicketPhoneCallAttempt.call_id))
-            .order_by(TicketPhoneCallAttempt.call_id, TicketPhoneCallAttempt.attempt.desc())
-            .subquery()
+        rows = await outbox.recent(
+            self._database,
+            TicketPhoneCall,
+            TicketPhoneCallAttempt.call_id,
+            agency,
+            limit,
+            TicketPhoneCallAttempt.outcome,
         )
-        statement = (
-            select(TicketPhoneCall, last.c.outcome)
-            .outerjoin(last, last.c.call_id == TicketPhoneCall.id)
-            .where(TicketPhoneCall.agency == agency)
-            .order_by(TicketPhoneCall.created_at.desc())
-            .limit(limit)
-        )
-        async with self._database.session() as session:
-            rows = (await session.execute(statement)).all()
         return [
-            PhoneCallView(
-                id=call.id,
-                ticket_id=call.ticket_id,
-                reason=call.reason,
-                number=call.number,
-                status=call.status,
-                attempts=call.attempts,
-                created_at=call.created_at,
-                next_attempt_at=call.next_attempt_at if call.status == "pending" else None,
-                finished_at=call.finished_at,
-                last_outcome=outcome,
-            )
+            PhoneCallView(**PhoneCallView.fields_of(call), reason=call.reason, number=call.number, last_outcome=outcome)
             for call, outcome in rows
         ]
 

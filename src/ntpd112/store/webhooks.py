@@ -10,9 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.dialects.postgresql import insert
 
 from ntpd112.clock import utcnow
 from ntpd112.store import outbox
@@ -40,17 +39,10 @@ class AttemptResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class DeliveryView(BaseModel):
+class DeliveryView(outbox.OutboxRowView):
     """A delivery as an admin follows it: its state and its last attempt's answer (the body is not repeated)."""
 
-    id: uuid.UUID
-    ticket_id: uuid.UUID
     event: str
-    status: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime | None  # while pending
-    finished_at: datetime | None
     last_status_code: int | None
     last_error: str | None
 
@@ -85,51 +77,22 @@ class WebhookDeliveries:
         self._database = database
 
     async def enqueue(self, event_id: uuid.UUID, ticket_id: uuid.UUID, agency: str, event: str, body: str) -> None:
-        now = utcnow()
-        async with self._database.session() as session, session.begin():
-            session.add(
-                WebhookDelivery(
-                    id=event_id,
-                    ticket_id=ticket_id,
-                    agency=agency,
-                    event=event,
-                    body=body,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+        await outbox.enqueue(self._database, WebhookDelivery, event_id, ticket_id, agency, event=event, body=body)
 
     async def recent(self, agency: str, limit: int) -> list[DeliveryView]:
         """The agency's deliveries, newest first, each with its last attempt."""
-        last = (
-            select(WebhookAttempt.delivery_id, WebhookAttempt.status_code, WebhookAttempt.error)
-            .ext(distinct_on(WebhookAttempt.delivery_id))
-            .order_by(WebhookAttempt.delivery_id, WebhookAttempt.attempt.desc())
-            .subquery()
+        rows = await outbox.recent(
+            self._database,
+            WebhookDelivery,
+            WebhookAttempt.delivery_id,
+            agency,
+            limit,
+            WebhookAttempt.status_code,
+            WebhookAttempt.error,
         )
-        statement = (
-            select(WebhookDelivery, last.c.status_code, last.c.error)
-            .outerjoin(last, last.c.delivery_id == WebhookDelivery.id)
-            .where(WebhookDelivery.agency == agency)
-            .order_by(WebhookDelivery.created_at.desc())
-            .limit(limit)
-        )
-        async with self._database.session() as session:
-            rows = (await session.execute(statement)).all()
         return [
             DeliveryView(
-                id=delivery.id,
-                ticket_id=delivery.ticket_id,
-                event=delivery.event,
-                status=delivery.status,
-                attempts=delivery.attempts,
-                created_at=delivery.created_at,
-                next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
-                finished_at=delivery.finished_at,
-                last_status_code=status_code,
-                last_error=error,
+                **DeliveryView.fields_of(delivery), event=delivery.event, last_status_code=status_code, last_error=error
             )
             for delivery, status_code, error in rows
         ]
@@ -150,13 +113,7 @@ class WebhookDeliveries:
     ) -> str:
         """Logs the attempt and moves the delivery on: delivered, retried in `retry_in` seconds, or failed (when
         `retry_in` is None). Answers the delivery's new status."""
-        now = utcnow()
-        if result.delivered:
-            status, next_at, finished = "delivered", now, now
-        elif retry_in is None:
-            status, next_at, finished = "failed", now, now
-        else:
-            status, next_at, finished = "pending", now + timedelta(seconds=retry_in), None
+        moved = outbox.after_attempt(delivery.attempt, "delivered" if result.delivered else None, retry_in)
         async with self._database.session() as session, session.begin():
             session.add(
                 WebhookAttempt(
@@ -168,9 +125,5 @@ class WebhookDeliveries:
                     duration_ms=result.duration_ms,
                 )
             )
-            await session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id == delivery.id)
-                .values(status=status, attempts=delivery.attempt, next_attempt_at=next_at, finished_at=finished)
-            )
-        return status
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**moved))
+        return str(moved["status"])

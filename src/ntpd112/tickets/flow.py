@@ -46,6 +46,20 @@ FINAL_STATUSES = frozenset({S.CLOSED, S.REJECTED, S.CANCELLED})
 AWAITING_ACKNOWLEDGEMENT = frozenset({S.NEW, S.SENT})
 AWAITING_RESOLUTION = frozenset({S.NEW, S.SENT, S.ACKNOWLEDGED, S.EN_ROUTE, S.ON_SCENE})
 
+#: What a ticket list may be filtered to: the open tickets (the default), all of them, or one status.
+OPEN_FILTER, ALL_FILTER = "open", "all"
+STATUS_FILTERS: tuple[str, ...] = (OPEN_FILTER, ALL_FILTER, *(status.value for status in TicketStatus))
+
+
+def statuses_of(status_filter: str) -> frozenset[TicketStatus] | None:
+    """The statuses a list filter shows (None: every one); ValueError for a filter not in STATUS_FILTERS."""
+    if status_filter == OPEN_FILTER:
+        return OPEN_STATUSES
+    if status_filter == ALL_FILTER:
+        return None
+    return frozenset({TicketStatus(status_filter)})
+
+
 _AGENCY = frozenset({Actor.AGENCY})
 _ROOM = frozenset({Actor.OPERATOR, Actor.SUPERVISOR})
 

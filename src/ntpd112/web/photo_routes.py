@@ -153,7 +153,7 @@ def content_disposition(label: str) -> str:
     produces="image/jpeg",
     description=f"Served with its own type ({', '.join(_PHOTO_TYPES)}), Content-Disposition inline with its label, "
     "and X-Content-Type-Options nosniff.",
-    refusals={404: ("ticket_not_found", "photo_not_found", "photo_file_missing")},
+    refusals={404: ("ticket_not_found", "photo_not_found", "photo_file_missing"), 410: ("photo_damaged",)},
 )
 async def get_photo(request: web.Request, path: PhotoPath, identity: Identity) -> web.Response:
     photo = await request.app[DEPS].photos.read(path.ticket_id, path.photo_id, _who(identity))

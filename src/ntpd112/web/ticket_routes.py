@@ -18,7 +18,7 @@ from ntpd112.dispatch.incidents import FREE_TEXT_PATTERN
 from ntpd112.routing.agencies import Slug
 from ntpd112.store.attachments import PhotoView
 from ntpd112.store.tickets import TicketEventView, TicketPlace, TicketSummary, Who, allowed_moves
-from ntpd112.tickets.flow import TicketStatus
+from ntpd112.tickets.flow import OPEN_FILTER, STATUS_FILTERS, TicketStatus
 from ntpd112.web.call_routes import CallPath
 from ntpd112.web.common import DEPS, Identity, require_call_of
 from ntpd112.web.endpoints import RouteTable
@@ -48,7 +48,13 @@ class TicketPath(BaseModel):
 class TicketQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: TicketStatus | None = None
+    # Checked by the service (422 unknown_status with the known filters), not here: a 400 would not name them.
+    status: str = Field(
+        OPEN_FILTER,
+        max_length=40,
+        description="open (the default: not closed, rejected or cancelled), all, or one status",
+        json_schema_extra={"enum": list(STATUS_FILTERS)},
+    )
     agency: Slug | None = None
     call_id: uuid.UUID | None = None  # the tickets of one call (its card on the console)
     limit: int = Field(100, ge=1, le=500)
@@ -117,8 +123,9 @@ async def create_tickets(
 @routes.get(
     "/api/tickets",
     access="signed_in",
-    summary="Tickets, most urgent then newest first: an agency user's own agency's open ones; every one for staff",
-    refusals={403: ("not_your_agency",)},
+    summary="Tickets, most urgent then newest first, open ones unless `status` says otherwise: an agency user's own "
+    "agency's; every agency's for staff",
+    refusals={403: ("not_your_agency",), 422: ("unknown_status",)},
 )
 async def list_tickets(request: web.Request, query: TicketQuery, identity: Identity) -> list[TicketSummary]:
     tickets = request.app[DEPS].tickets

@@ -40,7 +40,8 @@ async def photo_rows(service: Service) -> int:
         return int(await session.scalar(select(func.count()).select_from(TicketAttachment)) or 0)
 
 
-async def test_an_agency_user_adds_a_photo_from_the_phone(console: Watched, service: Service) -> None:
+async def open_fire_ticket_on_the_phone(console: Watched, service: Service) -> None:
+    """damkar1 signs in on a phone-sized screen and opens a fire ticket just handed over to damkar."""
     await agency_user(service, "damkar1", "damkar", hash_password(OPERATOR_PASSWORD))
     [ticket] = await hand_over(service, await classified_call(service, "fire"), ["damkar"])
     page = console.page
@@ -49,6 +50,11 @@ async def test_an_agency_user_adds_a_photo_from_the_phone(console: Watched, serv
     await sign_in(console, "damkar1", OPERATOR_PASSWORD)
     await page.locator(f'[data-ticket="{ticket["number"]}"]').click()
     await expect(page.get_by_role("heading", name="Kebakaran")).to_be_visible()
+
+
+async def test_an_agency_user_adds_a_photo_from_the_phone(console: Watched, service: Service) -> None:
+    await open_fire_ticket_on_the_phone(console, service)
+    page = console.page
 
     photos = page.get_by_test_id("ticket-photos")
     await expect(photos).to_contain_text("Belum ada foto.")
@@ -78,3 +84,25 @@ async def test_an_agency_user_adds_a_photo_from_the_phone(console: Watched, serv
     await expect(photos.get_by_role("alert")).to_have_text("Hanya foto JPEG, PNG atau WebP yang diterima.")
     await expect(thumbnails).to_have_count(1)
     assert await photo_rows(service) == 1
+
+
+async def test_a_photo_damaged_on_disk_reads_foto_rusak_not_a_broken_image(console: Watched, service: Service) -> None:
+    await open_fire_ticket_on_the_phone(console, service)
+    page = console.page
+    await page.get_by_test_id("photo-input").set_input_files(
+        {"name": "IMG_1.jpg", "mimeType": "image/jpeg", "buffer": scene_photo()}
+    )
+    await expect(page.get_by_test_id("ticket-photo").locator("img")).to_have_count(1)
+
+    async with service.database.session() as session:
+        sha256 = await session.scalar(select(TicketAttachment.sha256))
+    assert sha256 is not None
+    stored = service.settings.ticket_attachments_dir / sha256[:2] / sha256
+    stored.write_bytes(stored.read_bytes()[:-64] + bytes(64))  # a damaged sector at the end of the file
+    await page.reload()
+    await page.locator("[data-ticket]").click()
+    thumbnail = page.get_by_test_id("ticket-photo")
+    await expect(thumbnail.get_by_test_id("photo-unloaded")).to_have_text("foto rusak")
+    await expect(thumbnail.locator("img")).to_have_count(0)
+    await page.get_by_test_id("ticket-photos").scroll_into_view_if_needed()
+    await console.screenshot("agency-ticket-photo-damaged")

@@ -3,6 +3,22 @@
 
 export const clock = $state({ now: Date.now() });
 
+// How far the server's clock is ahead of this browser's (the live stream's hello says the server's time). A phone
+// whose clock is slow would otherwise show every fresh ticket as "0 dtk" and every older one too young.
+let serverAheadMs = 0;
+
+export function syncServerClock(serverTime: string): void {
+  const server = Date.parse(serverTime);
+  if (!Number.isNaN(server)) {
+    serverAheadMs = server - Date.now();
+  }
+}
+
+/** The server's time at the browser's `now` (ms): for ages of what the server timestamped. */
+export function serverNow(now: number): number {
+  return now + serverAheadMs;
+}
+
 let users = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
 

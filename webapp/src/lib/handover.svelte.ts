@@ -25,7 +25,9 @@ function handoverOf(callId: string): Handover {
 export async function readTickets(callId: string): Promise<void> {
   const handover = handoverOf(callId);
   try {
-    const { data, error, response } = await api.GET("/api/tickets", { params: { query: { call_id: callId } } });
+    const { data, error, response } = await api.GET("/api/tickets", {
+      params: { query: { call_id: callId, status: "all" } }, // the card shows its closed tickets too
+    });
     if (data === undefined) {
       handover.failure = failureOf(error, response);
       return;

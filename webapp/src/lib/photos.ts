@@ -13,6 +13,17 @@ export function photoUrl(ticketId: string, photoId: string): string {
   return `/api/tickets/${encodeURIComponent(ticketId)}/photos/${encodeURIComponent(photoId)}`;
 }
 
+/** Why a photo did not load, asked of the service again (an <img> cannot read the JSON error): damaged (410
+ * photo_damaged: its stored file no longer matches its checksum) or otherwise unavailable. */
+export async function photoFailureKey(url: string): Promise<"photo.damaged" | "photo.unavailable"> {
+  try {
+    const response = await fetch(url, { credentials: "same-origin" });
+    return response.status === 410 ? "photo.damaged" : "photo.unavailable";
+  } catch {
+    return "photo.unavailable";
+  }
+}
+
 /** "2,4 MB", "830 KB": a photo's size as the label under its thumbnail shows it. */
 export function formatBytes(size: number, language: string): string {
   const locale = language === "id" ? "id-ID" : "en-GB";

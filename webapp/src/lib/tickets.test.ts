@@ -6,6 +6,8 @@ import {
   needsOf,
   orderedMoves,
   severityKey,
+  STATUS_FILTERS,
+  statusFilterKey,
   ticketAge,
   ticketReads,
 } from "./tickets";
@@ -98,5 +100,14 @@ describe("ticketReads", () => {
   it("ignores the console's frames", () => {
     expect(ticketReads({ type: "queue", waiting: 2 }, "t1")).toEqual({ list: false, ticket: false });
     expect(ticketReads({ type: "resync" }, "t1")).toEqual({ list: false, ticket: false });
+  });
+});
+
+describe("status filters", () => {
+  it("offer open first, then all, then every status, each with its label", () => {
+    expect(STATUS_FILTERS.slice(0, 3)).toEqual(["open", "all", "new"]);
+    expect(STATUS_FILTERS).toHaveLength(11);
+    expect(statusFilterKey("open")).toBe("tickets.filter.open");
+    expect(statusFilterKey("cancelled")).toBe("ticket.status.cancelled");
   });
 });

@@ -8,6 +8,26 @@ export type TicketStatus = components["schemas"]["TicketStatus"];
 export type TicketSummary = components["schemas"]["TicketSummary"];
 export type TicketDetail = components["schemas"]["TicketDetail"];
 
+/** What the ticket list may show (GET /api/tickets?status=): the open tickets (the default), all, or one status. */
+export type StatusFilter = "open" | "all" | TicketStatus;
+export const STATUS_FILTERS: readonly StatusFilter[] = [
+  "open",
+  "all",
+  "new",
+  "sent",
+  "acknowledged",
+  "en_route",
+  "on_scene",
+  "resolved",
+  "closed",
+  "rejected",
+  "cancelled",
+];
+
+export function statusFilterKey(filter: StatusFilter): MessageKey {
+  return filter === "open" || filter === "all" ? `tickets.filter.${filter}` : `ticket.status.${filter}`;
+}
+
 /** A ticket's age as a person says it at a glance: "45 dtk", "12 mnt", "3 j 05 mnt", "2 hr". */
 export function ticketAge(createdAt: string, now: Date): { key: MessageKey; values: Record<string, number | string> } {
   const seconds = Math.max(0, Math.floor((now.getTime() - Date.parse(createdAt)) / 1000));
