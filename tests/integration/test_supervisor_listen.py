@@ -225,6 +225,8 @@ async def test_stopping_a_ringing_listen_hangs_up_only_the_listen_not_another_ca
 ) -> None:
     operator_phone = SippAgent("operator.xml", "127.0.0.31")
     away = SippAgent("operator-noanswer.xml", "127.0.0.41")  # rings for every call, answers none
+    # A call left by an earlier test (its caller still holding) would keep op1's phone busy for the queue.
+    await wait_until(lambda: hung_up(room, "op1"), timeout=30)
     async with running(operator_phone, away):
         await add_phone(room, "op1", operator_phone)
         await add_phone(room, "sup1", away, role="supervisor")
