@@ -137,6 +137,8 @@ class BoardOperator(_Row):
     name: str
     role: str
     state: OperatorState
+    # Logged into app_queue. False with state on_call: a supervisor out of the queue on a call pulled to them.
+    in_queue: bool
     since: datetime | None
     wrap_up_until: datetime | None
     pause_reason: str | None
