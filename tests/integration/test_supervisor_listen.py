@@ -214,8 +214,10 @@ async def test_a_listen_still_ringing_can_be_called_off(room: Service, http: aio
                 assert (await response.json())["listening"] is None
             async with http.delete("/api/supervisor/spy", headers=supervisor) as response:
                 assert (response.status, (await response.json())["error"]["id"]) == (409, "not_listening")
-            # The operator's call went on untouched.
+            # The operator's call went on untouched, to its end (left up, it would outlive op1's phone and leave
+            # op1's device state INVALID for the next test).
             assert await operator_on_call(room, "op1") is not None
+            assert (await call).operator == "op1"
         finally:
             call.cancel()
 
@@ -225,8 +227,6 @@ async def test_stopping_a_ringing_listen_hangs_up_only_the_listen_not_another_ca
 ) -> None:
     operator_phone = SippAgent("operator.xml", "127.0.0.31")
     away = SippAgent("operator-noanswer.xml", "127.0.0.41")  # rings for every call, answers none
-    # A call left by an earlier test (its caller still holding) would keep op1's phone busy for the queue.
-    await wait_until(lambda: hung_up(room, "op1"), timeout=30)
     async with running(operator_phone, away):
         await add_phone(room, "op1", operator_phone)
         await add_phone(room, "sup1", away, role="supervisor")
