@@ -289,6 +289,19 @@ async def test_a_call_pulled_to_the_supervisor_rings_their_phone_and_is_answered
         assert (body["to"], body["priority"], body["position"]) == ("chief", 10, 1)
         answered = await waiting.answered_by("chief", timeout=10)
         assert call.uniqueid not in await queue_callers(room)
+
+        # The chief is out of the queue (never logged in), yet on the pulled call: the wallboard shows them on it,
+        # with the caller, not "Di luar antrean".
+        async def chief_on_the_call() -> bool:
+            board = await room.web_app[DEPS].wallboard.snapshot(utcnow(), None)
+            [row] = [o for o in board.operators if o.username == "chief"]
+            return row.state is OperatorState.ON_CALL and row.call is not None and row.call.call_id == call.id
+
+        await wait_until(chief_on_the_call, timeout=5)
+        board = await room.web_app[DEPS].wallboard.snapshot(utcnow(), None)
+        [row] = [o for o in board.operators if o.username == "chief"]
+        assert row.call is not None and row.call.caller_number == call.caller_number
+        assert row.since == answered.operator_answered_at
         ended = await waiting.finished()
         await talking.finished()
 

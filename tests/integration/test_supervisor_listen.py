@@ -12,11 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from ntpd112.app import Service
+from ntpd112.clock import utcnow
 from ntpd112.pbx.ami_actions import ChannelInfo, CoreShowChannels
+from ntpd112.queue.spy import LISTEN_ID_PREFIX, SpyService
 from ntpd112.store.models import AuditEntry
 from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import user_token, wait_until
 from tests.integration.test_queue import add_phone, call_and_wait, not_, room
+from tests.integration.test_queue_controls import Caller, post
 
 __all__ = ["room"]  # the queue tests' fixture: an empty queue, no operators left over
 
@@ -97,8 +100,10 @@ async def test_a_supervisor_listens_then_barges_then_stops_and_every_control_is_
         await wait_until(lambda: listening(room, "sup1", "listen"), timeout=10)
         spying = await spy_channel(room, "sup1")
         assert spying is not None
-        # ChanSpy on the operator's channel itself (its full name), quiet, keys 4/5/6 switch, ends with the call.
-        assert spying.application_data == f"{operator_channel.name},qdES"
+        # ChanSpy on the operator's channel itself (its full name), quiet, ends with the call; no option d (keys
+        # 4/5/6 would change the mode behind the service's back). The channel's uniqueid is the service's own.
+        assert spying.application_data == f"{operator_channel.name},qES"
+        assert spying.uniqueid.startswith(LISTEN_ID_PREFIX)
         # ... and that channel is the one bridged with the caller's trunk channel.
         bridged = [c for c in await channels(room) if c.bridge_id == operator_channel.bridge_id]
         assert {c.endpoint for c in bridged} == {"op1", "trunk-telkomsel"}
@@ -114,13 +119,19 @@ async def test_a_supervisor_listens_then_barges_then_stops_and_every_control_is_
 
         async def barging() -> bool:
             now = await spy_channel(room, "sup1")
-            return now is not None and now.application_data.endswith(",qdESB")
+            return now is not None and now.application_data.endswith(",qESB")
 
         await wait_until(barging, timeout=10)
         await wait_until(lambda: listening(room, "sup1", "barge"), timeout=10)
         await asyncio.sleep(1.5)  # barging for a while: the stop must reach a ChanSpy that is well under way
         barged = await spy_channel(room, "sup1")
         assert barged is not None and barged.name == spying.name
+
+        # A restarted service (nothing in memory) reads the same listen from Asterisk: whom, how, since when.
+        restarted = await SpyService(room.database, room.ami, room.hub).current("sup1")
+        assert restarted is not None
+        assert (restarted.operator, restarted.mode, restarted.state) == ("op1", "barge", "listening")
+        assert 0 <= (utcnow() - restarted.since).total_seconds() < 10
 
         async with http.delete("/api/supervisor/spy", headers=supervisor) as response:
             assert response.status == 204
@@ -134,7 +145,7 @@ async def test_a_supervisor_listens_then_barges_then_stops_and_every_control_is_
 
         async def whispering() -> bool:
             now = await spy_channel(room, "sup1")
-            return now is not None and now.application_data.endswith(",qdESw")
+            return now is not None and now.application_data.endswith(",qESw")
 
         await wait_until(whispering, timeout=10)
         await wait_until(lambda: listening(room, "sup1", "whisper"), timeout=10)
@@ -193,12 +204,63 @@ async def test_a_listen_still_ringing_can_be_called_off(room: Service, http: aio
             async with http.post("/api/supervisor/operators/op1/spy/barge", headers=supervisor) as response:
                 assert (response.status, (await response.json())["error"]["id"]) == (409, "spy_phone_ringing")
             await wait_until(lambda: not_(hung_up(room, "sup1")), timeout=10)
-            async with http.delete("/api/supervisor/spy", headers=supervisor) as response:
-                assert response.status == 204
+            # The service restarts while the phone rings: the new one still sees the listen, and calls it off.
+            restarted = SpyService(room.database, room.ami, room.hub)
+            view = await restarted.current("sup1")
+            assert view is not None and (view.operator, view.mode, view.state) == ("op1", "listen", "ringing")
+            await restarted.stop("sup1")
             await wait_until(lambda: hung_up(room, "sup1"), timeout=10)
             async with http.get("/api/supervisor/spy", headers=supervisor) as response:
                 assert (await response.json())["listening"] is None
-            # The operator's call went on untouched.
+            async with http.delete("/api/supervisor/spy", headers=supervisor) as response:
+                assert (response.status, (await response.json())["error"]["id"]) == (409, "not_listening")
+            # The operator's call went on untouched, to its end (left up, it would outlive op1's phone and leave
+            # op1's device state INVALID for the next test).
             assert await operator_on_call(room, "op1") is not None
+            assert (await call).operator == "op1"
         finally:
             call.cancel()
+
+
+async def test_stopping_a_ringing_listen_hangs_up_only_the_listen_not_another_call_ringing_that_phone(
+    room: Service, http: aiohttp.ClientSession
+) -> None:
+    operator_phone = SippAgent("operator.xml", "127.0.0.31")
+    away = SippAgent("operator-noanswer.xml", "127.0.0.41")  # rings for every call, answers none
+    async with running(operator_phone, away):
+        await add_phone(room, "op1", operator_phone)
+        await add_phone(room, "sup1", away, role="supervisor")
+        await room.operators.login("op1")
+        token = await user_token(room, "sup1", "supervisor")
+        talking = Caller(room, "telkomsel", hold_ms=15_000)
+        await talking.answered_by("op1")
+        waiting = Caller(room, "indosat", hold_ms=15_000)
+        await waiting.waiting()
+
+        # A call rings the supervisor's phone (pulled to it), then a listen rings it too.
+        status, body = await post(http, token, f"/api/queue/calls/{(await waiting.call()).id}/pull", {"to": "sup1"})
+        assert status == 202, body
+        await wait_until(lambda: not_(hung_up(room, "sup1")), timeout=10)
+        [pulled] = [c for c in await channels(room) if c.endpoint == "sup1"]
+        async with http.post("/api/supervisor/operators/op1/spy/listen", headers=bearer(token)) as response:
+            assert (response.status, (await response.json())["state"]) == (200, "ringing")
+
+        async def ringing_twice() -> bool:
+            return len([c for c in await channels(room) if c.endpoint == "sup1"]) == 2
+
+        await wait_until(ringing_twice, timeout=10)
+        [listen] = [c for c in await channels(room) if c.endpoint == "sup1" and c.name != pulled.name]
+        assert listen.uniqueid.startswith(LISTEN_ID_PREFIX) and listen.state != "Up"
+
+        async with http.delete("/api/supervisor/spy", headers=bearer(token)) as response:
+            assert response.status == 204
+
+        async def listen_gone() -> bool:
+            return all(c.name != listen.name for c in await channels(room))
+
+        await wait_until(listen_gone, timeout=10)
+        await asyncio.sleep(1)  # long enough for a wrong hangup to have reached the other call
+        # The pulled call still rings the phone, untouched.
+        survivor = next((c for c in await channels(room) if c.name == pulled.name), None)
+        assert survivor is not None and survivor.state != "Up"
+        assert (await waiting.call()).ended_at is None

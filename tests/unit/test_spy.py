@@ -1,10 +1,11 @@
 """Which channel a supervisor's listen joins (queue/spy.py): the operator's own phone's channel in a bridge, read from
-CoreShowChannels' fields; never a channel of an operator whose name merely starts the same."""
+CoreShowChannels' fields; never a channel of an operator whose name merely starts the same. Which channel is the listen
+(the one the service originated), and whom and how ChanSpy listens."""
 
 from __future__ import annotations
 
 from ntpd112.pbx.ami_actions import ChannelInfo
-from ntpd112.queue.spy import call_channel
+from ntpd112.queue.spy import LISTEN_ID_PREFIX, call_channel, chanspy_listen, listen_channel
 
 
 def channel(name: str, bridge: str = "", state: str = "Up") -> ChannelInfo:
@@ -28,3 +29,22 @@ def test_the_listen_joins_only_that_operators_bridged_call() -> None:
     found = call_channel(channels, "op1")
     assert found is not None and found.name == "PJSIP/op1-00000003"
     assert call_channel(channels[:2], "op1") is None
+
+
+def test_the_listen_is_only_the_channel_the_service_originated() -> None:
+    overflow = ChannelInfo.of(
+        {"Channel": "PJSIP/sup1-00000005", "Uniqueid": "1733300000.12", "ChannelStateDesc": "Ringing"}
+    )
+    listen = ChannelInfo.of(
+        {"Channel": "PJSIP/sup1-00000006", "Uniqueid": f"{LISTEN_ID_PREFIX}abc", "ChannelStateDesc": "Ringing"}
+    )
+    other = ChannelInfo.of({"Channel": "PJSIP/sup10-00000007", "Uniqueid": f"{LISTEN_ID_PREFIX}def"})
+    assert listen_channel([overflow, other, listen], "sup1") == listen
+    assert listen_channel([overflow, other], "sup1") is None
+
+
+def test_whom_and_how_a_chanspy_listens_is_read_from_its_arguments() -> None:
+    assert chanspy_listen("PJSIP/op1-0000002a,qES") == ("PJSIP/op1-0000002a", "listen")
+    assert chanspy_listen("PJSIP/op1-0000002a,qESw") == ("PJSIP/op1-0000002a", "whisper")
+    assert chanspy_listen("PJSIP/op1-0000002a,qESB") == ("PJSIP/op1-0000002a", "barge")
+    assert chanspy_listen("") is None

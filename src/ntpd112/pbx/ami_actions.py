@@ -365,6 +365,8 @@ class Originate(Acknowledged):
     caller_id: str
     ring_seconds: int = 30
     variables: Mapping[str, str] = field(default_factory=dict)
+    # The uniqueid the new channel gets (AMI's ChannelId): the caller knows its channel before it exists.
+    channel_id: str | None = None
 
     def fields(self) -> dict[str, str]:
         fields = {
@@ -380,13 +382,15 @@ class Originate(Acknowledged):
         if self.variables:
             # One Variable header with comma-separated pairs: Asterisk splits it; values must hold no comma.
             fields["Variable"] = ",".join(f"{name}={value}" for name, value in self.variables.items())
+        if self.channel_id is not None:
+            fields["ChannelId"] = self.channel_id
         return fields
 
 
 @dataclass(frozen=True)
 class Hangup(Acknowledged):
     name: ClassVar[str] = "Hangup"
-    channel: str
+    channel: str  # the channel's name or its uniqueid (Asterisk looks a channel up by either)
 
     def fields(self) -> dict[str, str]:
         return {"Channel": self.channel}

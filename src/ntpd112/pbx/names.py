@@ -30,6 +30,9 @@ ENTRY_EXTENSION = "s"
 # channel ChanSpy joins, and listen, whisper or barge (SPY_CONTEXT maps the mode to ChanSpy's options).
 SPY_TARGET_VARIABLE = "NTPD112_SPY_TARGET"
 SPY_MODE_VARIABLE = "NTPD112_SPY_MODE"
+# When the listen began in its current mode (Unix seconds): set by the Originate while the phone rings, and by
+# SPY_CONTEXT each time ChanSpy (re)starts, so a restarted service still knows it.
+SPY_SINCE_VARIABLE = "NTPD112_SPY_SINCE"
 
 # Contexts a 112 call passes through (for recognising emergency calls in CDRs).
 EMERGENCY_CONTEXTS = (EMERGENCY_CONTEXT, FAILSAFE_CONTEXT, QUEUE_CONTEXT)

@@ -85,6 +85,7 @@ class WallboardService:
             name=record.name,
             role=record.role,
             state=reading.state,
+            in_queue=record.logged_in,
             since=reading.since,
             wrap_up_until=reading.until,
             pause_reason=record.pause_reason if record.paused else None,

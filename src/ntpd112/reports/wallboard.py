@@ -80,15 +80,20 @@ class StateReading:
 
 
 def operator_state(facts: OperatorFacts, now: datetime, wrapup_seconds: float) -> StateReading:
-    if not facts.logged_in:
-        return StateReading(OperatorState.LOGGED_OUT, facts.state_changed_at)
-    if facts.device_state in _RINGING:
-        return StateReading(OperatorState.RINGING, None)
     in_use = facts.device_state in _IN_USE
     # A reachable phone is the better witness (an operator who transferred the caller away is free although the
     # caller's call goes on); without one (no state, or the phone lost its registration) the records decide.
     phone_known = facts.device_state is not None and facts.device_state not in _UNREACHABLE
-    if in_use or (not phone_known and facts.open_call is not None):
+    on_call = in_use or (not phone_known and facts.open_call is not None)
+    if not facts.logged_in:
+        # Out of the queue, yet on a 112 call of the room (a supervisor who took a pulled call): on that call. Their
+        # phone busy with anything else (a listen, a private call) leaves them out of the queue.
+        if on_call and facts.open_call is not None:
+            return StateReading(OperatorState.ON_CALL, facts.open_call.answered_at)
+        return StateReading(OperatorState.LOGGED_OUT, facts.state_changed_at)
+    if facts.device_state in _RINGING:
+        return StateReading(OperatorState.RINGING, None)
+    if on_call:
         return StateReading(OperatorState.ON_CALL, facts.open_call.answered_at if facts.open_call else None)
     if facts.paused:
         return StateReading(OperatorState.PAUSED, facts.state_changed_at)
@@ -132,6 +137,8 @@ class BoardOperator(_Row):
     name: str
     role: str
     state: OperatorState
+    # Logged into app_queue. False with state on_call: a supervisor out of the queue on a call pulled to them.
+    in_queue: bool
     since: datetime | None
     wrap_up_until: datetime | None
     pause_reason: str | None

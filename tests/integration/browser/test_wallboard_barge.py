@@ -66,7 +66,7 @@ async def test_a_supervisor_barges_into_a_call_from_the_wallboard(console: Watch
             await expect(barge).to_have_attribute("aria-pressed", "true")
             spying = await spy_channel(service, "sinta")
             assert spying is not None and spying.application_data.startswith("PJSIP/rina-")
-            assert spying.application_data.endswith(",qdESB")
+            assert spying.application_data.endswith(",qESB")
             await console.screenshot("wallboard-barge")
 
             await controls.get_by_role("button", name="Berhenti").press("Enter")

@@ -1,7 +1,8 @@
 """A supervisor's queue control from the wallboard in a real browser against the real service, Asterisk and
 PostgreSQL: with the one operator on a call (SIPp phone) and a second caller waiting in app_queue, the supervisor
 pulls the waiting call to their own phone (SIPp) with the keyboard; the phone answers and the waiting list
-empties, live. Screenshot: docs/screenshots/wallboard-queue-controls.png."""
+empties, live, and she shows on the call with the caller. Screenshots: docs/screenshots/wallboard-queue-controls.png,
+wallboard-pulled-call.png."""
 
 from __future__ import annotations
 
@@ -65,9 +66,16 @@ async def test_a_supervisor_pulls_a_waiting_call_to_their_own_phone_from_the_wal
 
         await expect(controls.get_by_test_id("qc-outcome")).to_contain_text("Telepon Sinta berdering")
         await expect(board.get_by_test_id("waiting-count")).to_have_text("0", timeout=15_000)
-        # Sinta is not in the queue: the wallboard keeps showing her logged out while she talks (its rule:
-        # logged out beats every phone state, reports/wallboard.py operator_state).
+        # Sinta is not in the queue, yet she talks with the pulled caller: the wallboard shows her on that call, with
+        # the caller, not "Di luar antrean" (reports/wallboard.py operator_state).
         call = await waiting.answered_by("sinta", timeout=5)
-        assert call.operator == "sinta"
+        assert call.operator == "sinta" and call.caller_number is not None
+        await expect(sinta).to_have_attribute("data-state", "on_call", timeout=5_000)
+        await expect(sinta).to_contain_text("Menerima panggilan")
+        await expect(sinta).to_contain_text(call.caller_number[-4:])
+        # On the call but out of the queue, and it is her own: nothing to pause, log out or listen to.
+        await expect(sinta.get_by_test_id("operator-controls").get_by_role("button")).to_have_count(0)
+        await expect(sinta.get_by_test_id("spy-sinta")).to_have_count(0)
+        await console.screenshot("wallboard-pulled-call")
         await waiting.finished()
         await talking.finished()

@@ -55,6 +55,13 @@ def facts(**changes: object) -> OperatorFacts:
         # On a call beats paused (a supervisor paused them meanwhile); ringing beats everything but logged out.
         ({"paused": True, "device_state": "INUSE"}, OperatorState.ON_CALL, None),
         ({"logged_in": False, "device_state": "RINGING"}, OperatorState.LOGGED_OUT, CHANGED),
+        # Out of the queue but on a call of the room (a supervisor took a pulled call): on that call, with the caller.
+        ({"logged_in": False, "device_state": "INUSE", "open_call": CALL}, OperatorState.ON_CALL, CALL.answered_at),
+        ({"logged_in": False, "device_state": None, "open_call": CALL}, OperatorState.ON_CALL, CALL.answered_at),
+        # Out of the queue, phone busy with no call of the room (listening to an operator): still out of the queue.
+        ({"logged_in": False, "device_state": "INUSE"}, OperatorState.LOGGED_OUT, CHANGED),
+        # ... and a call of the room the phone no longer has (transferred away) leaves them out of it.
+        ({"logged_in": False, "device_state": "NOT_INUSE", "open_call": CALL}, OperatorState.LOGGED_OUT, CHANGED),
     ],
 )
 def test_the_operator_state(changes: dict[str, object], state: OperatorState, since: datetime | None) -> None:

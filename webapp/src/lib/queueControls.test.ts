@@ -34,8 +34,10 @@ describe("pullTargets", () => {
 
 describe("operatorControls", () => {
   it("pauses anyone in the queue and not paused, logs out anyone in the queue", () => {
-    expect(operatorControls("on_call")).toEqual({ pause: true, logout: true });
-    expect(operatorControls("paused")).toEqual({ pause: false, logout: true });
-    expect(operatorControls("logged_out")).toEqual({ pause: false, logout: false });
+    expect(operatorControls("on_call", true)).toEqual({ pause: true, logout: true });
+    expect(operatorControls("paused", true)).toEqual({ pause: false, logout: true });
+    expect(operatorControls("logged_out", false)).toEqual({ pause: false, logout: false });
+    // A supervisor out of the queue on a call pulled to them: nothing to pause or log out.
+    expect(operatorControls("on_call", false)).toEqual({ pause: false, logout: false });
   });
 });

@@ -27,9 +27,10 @@ export function pullTargets<T extends BoardOperator>(operators: readonly T[], me
   return free.sort((a, b) => Number(b.username === me) - Number(a.username === me) || a.name.localeCompare(b.name));
 }
 
-/** Which operator controls apply in a state: a pause to anyone logged in and not paused, a logout to anyone in. */
-export function operatorControls(state: OperatorStateName): { pause: boolean; logout: boolean } {
-  return { pause: state !== "logged_out" && state !== "paused", logout: state !== "logged_out" };
+/** Which operator controls apply: a pause to anyone in the queue and not paused, a logout to anyone in it (a
+ * supervisor out of the queue on a pulled call is on a call, yet has neither). */
+export function operatorControls(state: OperatorStateName, inQueue: boolean): { pause: boolean; logout: boolean } {
+  return { pause: inQueue && state !== "paused", logout: inQueue };
 }
 
 type Outcome = ApiFailure | null;
