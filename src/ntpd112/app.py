@@ -112,14 +112,17 @@ class Service:
         self.incidents = IncidentService(incidents, self.routing)
         room = room or load_room()
         trunks = trunks or load_trunks()
+        # Intake's two lookups: stopped before the database, since a lookup past its limit runs on to its end.
+        self.caller_history = CallerHistory(self.database)
+        self.location_lookup = LocationLookup(self.database)
         self.calls = CallHandler(
             self.ari,
             self.journal,
             trunks,
             self.metrics,
-            CallerHistory(self.database),
+            self.caller_history,
             room.priority,
-            LocationLookup(self.database),
+            self.location_lookup,
         )
         cdr_url = (settings.cdr_database_url or settings.database_url).get_secret_value()
         self.cdr_database = self.database if cdr_url == settings.database_url.get_secret_value() else Database(cdr_url)
@@ -357,6 +360,8 @@ class Service:
         await self.ari.stop()
         await self.routing.stop()
         await self.ami.stop()
+        await self.caller_history.stop()
+        await self.location_lookup.stop()
         await self.journal.stop()
         await self.database.stop()
         if self.cdr_database is not self.database:

@@ -23,7 +23,7 @@ from ntpd112.logs import _redact_secrets
 from ntpd112.pbx.ari_models import AriEventError, ChannelDestroyed, OtherEvent, StasisStart, parse_event
 from ntpd112.pbx.asterisk_config import TrunkConfigError, load_trunks, parse_trunks, render_trunks
 from ntpd112.store.journal import CallRecord, EventRecord, _from_json, _to_json
-from ntpd112.tasks import KeyedSerialExecutor, TaskSet
+from ntpd112.tasks import KeyedSerialExecutor, TaskSet, wait_at_most
 
 VALID_ENV = {
     "NTPD112_DATABASE_URL": "postgresql+asyncpg://u:pw@127.0.0.1:5432/db",
@@ -228,3 +228,26 @@ def test_secret_settings_never_print() -> None:
     )  # type: ignore[call-arg]
     shown = repr(settings) + str(settings) + json.dumps(settings.model_dump(mode="json"))
     assert "dbpass" not in shown and "aripass" not in shown and "amipass" not in shown
+
+
+async def test_wait_at_most_gives_the_result_in_time_and_lets_overrunning_work_finish_uncancelled() -> None:
+    tasks = TaskSet("test")
+    finished: list[str] = []
+
+    async def work(name: str, seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        finished.append(name)
+        return name
+
+    assert await wait_at_most(1.0, work("quick", 0.01), tasks) == "quick"
+    with pytest.raises(TimeoutError):
+        await wait_at_most(0.01, work("slow", 0.1), tasks)
+    # Not cancelled at the limit: it runs on to its end (a database round trip hands its connection back cleanly).
+    assert len(tasks) == 1
+    await asyncio.sleep(0.2)
+    assert finished == ["quick", "slow"] and len(tasks) == 0
+    # What is still running at shutdown is cancelled by the set's aclose.
+    with pytest.raises(TimeoutError):
+        await wait_at_most(0.01, work("left", 10), tasks)
+    await tasks.aclose()
+    assert finished == ["quick", "slow"] and len(tasks) == 0

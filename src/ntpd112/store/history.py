@@ -3,7 +3,6 @@ the earlier calls with their outcomes for the call card."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime, timedelta
 
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ntpd112.logs import get_logger
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallerFlag, Incident
+from ntpd112.tasks import TaskSet, wait_at_most
 
 log = get_logger(__name__)
 
@@ -37,20 +37,29 @@ class CallerContext(BaseModel):
 class CallerHistory:
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._overrun = TaskSet("caller history lookups past their limit")
+
+    async def stop(self) -> None:
+        await self._overrun.aclose()
 
     async def lookup(self, number_e164: str, now: datetime, exclude_uniqueid: str) -> CallerContext | None:
         """Counts of earlier calls (index on caller_number) and the prankster flag; None when unavailable."""
+        try:
+            return await wait_at_most(
+                LOOKUP_TIMEOUT_SECONDS, self._read(number_e164, now, exclude_uniqueid), self._overrun
+            )
+        except Exception as error:  # history is a nice-to-have on the call path, never a blocker
+            log.warning("caller history unavailable", error=type(error).__name__)
+            return None
+
+    async def _read(self, number_e164: str, now: datetime, exclude_uniqueid: str) -> CallerContext:
         day_ago, month_ago = now - REPEAT_WINDOW, now - HISTORY_WINDOW
         counts = select(func.count().filter(Call.offered_at >= day_ago), func.count()).where(
             Call.caller_number == number_e164, Call.offered_at >= month_ago, Call.uniqueid != exclude_uniqueid
         )
-        try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT_SECONDS), self._database.session() as session:
-                calls_24h, calls_30d = (await session.execute(counts)).one()
-                flag = await session.get(CallerFlag, number_e164)
-        except Exception as error:  # history is a nice-to-have on the call path, never a blocker
-            log.warning("caller history unavailable", error=type(error).__name__)
-            return None
+        async with self._database.session() as session:
+            calls_24h, calls_30d = (await session.execute(counts)).one()
+            flag = await session.get(CallerFlag, number_e164)
         return CallerContext(calls_24h=calls_24h, calls_30d=calls_30d, prankster=bool(flag and flag.prankster))
 
 

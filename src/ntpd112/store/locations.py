@@ -9,7 +9,6 @@ through different paths (intake, AML over HTTPS, a second service) cannot overwr
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -28,6 +27,7 @@ from ntpd112.intake.pani import CellId
 from ntpd112.logs import get_logger
 from ntpd112.store.db import Database
 from ntpd112.store.models import AdminAreaRow, Call, CellTower, LocationFixRow
+from ntpd112.tasks import TaskSet, wait_at_most
 
 log = get_logger(__name__)
 
@@ -278,29 +278,38 @@ class LocationLookup:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._overrun = TaskSet("location lookups past their limit")
+
+    async def stop(self) -> None:
+        await self._overrun.aclose()
 
     async def lookup(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
         """The cell's tower, and how many AML fixes with a position wait for this number; empty when unavailable."""
         try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT_SECONDS), self._database.session() as session:
-                tower = await session.get(CellTower, cell) if cell else None
-                pending = 0
-                if caller_number:
-                    pending = (
-                        await session.scalar(
-                            select(func.count()).where(
-                                LocationFixRow.call_id.is_(None),
-                                LocationFixRow.source == "aml",
-                                LocationFixRow.caller_number == caller_number,
-                                LocationFixRow.received_at >= offered_at - AML_BEFORE_CALL,
-                                LocationFixRow.lat.is_not(None),
-                            )
-                        )
-                        or 0
-                    )
+            return await wait_at_most(
+                LOOKUP_TIMEOUT_SECONDS, self._read(cell, caller_number, offered_at), self._overrun
+            )
         except Exception as error:  # location is a nice-to-have on the call path, never a blocker
             log.warning("location lookup unavailable", error=type(error).__name__)
             return IntakeLocation()
+
+    async def _read(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
+        async with self._database.session() as session:
+            tower = await session.get(CellTower, cell) if cell else None
+            pending = 0
+            if caller_number:
+                pending = (
+                    await session.scalar(
+                        select(func.count()).where(
+                            LocationFixRow.call_id.is_(None),
+                            LocationFixRow.source == "aml",
+                            LocationFixRow.caller_number == caller_number,
+                            LocationFixRow.received_at >= offered_at - AML_BEFORE_CALL,
+                            LocationFixRow.lat.is_not(None),
+                        )
+                    )
+                    or 0
+                )
         return IntakeLocation(cell=_cell_record(tower) if tower else None, pending_aml_fixes=pending)
 
 
