@@ -4,8 +4,19 @@ CoreShowChannels' fields; never a channel of an operator whose name merely start
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from ntpd112.pbx.ami_actions import ChannelInfo
-from ntpd112.queue.spy import LISTEN_ID_PREFIX, call_channel, chanspy_listen, listen_channel
+from ntpd112.queue.spy import (
+    LISTEN_ID_PREFIX,
+    RING_GRACE_SECONDS,
+    RING_SECONDS,
+    QueuedOriginate,
+    SpyView,
+    call_channel,
+    chanspy_listen,
+    listen_channel,
+)
 
 
 def channel(name: str, bridge: str = "", state: str = "Up") -> ChannelInfo:
@@ -48,3 +59,10 @@ def test_whom_and_how_a_chanspy_listens_is_read_from_its_arguments() -> None:
     assert chanspy_listen("PJSIP/op1-0000002a,qESw") == ("PJSIP/op1-0000002a", "whisper")
     assert chanspy_listen("PJSIP/op1-0000002a,qESB") == ("PJSIP/op1-0000002a", "barge")
     assert chanspy_listen("") is None
+
+
+def test_an_originate_whose_response_never_came_is_forgotten_after_the_ring_time() -> None:
+    since = datetime(2026, 12, 5, tzinfo=UTC)
+    queued = QueuedOriginate("ntpd112-spy-1", SpyView(operator="op1", mode="listen", state="ringing", since=since))
+    assert not queued.lost(since + timedelta(seconds=RING_SECONDS))
+    assert queued.lost(since + timedelta(seconds=RING_SECONDS + RING_GRACE_SECONDS + 1))

@@ -63,6 +63,9 @@ SpyState = Literal["ringing", "joining", "listening"]
 # The uniqueid (and the Originate's ActionID) of every listen's channel: ours, whoever started the service.
 LISTEN_ID_PREFIX = "ntpd112-spy-"
 RING_SECONDS = 30
+# Asterisk answers an Originate within its ring time; past this an awaited OriginateResponse was lost (AMI
+# reconnected meanwhile).
+RING_GRACE_SECONDS = 5
 # A stop that comes before Asterisk has made the listen's channel: how long it tries to hang it up.
 CALL_OFF_TRIES = 20
 CALL_OFF_PAUSE_SECONDS = 0.05
@@ -81,11 +84,14 @@ class SpyView(BaseModel):
 
 
 @dataclass(frozen=True)
-class _Queued:
+class QueuedOriginate:
     """An Originate Asterisk has taken whose channel may not exist yet."""
 
     channel_id: str
     view: SpyView
+
+    def lost(self, now: datetime) -> bool:
+        return (now - self.view.since).total_seconds() > RING_SECONDS + RING_GRACE_SECONDS
 
 
 class SpyService:
@@ -93,7 +99,7 @@ class SpyService:
         self._database = database
         self._ami = ami
         self._hub = hub
-        self._queued: dict[str, _Queued] = {}  # by supervisor username, until the OriginateResponse
+        self._queued: dict[str, QueuedOriginate] = {}  # by supervisor username, until the OriginateResponse
 
     def attach(self, ami: AmiClient) -> None:
         ami.on("OriginateResponse", self._originate_response)
@@ -121,7 +127,7 @@ class SpyService:
         if target is None:
             raise OperatorError(409, "operator_not_on_call", f"{operator} is not on a call")
         mine = listen_channel(channels, supervisor)
-        if supervisor in self._queued or (mine is not None and mine.state != "Up"):
+        if self._pending(supervisor) is not None or (mine is not None and mine.state != "Up"):
             raise OperatorError(409, "spy_phone_ringing", "your phone is ringing for a listen: answer it first")
         if mine is not None:
             await self._switch(mine.uniqueid, target.name, mode)
@@ -136,13 +142,14 @@ class SpyService:
         mine = listen_channel(await self._channels(), supervisor)
         if mine is not None:
             return await self._read(mine)
-        queued = self._queued.get(supervisor)
+        queued = self._pending(supervisor)
         return None if queued is None else queued.view
 
     async def stop(self, supervisor: str) -> None:
         """Hang up the supervisor's listening (or still ringing) phone: that one channel, nothing else of theirs."""
         mine = listen_channel(await self._channels(), supervisor)
-        queued = self._queued.pop(supervisor, None)
+        queued = self._pending(supervisor)
+        self._queued.pop(supervisor, None)
         if mine is not None:
             await self._hang_up(mine.uniqueid)
         elif queued is not None:
@@ -159,6 +166,15 @@ class SpyService:
             return await self._ami.send(CoreShowChannels())
         except AmiError as error:
             raise refusal(error, OperatorError) from None
+
+    def _pending(self, supervisor: str) -> QueuedOriginate | None:
+        """The supervisor's Originate still awaiting its response. One whose response was lost is forgotten: kept,
+        it would show a listen ringing forever and refuse every next one as spy_phone_ringing."""
+        queued = self._queued.get(supervisor)
+        if queued is not None and queued.lost(utcnow()):
+            del self._queued[supervisor]
+            return None
+        return queued
 
     async def _hang_up(self, channel_id: str) -> None:
         try:
@@ -208,7 +224,7 @@ class SpyService:
         view = SpyView(operator=operator, mode=mode, state="ringing", since=now)
         # Kept before the Originate is sent: a phone that cannot be rung answers at once, and its OriginateResponse
         # must find it to forget it.
-        self._queued[supervisor] = _Queued(channel_id, view)
+        self._queued[supervisor] = QueuedOriginate(channel_id, view)
         try:
             await self._ami.require(
                 Originate(
