@@ -10,6 +10,7 @@ import pytest
 
 from ntpd112.calls.reconcile import (
     CdrCall,
+    CdrLegRow,
     Reconciler,
     clid_name,
     fold_cdrs,
@@ -21,7 +22,7 @@ from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
 from ntpd112.pbx.queue_log import QueuedCall
 from ntpd112.sip_names import endpoint_of
-from ntpd112.store.models import AsteriskCdr, Call
+from ntpd112.store.models import Call
 
 
 def _at(second: int) -> datetime:
@@ -38,7 +39,7 @@ def test_endpoint_of_channel_names() -> None:
 
 def test_rows_of_one_caller_fold_into_one_call_with_the_operator_who_answered() -> None:
     rows = [
-        AsteriskCdr(
+        CdrLegRow(
             uniqueid="1.1",
             linkedid="1.1",
             channel="PJSIP/trunk-xl-01",
@@ -48,9 +49,8 @@ def test_rows_of_one_caller_fold_into_one_call_with_the_operator_who_answered() 
             start=_at(0),
             answer=_at(1),
             end=_at(10),
-            sequence=1,
         ),
-        AsteriskCdr(
+        CdrLegRow(
             uniqueid="1.1",
             linkedid="1.1",
             channel="PJSIP/trunk-xl-01",
@@ -60,19 +60,17 @@ def test_rows_of_one_caller_fold_into_one_call_with_the_operator_who_answered() 
             start=_at(10),
             answer=_at(12),
             end=_at(40),
-            sequence=2,
             userfield="ntpd112-failsafe",
         ),
         # The operator's own leg and an agency trunk leg are not calls to 112.
-        AsteriskCdr(uniqueid="1.2", channel="PJSIP/op2-03", disposition="ANSWERED", sequence=3),
-        AsteriskCdr(
+        CdrLegRow(uniqueid="1.2", channel="PJSIP/op2-03", disposition="ANSWERED"),
+        CdrLegRow(
             uniqueid="1.3",
             channel="PJSIP/trunk-xl-04",
             dstchannel="PJSIP/agency-trunk-05",
             disposition="ANSWERED",
             start=_at(5),
             end=_at(6),
-            sequence=4,
         ),
     ]
     calls = fold_cdrs(rows, frozenset({"op1", "op2"}))
@@ -244,7 +242,7 @@ def test_a_caller_released_by_nobody_they_talked_to_is_cut_off(
 
 def test_the_release_mark_of_the_last_leg_is_the_one_folded() -> None:
     rows = [
-        AsteriskCdr(uniqueid="1.1", channel="PJSIP/trunk-xl-01", userfield=field, end=_at(second), sequence=second)
+        CdrLegRow(uniqueid="1.1", channel="PJSIP/trunk-xl-01", userfield=field, end=_at(second))
         for second, field in ((5, "ntpd112-release=?"), (9, "ntpd112-release=? ntpd112-release=44/none"))
     ]
     assert fold_cdrs(rows, frozenset())["1.1"].release == CdrRelease(44, "none")

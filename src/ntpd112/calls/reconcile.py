@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -54,48 +54,21 @@ QUEUE_LOG_SOURCE = "queue_log"
 RUN_SLICE = 100
 
 
-class CdrLeg(Protocol):
-    """What reconciliation reads of one CDR (a call leg): an `AsteriskCdr` or a row of its columns."""
-
-    @property
-    def uniqueid(self) -> str | None: ...
-    @property
-    def linkedid(self) -> str | None: ...
-    @property
-    def channel(self) -> str | None: ...
-    @property
-    def dstchannel(self) -> str | None: ...
-    @property
-    def src(self) -> str | None: ...
-    @property
-    def clid(self) -> str | None: ...
-    @property
-    def start(self) -> datetime | None: ...
-    @property
-    def answer(self) -> datetime | None: ...
-    @property
-    def end(self) -> datetime | None: ...
-    @property
-    def disposition(self) -> str | None: ...
-    @property
-    def userfield(self) -> str | None: ...
-
-
 class CdrLegRow(NamedTuple):
-    """The columns of a CDR reconciliation reads, read as a plain row (an ORM object per leg costs several times
-    more, for nothing: reconciliation never writes CDRs)."""
+    """The columns of one CDR (a call leg) reconciliation reads, as a plain row (an ORM object per leg costs several
+    times more, for nothing: reconciliation never writes CDRs)."""
 
-    uniqueid: str | None
-    linkedid: str | None
-    channel: str | None
-    dstchannel: str | None
-    src: str | None
-    clid: str | None
-    start: datetime | None
-    answer: datetime | None
-    end: datetime | None
-    disposition: str | None
-    userfield: str | None
+    uniqueid: str | None = None
+    linkedid: str | None = None
+    channel: str | None = None
+    dstchannel: str | None = None
+    src: str | None = None
+    clid: str | None = None
+    start: datetime | None = None
+    answer: datetime | None = None
+    end: datetime | None = None
+    disposition: str | None = None
+    userfield: str | None = None
 
 
 CDR_LEG_COLUMNS = tuple(getattr(AsteriskCdr, name) for name in CdrLegRow._fields)
@@ -117,7 +90,7 @@ class CdrCall:
     operators: list[str] = field(default_factory=list)
     release: CdrRelease | None = None
 
-    def add(self, row: CdrLeg, operator_names: frozenset[str]) -> None:
+    def add(self, row: CdrLegRow, operator_names: frozenset[str]) -> None:
         self.linkedid = self.linkedid or row.linkedid
         self.channel = self.channel or row.channel
         self.src = self.src or row.src
@@ -137,7 +110,7 @@ class CdrCall:
 
 
 def fold_cdrs(
-    rows: Iterable[CdrLeg], operator_names: frozenset[str], calls: dict[str, CdrCall] | None = None
+    rows: Iterable[CdrLegRow], operator_names: frozenset[str], calls: dict[str, CdrCall] | None = None
 ) -> dict[str, CdrCall]:
     """Fold call legs into `calls` (a new dict when None) by the caller channel's uniqueid."""
     calls = {} if calls is None else calls
