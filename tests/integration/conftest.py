@@ -372,6 +372,18 @@ async def empty_queue(service: Service) -> None:
         await service.ami.send(QueueRemove("ntpd112-operators", member))
 
 
+async def empty_queue_and_stop_the_service(settings: Settings) -> None:
+    """Start a service only to empty the queue, then stop it: the calls that follow find nobody to answer and, with
+    the service down, take the dialplan's fail-safe path."""
+    service = Service(settings)
+    await service.start()
+    try:
+        await wait_until(lambda: service.ari.connected and service.ami.connected)
+        await empty_queue(service)
+    finally:
+        await service.stop()
+
+
 def unique_mobile_number() -> str:
     """A distinct Telkomsel-style number per test, so tests find their own call."""
     return "0812" + str(uuid.uuid4().int)[:8]

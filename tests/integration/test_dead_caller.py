@@ -12,6 +12,7 @@ from tests.integration.conftest import (
     SHORT_MEDIA_TIMEOUT,
     calls_from,
     empty_queue,
+    empty_queue_and_stop_the_service,
     service_settings,
     timeline,
     unique_mobile_number,
@@ -84,13 +85,7 @@ async def test_a_dead_line_released_while_the_service_was_down_is_reconciled_ont
     short_media_timeout: LocalAsterisk, clean_database: str, tmp_path: Path
 ) -> None:
     settings = service_settings(clean_database, tmp_path / "spool")
-    service = Service(settings)
-    await service.start()
-    try:
-        await wait_until(lambda: service.ari.connected and service.ami.connected)
-        await empty_queue(service)  # nobody to answer: both callers wait in the fail-safe path's loop
-    finally:
-        await service.stop()
+    await empty_queue_and_stop_the_service(settings)  # nobody to answer: the callers wait in the fail-safe path
     # The service is down: both calls take the dialplan's fail-safe path; only the CDRs record them.
     vanished_number, hung_up_number = await a_dead_and_a_live_caller("HungUp", 2 * SHORT_MEDIA_TIMEOUT * 1000)
 

@@ -17,6 +17,7 @@ from tests.integration.conftest import (
     assert_complete_timeline,
     calls_from,
     empty_queue,
+    empty_queue_and_stop_the_service,
     service_settings,
     timeline,
     unique_mobile_number,
@@ -196,13 +197,7 @@ async def test_a_caller_dropped_by_an_asterisk_restart_while_the_service_was_dow
     local_asterisk: LocalAsterisk, clean_database: str, tmp_path: Path
 ) -> None:
     settings = service_settings(clean_database, tmp_path / "spool")
-    service = Service(settings)
-    await service.start()
-    try:
-        await wait_until(lambda: service.ari.connected and service.ami.connected)
-        await empty_queue(service)
-    finally:
-        await service.stop()
+    await empty_queue_and_stop_the_service(settings)  # nobody to answer: the callers wait in the fail-safe path
     # The service is down: the caller takes the fail-safe path and waits; the restart drops them.
     number = unique_mobile_number()
     caller = asyncio.create_task(
