@@ -117,6 +117,7 @@ class Service:
         self.location_lookup = LocationLookup(self.database)
         self.calls = CallHandler(
             self.ari,
+            self.ami,
             self.journal,
             trunks,
             self.metrics,

@@ -52,6 +52,13 @@ class Stored:
     def types(self) -> list[str]:
         return [event.type for event in self.events]
 
+    @property
+    def priority_decision(self) -> dict[str, object]:
+        """What intake decided the priority from: `prioritised`, or `priority_reviewed` when the lookups came after
+        the call joined the queue (on a busy machine; calls/handler.py LOOKUP_HEAD_START_SECONDS)."""
+        decisions = self.of_type("prioritised") + self.of_type("priority_reviewed")
+        return decisions[-1].data
+
 
 async def settle(service: Service) -> None:
     await wait_until(lambda: len(service.calls.active) == 0)

@@ -137,7 +137,7 @@ async def test_a_cell_of_every_radio_type_is_decoded_looked_up_and_becomes_the_b
         assert (call.best_fix_id, call.best_source, call.best_lat, call.best_radius_m) == (fix.id, "cell", lat, reach)
         assert stored.of_type("location_fix")[0].data["cell"]["radio"] == radio
         assert stored.of_type("best_location_changed")[0].data["fix_id"] == str(fix.id)
-        assert stored.of_type("prioritised")[0].data["has_location"] is True
+        assert stored.priority_decision["has_location"] is True
 
     unknown = await stored_call(service, caller_number=e164(numbers["unknown"]))
     assert_answered_and_queued(unknown)
@@ -145,7 +145,7 @@ async def test_a_cell_of_every_radio_type_is_decoded_looked_up_and_becomes_the_b
     assert (fix.radio, fix.mcc, fix.mnc, fix.area_code, fix.cell_id) == ("lte", 510, 10, 0xFFFF, 0x0FFFFFF)
     assert fix.lat is None and unknown.call.best_fix_id is None
     assert "best_location_changed" not in unknown.types
-    assert unknown.of_type("prioritised")[0].data["has_location"] is False
+    assert unknown.priority_decision["has_location"] is False
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ async def test_pidf_lo_of_every_shape_reaches_the_call_through_geoloc_profile(
     else:
         assert (fix.lat, fix.lon, fix.radius_m) == (-6.2885, 106.718, radius)
     assert stored.call.best_source == "pidf"
-    assert stored.of_type("prioritised")[0].data["has_location"] is True
+    assert stored.priority_decision["has_location"] is True
     assert json.loads(json.dumps(stored.of_type("offered")[0].data["headers"]))["Geolocation"].startswith("<cid:")
 
 

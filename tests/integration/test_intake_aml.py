@@ -90,7 +90,7 @@ async def test_aml_before_the_call_is_kept_then_claimed_by_the_call(
     assert (stored.call.best_source, stored.call.best_radius_m, stored.call.best_fix_id) == ("aml", 12.0, fix.id)
     assert stored.of_type("location_fix")[0].data["matched_later"] is True
     # The AML was known at intake: the call was queued as one with a location.
-    assert stored.of_type("prioritised")[0].data["has_location"] is True
+    assert stored.priority_decision["has_location"] is True
 
 
 async def test_aml_sms_after_the_answer_updates_the_call_and_a_duplicate_is_stored_once(

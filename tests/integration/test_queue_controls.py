@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from ntpd112.app import Service
+from ntpd112.calls import handler as call_handler
 from ntpd112.clock import utcnow
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.devtools.sipp import SippResult
@@ -44,11 +45,13 @@ def service(shared_service: Service) -> Service:
 
 
 class Caller:
-    """A SIPp caller on one trunk, running in the background for `hold_ms` after Asterisk answers it."""
+    """A SIPp caller on one trunk, running in the background for `hold_ms` after Asterisk answers it. Callers that
+    share a number must call over different trunks (their calls are told apart by trunk)."""
 
-    def __init__(self, service: Service, trunk: str, hold_ms: int) -> None:
+    def __init__(self, service: Service, trunk: str, hold_ms: int, number: str | None = None) -> None:
         self.service = service
-        number = unique_mobile_number()
+        self.trunk = trunk
+        number = number or unique_mobile_number()
         self.e164 = "+62" + number[1:]
         self.result: asyncio.Task[SippResult] = asyncio.create_task(
             run_sipp(
@@ -60,9 +63,12 @@ class Caller:
             )
         )
 
+    async def calls(self) -> list[Call]:
+        return [call for call in await calls_from(self.service, self.e164) if call.trunk == self.trunk]
+
     async def call(self) -> Call:
         await self.service.journal.flushed()
-        [call] = await calls_from(self.service, self.e164)
+        [call] = await self.calls()
         return call
 
     async def waiting(self) -> QueueCaller:
@@ -71,7 +77,7 @@ class Caller:
 
         async def queued() -> bool:
             await self.service.journal.flushed()
-            calls = await calls_from(self.service, self.e164)
+            calls = await self.calls()
             entry = calls and (await queue_callers(self.service)).get(calls[0].uniqueid)
             if entry:
                 found.append(entry)
@@ -83,7 +89,7 @@ class Caller:
     async def answered_by(self, operator: str, timeout: float = 30) -> Call:
         async def answered() -> bool:
             await self.service.journal.flushed()
-            calls = await calls_from(self.service, self.e164)
+            calls = await self.calls()
             return bool(calls) and calls[0].operator_answered_at is not None
 
         await wait_until(answered, timeout=timeout)
@@ -183,6 +189,52 @@ async def test_force_pause_and_logout_reach_app_queue_and_the_wallboard(
         ("chief", 200, "ok"),
         ("chief", 409, "not_logged_in"),
     ]
+
+
+async def test_intake_queues_a_caller_with_their_priority_and_late_lookups_move_them(
+    room: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The priority rides on intake's `continue` (the dialplan's p<priority> extension sets QUEUE_PRIO); when the
+    lookups are later than their head start, the caller joins with the base priority and AMI moves them."""
+    phone = SippAgent("operator.xml", "127.0.0.31")
+    number = unique_mobile_number()
+    async with running(phone):
+        await add_phone(room, "op1", phone)
+        await room.operators.login("op1")
+        talking = Caller(room, "telkomsel", hold_ms=9000)  # op1 is busy: the next callers wait
+        await talking.answered_by("op1")
+        await Caller(room, "indosat", hold_ms=500, number=number).finished()  # the number's first call today
+
+        monkeypatch.setattr(call_handler, "LOOKUP_HEAD_START_SECONDS", 5.0)  # the lookups always come in time
+        on_time = Caller(room, "xl", hold_ms=4000, number=number)
+        assert (await on_time.waiting()).priority == 15  # a repeat caller
+        on_time_call = await on_time.call()
+
+        monkeypatch.setattr(call_handler, "LOOKUP_HEAD_START_SECONDS", 0.0)  # the caller never waits for them
+        late = Caller(room, "smartfren", hold_ms=4000, number=number)
+        await late.waiting()
+        late_call = await late.call()
+
+        async def moved_up() -> bool:
+            entry = (await queue_callers(room)).get(late_call.uniqueid)
+            return entry is not None and entry.priority == 15
+
+        await wait_until(moved_up, timeout=10)
+        for caller in (on_time, late, talking):
+            await caller.finished()
+
+    on_time_events = await timeline(room, on_time_call.id)
+    assert [data["priority"] for data in event_data(on_time_events, "prioritised")] == [15]
+    assert event_data(on_time_events, "priority_reviewed") == []
+    late_events = await timeline(room, late_call.id)
+    assert event_data(late_events, "prioritised") == [
+        {"priority": 10, "has_location": False, "history": None, "lookups": "late"}
+    ]
+    [reviewed] = event_data(late_events, "priority_reviewed")
+    assert (reviewed["from"], reviewed["priority"], reviewed["history"]["calls_24h"]) == (10, 15, 2)
+    # Moved in the queue, or (joined after the change) given it by QUEUE_PRIO at the join.
+    assert reviewed["applied"] in ("queue", "next_join")
+    assert (await late.call()).queue_priority == 15
 
 
 async def test_a_raised_call_is_answered_before_an_earlier_one(room: Service, http: aiohttp.ClientSession) -> None:

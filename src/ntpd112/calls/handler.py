@@ -23,6 +23,7 @@ from ntpd112.intake.identity import CallerIdentity, identify_caller
 from ntpd112.intake.numbering import AUTO_NUMBERING
 from ntpd112.logs import call_logger, get_logger
 from ntpd112.metrics import Metrics
+from ntpd112.pbx.ami import AmiClient, AmiError, AmiRefused
 from ntpd112.pbx.ari import AriClient, AriError
 from ntpd112.pbx.ari_models import (
     AriEvent,
@@ -32,7 +33,8 @@ from ntpd112.pbx.ari_models import (
     StasisStart,
 )
 from ntpd112.pbx.asterisk_config import Trunk, TrunkTable
-from ntpd112.pbx.names import DISPATCH_STASIS_ARG, ENTRY_EXTENSION, QUEUE_CONTEXT
+from ntpd112.pbx.names import DISPATCH_STASIS_ARG, ENTRY_EXTENSION, QUEUE_CONTEXT, queue_entry_with_priority
+from ntpd112.pbx.queue_priority import change_queue_priority
 from ntpd112.room.config import PrioritySettings
 from ntpd112.room.priority import queue_priority
 from ntpd112.sip_names import endpoint_of
@@ -41,6 +43,11 @@ from ntpd112.store.journal import Journal
 from ntpd112.store.locations import IntakeLocation, LocationLookup, fix_columns
 
 log = get_logger(__name__)
+
+# How long intake waits for its two lookups before the caller joins the queue without them. They take about 10 ms on
+# a quiet machine, so nearly every call joins with its final priority; in a surge (lookups up to their 250 ms limit)
+# the caller joins at once and is moved when they answer: a caller waiting outside the queue is rung by no one.
+LOOKUP_HEAD_START_SECONDS = 0.02
 
 
 @dataclass
@@ -86,6 +93,7 @@ class CallHandler:
     def __init__(
         self,
         ari: AriClient,
+        ami: AmiClient,
         journal: Journal,
         trunks: TrunkTable,
         metrics: Metrics,
@@ -94,6 +102,7 @@ class CallHandler:
         locations: LocationLookup,
     ) -> None:
         self._ari = ari
+        self._ami = ami
         self._journal = journal
         self._trunks = trunks
         self._metrics = metrics
@@ -268,24 +277,40 @@ class CallHandler:
             self._journal.record_event(call_id, "parse_error", location_problem.model_dump())
         call.log.info("112 call offered", trunk=args.endpoint, caller=identity.number_e164 or identity.number_raw)
 
-        # Answer, subscription and the database lookups (history, cell, waiting AML) are independent round trips:
-        # they overlap. Only the priority needs the lookups, and `continue` must come last.
-        answered, subscribed, (context, found) = await asyncio.gather(
-            self._answer(call, answered_by_dialplan is not None),
-            self._subscribe(call),
-            self._lookups(call, identity, location, offered_at),
-        )
-        if answered:
-            call.answered_at = answered_by_dialplan or utcnow()
-            self._journal.record_call(uniqueid, answered_at=call.answered_at)
-            self._journal.record_event(call_id, "answered")
-            self._metrics.calls_answered.inc()
-        has_location = self._record_location(call, identity, location, found, offered_at, headers)
-        await self._prioritise(call, context, has_location)
-        if await self._step(call, "continue", self._ari.continue_in_dialplan(uniqueid, QUEUE_CONTEXT, ENTRY_EXTENSION)):
-            elapsed = time.perf_counter() - started
-            self._metrics.intake_seconds.observe(elapsed)
-            self._journal.record_event(call_id, "queued", {"intake_ms": round(elapsed * 1000, 2)})
+        # The subscription and the database lookups (history, cell, waiting AML) are independent round trips: they
+        # run while the call goes on. The caller waits in intake (hearing nothing) only for what the queue needs:
+        # the lookups get a short head start for the priority, and `continue` carries whatever priority is known.
+        subscription = asyncio.create_task(self._subscribe(call))
+        lookups = asyncio.create_task(self._lookups(call, identity, location, offered_at))
+        try:
+            if await self._answer(call, answered_by_dialplan is not None):
+                call.answered_at = answered_by_dialplan or utcnow()
+                self._journal.record_call(uniqueid, answered_at=call.answered_at)
+                self._journal.record_event(call_id, "answered")
+                self._metrics.calls_answered.inc()
+            await asyncio.wait([lookups], timeout=LOOKUP_HEAD_START_SECONDS)
+            lookups_late = not lookups.done()
+            if not lookups_late:
+                context, found = lookups.result()
+                priority = self._prioritise(
+                    call, context, self._record_location(call, identity, location, found, offered_at, headers)
+                )
+            else:
+                priority = self._prioritise_without_lookups(call, location)
+            continued = self._ari.continue_in_dialplan(uniqueid, QUEUE_CONTEXT, queue_entry_with_priority(priority))
+            if await self._step(call, "continue", continued):
+                elapsed = time.perf_counter() - started
+                self._metrics.intake_seconds.observe(elapsed)
+                self._journal.record_event(call_id, "queued", {"intake_ms": round(elapsed * 1000, 2)})
+            if lookups_late:
+                context, found = await lookups
+                has_location = self._record_location(call, identity, location, found, offered_at, headers)
+                await self._review_priority(call, channel.name, priority, context, has_location)
+            subscribed = await subscription
+        finally:
+            # Only when intake itself failed: the fallback's `continue` must not wait for them.
+            subscription.cancel()
+            lookups.cancel()
         if not subscribed and await self._gone(uniqueid):
             # The caller hung up before the subscription was made (the answer comes before Stasis(), so a caller
             # can hang up within milliseconds of it): Asterisk had already destroyed the channel and no
@@ -353,31 +378,80 @@ class CallHandler:
             self._journal.claim_aml(call.call_id, identity.number_e164, offered_at)
         return location.device_fix is not None or found.cell is not None or found.pending_aml_fixes > 0
 
-    async def _prioritise(self, call: ActiveCall, context: CallerContext | None, has_location: bool) -> None:
-        repeat_caller = bool(context and context.repeat_caller)
-        priority = queue_priority(
-            self._priorities,
-            has_location=has_location,
-            repeat_caller=repeat_caller,
-            prankster=bool(context and context.prankster),
-        )
-        self._journal.record_call(
-            call.uniqueid,
-            queue_priority=priority,
-            repeat_caller=repeat_caller if context else None,
-            calls_24h=context.calls_24h if context else None,
-            calls_30d=context.calls_30d if context else None,
-        )
+    def _prioritise(self, call: ActiveCall, context: CallerContext | None, has_location: bool) -> int:
+        """The queue priority from the lookups' answers, on the record before the call joins the queue with it."""
+        priority = self._priority(context, has_location)
+        self._record_priority(call, priority, context)
         self._journal.record_event(
             call.call_id,
             "prioritised",
+            {"priority": priority, "has_location": has_location, "history": self._history_data(context)},
+        )
+        return priority
+
+    def _prioritise_without_lookups(self, call: ActiveCall, location: CallLocation) -> int:
+        """The lookups are late: the caller joins the queue now, with the priority of what the call itself carries
+        (a device position), and `_review_priority` moves them once the lookups answer."""
+        has_location = location.device_fix is not None
+        priority = self._priority(None, has_location)
+        self._journal.record_call(call.uniqueid, queue_priority=priority)
+        self._journal.record_event(
+            call.call_id,
+            "prioritised",
+            {"priority": priority, "has_location": has_location, "history": None, "lookups": "late"},
+        )
+        return priority
+
+    async def _review_priority(
+        self, call: ActiveCall, channel: str, joined_with: int, context: CallerContext | None, has_location: bool
+    ) -> None:
+        """The late lookups' priority, applied to a caller already in the queue (or about to join it)."""
+        priority = self._priority(context, has_location)
+        self._record_priority(call, priority, context)
+        applied = "unchanged"
+        if priority != joined_with:
+            try:
+                moved = await change_queue_priority(self._ami, channel, priority)
+            except AmiRefused:
+                applied = "call_gone"  # the caller hung up meanwhile: no channel to set
+            except AmiError as error:
+                call.log.warning("late priority not applied", priority=priority, error=str(error))
+                applied = "failed"
+            else:
+                # Not in the queue (not joined yet, or already answered): QUEUE_PRIO holds it for the next join.
+                applied = "queue" if moved else "next_join"
+        self._journal.record_event(
+            call.call_id,
+            "priority_reviewed",
             {
+                "from": joined_with,
                 "priority": priority,
                 "has_location": has_location,
-                "history": context.model_dump() if context else None,
+                "history": self._history_data(context),
+                "applied": applied,
             },
         )
-        await self._step(call, "priority", self._ari.set_variable(call.uniqueid, "QUEUE_PRIO", str(priority)))
+
+    def _priority(self, context: CallerContext | None, has_location: bool) -> int:
+        return queue_priority(
+            self._priorities,
+            has_location=has_location,
+            repeat_caller=bool(context and context.repeat_caller),
+            prankster=bool(context and context.prankster),
+        )
+
+    def _record_priority(self, call: ActiveCall, priority: int, context: CallerContext | None) -> None:
+        self._journal.record_call(
+            call.uniqueid,
+            queue_priority=priority,
+            repeat_caller=context.repeat_caller if context else None,
+            calls_24h=context.calls_24h if context else None,
+            calls_30d=context.calls_30d if context else None,
+        )
+
+    @staticmethod
+    def _history_data(context: CallerContext | None) -> dict[str, Any] | None:
+        return context.model_dump() if context else None
 
     @staticmethod
     def _offered_data(

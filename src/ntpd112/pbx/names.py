@@ -26,6 +26,16 @@ SPY_CONTEXT = "ntpd112-spy"  # a supervisor's phone, once answered, listens to a
 # A context's entry extension: every ntpd112 context starts at `s`.
 ENTRY_EXTENSION = "s"
 
+# app_queue's channel variable for a caller's priority; Queue() reads it only when it starts.
+QUEUE_PRIORITY_VARIABLE = "QUEUE_PRIO"
+
+
+def queue_entry_with_priority(priority: int) -> str:
+    """QUEUE_CONTEXT's extension `p<priority>`: it sets QUEUE_PRIORITY_VARIABLE and goes on at the entry, so intake's
+    `continue` carries the priority and the caller waits one ARI round trip less."""
+    return f"p{priority}"
+
+
 # Set on the supervisor's channel (Originate, then Setvar before a Redirect that changes the mode): the operator's
 # channel ChanSpy joins, and listen, whisper or barge (SPY_CONTEXT maps the mode to ChanSpy's options).
 SPY_TARGET_VARIABLE = "NTPD112_SPY_TARGET"

@@ -30,7 +30,6 @@ from ntpd112.pbx.ami_actions import (
     PjsipShowEndpoints,
     QueueCaller,
     QueueCallers,
-    QueueChangePriorityCaller,
     Redirect,
     Setvar,
 )
@@ -42,6 +41,7 @@ from ntpd112.pbx.names import (
     PULL_TO_VARIABLE,
     QUEUE_NAME,
 )
+from ntpd112.pbx.queue_priority import change_queue_priority
 from ntpd112.queue.events import PendingPulls
 from ntpd112.queue.operators import OperatorService, OperatorView, PauseReason
 from ntpd112.store.db import Database
@@ -56,7 +56,6 @@ PRIORITY_CEILING = 1000
 _BUSY = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
 _UNREACHABLE = frozenset({"UNAVAILABLE", "INVALID"})
 # app_queue's variable for a caller's priority: read when Queue() starts (a requeue after an overflow included).
-_QUEUE_PRIO = "QUEUE_PRIO"
 
 
 class ControlError(RefusedError):
@@ -139,11 +138,12 @@ class QueueControls:
         others = (caller.priority for caller in callers.values() if caller.uniqueid != uniqueid)
         new = raised_priority(entry.priority, others, requested)
         try:
-            await self._ami.require(QueueChangePriorityCaller(QUEUE_NAME, entry.channel, new))
             # Also the channel's QUEUE_PRIO: a caller who overflows and comes back into the queue keeps the raise.
-            await self._ami.require(Setvar(_QUEUE_PRIO, str(new), channel=entry.channel))
+            moved = await change_queue_priority(self._ami, entry.channel, new)
         except AmiError as error:
             raise _failed(error) from None
+        if not moved:
+            raise ControlError(409, "call_not_waiting", "the call left the queue meanwhile")
         after = (await self._callers()).get(uniqueid)
         self._journal.record_call(uniqueid, queue_priority=new)
         self._journal.record_event(

@@ -1,4 +1,4 @@
-"""In-memory stand-ins for what the call handler talks to: ARI, the journal, caller history and location lookup.
+"""In-memory stand-ins for what the call handler talks to: ARI, AMI, the journal, caller history and location lookup.
 
 They record every call in order, so a test can check what the handler did and in which order, without Asterisk or
 PostgreSQL. Only the methods the call handler uses exist.
@@ -6,6 +6,7 @@ PostgreSQL. Only the methods the call handler uses exist.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,8 @@ from typing import Any
 
 from ntpd112.clock import call_id_for
 from ntpd112.intake.cells import CellKey
+from ntpd112.pbx.ami import AmiRefused
+from ntpd112.pbx.ami_actions import AmiAction, Reply
 from ntpd112.pbx.ari import AriError
 from ntpd112.pbx.ari_models import Channel
 from ntpd112.store.history import CallerContext
@@ -31,6 +34,7 @@ class FakeAri:
         self.channels = channels or []
         self.gone: set[str] = set()
         self.actions: list[tuple[Any, ...]] = []
+        self.continued = asyncio.Event()  # set by the first `continue`
         self.reads: list[str] = []  # every variable read over ARI, in order
         self.started: str | None = "2026-11-22T03:00:00.000+0000"  # Asterisk's startup time
 
@@ -57,6 +61,7 @@ class FakeAri:
 
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, priority: int = 1) -> None:
         self.actions.append(("continue", channel_id, context, extension))
+        self.continued.set()
         self._exists(channel_id)
 
     async def get_channel(self, channel_id: str) -> Channel | None:
@@ -70,6 +75,20 @@ class FakeAri:
 
     def names(self) -> list[str]:
         return [action[0] for action in self.actions]
+
+
+class FakeAmi:
+    """Records every action; an action named in `refused` gets Asterisk's error answer."""
+
+    def __init__(self, refused: set[str] | None = None) -> None:
+        self.refused = refused or set()
+        self.actions: list[AmiAction[Any]] = []
+
+    async def require(self, action: AmiAction[Reply]) -> Reply:
+        self.actions.append(action)
+        if action.name in self.refused:
+            raise AmiRefused(action.name, "No such channel")
+        return Reply(success=True, message="")
 
 
 @dataclass(frozen=True)
@@ -123,13 +142,20 @@ class FakeHistory:
 
 
 class FakeLocations:
-    def __init__(self, found: IntakeLocation | None = None, error: Exception | None = None) -> None:
+    """`answer` held back: the lookup answers only once the test sets it (a lookup slower than intake's head start)."""
+
+    def __init__(
+        self, found: IntakeLocation | None = None, error: Exception | None = None, answer: asyncio.Event | None = None
+    ) -> None:
         self.found = found or IntakeLocation()
         self.error = error
+        self.answer = answer
         self.lookups: list[tuple[CellKey | None, str | None]] = []
 
     async def lookup(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
         self.lookups.append((cell, caller_number))
+        if self.answer is not None:
+            await self.answer.wait()
         if self.error is not None:
             raise self.error
         return self.found

@@ -3,6 +3,7 @@ that every call ends up continued to the operators' queue whatever went wrong on
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -27,11 +28,12 @@ from ntpd112.pbx.names import (
     INTAKE_HEADER_VARIABLES,
     INTAKE_HEADERS_LENGTH_VARIABLE,
     QUEUE_CONTEXT,
+    QUEUE_NAME,
 )
 from ntpd112.room.config import PrioritySettings
 from ntpd112.store.history import CallerContext
 from ntpd112.store.locations import IntakeLocation
-from tests.unit.calls.fakes import APP, FakeAri, FakeHistory, FakeJournal, FakeLocations
+from tests.unit.calls.fakes import APP, FakeAmi, FakeAri, FakeHistory, FakeJournal, FakeLocations
 
 CALLER = "+6281234567890"
 PANI = "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=5101000A10B2C3D4"
@@ -67,10 +69,16 @@ def stasis_start(channel: Channel, endpoint: str = "trunk-telkomsel") -> StasisS
 
 
 def handler_with(
-    ari: FakeAri, journal: FakeJournal, history: FakeHistory, locations: FakeLocations
+    ari: FakeAri,
+    journal: FakeJournal,
+    history: FakeHistory,
+    locations: FakeLocations,
+    ami: FakeAmi | None = None,
+    trunks: TrunkTable = TRUNKS,
 ) -> tuple[CallHandler, Metrics]:
     metrics = Metrics()
-    handler = CallHandler(ari, journal, TRUNKS, metrics, history, PrioritySettings(), locations)
+    ami = ami or FakeAmi()
+    handler = CallHandler(ari, ami, journal, trunks, metrics, history, PrioritySettings(), locations)  # type: ignore[arg-type]
     return handler, metrics
 
 
@@ -78,8 +86,9 @@ def sample(metrics: Metrics, name: str) -> float | None:
     return metrics.registry.get_sample_value(name)
 
 
-def continued_to_queue(uniqueid: str) -> tuple[str, str, str, str]:
-    return ("continue", uniqueid, QUEUE_CONTEXT, ENTRY_EXTENSION)
+def continued_to_queue(uniqueid: str, priority: int = 10) -> tuple[str, str, str, str]:
+    """Intake's `continue`, carrying the priority in the extension (10: the base priority)."""
+    return ("continue", uniqueid, QUEUE_CONTEXT, f"p{priority}")
 
 
 async def test_a_normal_call_is_offered_answered_prioritised_and_continued_to_the_queue() -> None:
@@ -112,13 +121,9 @@ async def test_a_normal_call_is_offered_answered_prioritised_and_continued_to_th
         {"queue_priority": 15, "repeat_caller": False, "calls_24h": 0, "calls_30d": 2},
     )
     assert journal.of_type("queued")[0]["intake_ms"] >= 0
-    # The dialplan answered (the channel is Up): no ARI answer. The priority is set before the call leaves Stasis,
-    # and `continue` comes last.
-    assert ari.actions == [
-        ("subscribe", CHANNEL.id),
-        ("set_variable", CHANNEL.id, "QUEUE_PRIO", "15"),
-        continued_to_queue(CHANNEL.id),
-    ]
+    # The dialplan answered (the channel is Up): no ARI answer. The priority rides on `continue`, which comes last;
+    # the lookups answered within their head start, so AMI has nothing to change.
+    assert ari.actions == [("subscribe", CHANNEL.id), continued_to_queue(CHANNEL.id, 15)]
     assert history.numbers == [CALLER]
     assert locations.lookups == [(CellKey("lte", 510, 10, 0x00A1, 0x0B2C3D4), CALLER)]
     assert [(fix_call, columns["source"], columns["raw"]) for fix_call, columns in journal.fixes] == [
@@ -263,7 +268,7 @@ async def test_a_caller_who_hangs_up_before_the_subscription_has_the_call_ended_
 
     types = [t for t in journal.types() if t != "step_failed"]
     assert types == ["offered", "answered", "prioritised", "ended_unobserved", "ended"]
-    assert [data["step"] for data in journal.of_type("step_failed")] == ["subscribe", "priority", "continue"]
+    assert [data["step"] for data in journal.of_type("step_failed")] == ["subscribe", "continue"]
     assert journal.of_type("ended") == [
         {"cause": 0, "cause_txt": "Unknown", "channel_cause": 0, "channel_cause_txt": "ended during intake"}
     ]
@@ -281,9 +286,10 @@ async def test_a_lookup_that_raises_still_sends_the_call_to_the_queue(failing: s
 
     await handler.on_event(stasis_start(CHANNEL))
 
-    assert journal.types() == ["offered", "intake_failed"]
+    assert journal.types() == ["offered", "answered", "intake_failed"]
     assert "RuntimeError" in journal.of_type("intake_failed")[0]["error"]
-    assert ari.actions[-1] == continued_to_queue(CHANNEL.id)
+    # The fail-safe way in: the queue's entry, which gives the base priority.
+    assert ari.actions[-1] == ("continue", CHANNEL.id, QUEUE_CONTEXT, ENTRY_EXTENSION)
     # Followed all the same, so that its end is recorded.
     assert CHANNEL.id in handler.active
 
@@ -416,8 +422,7 @@ async def test_the_caller_number_is_read_in_the_format_of_the_trunk_the_call_cam
     trunk = TRUNKS.trunk[0].model_copy(update={"numbers": CallerNumbering(format=number_format)})  # type: ignore[arg-type]
     ari = FakeAri(channel_variables({"P-Asserted-Identity": "<sip:62215551234@ims.telkomsel.co.id>"}))
     journal = FakeJournal()
-    trunks = TrunkTable(trunk=(trunk,))
-    handler = CallHandler(ari, journal, trunks, Metrics(), FakeHistory(), PrioritySettings(), FakeLocations())
+    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations(), trunks=TrunkTable(trunk=(trunk,)))
     channel = CHANNEL.model_copy(update={"caller": CallerId(number="62215551234")})
 
     await handler.on_event(stasis_start(channel))
@@ -430,3 +435,96 @@ async def test_the_caller_number_is_read_in_the_format_of_the_trunk_the_call_cam
     assert [problem.split(": '")[0] for problem in recorded] == problems
     assert all("+62215551234 (international)" in problem for problem in recorded)
     assert ari.actions[-1] == continued_to_queue(CHANNEL.id)
+
+
+async def late_intake(
+    history: FakeHistory, ami: FakeAmi, *, pidf: bool = False
+) -> tuple[FakeAri, FakeJournal, asyncio.Event, asyncio.Task[None]]:
+    """A call whose lookups answer only when the test says: intake is left waiting for them after `continue`."""
+    headers = {"P-Asserted-Identity": f"<sip:{CALLER}@ims.telkomsel.co.id>", "P-Access-Network-Info": PANI}
+    geoloc = {"location_info": "shape=Point,crs=2d,pos=-6.2 106.8", "format": "GML"} if pidf else {}
+    ari = FakeAri({})
+    journal = FakeJournal()
+    answer = asyncio.Event()
+    locations = FakeLocations(IntakeLocation(cell=None), answer=answer)
+    handler, _ = handler_with(ari, journal, history, locations, ami)
+    copied = dialplan_copies(headers, geoloc, headers_length=120)
+    intake = asyncio.create_task(handler.on_event(stasis_start(CHANNEL.model_copy(update={"channelvars": copied}))))
+    async with asyncio.timeout(5):
+        await ari.continued.wait()
+    return ari, journal, answer, intake
+
+
+async def test_lookups_slower_than_the_head_start_do_not_keep_the_caller_out_of_the_queue() -> None:
+    ami = FakeAmi()
+    ari, journal, answer, intake = await late_intake(
+        FakeHistory(CallerContext(calls_24h=3, calls_30d=3, prankster=False)), ami
+    )
+
+    # In the queue with what the call itself says (no device position, history unknown): the base priority.
+    assert ari.actions[-1] == continued_to_queue(CHANNEL.id, 10)
+    assert journal.types() == ["offered", "answered", "prioritised", "queued"]
+    assert journal.of_type("prioritised") == [
+        {"priority": 10, "has_location": False, "history": None, "lookups": "late"}
+    ]
+    assert ami.actions == []
+
+    answer.set()
+    await intake
+
+    # A repeat caller (3 calls today): moved up in the queue, and QUEUE_PRIO first for a join still to come.
+    assert [(action.name, action.fields()) for action in ami.actions] == [
+        ("Setvar", {"Variable": "QUEUE_PRIO", "Value": "15", "Channel": CHANNEL.name}),
+        (
+            "QueueChangePriorityCaller",
+            {"Queue": QUEUE_NAME, "Caller": CHANNEL.name, "Priority": "15", "Immediate": "yes"},
+        ),
+    ]
+    assert journal.types()[-2:] == ["queued", "priority_reviewed"]
+    assert journal.of_type("priority_reviewed") == [
+        {
+            "from": 10,
+            "priority": 15,
+            "has_location": False,
+            "history": {"calls_24h": 3, "calls_30d": 3, "prankster": False},
+            "applied": "queue",
+        }
+    ]
+    assert journal.calls[-1] == (
+        CHANNEL.id,
+        {"queue_priority": 15, "repeat_caller": True, "calls_24h": 3, "calls_30d": 3},
+    )
+    # The cell's fix is recorded once the lookup answers, unknown cell and all.
+    assert [columns["source"] for _, columns in journal.fixes] == ["cell"]
+
+
+async def test_late_lookups_that_change_nothing_send_nothing_to_asterisk() -> None:
+    ami = FakeAmi()
+    # A device position in the INVITE: the priority with location is known without the lookups.
+    _, journal, answer, intake = await late_intake(FakeHistory(), ami, pidf=True)
+    answer.set()
+    await intake
+
+    assert ami.actions == []
+    assert journal.of_type("prioritised")[0]["priority"] == 15
+    assert [data["applied"] for data in journal.of_type("priority_reviewed")] == ["unchanged"]
+
+
+@pytest.mark.parametrize(
+    ("refused", "applied"),
+    [({"QueueChangePriorityCaller"}, "next_join"), ({"Setvar"}, "call_gone")],
+    ids=["not_in_the_queue_yet", "hung_up"],
+)
+async def test_a_late_priority_for_a_caller_outside_the_queue_is_kept_for_their_join(
+    refused: set[str], applied: str
+) -> None:
+    ami = FakeAmi(refused)
+    prankster = FakeHistory(CallerContext(calls_24h=0, calls_30d=12, prankster=True))
+    _, journal, answer, intake = await late_intake(prankster, ami)
+    answer.set()
+    await intake
+
+    [reviewed] = journal.of_type("priority_reviewed")
+    assert (reviewed["from"], reviewed["priority"], reviewed["applied"]) == (10, 1, applied)
+    assert ami.actions[0].name == "Setvar"
+    assert len(ami.actions) == (2 if applied == "next_join" else 1)
