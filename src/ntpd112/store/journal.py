@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import alias
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, alias
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ntpd112.backoff import Backoff
@@ -41,6 +42,9 @@ BATCH_SIZE = 200
 # The upsert's `excluded` row, made once: `statement.excluded` builds a fresh alias of the calls table with a proxy
 # for each of its columns on every statement, which was a seventh of the service's CPU under a load test (py-spy).
 _CALL_EXCLUDED = alias(Call.__table__, name="excluded").columns
+# The tables, not the ORM classes: an ORM insert of many rows goes through the ORM's bulk path, row by row in Python.
+_CALLS = cast(Table, Call.__table__)
+_CALL_EVENTS = cast(Table, CallEvent.__table__)
 _SPOOL_NAME = "journal.jsonl"
 _REPLAY_NAME = "journal.replaying.jsonl"
 
@@ -190,35 +194,57 @@ def activities(records: Iterable[Record]) -> list[CallActivity]:
 
 
 async def write_records(connection: AsyncConnection, records: Iterable[Record]) -> None:
-    """Apply records in order inside the caller's transaction. Idempotent."""
-    events: list[EventRecord] = []  # consecutive events go in one statement (most records are events)
+    """Apply records inside the caller's transaction, with the outcome of applying them one by one in order.
+    Idempotent. A batch's call records are merged per call (later fields win, as later upserts would) and written
+    first, in one statement per set of columns: building an upsert statement per record was the service's largest
+    CPU cost under load (py-spy, docs/BENCHMARKS.md). Fixes and AML claims follow in order (they read the row), then
+    the events in their order (their foreign key needs the row)."""
+    records = list(records)
+    await _upsert_calls(connection, [record for record in records if isinstance(record, CallRecord)])
     for record in records:
-        if isinstance(record, EventRecord):
-            events.append(record)
-            continue
-        await _write_events(connection, events)
-        events = []
-        if isinstance(record, CallRecord):
-            values = {"id": record.call_id, "uniqueid": record.uniqueid, **record.fields}
-            statement = insert(Call).values(values)
-            update = {name: _CALL_EXCLUDED[name] for name in record.fields} | {"updated_at": utcnow()}
-            await connection.execute(statement.on_conflict_do_update(index_elements=[Call.id], set_=update))
-        elif isinstance(record, FixRecord):
+        if isinstance(record, FixRecord):
             entries = await store_fix(connection, record.fix_id, record.call_id, record.columns)
             await write_timeline(connection, record.call_id, entries or [])
-        else:
+        elif isinstance(record, AmlClaimRecord):
             entries = await claim_unmatched_aml(connection, record.call_id, record.caller_number, record.offered_at)
             await write_timeline(connection, record.call_id, entries)
-    await _write_events(connection, events)
+    await _write_events(connection, [record for record in records if isinstance(record, EventRecord)])
+
+
+async def _upsert_calls(connection: AsyncConnection, records: list[CallRecord]) -> None:
+    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    for record in records:
+        rows.setdefault(record.call_id, {"id": record.call_id, "uniqueid": record.uniqueid}).update(record.fields)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    updated_at = utcnow()
+    for row in rows.values():
+        row["updated_at"] = updated_at
+        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for columns, same_columns in by_columns.items():
+        await connection.execute(_call_upsert(columns), same_columns)
+
+
+@functools.lru_cache(maxsize=512)
+def _call_upsert(columns: tuple[str, ...]) -> Insert:
+    """The upsert of these columns (the row's id and uniqueid never change); made once per set of columns."""
+    return insert(_CALLS).on_conflict_do_update(
+        index_elements=[_CALLS.c.id],
+        set_={name: _CALL_EXCLUDED[name] for name in columns if name not in _CALL_KEYS},
+    )
+
+
+_CALL_KEYS = frozenset({"id", "uniqueid"})
+# One statement for every batch of events, made once.
+_EVENT_INSERT = insert(_CALL_EVENTS).on_conflict_do_nothing(index_elements=[_CALL_EVENTS.c.id])
 
 
 async def _write_events(connection: AsyncConnection, events: list[EventRecord]) -> None:
-    """One INSERT of many rows (SQLAlchemy's insertmanyvalues), in the records' order: `seq` breaks ties between
-    events with the same timestamp by insertion order, and the rows of one VALUES list are numbered in order."""
+    """One INSERT of many rows, in the records' order: `seq` breaks ties between events with the same timestamp by
+    insertion order."""
     if not events:
         return
     rows = [{"id": e.event_id, "call_id": e.call_id, "at": e.at, "type": e.type, "data": e.data} for e in events]
-    await connection.execute(insert(CallEvent).on_conflict_do_nothing(index_elements=[CallEvent.id]), rows)
+    await connection.execute(_EVENT_INSERT, rows)
 
 
 async def write_timeline(connection: AsyncConnection, call_id: uuid.UUID, entries: list[TimelineEntry]) -> None:
