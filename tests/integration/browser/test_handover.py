@@ -102,9 +102,12 @@ async def test_the_hand_over_key_makes_a_ticket_per_agency_of_the_route_shown_on
             await expect(handover.locator("[data-agency=psc119]").get_by_test_id("ticket-photo")).to_have_count(0)
             await console.screenshot("card-handover-photo")
 
-            # Again: each agency keeps its ticket.
+            # Every agency of the route has its ticket: the button is gone, and the key again makes nothing.
+            await expect(button).to_have_count(0)
+            await expect(handover.get_by_test_id("handover-done")).to_have_text(
+                "Semua instansi rute ini sudah punya tiket."
+            )
             await page.keyboard.press("i")
-            await expect(button).to_be_enabled()
             await expect(rows).to_have_count(2)
             assert await stored_tickets(service, number) == stored
         finally:

@@ -6,6 +6,7 @@ import {
   dispatchState,
   dispatchTouched,
   explainQuery,
+  agenciesWithoutTicket,
   handoverAgencies,
   panelActions,
   queryKey,
@@ -133,6 +134,15 @@ describe("handoverAgencies", () => {
   it("hands an after-hours case to the rule's ticket agency, and nothing when nothing is dispatched", () => {
     expect(handoverAgencies({ ...route([]), kind: "after_hours", ticketAgency: "dishub" })).toEqual(["dishub"]);
     expect(handoverAgencies({ ...route([]), kind: "no_dispatch" })).toEqual([]);
+  });
+});
+
+describe("agenciesWithoutTicket", () => {
+  it("leaves out the agencies the call already has a ticket for, in the route's order", () => {
+    const tickets = [{ agency: "psc119" }, { agency: "dishub" }];
+    expect(agenciesWithoutTicket(["polres", "psc119", "damkar"], tickets)).toEqual(["polres", "damkar"]);
+    expect(agenciesWithoutTicket(["psc119"], tickets)).toEqual([]);
+    expect(agenciesWithoutTicket(["polres"], [])).toEqual(["polres"]);
   });
 });
 

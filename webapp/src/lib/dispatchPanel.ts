@@ -72,6 +72,12 @@ export function routeSummary(explanation: Explanation): RouteSummary {
 /** The agencies the incident is handed to as tickets: the first agency of each rule the route walks (a rule's later
  * steps are fallbacks for the same case; a `then` continuation adds an agency, e.g. the police then the ambulance),
  * or the after-hours rule's ticket agency. None when nothing is dispatched. */
+/** The agencies that still need a ticket: one that has a ticket of this call (open or closed) keeps it. */
+export function agenciesWithoutTicket(agencies: readonly string[], tickets: readonly { agency: string }[]): string[] {
+  const ticketed = new Set(tickets.map((ticket) => ticket.agency));
+  return agencies.filter((agency) => !ticketed.has(agency));
+}
+
 export function handoverAgencies(route: RouteSummary): string[] {
   if (route.kind === "after_hours") {
     return route.ticketAgency === null ? [] : [route.ticketAgency];

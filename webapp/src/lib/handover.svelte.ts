@@ -2,6 +2,7 @@
 // as its card shows them (GET /api/tickets?call_id=). Which agencies: dispatchPanel.handoverAgencies.
 
 import { api, failureOf, NETWORK_FAILURE, type ApiFailure } from "../api/client";
+import { agenciesWithoutTicket } from "./dispatchPanel";
 import type { TicketSummary } from "./tickets";
 
 export interface Handover {
@@ -39,8 +40,9 @@ export async function readTickets(callId: string): Promise<void> {
 }
 
 /** One ticket per agency (an agency that has one for this incident keeps it: pressing twice makes nothing more). */
-export async function handOver(callId: string, agencies: readonly string[]): Promise<void> {
+export async function handOver(callId: string, routeAgencies: readonly string[]): Promise<void> {
   const handover = handoverOf(callId);
+  const agencies = agenciesWithoutTicket(routeAgencies, handover.tickets);
   if (handover.busy || agencies.length === 0) {
     return;
   }
