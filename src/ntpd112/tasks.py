@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 from ntpd112.logs import get_logger
@@ -43,13 +43,42 @@ class TaskSet:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def wait_at_most(seconds: float, work: Awaitable[T], tasks: TaskSet) -> T:
-    """`work`'s result if it comes within `seconds`, else TimeoutError; work that overruns goes on in `tasks` to its
-    own end instead of being cancelled mid-flight. Why: a database round trip cancelled mid-flight costs far more than
-    it saves (asyncpg cancels the query over a new connection, the pool replaces the connection). In a surge on a
-    loaded machine, intake's lookups cancelled at their 250 ms limit took up to 15 s to give their connection back,
-    and intake waited for them (intake p99 1.4-2.8 s, docs/BENCHMARKS.md)."""
-    return await asyncio.wait_for(asyncio.shield(tasks.spawn(work)), seconds)
+class Overloaded(Exception):
+    """Refused at once: too many of the same work still run past their limit."""
+
+
+class BoundedWork:
+    """Work waited for at most `seconds` each. Work that overruns is not cancelled: it goes on to its own end in the
+    background (a database round trip cancelled mid-flight costs far more than it saves: asyncpg cancels the query
+    over a new connection and the pool replaces the connection; in a surge, intake's lookups cancelled at their
+    250 ms limit took up to 15 s to give their connection back, and intake waited for them). While `max_overrunning`
+    still run past their limit, new work is refused at once (Overloaded): with 1,000 calls in progress on a saturated
+    machine, overrunning lookups piled up behind each other and held the pooled database connections the journal
+    needs (docs/BENCHMARKS.md)."""
+
+    def __init__(self, name: str, seconds: float, max_overrunning: int) -> None:
+        self._tasks = TaskSet(name)
+        self._seconds = seconds
+        self._max_overrunning = max_overrunning
+        self._overrunning = 0
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T:
+        if self._overrunning >= self._max_overrunning:
+            work.close()  # never started: nothing to clean up
+            raise Overloaded(f"{self._overrunning} still run past their limit")
+        task = self._tasks.spawn(work)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self._seconds)
+        except TimeoutError:
+            self._overrunning += 1
+            task.add_done_callback(self._overrun_ended)
+            raise
+
+    def _overrun_ended(self, _: asyncio.Task[Any]) -> None:
+        self._overrunning -= 1
+
+    async def aclose(self) -> None:
+        await self._tasks.aclose()
 
 
 class KeyedSerialExecutor(Generic[T]):

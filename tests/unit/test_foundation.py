@@ -23,7 +23,7 @@ from ntpd112.logs import _redact_secrets
 from ntpd112.pbx.ari_models import AriEventError, ChannelDestroyed, OtherEvent, StasisStart, parse_event
 from ntpd112.pbx.asterisk_config import TrunkConfigError, load_trunks, parse_trunks, render_trunks
 from ntpd112.store.journal import CallRecord, EventRecord, _from_json, _to_json
-from ntpd112.tasks import KeyedSerialExecutor, TaskSet, wait_at_most
+from ntpd112.tasks import BoundedWork, KeyedSerialExecutor, Overloaded, TaskSet
 
 VALID_ENV = {
     "NTPD112_DATABASE_URL": "postgresql+asyncpg://u:pw@127.0.0.1:5432/db",
@@ -230,8 +230,8 @@ def test_secret_settings_never_print() -> None:
     assert "dbpass" not in shown and "aripass" not in shown and "amipass" not in shown
 
 
-async def test_wait_at_most_gives_the_result_in_time_and_lets_overrunning_work_finish_uncancelled() -> None:
-    tasks = TaskSet("test")
+async def test_bounded_work_gives_the_result_in_time_and_lets_overrunning_work_finish_uncancelled() -> None:
+    bounded = BoundedWork("test", seconds=0.05, max_overrunning=5)
     finished: list[str] = []
 
     async def work(name: str, seconds: float) -> str:
@@ -239,15 +239,37 @@ async def test_wait_at_most_gives_the_result_in_time_and_lets_overrunning_work_f
         finished.append(name)
         return name
 
-    assert await wait_at_most(1.0, work("quick", 0.01), tasks) == "quick"
+    assert await bounded.run(work("quick", 0.01)) == "quick"
     with pytest.raises(TimeoutError):
-        await wait_at_most(0.01, work("slow", 0.1), tasks)
+        await bounded.run(work("slow", 0.15))
     # Not cancelled at the limit: it runs on to its end (a database round trip hands its connection back cleanly).
-    assert len(tasks) == 1
     await asyncio.sleep(0.2)
-    assert finished == ["quick", "slow"] and len(tasks) == 0
-    # What is still running at shutdown is cancelled by the set's aclose.
+    assert finished == ["quick", "slow"]
+    # What is still running at shutdown is cancelled by aclose.
     with pytest.raises(TimeoutError):
-        await wait_at_most(0.01, work("left", 10), tasks)
-    await tasks.aclose()
-    assert finished == ["quick", "slow"] and len(tasks) == 0
+        await bounded.run(work("left", 10))
+    await bounded.aclose()
+    assert finished == ["quick", "slow"]
+
+
+async def test_bounded_work_is_refused_at_once_while_as_many_as_allowed_overrun() -> None:
+    bounded = BoundedWork("test", seconds=0.05, max_overrunning=2)
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def work(number: int) -> int:
+        started.append(number)
+        await release.wait()
+        return number
+
+    # A burst within the limit is not refused: three at once, none overrunning yet.
+    burst = [asyncio.create_task(bounded.run(work(number))) for number in (1, 2, 3)]
+    results = await asyncio.gather(*burst, return_exceptions=True)
+    assert [type(result) for result in results] == [TimeoutError] * 3
+    with pytest.raises(Overloaded):
+        await bounded.run(work(4))  # three still run past their limit: the fourth never starts
+    assert started == [1, 2, 3]
+    release.set()
+    await asyncio.sleep(0.01)
+    assert await bounded.run(work(5)) == 5  # they finished: room again
+    await bounded.aclose()

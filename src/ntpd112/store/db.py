@@ -8,7 +8,19 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from ntpd112.tasks import BoundedWork
+
 HEALTH_TIMEOUT_SECONDS = 2.0
+POOL_SIZE, POOL_OVERFLOW = 5, 5
+# Intake's lookups (caller history, location) must stay fast even when PostgreSQL is slow or down: past this the call
+# goes on without them. While this many of one kind still run past the limit, intake skips that kind: both kinds
+# together then leave connections of the pool to the journal and the API.
+INTAKE_LOOKUP_SECONDS = 0.25
+INTAKE_LOOKUPS_OVERRUNNING = 4
+
+
+def intake_lookups(name: str) -> BoundedWork:
+    return BoundedWork(name, INTAKE_LOOKUP_SECONDS, INTAKE_LOOKUPS_OVERRUNNING)
 
 
 class Database:
@@ -23,8 +35,8 @@ class Database:
         # stop the service from starting (calls are journaled and spooled until it returns).
         self._engine = create_async_engine(
             self._url,
-            pool_size=5,
-            max_overflow=5,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
             pool_pre_ping=True,
             # Statement parameters stay out of error messages (and so out of logs): they are caller numbers,
             # AML text, locations.

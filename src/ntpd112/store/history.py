@@ -11,17 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ntpd112.logs import get_logger
-from ntpd112.store.db import Database
+from ntpd112.store.db import Database, intake_lookups
 from ntpd112.store.models import Call, CallerFlag, Incident
-from ntpd112.tasks import TaskSet, wait_at_most
 
 log = get_logger(__name__)
 
 HISTORY_WINDOW = timedelta(days=30)
 REPEAT_WINDOW = timedelta(hours=24)
 PREVIOUS_CALLS_SHOWN = 50
-# Intake must stay fast even when PostgreSQL is slow or down: past this, the call goes on without history.
-LOOKUP_TIMEOUT_SECONDS = 0.25
 
 
 class CallerContext(BaseModel):
@@ -37,17 +34,15 @@ class CallerContext(BaseModel):
 class CallerHistory:
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._overrun = TaskSet("caller history lookups past their limit")
+        self._lookups = intake_lookups("caller history lookups")
 
     async def stop(self) -> None:
-        await self._overrun.aclose()
+        await self._lookups.aclose()
 
     async def lookup(self, number_e164: str, now: datetime, exclude_uniqueid: str) -> CallerContext | None:
         """Counts of earlier calls (index on caller_number) and the prankster flag; None when unavailable."""
         try:
-            return await wait_at_most(
-                LOOKUP_TIMEOUT_SECONDS, self._read(number_e164, now, exclude_uniqueid), self._overrun
-            )
+            return await self._lookups.run(self._read(number_e164, now, exclude_uniqueid))
         except Exception as error:  # history is a nice-to-have on the call path, never a blocker
             log.warning("caller history unavailable", error=type(error).__name__)
             return None

@@ -25,9 +25,8 @@ from ntpd112.intake.errors import IntakeParseError
 from ntpd112.intake.geoloc import LocationFix
 from ntpd112.intake.pani import CellId
 from ntpd112.logs import get_logger
-from ntpd112.store.db import Database
+from ntpd112.store.db import Database, intake_lookups
 from ntpd112.store.models import AdminAreaRow, Call, CellTower, LocationFixRow
-from ntpd112.tasks import TaskSet, wait_at_most
 
 log = get_logger(__name__)
 
@@ -36,7 +35,6 @@ log = get_logger(__name__)
 # handset keep sending for a while; a fix minutes late still helps the dispatched unit).
 AML_BEFORE_CALL = timedelta(minutes=5)
 AML_AFTER_END = timedelta(minutes=30)
-LOOKUP_TIMEOUT_SECONDS = 0.25
 
 
 class TimelineEntry(NamedTuple):
@@ -278,17 +276,15 @@ class LocationLookup:
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._overrun = TaskSet("location lookups past their limit")
+        self._lookups = intake_lookups("location lookups")
 
     async def stop(self) -> None:
-        await self._overrun.aclose()
+        await self._lookups.aclose()
 
     async def lookup(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
         """The cell's tower, and how many AML fixes with a position wait for this number; empty when unavailable."""
         try:
-            return await wait_at_most(
-                LOOKUP_TIMEOUT_SECONDS, self._read(cell, caller_number, offered_at), self._overrun
-            )
+            return await self._lookups.run(self._read(cell, caller_number, offered_at))
         except Exception as error:  # location is a nice-to-have on the call path, never a blocker
             log.warning("location lookup unavailable", error=type(error).__name__)
             return IntakeLocation()

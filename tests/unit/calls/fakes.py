@@ -16,7 +16,7 @@ from ntpd112.clock import call_id_for
 from ntpd112.intake.cells import CellKey
 from ntpd112.pbx.ami import AmiRefused
 from ntpd112.pbx.ami_actions import AmiAction, Reply
-from ntpd112.pbx.ari import AriError
+from ntpd112.pbx.ari import AriError, AriUnavailable
 from ntpd112.pbx.ari_models import Channel
 from ntpd112.store.history import CallerContext
 from ntpd112.store.locations import IntakeLocation
@@ -33,6 +33,7 @@ class FakeAri:
         self.variables = variables
         self.channels = channels or []
         self.gone: set[str] = set()
+        self.unanswered_subscriptions = 0  # this many subscription requests time out first
         self.actions: list[tuple[Any, ...]] = []
         self.continued = asyncio.Event()  # set by the first `continue`
         self.reads: list[str] = []  # every variable read over ARI, in order
@@ -53,6 +54,9 @@ class FakeAri:
 
     async def subscribe_channel(self, channel_id: str) -> None:
         self.actions.append(("subscribe", channel_id))
+        if self.unanswered_subscriptions > 0:
+            self.unanswered_subscriptions -= 1
+            raise AriUnavailable(0, "TimeoutError: ", "POST", "/applications/ntpd112/subscription")
         self._exists(channel_id, 422)
 
     async def set_variable(self, channel_id: str, variable: str, value: str) -> None:

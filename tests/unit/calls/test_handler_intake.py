@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ntpd112.calls import handler as call_handler
 from ntpd112.calls.handler import CallHandler
 from ntpd112.clock import call_id_for
 from ntpd112.intake.cells import CellKey
@@ -528,3 +529,23 @@ async def test_a_late_priority_for_a_caller_outside_the_queue_is_kept_for_their_
     assert (reviewed["from"], reviewed["priority"], reviewed["applied"]) == (10, 1, applied)
     assert ami.actions[0].name == "Setvar"
     assert len(ami.actions) == (2 if applied == "next_join" else 1)
+
+
+@pytest.mark.parametrize(("unanswered", "subscribed"), [(2, True), (4, False)])
+async def test_a_subscription_asterisk_does_not_answer_is_asked_for_again(
+    unanswered: int, subscribed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(call_handler, "SUBSCRIBE_RETRY_SECONDS", (0.0, 0.0, 0.0))
+    ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
+    ari.unanswered_subscriptions = unanswered
+    journal = FakeJournal()
+    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+
+    await handler.on_event(stasis_start(CHANNEL))
+
+    # Three more tries after the first; only when all four go unanswered is the step on record as failed.
+    assert ari.names().count("subscribe") == min(unanswered + 1, 4)
+    failed = [data["step"] for data in journal.of_type("step_failed")]
+    assert failed == ([] if subscribed else ["subscribe"])
+    assert [t for t in journal.types() if t != "step_failed"] == ["offered", "answered", "prioritised", "queued"]
+    assert CHANNEL.id in handler.active  # followed all the same (the channel is still there)
