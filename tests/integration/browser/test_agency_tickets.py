@@ -66,6 +66,8 @@ async def test_an_agency_user_takes_a_ticket_from_acknowledged_to_closed_on_a_ph
     await expect(rows.nth(1)).to_have_attribute("data-ticket", older["number"])
     await expect(rows.nth(1)).to_contain_text("Pohon tumbang")
     await expect(rows.nth(1)).to_contain_text("Cisauk")
+    # The agency has the status filter too (its own tickets only), open ones by default.
+    await expect(page.get_by_label("Status")).to_have_value("open")
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing overflows
     await console.screenshot("agency-tickets")
 

@@ -64,6 +64,12 @@ async def test_the_supervisor_filters_the_tickets_by_status(console: Watched, se
     await expect(rows).to_have_attribute("data-ticket", tree["number"])
     await expect(rows.locator(".age")).to_have_text("1 j 35 mnt")
     await console.screenshot("tickets-filter-cancelled")
+    # The filter is in the address: a reload (or the link sent to a colleague) shows the same list.
+    await expect(page).to_have_url(console.url("/tickets?status=cancelled"))
+    await page.reload()
+    await expect(status_filter).to_have_value("cancelled")
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_have_attribute("data-ticket", tree["number"])
 
     await status_filter.select_option(label="Ditutup")
     await expect(page.get_by_text("Tidak ada tiket dengan status ini.")).to_be_visible()

@@ -86,6 +86,7 @@ const id = {
   // -- agency tickets (issue 15): one block, kept together --
   "agency.title": "Tiket instansi",
   "agency.open": "Tiket terbuka: {agency}",
+  "agency.mine": "Tiket: {agency}",
   "agency.all": "Tiket semua OPD",
   "nav.tickets": "Tiket",
   "agency.empty": "Tidak ada tiket terbuka.",
@@ -423,6 +424,7 @@ const en: Dictionary = {
   // -- agency tickets (issue 15): one block, kept together --
   "agency.title": "Agency tickets",
   "agency.open": "Open tickets: {agency}",
+  "agency.mine": "Tickets: {agency}",
   "agency.all": "Tickets of every agency",
   "nav.tickets": "Tickets",
   "agency.empty": "No open tickets.",

@@ -7,6 +7,7 @@ import {
   orderedMoves,
   severityKey,
   STATUS_FILTERS,
+  statusFilterFrom,
   statusFilterKey,
   ticketAge,
   ticketReads,
@@ -109,5 +110,15 @@ describe("status filters", () => {
     expect(STATUS_FILTERS).toHaveLength(11);
     expect(statusFilterKey("open")).toBe("tickets.filter.open");
     expect(statusFilterKey("cancelled")).toBe("ticket.status.cancelled");
+  });
+});
+
+describe("statusFilterFrom", () => {
+  it("takes a known filter from the address and falls back to the open tickets", () => {
+    expect(statusFilterFrom("?status=cancelled")).toBe("cancelled");
+    expect(statusFilterFrom("?tv=1&status=all")).toBe("all");
+    expect(statusFilterFrom("")).toBe("open");
+    expect(statusFilterFrom("?status=burning")).toBe("open");
+    expect(statusFilterFrom("?status=CLOSED")).toBe("open");
   });
 });

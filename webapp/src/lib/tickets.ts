@@ -24,6 +24,12 @@ export const STATUS_FILTERS: readonly StatusFilter[] = [
   "cancelled",
 ];
 
+/** The filter the address asks for (`?status=`: a reload or a shared link shows the same list); else the open ones. */
+export function statusFilterFrom(search: string): StatusFilter {
+  const wanted = new URLSearchParams(search).get("status");
+  return STATUS_FILTERS.find((filter) => filter === wanted) ?? "open";
+}
+
 export function statusFilterKey(filter: StatusFilter): MessageKey {
   return filter === "open" || filter === "all" ? `tickets.filter.${filter}` : `ticket.status.${filter}`;
 }
