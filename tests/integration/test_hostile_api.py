@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import re
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import hypothesis
 import pytest
-import requests
 import schemathesis
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
@@ -44,10 +44,10 @@ from ntpd112.web.endpoints import (
 from ntpd112.web.openapi import OPENAPI_DOCUMENT
 from tests.integration.conftest import password_hash, service_settings, user_token, wait_until
 from tests.integration.raw_http import RawAnswer, raw_request
+from tests.integration.schema_fuzz import HEALTH_PATHS, fuzz
 
 ROLES: tuple[Role, ...] = ("operator", "supervisor", "admin")
 ERROR_ID = re.compile(r"^[a-z][a-z0-9_]{1,60}$")
-HEALTH_PATHS = ("/health", "/api/health")  # 503 there means "down", not a crash: only when a component is down
 
 
 @pytest.fixture
@@ -361,58 +361,27 @@ async def test_the_hostile_matrix_causes_no_5xx_and_stores_nothing(hostile_servi
 
 # -- schemathesis ------------------------------------------------------------------------------------------
 
-EXAMPLES_PER_OPERATION = 8
-
-
-def _fuzz(document: dict[str, Any], base_url: str, headers_by_role: dict[str, dict[str, str]]) -> list[str]:
-    """Runs in a worker thread: schemathesis calls are synchronous, and the service shares the test's loop.
-
-    Each generated case is sent once per role. Derandomized, hypothesis generated the very same cases for each role
-    when it ran once per role (the seed comes from the test function, the same for all): generating them once sends
-    the same requests and saves four fifths of the generation, which cost more than the requests."""
-    schema = schemathesis.openapi.from_dict(document)
-    failures: list[str] = []
-    session = requests.Session()
-
-    def fuzz_one(operation: Any, mode: schemathesis.GenerationMode) -> None:
-        @hypothesis.settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
-            suppress_health_check=list(hypothesis.HealthCheck),
-        )
-        @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-        def call(case: schemathesis.Case) -> None:
-            for role, headers in headers_by_role.items():
-                response = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
-                if response.status_code >= 500 and not (response.status_code == 503 and operation.path in HEALTH_PATHS):
-                    failures.append(
-                        f"{role} {mode.value}: {case.method} {case.formatted_path} {case.query}"
-                        f" -> {response.status_code} {response.content[:200]!r}"
-                    )
-                ran.add((operation.label, role))
-
-        try:
-            call()
-        except hypothesis.errors.Unsatisfiable:
-            # Negative mode on an operation with nothing to get wrong (no parameters, no body): nothing to send.
-            assert mode is schemathesis.GenerationMode.NEGATIVE, operation.label
-
-    ran: set[tuple[str, str]] = set()
-    operations = [result.ok() for result in schema.get_all_operations()]
-    for operation in operations:
-        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-            fuzz_one(operation, mode)
-    # Every operation reached the service for every role.
-    assert len(ran) == len(operations) * len(headers_by_role), sorted(ran)
-    return failures
+# Generation costs more CPU than the answers: two worker processes generate on both cores while the service answers,
+# each taking the next share of the operations as it finishes one (shares of unequal cost even out).
+FUZZ_PROCESSES = 2
+FUZZ_SHARES = 8
 
 
 async def test_schemathesis_finds_no_5xx_for_any_role(hostile_service: Service) -> None:
     tokens = await bearer_tokens(hostile_service)
     headers_by_role = {"anonymous": {}} | {role: {"Authorization": f"Bearer {token}"} for role, token in tokens.items()}
     base_url = f"http://127.0.0.1:{hostile_service.settings.http_port}"
-    failures = await asyncio.to_thread(_fuzz, hostile_service.web_app[OPENAPI_DOCUMENT], base_url, headers_by_role)
+    document = hostile_service.web_app[OPENAPI_DOCUMENT]
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(FUZZ_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as workers:
+        shares = [
+            loop.run_in_executor(workers, fuzz, document, base_url, headers_by_role, share, FUZZ_SHARES)
+            for share in range(FUZZ_SHARES)
+        ]
+        results = await asyncio.gather(*shares)
+    operations = [result.ok().label for result in schemathesis.openapi.from_dict(document).get_all_operations()]
+    reached = set().union(*(result.reached for result in results))
+    failures = [failure for result in results for failure in result.failures]
+    # Every operation reached the service for every role.
+    assert reached == {(operation, role) for operation in operations for role in headers_by_role}, sorted(reached)
     assert failures == [], "\n".join(failures[:50])

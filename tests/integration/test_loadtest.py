@@ -23,8 +23,8 @@ PROFILE = Profile(
     calls=6,
     operators=2,
     ring_ms=200,
-    talk_seconds=2,
-    callers={"patient": CallerClass(share=1, hang_up_after_seconds=4)},
+    talk_seconds=1,
+    callers={"patient": CallerClass(share=1, hang_up_after_seconds=3)},
     drop_calls=1,
 )
 
