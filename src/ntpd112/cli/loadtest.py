@@ -60,7 +60,12 @@ def loadtest(
     failed = False
     with local_asterisk_lock():
         asterisk = LocalAsterisk(load_local_asterisk_settings())
-        asterisk.start()  # installs the baseline trunk when the configuration changed
+        # A fresh Asterisk for every load test: one that had run a test session for 25 minutes spent 3-6 minutes of
+        # CPU in its main thread and took 91-123 % of a core for the baseline at 40 calls/s, against 33-43 % when
+        # just started; both paths slowed, the service's more (docs/BENCHMARKS.md). Also installs the baseline
+        # trunk when the configuration changed.
+        asterisk.stop()
+        asterisk.start()
         for run_profile in profiles:
             report = asyncio.run(LoadTest(run_profile, settings, asterisk, WORK_DIR).run())
             click.echo(render_table(report) + "\n")
