@@ -39,6 +39,7 @@ from ntpd112.tasks import TaskSet
 log = get_logger(__name__)
 
 BATCH_SIZE = 200
+BATCH_LINGER_SECONDS = 0.02
 # The upsert's `excluded` row, made once: `statement.excluded` builds a fresh alias of the calls table with a proxy
 # for each of its columns on every statement, which was a seventh of the service's CPU under a load test (py-spy).
 _CALL_EXCLUDED = alias(Call.__table__, name="excluded").columns
@@ -379,10 +380,15 @@ class Journal:
             if self._spooling:
                 await self._replay_spool()
                 continue
-            first = await self._queue.get()
-            batch = [first, *self._drain_queue(BATCH_SIZE - 1)]
-            self._in_flight = len(batch)
+            batch = [await self._queue.get()]
+            self._in_flight = 1
             try:
+                if self._queue.qsize() < BATCH_SIZE - 1:
+                    # A call's records come in bursts (intake writes six or more within milliseconds): waiting a
+                    # moment writes them in one transaction, not one each with its own checkout, ping and commit.
+                    await asyncio.sleep(BATCH_LINGER_SECONDS)
+                batch += self._drain_queue(BATCH_SIZE - 1)
+                self._in_flight = len(batch)
                 await self._write(batch)
                 self.last_error = None
             except asyncio.CancelledError:
