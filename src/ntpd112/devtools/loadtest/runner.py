@@ -338,13 +338,19 @@ class LoadTest:
         so that the next step or path does not start against them: 1,000 media calls on 2 cores left 1,300
         channels behind, which kept the service of the next path from starting. Not after a fault, whose vanished
         callers the service itself must release."""
-        await asyncio.sleep(2)  # BYEs SIPp sent at its end are still being handled
         prefix = f"PJSIP/{TRUNK_ENDPOINT[path]}-"
-        left = [channel for channel in await self._ami.send(CoreShowChannels()) if channel.name.startswith(prefix)]
+
+        async def calls_left() -> int:
+            return sum(channel.name.startswith(prefix) for channel in await self._ami.send(CoreShowChannels()))
+
+        left = await calls_left()
         if left:
-            log.warning("calls left in asterisk after their callers ended; hanging them up", path=path, calls=len(left))
+            await asyncio.sleep(2)  # BYEs SIPp sent at its end may still be handled
+            left = await calls_left()
+        if left:
+            log.warning("calls left in asterisk after their callers ended; hanging them up", path=path, calls=left)
             await self._ami.send(Hangup(f"/^{prefix}/"))  # AMI takes /regex/ for every matching channel
-        return len(left)
+        return left
 
     async def _watch_service(self) -> None:
         """The service's own count of calls in progress, once a second."""
