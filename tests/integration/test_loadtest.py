@@ -19,12 +19,12 @@ from tests.integration.conftest import service_settings
 
 PROFILE = Profile(
     name="harness-check",
-    rate=2,
+    rate=6,
     calls=6,
     operators=2,
     ring_ms=200,
     talk_seconds=1,
-    callers={"patient": CallerClass(share=1, hang_up_after_seconds=3)},
+    callers={"patient": CallerClass(share=1, hang_up_after_seconds=2)},
     drop_calls=1,
 )
 
@@ -52,8 +52,8 @@ async def test_the_harness_counts_every_call_and_reports_a_dropped_one_as_lost(
     assert service.latency.intake_ms is not None and service.latency.intake_ms.n >= 5
     assert "service" in service.resources and service.metrics["ntpd112_calls_offered_total"] >= 6
     assert report.targets[0].name == "no lost call, up to 100 calls/s" and report.targets[0].met is False
-    assert report.targets[0].judged_at == [2]
-    assert [step.rate for step in report.comparison.steps] == [2]
+    assert report.targets[0].judged_at == [PROFILE.rate]
+    assert [step.rate for step in report.comparison.steps] == [PROFILE.rate]
 
     data = json.loads(report.model_dump_json())
     assert set(data) == set(Report.model_fields)

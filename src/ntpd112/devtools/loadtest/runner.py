@@ -343,11 +343,12 @@ class LoadTest:
         async def calls_left() -> int:
             return sum(channel.name.startswith(prefix) for channel in await self._ami.send(CoreShowChannels()))
 
-        left = await calls_left()
-        if left:
-            await asyncio.sleep(2)  # BYEs SIPp sent at its end may still be handled
-            left = await calls_left()
-        if left:
+        async def none_left() -> bool:
+            return not await calls_left()
+
+        with contextlib.suppress(TimeoutError):  # BYEs SIPp sent at its end may still be in hand: 2 s for them
+            await poll(none_left, 2, "calls left")
+        if left := await calls_left():
             log.warning("calls left in asterisk after their callers ended; hanging them up", path=path, calls=left)
             await self._ami.send(Hangup(f"/^{prefix}/"))  # AMI takes /regex/ for every matching channel
         return left

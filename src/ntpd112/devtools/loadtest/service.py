@@ -24,7 +24,7 @@ def free_tcp_port() -> int:
         return port
 
 
-async def poll(check: Callable[[], Awaitable[bool]], timeout: float, what: str, interval: float = 0.5) -> None:
+async def poll(check: Callable[[], Awaitable[bool]], timeout: float, what: str, interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while not await check():
         if time.monotonic() > deadline:
