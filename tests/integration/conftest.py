@@ -41,6 +41,7 @@ from ntpd112.pbx.asterisk_config import render_dialplan_globals
 from ntpd112.room.config import RoomConfig, load_room
 from ntpd112.store.models import Base, Call, CallEvent, User
 from ntpd112.store.users import user_for_operator
+from tests.integration.schema_fuzz import start_planning
 
 pytestmark = pytest.mark.integration
 AML_TEST_SECRET = "aml-test-secret"
@@ -79,6 +80,13 @@ def env_url(name: str) -> str:
     url = dotenv_values(Path(".env")).get(name)
     assert url, f"{name} missing from .env: run `make setup` first"
     return url
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Schemathesis's requests are planned in the background from the start when its test is to run
+    (tests/integration/schema_fuzz.py)."""
+    if any(item.name == "test_schemathesis_finds_no_5xx_for_any_role" for item in session.items):
+        start_planning()
 
 
 @pytest.fixture(scope="session")

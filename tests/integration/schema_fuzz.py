@@ -1,43 +1,67 @@
-"""Schemathesis's half of tests/integration/test_hostile_api.py, in a module of its own so that worker processes can
-import it: hypothesis's generation costs more CPU than the service's answers, and in a process of its own each
-worker's generation runs on one core while the service (in the test's process) answers on the other."""
+"""Schemathesis's half of tests/integration/test_hostile_api.py, in a module of its own so that other processes can
+import it.
+
+Hypothesis's generation costs more CPU than the service's answers, and it does not depend on them (no shrinking
+phase: a 5xx is recorded, not raised). So the requests are planned in a background process at the lowest CPU
+priority from the moment the session's tests are collected, while the tests before this one mostly wait on
+Asterisk; the test then sends them from two worker processes while the service answers in its own.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import pickle
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import hypothesis
 import requests
 import schemathesis
+from requests.adapters import HTTPAdapter
 
 EXAMPLES_PER_OPERATION = 8
 HEALTH_PATHS = ("/health", "/api/health")  # 503 there means "down", not a crash: only when a component is down
+ROLES = ("anonymous", "operator", "supervisor", "admin", "agency")
+# Planned without a service: the base URL and each role's token are put in when the requests are sent.
+_BASE = "http://service.invalid"
+_TOKEN_OF = "Bearer role-token:"
+# Requests without a token of the test's users (anonymous ones, and hypothesis's own Authorization values) come from
+# a second loopback address: the wrong tokens among them reach the per-address attempt limit there within a minute,
+# and the users' requests from 127.0.0.1 must go on reaching the routes, not 429 too_many_attempts.
+STRANGER_ADDRESS = "127.0.0.2"
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    operation: str  # the operation's label, e.g. "GET /api/calls"
+    path: str  # the operation's path template, e.g. /api/calls/{call_id}
+    role: str
+    mode: str  # hypothesis's generation mode: positive or negative
+    kwargs: dict[str, Any]  # requests.request's keyword arguments
 
 
 @dataclass
 class FuzzResult:
-    """What one worker did with its share of the operations."""
+    """What one worker's requests did."""
 
-    operations: list[str]
     reached: set[tuple[str, str]]  # (operation, role) pairs that reached the service
     failures: list[str]
 
 
-def fuzz(
-    document: dict[str, Any], base_url: str, headers_by_role: dict[str, dict[str, str]], share: int, shares: int
-) -> FuzzResult:
-    """Fuzz every `shares`-th operation of the document from the `share`-th on, each in both generation modes.
+def plan(document: dict[str, Any]) -> list[PlannedRequest]:
+    """Every operation of the document in both generation modes, each generated case once per role.
 
-    Each generated case is sent once per role. Derandomized, hypothesis generated the very same cases for each role
-    when it ran once per role (the seed comes from the test function, the same for all): generating them once sends
-    the same requests and saves four fifths of the generation, which cost more than the requests."""
+    Derandomized, hypothesis generated the very same cases for each role when it ran once per role (the seed comes
+    from the test function, the same for all): generating them once plans the same requests for a fifth of the
+    work."""
     schema = schemathesis.openapi.from_dict(document)
-    failures: list[str] = []
-    session = requests.Session()
-    session.trust_env = False  # no proxy or netrc look-up per request: the service is on loopback
+    planned: list[PlannedRequest] = []
+    role_headers = {role: {} if role == "anonymous" else {"Authorization": _TOKEN_OF + role} for role in ROLES}
 
-    def fuzz_one(operation: Any, mode: schemathesis.GenerationMode) -> None:
+    def plan_one(operation: Any, mode: schemathesis.GenerationMode) -> None:
         @hypothesis.settings(
             max_examples=EXAMPLES_PER_OPERATION,
             deadline=None,
@@ -47,25 +71,95 @@ def fuzz(
             suppress_health_check=list(hypothesis.HealthCheck),
         )
         @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-        def call(case: schemathesis.Case) -> None:
-            for role, headers in headers_by_role.items():
-                response = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
-                if response.status_code >= 500 and not (response.status_code == 503 and operation.path in HEALTH_PATHS):
-                    failures.append(
-                        f"{role} {mode.value}: {case.method} {case.formatted_path} {case.query}"
-                        f" -> {response.status_code} {response.content[:200]!r}"
-                    )
-                ran.add((operation.label, role))
+        def generate(case: schemathesis.Case) -> None:
+            for role, headers in role_headers.items():
+                kwargs = case.as_transport_kwargs(base_url=_BASE, headers=headers)
+                planned.append(PlannedRequest(operation.label, operation.path, role, mode.value, kwargs))
 
         try:
-            call()
+            generate()
         except hypothesis.errors.Unsatisfiable:
             # Negative mode on an operation with nothing to get wrong (no parameters, no body): nothing to send.
             assert mode is schemathesis.GenerationMode.NEGATIVE, operation.label
 
-    ran: set[tuple[str, str]] = set()
-    operations = [result.ok() for result in schema.get_all_operations()][share::shares]
-    for operation in operations:
+    for result in schema.get_all_operations():
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-            fuzz_one(operation, mode)
-    return FuzzResult([operation.label for operation in operations], ran, failures)
+            plan_one(result.ok(), mode)
+    return planned
+
+
+def _plan_into(path: Path) -> None:
+    os.nice(19)  # only the CPU the other tests leave idle
+    from ntpd112.web.app import api_document
+
+    path.write_bytes(pickle.dumps(plan(api_document())))
+
+
+class Planning:
+    """`plan(api_document())` in a background process, started once per session."""
+
+    def __init__(self) -> None:
+        self._path = Path(tempfile.mkdtemp(prefix="ntpd112-fuzz-")) / "planned.pickle"
+        # Daemonic: a session that ends before the fuzz test (deselected, -x) does not wait for the planning.
+        self._process = multiprocessing.get_context("spawn").Process(target=_plan_into, args=(self._path,), daemon=True)
+        self._process.start()
+
+    def result(self, timeout: float) -> list[PlannedRequest]:
+        self._process.join(timeout)
+        assert self._process.exitcode == 0, f"planning the fuzz requests failed or overran: {self._process.exitcode}"
+        planned: list[PlannedRequest] = pickle.loads(self._path.read_bytes())  # noqa: S301 (our own child wrote it)
+        return planned
+
+
+_planning: Planning | None = None
+
+
+def start_planning() -> None:
+    global _planning
+    if _planning is None:
+        _planning = Planning()
+
+
+def planned_requests(timeout: float = 300) -> list[PlannedRequest]:
+    start_planning()
+    assert _planning is not None
+    return _planning.result(timeout)
+
+
+class _FromAddress(HTTPAdapter):
+    def __init__(self, address: str) -> None:
+        self._address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs, source_address=(self._address, 0))
+
+
+def _session(address: str | None = None) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy or netrc look-up per request: the service is on loopback
+    if address is not None:
+        session.mount("http://", _FromAddress(address))
+    return session
+
+
+def send(planned: list[PlannedRequest], base_url: str, tokens: dict[str, str]) -> FuzzResult:
+    """Send the planned requests with the service's address and the roles' tokens; a 5xx is a failure."""
+    users, strangers = _session(), _session(STRANGER_ADDRESS)
+    result = FuzzResult(set(), [])
+    for request in planned:
+        kwargs = dict(request.kwargs, url=base_url + request.kwargs["url"].removeprefix(_BASE))
+        headers = dict(kwargs["headers"])
+        authorization = headers.get("Authorization", "")
+        session = strangers
+        if authorization.startswith(_TOKEN_OF):
+            headers["Authorization"] = f"Bearer {tokens[authorization.removeprefix(_TOKEN_OF)]}"
+            session = users
+        response = session.request(**(kwargs | {"headers": headers}), timeout=30)
+        if response.status_code >= 500 and not (response.status_code == 503 and request.path in HEALTH_PATHS):
+            result.failures.append(
+                f"{request.role} {request.mode}: {request.kwargs['method']} {kwargs['url']}"
+                f" -> {response.status_code} {response.content[:200]!r}"
+            )
+        result.reached.add((request.operation, request.role))
+    return result

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ntpd112.clock import utcnow
 from ntpd112.store.db import Database
@@ -44,6 +44,19 @@ def _view(token: ApiToken, username: str) -> TokenView:
         last_used_at=token.last_used_at,
         revoked_at=token.revoked_at,
     )
+
+
+# Every API request with a token asks this: built once (building the statement cost as much as running it).
+_LIVE_TOKEN = (
+    select(ApiToken, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(
+        ApiToken.token_sha256 == bindparam("sha256"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now"),
+        User.active,
+    )
+)
 
 
 class Tokens:
@@ -91,18 +104,8 @@ class Tokens:
     async def identify(self, token: str) -> tuple[ApiToken, User] | None:
         """The live token and its active user, or None."""
         now = utcnow()
-        statement = (
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(
-                ApiToken.token_sha256 == sha256_hex(token),
-                ApiToken.revoked_at.is_(None),
-                ApiToken.expires_at > now,
-                User.active,
-            )
-        )
         async with self._database.session() as session, session.begin():
-            found = (await session.execute(statement)).first()
+            found = (await session.execute(_LIVE_TOKEN, {"sha256": sha256_hex(token), "now": now})).first()
             if found is None:
                 return None
             row, user = found
