@@ -3,16 +3,12 @@ and reading back what intake stored for them."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import ClassVar
 
 from sqlalchemy import select
 
 from ntpd112.app import Service
-from ntpd112.pbx.ami_actions import Acknowledged, CoreShowChannels, Getvar
-from ntpd112.pbx.names import QUEUE_CONTEXT
 from ntpd112.store.models import Call, CallEvent, LocationFixRow
 from tests.integration.conftest import timeline, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, SippResult, run_sipp
@@ -21,20 +17,15 @@ PAD = "X-Pad: -"  # an unused header slot of the scenarios
 
 
 async def intake_call(
-    service: Service,
     *,
     trunk: str = "telkomsel",
     number: str | None = None,
     from_: str | None = None,
     headers: tuple[str, ...] = (),
     pidf: str | None = None,
-    hold_ms: int = 0,
+    hold_ms: int = 1000,
 ) -> SippResult:
-    """One call; `headers` are whole header lines (at most 4). PAI carries `number` unless `headers` has one.
-
-    The caller stays until intake has continued it into the operators' queue, then `hold_ms` more, and hangs up
-    when told (a NOTIFY in its dialog): an intake test waits for intake, not for a fixed hold long enough for a busy
-    machine."""
+    """One call; `headers` are whole header lines (at most 4). PAI carries `number` unless `headers` has one."""
     if number is not None and not any(h.lower().startswith("p-asserted-identity") for h in headers):
         headers = (f"P-Asserted-Identity: <sip:{number}@operator.test;user=phone>", *headers)
     assert len(headers) <= 4
@@ -45,64 +36,7 @@ async def intake_call(
     if pidf is not None:
         keys["pidf"] = pidf
         scenario = "caller-pidf.xml"
-    call_id_prefix = f"intake-{uuid.uuid4().hex}-"
-    caller = asyncio.create_task(
-        run_sipp(
-            scenario,
-            source=TRUNK_ADDRESSES[trunk],
-            keys=keys,
-            extra=["-cid_str", call_id_prefix + "%u@%s"],  # the SIP Call-ID, by which the test finds the channel
-        )
-    )
-    try:
-        channel = await waiting_in_queue(service, call_id_prefix, caller)
-        await asyncio.sleep(hold_ms / 1000)
-        assert (await service.ami.send(HangUpWhenTold(channel))).success, channel
-    except BaseException:
-        caller.cancel()
-        raise
-    return await caller
-
-
-@dataclass(frozen=True)
-class HangUpWhenTold(Acknowledged):
-    """A NOTIFY in the dialog of a caller's channel (res_pjsip_notify, loaded by the local Asterisk for the tests):
-    the scenarios' signal to hang up."""
-
-    name: ClassVar[str] = "PJSIPNotify"
-    channel: str
-
-    def fields(self) -> dict[str, str]:
-        return {"Channel": self.channel, "Variable": "Event=ntpd112-test-hang-up"}
-
-
-async def waiting_in_queue(service: Service, call_id_prefix: str, caller: asyncio.Task[SippResult]) -> str:
-    """The channel of the caller whose SIP Call-ID starts with the prefix, once intake has continued it into the
-    queue's context (where it waits in the queue, or rings the fail-safe path when no operator is logged in)."""
-    call_ids: dict[str, str | None] = {}  # channel -> its Call-ID, asked once per channel
-
-    async def found() -> str | None:
-        if caller.done():  # ended before it reached the queue: its result says why
-            raise AssertionError(f"the caller ended before it waited in the queue: {caller.result()}")
-        for channel in await service.ami.send(CoreShowChannels()):
-            if channel.context != QUEUE_CONTEXT:  # not yet through intake (or not a caller)
-                continue
-            if channel.name not in call_ids:
-                call_ids[channel.name] = await service.ami.send(Getvar(channel.name, "CHANNEL(pjsip,call-id)"))
-            if (call_ids[channel.name] or "").startswith(call_id_prefix):
-                return channel.name
-        return None
-
-    channel: str | None = None
-
-    async def in_queue() -> bool:
-        nonlocal channel
-        channel = await found()
-        return channel is not None
-
-    await wait_until(in_queue)
-    assert channel is not None
-    return channel
+    return await run_sipp(scenario, source=TRUNK_ADDRESSES[trunk], keys=keys, hold_ms=hold_ms)
 
 
 @dataclass

@@ -76,9 +76,9 @@ async def test_two_trunks_with_different_formats_store_the_right_number_and_auto
 ) -> None:
     jakarta, siantar, unsettled = jakarta_international(), pematangsiantar_without_prefix(), jakarta_international()
     results = await asyncio.gather(
-        intake_call(service, trunk="telkomsel", number=jakarta),
-        intake_call(service, trunk="telkom", number=siantar),
-        intake_call(service, trunk="xl", number=unsettled),
+        intake_call(trunk="telkomsel", number=jakarta),
+        intake_call(trunk="telkom", number=siantar),
+        intake_call(trunk="xl", number=unsettled),
     )
     assert all(result.succeeded for result in results), [result.output for result in results]
     await settle(service)

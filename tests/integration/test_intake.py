@@ -120,10 +120,7 @@ async def test_a_cell_of_every_radio_type_is_decoded_looked_up_and_becomes_the_b
     numbers = {radio: unique_mobile_number() for radio in [*CELLS, "unknown"]}
     pani = {radio: value[0] for radio, value in CELLS.items()} | {"unknown": UNKNOWN_CELL}
     results = await asyncio.gather(
-        *(
-            intake_call(service, number=numbers[radio], headers=(f"P-Access-Network-Info: {pani[radio]}",))
-            for radio in numbers
-        )
+        *(intake_call(number=numbers[radio], headers=(f"P-Access-Network-Info: {pani[radio]}",)) for radio in numbers)
     )
     assert all(r.succeeded for r in results), [r.output for r in results]
     await settle(service)
@@ -164,7 +161,7 @@ async def test_pidf_lo_of_every_shape_reaches_the_call_through_geoloc_profile(
     service: Service, shape: str, body: str, radius: float | None
 ) -> None:
     number = unique_mobile_number()
-    result = await intake_call(service, number=number, pidf=body)
+    result = await intake_call(number=number, pidf=body)
     assert result.succeeded, result.output
     await settle(service)
     stored = await stored_call(service, caller_number=e164(number))
@@ -187,7 +184,6 @@ async def test_a_better_fix_wins_and_a_worse_one_does_not_replace_it(service: Se
     assert (await load_cells(service, tmp_path))[0] == 0
     number = unique_mobile_number()
     result = await intake_call(
-        service,
         number=number,
         headers=(f"P-Access-Network-Info: {CELLS['lte'][0]}",),
         pidf=pidf.circle(-6.2885, 106.718, 40),
@@ -208,15 +204,14 @@ async def test_fixed_line_withheld_and_roaming_callers(service: Service) -> None
     # of random endings are unallocated, and the test failed whenever one came up).
     fixed, withheld, roaming = f"+62215{digits}", unique_mobile_number(), f"+447400{digits[1:]}"
     results = await asyncio.gather(
-        intake_call(service, trunk="telkom", number=fixed, headers=(f"P-Asserted-Identity: <tel:{fixed}>",)),
+        intake_call(trunk="telkom", number=fixed, headers=(f"P-Asserted-Identity: <tel:{fixed}>",)),
         intake_call(
-            service,
             trunk="indosat",
             number=withheld,
             from_='"Anonymous" <sip:anonymous@anonymous.invalid>',
             headers=("Privacy: id",),
         ),
-        intake_call(service, trunk="xl", number=roaming, from_=f'"Visitor" <sip:{roaming}@roaming.test;user=phone>'),
+        intake_call(trunk="xl", number=roaming, from_=f'"Visitor" <sip:{roaming}@roaming.test;user=phone>'),
     )
     assert all(r.succeeded for r in results), [r.output for r in results]
     await settle(service)
@@ -279,7 +274,6 @@ async def test_hostile_input_is_kept_raw_and_the_call_is_answered_and_queued_lik
     results = await asyncio.gather(
         *(
             intake_call(
-                service,
                 number=numbers[case],
                 headers=HOSTILE[case].get("headers", ()),
                 pidf=HOSTILE[case].get("pidf"),
@@ -322,8 +316,8 @@ async def test_area_is_resolved_from_imported_boundaries(service: Service, tmp_p
 
     inside, outside = unique_mobile_number(), unique_mobile_number()
     results = await asyncio.gather(
-        intake_call(service, number=inside, pidf=pidf.circle(-6.2885, 106.718, 20)),
-        intake_call(service, number=outside, pidf=pidf.circle(-7.8, 110.36, 20)),
+        intake_call(number=inside, pidf=pidf.circle(-6.2885, 106.718, 20)),
+        intake_call(number=outside, pidf=pidf.circle(-7.8, 110.36, 20)),
     )
     assert all(r.succeeded for r in results)
     await settle(service)
@@ -342,14 +336,14 @@ async def test_area_is_resolved_from_imported_boundaries(service: Service, tmp_p
 
 async def test_repeat_caller_is_flagged_and_history_shows_earlier_outcomes(service: Service) -> None:
     number = unique_mobile_number()
-    assert (await intake_call(service, number=number)).succeeded
+    assert (await intake_call(number=number)).succeeded
     await settle(service)
     first = await stored_call(service, caller_number=e164(number))
     assert (first.call.repeat_caller, first.call.calls_24h, first.call.calls_30d) == (False, 0, 0)
     async with service.database.session() as session, session.begin():
         session.add(Incident(call_id=first.call.id, category="medical", created_by="t", updated_by="t"))
 
-    assert (await intake_call(service, number=number)).succeeded
+    assert (await intake_call(number=number)).succeeded
     await settle(service)
     [second] = [call for call in await calls_from(service, e164(number)) if call.id != first.call.id]
     assert (second.repeat_caller, second.calls_24h, second.calls_30d) == (True, 1, 1)
