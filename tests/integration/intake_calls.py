@@ -3,12 +3,21 @@ and reading back what intake stored for them."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlalchemy import select
 
 from ntpd112.app import Service
+from ntpd112.backoff import Backoff
+from ntpd112.config import load_local_asterisk_settings
+from ntpd112.pbx.ami import AmiClient
+from ntpd112.pbx.ami_actions import Acknowledged, CoreShowChannels, Getvar
+from ntpd112.pbx.names import QUEUE_CONTEXT
 from ntpd112.store.models import Call, CallEvent, LocationFixRow
 from tests.integration.conftest import timeline, wait_until
 from tests.integration.sipp import TRUNK_ADDRESSES, SippResult, run_sipp
@@ -23,9 +32,13 @@ async def intake_call(
     from_: str | None = None,
     headers: tuple[str, ...] = (),
     pidf: str | None = None,
-    hold_ms: int = 1000,
+    hold_ms: int = 0,
 ) -> SippResult:
-    """One call; `headers` are whole header lines (at most 4). PAI carries `number` unless `headers` has one."""
+    """One call; `headers` are whole header lines (at most 4). PAI carries `number` unless `headers` has one.
+
+    The caller stays until intake has continued it into the operators' queue, then `hold_ms` more, and hangs up
+    when told (a NOTIFY in its dialog): an intake test waits for intake, not for a fixed hold long enough for a busy
+    machine."""
     if number is not None and not any(h.lower().startswith("p-asserted-identity") for h in headers):
         headers = (f"P-Asserted-Identity: <sip:{number}@operator.test;user=phone>", *headers)
     assert len(headers) <= 4
@@ -36,7 +49,82 @@ async def intake_call(
     if pidf is not None:
         keys["pidf"] = pidf
         scenario = "caller-pidf.xml"
-    return await run_sipp(scenario, source=TRUNK_ADDRESSES[trunk], keys=keys, hold_ms=hold_ms)
+    call_id_prefix = f"intake-{uuid.uuid4().hex}-"
+    caller = asyncio.create_task(
+        run_sipp(
+            scenario,
+            source=TRUNK_ADDRESSES[trunk],
+            keys=keys,
+            extra=["-cid_str", call_id_prefix + "%u@%s"],  # the SIP Call-ID, by which the test finds the channel
+        )
+    )
+    # Its own AMI session: the service under test may be stopped and replaced while the caller holds.
+    async with asterisk_manager() as ami:
+        try:
+            channel = await waiting_in_queue(ami, call_id_prefix, caller)
+            # The hold, unless the call ends before (a test that hangs it up from Asterisk's side).
+            await asyncio.wait([caller], timeout=hold_ms / 1000)
+            if not caller.done():
+                await ami.send(HangUpWhenTold(channel))
+        except BaseException:
+            caller.cancel()
+            raise
+    return await caller
+
+
+@contextlib.asynccontextmanager
+async def asterisk_manager() -> AsyncIterator[AmiClient]:
+    """A session of the local Asterisk's AMI user (the service's), for the tests' own actions."""
+    local = load_local_asterisk_settings()
+    assert local.ami_password is not None, "run `make setup` first"
+    ami = AmiClient("127.0.0.1", local.ami_port, local.ami_username, local.ami_password, backoff=Backoff(0.2, 1.0))
+    await ami.start()
+    try:
+        await wait_until(lambda: ami.connected)
+        yield ami
+    finally:
+        await ami.stop()
+
+
+@dataclass(frozen=True)
+class HangUpWhenTold(Acknowledged):
+    """A NOTIFY in the dialog of a caller's channel (res_pjsip_notify, loaded by the local Asterisk for the tests):
+    the scenarios' signal to hang up."""
+
+    name: ClassVar[str] = "PJSIPNotify"
+    channel: str
+
+    def fields(self) -> dict[str, str]:
+        return {"Channel": self.channel, "Variable": "Event=ntpd112-test-hang-up"}
+
+
+async def waiting_in_queue(ami: AmiClient, call_id_prefix: str, caller: asyncio.Task[SippResult]) -> str:
+    """The channel of the caller whose SIP Call-ID starts with the prefix, once intake has continued it into the
+    queue's context (where it waits in the queue, or rings the fail-safe path when no operator is logged in)."""
+    call_ids: dict[str, str | None] = {}  # channel -> its Call-ID, asked once per channel
+
+    async def found() -> str | None:
+        if caller.done():  # ended before it reached the queue: its result says why
+            raise AssertionError(f"the caller ended before it waited in the queue: {caller.result()}")
+        for channel in await ami.send(CoreShowChannels()):
+            if channel.context != QUEUE_CONTEXT:  # not yet through intake (or not a caller)
+                continue
+            if channel.name not in call_ids:
+                call_ids[channel.name] = await ami.send(Getvar(channel.name, "CHANNEL(pjsip,call-id)"))
+            if (call_ids[channel.name] or "").startswith(call_id_prefix):
+                return channel.name
+        return None
+
+    channel: str | None = None
+
+    async def in_queue() -> bool:
+        nonlocal channel
+        channel = await found()
+        return channel is not None
+
+    await wait_until(in_queue)
+    assert channel is not None
+    return channel
 
 
 @dataclass

@@ -97,7 +97,7 @@ async def test_aml_sms_after_the_answer_updates_the_call_and_a_duplicate_is_stor
     service: Service, http: aiohttp.ClientSession
 ) -> None:
     number = unique_mobile_number()
-    caller = asyncio.create_task(intake_call(number=number, hold_ms=4000))
+    caller = asyncio.create_task(intake_call(number=number, hold_ms=2000))
     await wait_until(lambda: any(call.answered_at for call in service.calls.active.values()))
     await service.journal.flushed()  # the call's record is in PostgreSQL: the match happens at once
 
