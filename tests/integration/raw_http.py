@@ -26,12 +26,13 @@ async def raw_request(
     headers: list[tuple[bytes, bytes]] | None = None,
     body: bytes = b"",
     timeout: float = 20.0,
+    source: str = "127.0.0.1",
 ) -> RawAnswer:
     head = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: 127.0.0.1", b"Connection: close"]
     head += [name + b": " + value for name, value in headers or []]
     if body or method in ("POST", "PUT"):
         head.append(b"Content-Length: " + str(len(body)).encode())
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     try:
         writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
         answer = await asyncio.wait_for(_read_until_closed(reader, writer), timeout)
