@@ -265,7 +265,7 @@ class Journal:
         self._queue: asyncio.Queue[Record] = asyncio.Queue()
         self._tasks = TaskSet("journal")
         self._spooling = False
-        self._in_flight = 0  # records of the batch being written now
+        self._writing: list[Record] = []  # the batch being written now (gathering or in its transaction)
         self.written = 0
         self.last_error: str | None = None
 
@@ -334,7 +334,7 @@ class Journal:
     @property
     def backlog(self) -> int:
         # The batch being written counts: until its commit, its records are not in PostgreSQL.
-        return self._queue.qsize() + self._in_flight + (1 if self._spooling else 0)
+        return self._queue.qsize() + len(self._writing) + (1 if self._spooling else 0)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -349,7 +349,7 @@ class Journal:
         """Wait until everything submitted so far is in PostgreSQL (tests and shutdown use this)."""
         async with asyncio.timeout(timeout):
             # Polling is fine here: only shutdown and tests wait for this, never call handling.
-            while self._queue.qsize() or self._spooling or self._in_flight:  # noqa: ASYNC110
+            while self._queue.qsize() or self._spooling or self._writing:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
 
     # -- the writer --------------------------------------------------------------------------------------
@@ -380,15 +380,13 @@ class Journal:
             if self._spooling:
                 await self._replay_spool()
                 continue
-            batch = [await self._queue.get()]
-            self._in_flight = 1
+            self._writing = batch = [await self._queue.get()]
             try:
                 if self._queue.qsize() < BATCH_SIZE - 1:
                     # A call's records come in bursts (intake writes six or more within milliseconds): waiting a
                     # moment writes them in one transaction, not one each with its own checkout, ping and commit.
                     await asyncio.sleep(BATCH_LINGER_SECONDS)
                 batch += self._drain_queue(BATCH_SIZE - 1)
-                self._in_flight = len(batch)
                 await self._write(batch)
                 self.last_error = None
             except asyncio.CancelledError:
@@ -400,7 +398,7 @@ class Journal:
                 self._spooling = True
                 self._append_to_spool(batch + self._drain_queue())
             finally:
-                self._in_flight = 0
+                self._writing = []
 
     async def _replay_spool(self) -> None:
         """Write the spool into PostgreSQL in order. New records keep going to a fresh spool file meanwhile."""

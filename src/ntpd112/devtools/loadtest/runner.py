@@ -340,15 +340,16 @@ class LoadTest:
         callers the service itself must release."""
         prefix = f"PJSIP/{TRUNK_ENDPOINT[path]}-"
 
-        async def calls_left() -> int:
-            return sum(channel.name.startswith(prefix) for channel in await self._ami.send(CoreShowChannels()))
+        left = 0
 
         async def none_left() -> bool:
-            return not await calls_left()
+            nonlocal left
+            left = sum(channel.name.startswith(prefix) for channel in await self._ami.send(CoreShowChannels()))
+            return not left
 
         with contextlib.suppress(TimeoutError):  # BYEs SIPp sent at its end may still be in hand: 2 s for them
             await poll(none_left, 2, "calls left")
-        if left := await calls_left():
+        if left:
             log.warning("calls left in asterisk after their callers ended; hanging them up", path=path, calls=left)
             await self._ami.send(Hangup(f"/^{prefix}/"))  # AMI takes /regex/ for every matching channel
         return left
