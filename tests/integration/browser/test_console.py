@@ -3,8 +3,10 @@ queue state (checked in Asterisk too) and the keyboard help."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from ntpd112.app import Service
 from ntpd112.queue.operators import interface
@@ -162,6 +164,36 @@ async def test_operator_joins_pauses_with_a_reason_and_resumes(console: Watched,
     await page.keyboard.press("l")
     await expect(badge).to_have_text("Di luar antrean")
     await wait_until(lambda: asterisk_shows(None))
+
+
+async def test_a_key_pressed_while_the_last_action_is_answered_still_acts(console: Watched, service: Service) -> None:
+    # The live stream can show an action's result before the action's own answer reaches the page; a key pressed on
+    # what the page shows must act then, not be dropped because an answer is still on its way (seen in CI: L pressed
+    # right after a resume was lost, and the operator stayed in the queue).
+    await empty_queue(service)
+    await add_operator(service, "rina", "Rina Wati")
+    page = console.page
+    await page.goto(console.url("/login"))
+    await sign_in(console, "rina", OPERATOR_PASSWORD)
+    badge = page.locator("header [data-queue-state]")
+    await expect(badge).to_have_text("Di luar antrean")
+
+    held: asyncio.Queue[Route] = asyncio.Queue()
+    await page.route("**/api/operators/rina/login", held.put_nowait)
+    await page.keyboard.press("l")
+    login = await asyncio.wait_for(held.get(), timeout=10)
+    answer = await login.fetch()  # the service has let rina in; the page has not had its answer yet
+    await expect(badge).to_have_text("Siap menerima panggilan")  # the stream's news
+    await page.keyboard.press("l")
+    await login.fulfill(response=answer)
+
+    await expect(badge).to_have_text("Di luar antrean")
+    await wait_until(lambda: operator_is_out(service, "rina"))
+
+
+async def operator_is_out(service: Service, username: str) -> bool:
+    members = await service.operators.queue_members()
+    return interface(username) not in members and not (await service.operators.get(username)).logged_in
 
 
 async def test_keyboard_help_opens_and_closes_without_trapping_focus(console: Watched, service: Service) -> None:

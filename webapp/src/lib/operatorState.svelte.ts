@@ -40,12 +40,34 @@ async function noteFailure(failure: ApiFailure): Promise<void> {
 export type SessionAction = "login" | "logout" | "pause" | "resume";
 
 /** Apply a queue action to the operator's own membership; the answer is the new state. A refusal (already
- * paused, on a call, Asterisk down) is kept for the panel to show, and the state is read again. */
-export async function applyAction(username: string, action: SessionAction, reason?: PauseReason): Promise<void> {
-  if (operatorState.busy) {
-    return;
+ * paused, on a call, Asterisk down) is kept for the panel to show, and the state is read again.
+ *
+ * An action asked for while another is on its way waits its turn instead of being dropped: the live stream can show
+ * the new state before the first action's answer arrives, and a key pressed on that state must still act. The
+ * same action asked again while it waits is a repeated key, not a second wish. */
+export function applyAction(username: string, action: SessionAction, reason?: PauseReason): Promise<void> {
+  const wish = `${action}:${reason ?? ""}`;
+  if (waiting.includes(wish)) {
+    return lastQueued;
   }
+  waiting.push(wish);
   operatorState.busy = true;
+  lastQueued = lastQueued.then(async () => {
+    try {
+      await sendAction(username, action, reason);
+    } finally {
+      waiting.shift();
+      operatorState.busy = waiting.length > 0;
+    }
+  });
+  return lastQueued;
+}
+
+// The actions asked for and not yet answered, oldest first, and the end of their chain.
+const waiting: string[] = [];
+let lastQueued: Promise<void> = Promise.resolve();
+
+async function sendAction(username: string, action: SessionAction, reason?: PauseReason): Promise<void> {
   try {
     const params = { path: { username } };
     const { data, error, response } =
@@ -63,7 +85,5 @@ export async function applyAction(username: string, action: SessionAction, reaso
     }
   } catch {
     operatorState.failure = NETWORK_FAILURE;
-  } finally {
-    operatorState.busy = false;
   }
 }
