@@ -61,7 +61,7 @@ class Sessions:
             .join(User, User.id == UserSession.user_id)
             .where(UserSession.secret_sha256 == sha256_hex(secret), UserSession.revoked_at.is_(None), User.active)
         )
-        async with self._database.session() as session, session.begin():
+        async with self._database.autocommit_session() as session, session.begin():
             found = (await session.execute(statement)).first()
             if found is None:
                 return None

@@ -104,7 +104,7 @@ class Tokens:
     async def identify(self, token: str) -> tuple[ApiToken, User] | None:
         """The live token and its active user, or None."""
         now = utcnow()
-        async with self._database.session() as session, session.begin():
+        async with self._database.autocommit_session() as session, session.begin():
             found = (await session.execute(_LIVE_TOKEN, {"sha256": sha256_hex(token), "now": now})).first()
             if found is None:
                 return None
