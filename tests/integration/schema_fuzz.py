@@ -92,11 +92,12 @@ def _plan_into(path: Path) -> None:
     os.nice(19)  # only the CPU the other tests leave idle
     from ntpd112.web.app import api_document
 
-    path.write_bytes(pickle.dumps(plan(api_document())))
+    document = api_document()
+    path.write_bytes(pickle.dumps((document, plan(document))))
 
 
 class Planning:
-    """`plan(api_document())` in a background process, started once per session."""
+    """`plan(api_document())` in a background process, started once per session; the document comes back too."""
 
     def __init__(self) -> None:
         self._path = Path(tempfile.mkdtemp(prefix="ntpd112-fuzz-")) / "planned.pickle"
@@ -104,11 +105,12 @@ class Planning:
         self._process = multiprocessing.get_context("spawn").Process(target=_plan_into, args=(self._path,), daemon=True)
         self._process.start()
 
-    def result(self, timeout: float) -> list[PlannedRequest]:
+    def result(self, timeout: float) -> tuple[dict[str, Any], list[PlannedRequest]]:
+        """The OpenAPI document the requests were planned from, and the requests."""
         self._process.join(timeout)
         assert self._process.exitcode == 0, f"planning the fuzz requests failed or overran: {self._process.exitcode}"
-        planned: list[PlannedRequest] = pickle.loads(self._path.read_bytes())  # noqa: S301 (our own child wrote it)
-        return planned
+        result: tuple[dict[str, Any], list[PlannedRequest]] = pickle.loads(self._path.read_bytes())  # noqa: S301 (our own child wrote it)
+        return result
 
 
 _planning: Planning | None = None
@@ -120,7 +122,7 @@ def start_planning() -> None:
         _planning = Planning()
 
 
-def planned_requests(timeout: float = 300) -> list[PlannedRequest]:
+def planned_requests(timeout: float = 300) -> tuple[dict[str, Any], list[PlannedRequest]]:
     start_planning()
     assert _planning is not None
     return _planning.result(timeout)

@@ -18,7 +18,6 @@ from pydantic.json_schema import JsonSchemaMode
 
 from ntpd112.web.auth import STATE_CHANGING, allowed_before_password_change
 from ntpd112.web.endpoints import (
-    ENDPOINTS,
     JSON_MEDIA_TYPE,
     MULTIPART_MEDIA_TYPE,
     Endpoint,
@@ -213,11 +212,6 @@ def build_document(endpoints: list[Endpoint]) -> dict[str, Any]:
 
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict[str, Any])
-
-
-def publish_document(app: web.Application) -> None:
-    """Build the document once, after every route module has registered its routes."""
-    app[OPENAPI_DOCUMENT] = build_document(app[ENDPOINTS])
 
 
 @routes.get("/api/openapi.json", access="public", summary="This document")
