@@ -26,6 +26,7 @@ from dotenv import dotenv_values
 from pydantic import SecretStr
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from ntpd112.access.passwords import hash_password
 from ntpd112.access.roles import Role
@@ -198,19 +199,22 @@ def short_media_timeout(local_asterisk: LocalAsterisk) -> Iterator[LocalAsterisk
 TABLES = [table.name for table in Base.metadata.sorted_tables]
 
 
-async def _truncate(database_url: str) -> None:
-    engine = create_async_engine(database_url)
+async def _empty_tables(database_url: str) -> None:
+    # DELETE, children before parents, not TRUNCATE: a test leaves a few rows, and TRUNCATE gives each of the tables
+    # new files (0.1-0.2 s before every test on this machine) where these DELETEs take about 15 ms.
+    engine = create_async_engine(database_url, poolclass=NullPool)
     async with engine.begin() as connection:
-        # The audit trail refuses TRUNCATE by trigger; the tables' owner may lift that inside this transaction.
+        # The audit trail refuses DELETE by trigger; the tables' owner may lift that inside this transaction.
         await connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
-        await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+        for table in reversed(TABLES):
+            await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - the models' own table names
         await connection.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
     await engine.dispose()
 
 
 @pytest.fixture
 async def clean_database(test_database_url: str) -> str:
-    await _truncate(test_database_url)
+    await _empty_tables(test_database_url)
     return test_database_url
 
 
@@ -230,7 +234,7 @@ def service_settings(database_url: str, spool_dir: Path, **overrides: Any) -> Se
         "asterisk_sounds_dir": load_local_asterisk_settings().asterisk_root / PROMPT_SOUNDS_SUBDIR,
         "aml_hmac_secret": AML_TEST_SECRET,
         # Where the session's Asterisk writes its CDRs (see `local_asterisk`), straight, also when a test routes
-        # `database_url` through a proxy it cuts. The CDRs are truncated with everything else before each test.
+        # `database_url` through a proxy it cuts. The CDRs are deleted with everything else before each test.
         "cdr_database_url": env_url("NTPD112_TEST_DATABASE_URL"),
     }
     return Settings(**(values | overrides))
@@ -324,7 +328,7 @@ async def classified_call(service: Service, category: str | None = "fire", kecam
 async def module_service(
     local_asterisk: LocalAsterisk, test_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Service]:
-    await _truncate(test_database_url)
+    await _empty_tables(test_database_url)
     svc = Service(service_settings(test_database_url, tmp_path_factory.mktemp("spool")))
     await svc.start()
     try:

@@ -24,12 +24,15 @@ async def _scalar(database_url: str, statement: Executable) -> Any:
         await engine.dispose()
 
 
-async def test_every_table_of_the_schema_is_truncated_between_tests(clean_database: str) -> None:
+async def test_every_table_of_the_schema_is_emptied_before_each_test(clean_database: str) -> None:
     names = await _scalar(
         clean_database,
         text("SELECT array_agg(tablename::text) FROM pg_tables WHERE schemaname = 'public'"),
     )
     assert set(names) - {"alembic_version"} == set(TABLES)
+    counts = " UNION ALL ".join(f"SELECT '{table}' AS name, count(*) AS n FROM {table}" for table in TABLES)  # noqa: S608
+    left = await _scalar(clean_database, text(f"SELECT array_agg(name) FROM ({counts}) AS c WHERE n > 0"))  # noqa: S608
+    assert left is None, f"rows left over from an earlier test in {left}"
 
 
 async def test_a_test_calls_cdr_lands_in_the_test_database_not_the_development_one(service: Service) -> None:
