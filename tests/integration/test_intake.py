@@ -15,7 +15,7 @@ from ntpd112.app import Service
 from ntpd112.store.models import Incident
 from tests.integration import pidf
 from tests.integration.cli import Run
-from tests.integration.conftest import INTAKE_EVENTS, calls_from, unique_mobile_number, user_token
+from tests.integration.conftest import INTAKE_EVENTS, assert_ended_last, calls_from, unique_mobile_number, user_token
 from tests.integration.intake_calls import Stored, e164, intake_call, settle, stored_call
 from tests.integration.test_dispatch_cli import ntpd112
 
@@ -90,7 +90,7 @@ def assert_answered_and_queued(stored: Stored) -> None:
     steps = [t for t in stored.types if t in INTAKE_EVENTS]
     assert steps == INTAKE_EVENTS, stored.types
     assert stored.call.answered_at is not None
-    assert stored.types[-1] == "ended", stored.types
+    assert_ended_last(stored.types)
 
 
 async def test_cells_import_reports_bad_rows_with_line_numbers_and_loads_the_rest(
