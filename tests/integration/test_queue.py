@@ -199,12 +199,12 @@ async def test_overflow_to_supervisors_when_no_operator_answers(room: Service, l
     away = SippAgent("operator-noanswer.xml", "127.0.0.31")
     supervisor_phone = SippAgent("operator.xml", "127.0.0.41")
     # The admin can shorten the overflow wait live; it is a dialplan global rendered from room.toml.
-    async with room_global(local_asterisk, "NTPD112_OVERFLOW_AFTER", 4), running(away, supervisor_phone):
+    async with room_global(local_asterisk, "NTPD112_OVERFLOW_AFTER", 2), running(away, supervisor_phone):
         await add_phone(room, "op1", away)
         await add_phone(room, "supervisor1", supervisor_phone, role="supervisor")
         await room.operators.login("op1")
-        # Past the overflow (4 s after intake) and the supervisor's answer.
-        call = await call_and_wait(room, "telkom", hold_ms=6500)
+        # Past the overflow (2 s after intake: op1 rings until then) and the supervisor's answer.
+        call = await call_and_wait(room, "telkom", hold_ms=4500)
     types = [e.type for e in await timeline(room, call.id)]
     assert "operator_ringing" in types and "operator_no_answer" in types
     assert "overflow" in types
