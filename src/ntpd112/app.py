@@ -98,9 +98,7 @@ class Service:
             request_timeout=settings.ari_request_timeout,
             backoff=backoff(),
         )
-        self.ami = AmiClient(
-            settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_password, backoff=backoff()
-        )
+        self.ami = AmiClient.from_settings(settings)
         self.routing = RoutingService(
             RoutingVersionRepository(self.database),
             settings.database_url.get_secret_value(),

@@ -42,13 +42,7 @@ def _run(use: Callable[[_Room], Awaitable[T]]) -> T:
 
     async def run() -> T:
         database = Database(settings.database_url.get_secret_value())
-        ami = AmiClient(
-            settings.ami_host,
-            settings.ami_port,
-            settings.ami_username,
-            settings.ami_password,
-            backoff=Backoff(settings.reconnect_initial_delay, settings.reconnect_max_delay),
-        )
+        ami = AmiClient.from_settings(settings)
         journal = Journal(database, settings.spool_dir, settings.journal_max_in_memory, Backoff(0.5, 5))
         await database.start()
         await journal.start()

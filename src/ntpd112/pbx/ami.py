@@ -28,6 +28,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from pydantic import SecretStr
 
 from ntpd112.backoff import Backoff
+from ntpd112.config import Settings
 from ntpd112.errors import RefusedError
 from ntpd112.logs import get_logger
 from ntpd112.pbx.ami_actions import AmiAction, Ping, Reply
@@ -97,6 +98,17 @@ def refusal(error: AmiError, kind: type[E]) -> E:
 
 
 class AmiClient:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AmiClient:
+        """The service's AMI user on the configured Asterisk, reconnecting with the configured back-off."""
+        return cls(
+            settings.ami_host,
+            settings.ami_port,
+            settings.ami_username,
+            settings.ami_password,
+            backoff=Backoff(settings.reconnect_initial_delay, settings.reconnect_max_delay),
+        )
+
     def __init__(self, host: str, port: int, username: str, password: SecretStr, *, backoff: Backoff) -> None:
         self._config = {
             "host": host,

@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from ntpd112.backoff import Backoff
 from ntpd112.config import Settings
 from ntpd112.devtools.loadtest import faults, verdict
 from ntpd112.devtools.loadtest import report as maths
@@ -78,13 +77,7 @@ class LoadTest:
         self.work_dir = work_dir / self.run_id
         self.room = asterisk.room  # the queue's timings: the ones this Asterisk runs with
         self._database = Database(settings.database_url.get_secret_value())
-        self._ami = AmiClient(
-            settings.ami_host,
-            settings.ami_port,
-            settings.ami_username,
-            settings.ami_password,
-            backoff=Backoff(settings.reconnect_initial_delay, settings.reconnect_max_delay),
-        )
+        self._ami = AmiClient.from_settings(settings)
         self._operators = OperatorService(self._database, self._ami)
         self._phones: list[SippAgent] = []
         self._callers: list[Sipp] = []
