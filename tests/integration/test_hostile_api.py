@@ -333,6 +333,7 @@ FUZZ_PROCESSES = 2
 FUZZ_SHARES = 8
 
 
+@pytest.mark.schema_fuzz
 async def test_schemathesis_finds_no_5xx_for_any_role(hostile_service: Service) -> None:
     base_url = f"http://127.0.0.1:{hostile_service.settings.http_port}"
     document, planned = await asyncio.to_thread(planned_requests)
