@@ -15,14 +15,16 @@ from ntpd112.devtools.loadtest.profiles import Profile
 T0 = 1_795_000_000.0
 
 
-def row(tag: str, outcome: maths.Outcome, invite: float, ended: float | None, answered: bool = True) -> maths.CallRow:
+def row(
+    tag: str, outcome: maths.Outcome, invite: float, ended: float | None, answered: bool = True, answer_ms: float = 50.0
+) -> maths.CallRow:
     return maths.CallRow(
         tag=tag,
         kind="patient",
         outcome=outcome,
         invite_at=T0 + invite,
         ended_at=None if ended is None else T0 + ended,
-        invite_to_answer_ms=50.0 if answered else None,
+        invite_to_answer_ms=answer_ms if answered else None,
         time_to_operator_ms=None,
         queue_wait_ms=None,
     )
@@ -52,6 +54,8 @@ ROWS = [
     row("b", "answered", 5, 10.1),  # talking when Asterisk stopped
     row("c", "lost", 9, 10.1),  # waiting when Asterisk stopped
     row("d", "lost", 10.1, 10.15),  # taken in while the stop ran, then dropped
+    # Sent as the stop began, unanswered; its retransmission reached the restarted Asterisk: a call like any other.
+    row("i", "answered", 10.12, 25, answer_ms=4500),
     row("e", "failed", 10.5, 10.5, answered=False),  # refused while Asterisk was down
     row("f", "answered", 15, 30),  # after the restart
     row("g", "lost", 16, 20),  # lost after the restart: the room's fault
