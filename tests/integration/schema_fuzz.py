@@ -43,6 +43,13 @@ class PlannedRequest:
     kwargs: dict[str, Any]  # requests.request's keyword arguments
 
 
+@dataclass(frozen=True)
+class Plan:
+    document: dict[str, Any]  # the OpenAPI document the requests were planned from
+    operations: list[str]  # the labels of all its operations
+    requests: list[PlannedRequest]
+
+
 @dataclass
 class FuzzResult:
     """What one worker's requests did."""
@@ -93,11 +100,13 @@ def _plan_into(path: Path) -> None:
     from ntpd112.web.app import api_document
 
     document = api_document()
-    path.write_bytes(pickle.dumps((document, plan(document))))
+    operations = [result.ok().label for result in schemathesis.openapi.from_dict(document).get_all_operations()]
+    path.write_bytes(pickle.dumps(Plan(document, operations, plan(document))))
 
 
 class Planning:
-    """`plan(api_document())` in a background process, started once per session; the document comes back too."""
+    """`plan(api_document())` in a background process, started once per session, with the document's operations:
+    schemathesis's OpenAPI machinery is imported there, not in the test's process where the service runs."""
 
     def __init__(self) -> None:
         self._path = Path(tempfile.mkdtemp(prefix="ntpd112-fuzz-")) / "planned.pickle"
@@ -105,12 +114,11 @@ class Planning:
         self._process = multiprocessing.get_context("spawn").Process(target=_plan_into, args=(self._path,), daemon=True)
         self._process.start()
 
-    def result(self, timeout: float) -> tuple[dict[str, Any], list[PlannedRequest]]:
-        """The OpenAPI document the requests were planned from, and the requests."""
+    def result(self, timeout: float) -> Plan:
         self._process.join(timeout)
         assert self._process.exitcode == 0, f"planning the fuzz requests failed or overran: {self._process.exitcode}"
-        result: tuple[dict[str, Any], list[PlannedRequest]] = pickle.loads(self._path.read_bytes())  # noqa: S301 (our own child wrote it)
-        return result
+        planned: Plan = pickle.loads(self._path.read_bytes())  # noqa: S301 (our own child wrote it)
+        return planned
 
 
 _planning: Planning | None = None
@@ -122,7 +130,7 @@ def start_planning() -> None:
         _planning = Planning()
 
 
-def planned_requests(timeout: float = 300) -> tuple[dict[str, Any], list[PlannedRequest]]:
+def planned_requests(timeout: float = 300) -> Plan:
     start_planning()
     assert _planning is not None
     return _planning.result(timeout)
