@@ -58,6 +58,7 @@ OPERATOR_PREFIX = "load"
 # The service has settled (no call in progress, nothing waiting for the database) before the records are read; a
 # record still inconsistent is read again for this long before it counts.
 RECORDS_GRACE_SECONDS = 15
+RECORDS_REREAD_SECONDS = 0.25
 # A fault run's service reconciles this often (NTPD112_RECONCILE_INTERVAL), and its records get this much more grace:
 # what the service missed while it was down or cut off comes from Asterisk's CDRs and queue log.
 FAULT_RECONCILE_SECONDS = 5
@@ -406,7 +407,7 @@ class LoadTest:
             records = maths.check_records([r.tag for r in rows], found.timelines, found.fields, rows)
             if records.all_consistent or time.monotonic() > deadline:
                 return found, records
-            await asyncio.sleep(1)
+            await asyncio.sleep(RECORDS_REREAD_SECONDS)
 
     async def _result(
         self,
