@@ -362,23 +362,17 @@ class LoadTest:
         await asyncio.sleep(after)
         dropped = 0
         while dropped < self.profile.drop_calls:
-            listing = await asyncio.to_thread(self.asterisk.cli, "core show channels concise")
-            # Concise fields: channel, context, exten, priority, state, application, data, caller id, account,
-            # peer account, AMA flags, duration, bridge id, ... A caller stays in Queue() while it talks to the
-            # operator; only one without a bridge is still waiting.
+            # A caller stays in Queue() while it talks to the operator; only one in no bridge is still waiting.
             waiting = [
-                fields[0]
-                for line in listing.splitlines()
-                if len(fields := line.split("!")) > 12
-                and fields[0].startswith(f"PJSIP/{TRUNK_ENDPOINT[path]}-")
-                and fields[5] == "Queue"
-                and not fields[12]
+                channel.name
+                for channel in await self._ami.send(CoreShowChannels())
+                if channel.endpoint == TRUNK_ENDPOINT[path] and channel.application == "Queue" and not channel.bridge_id
             ]
             # The newest callers are the last in line: no operator is about to answer them (a caller whose
             # operator is answering has no bridge yet either).
-            for channel in sorted(waiting, reverse=True)[: self.profile.drop_calls - dropped]:
-                await asyncio.to_thread(self.asterisk.cli, f"channel request hangup {channel}")
-                log.warning("fault injection: dropped a waiting caller", channel=channel)
+            for name in sorted(waiting, reverse=True)[: self.profile.drop_calls - dropped]:
+                await self._ami.send(Hangup(name))
+                log.warning("fault injection: dropped a waiting caller", channel=name)
                 dropped += 1
             await asyncio.sleep(0.2)
 
