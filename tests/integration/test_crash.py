@@ -81,13 +81,13 @@ async def _queued_calls(database_url: str, numbers: list[str]) -> bool:
 async def test_sigkill_while_calls_wait_loses_no_call(
     local_asterisk: LocalAsterisk, clean_database: str, tmp_path: Path
 ) -> None:
-    # The room: four operators whose phones ring 3 s before answering, so the calls are still waiting in the
+    # The room: four operators whose phones ring 2 s before answering, so the calls are still waiting in the
     # queue when the service dies. Operators are set up through a short-lived service in this process.
     setup = Service(service_settings(clean_database, tmp_path / "setup-spool"))
     await setup.start()
     await wait_until(lambda: setup.ami.connected)
     await empty_queue(setup)
-    phones = [SippAgent("operator.xml", f"127.0.0.3{n}", hold_ms=3000) for n in range(1, 5)]
+    phones = [SippAgent("operator.xml", f"127.0.0.3{n}", hold_ms=2000) for n in range(1, 5)]
     operators = [f"op{n}" for n in range(1, 5)]
     for username, phone in zip(operators, phones, strict=True):
         await setup.operators.add(NewOperator(username=username, name=username, contact=phone.contact))
@@ -105,13 +105,13 @@ async def test_sigkill_while_calls_wait_loses_no_call(
                     "caller.xml",
                     source=TRUNK_ADDRESSES["telkomsel"],
                     keys={"caller": n, "caller_name": "Waiting"},
-                    hold_ms=6000,
+                    hold_ms=4000,
                     timeout_s=60,
                 )
             )
             for n in numbers[:3]
         ]
-        # Killed once the service has taken all three in (they are in the queue, phones ringing for 3 s).
+        # Killed once the service has taken all three in (they are in the queue, phones ringing for 2 s).
         await wait_until(lambda: _queued_calls(clean_database, numbers[:3]), timeout=10, interval=0.05)
         service.send_signal(signal.SIGKILL)
         await service.wait()
@@ -122,7 +122,7 @@ async def test_sigkill_while_calls_wait_loses_no_call(
                     "caller.xml",
                     source=TRUNK_ADDRESSES["xl"],
                     keys={"caller": numbers[3], "caller_name": "Down"},
-                    hold_ms=6000,
+                    hold_ms=4000,
                     timeout_s=60,
                 )
             )
