@@ -36,6 +36,7 @@ from ntpd112.clock import utcnow
 from ntpd112.config import Settings, load_local_asterisk_settings
 from ntpd112.devtools.local_asterisk import PROMPT_SOUNDS_SUBDIR, LocalAsterisk, local_asterisk_lock
 from ntpd112.dispatch.incidents import IncidentChange
+from ntpd112.heap import freeze_startup_objects
 from ntpd112.logs import configure_logging
 from ntpd112.pbx.ami_actions import QueueRemove
 from ntpd112.pbx.asterisk_config import render_dialplan_globals
@@ -95,6 +96,9 @@ def exclusive_local_asterisk() -> Iterator[None]:
     # The services under test log as `ntpd112 run` does; structlog's unconfigured default renders every logged
     # exception as a rich traceback with locals, which stalls the event loop for about a second under load.
     configure_logging("json", "debug")
+    # As `ntpd112 run` does once started: the session's imports (pytest, schemathesis, playwright, the service's
+    # modules: some 290,000 objects) stay out of the full collections that land inside the services' requests.
+    freeze_startup_objects()
     try:
         with local_asterisk_lock():
             yield
