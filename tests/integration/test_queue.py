@@ -185,7 +185,7 @@ async def test_with_no_operator_logged_in_the_supervisors_ring_at_once(room: Ser
     supervisor_phone = SippAgent("operator.xml", "127.0.0.41")
     async with running(supervisor_phone):
         await add_phone(room, "supervisor1", supervisor_phone, role="supervisor")
-        call = await call_and_wait(room, "smartfren", hold_ms=2000)
+        call = await call_and_wait(room, "smartfren", hold_ms=1500)  # the supervisor answers about 0.4 s in
 
     events = await timeline(room, call.id)
     overflow = [e for e in events if e.type == "overflow"]
