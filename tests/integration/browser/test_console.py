@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from playwright.async_api import Route, expect
+from playwright.async_api import Locator, Route, expect
 
 from ntpd112.app import Service
 from ntpd112.queue.operators import interface
@@ -122,14 +122,20 @@ async def test_the_language_switches_and_is_remembered(console: Watched, service
     await expect(page.locator("html")).to_have_attribute("lang", "id")
 
 
-async def test_operator_joins_pauses_with_a_reason_and_resumes(console: Watched, service: Service) -> None:
+async def signed_in_out_of_queue(console: Watched, service: Service, username: str, name: str) -> Locator:
+    """A new operator signed in on the console, out of the queue; the header's queue badge."""
     await empty_queue(service)
-    await add_operator(service, "dewi", "Dewi Lestari")
-    page = console.page
-    await page.goto(console.url("/login"))
-    await sign_in(console, "dewi", OPERATOR_PASSWORD)
-    badge = page.locator("header [data-queue-state]")
+    await add_operator(service, username, name)
+    await console.page.goto(console.url("/login"))
+    await sign_in(console, username, OPERATOR_PASSWORD)
+    badge = console.page.locator("header [data-queue-state]")
     await expect(badge).to_have_text("Di luar antrean")
+    return badge
+
+
+async def test_operator_joins_pauses_with_a_reason_and_resumes(console: Watched, service: Service) -> None:
+    badge = await signed_in_out_of_queue(console, service, "dewi", "Dewi Lestari")
+    page = console.page
     await console.screenshot("idle")
 
     async def asterisk_shows(paused: bool | None) -> bool:
@@ -170,13 +176,8 @@ async def test_a_key_pressed_while_the_last_action_is_answered_still_acts(consol
     # The live stream can show an action's result before the action's own answer reaches the page; a key pressed on
     # what the page shows must act then, not be dropped because an answer is still on its way (seen in CI: L pressed
     # right after a resume was lost, and the operator stayed in the queue).
-    await empty_queue(service)
-    await add_operator(service, "rina", "Rina Wati")
+    badge = await signed_in_out_of_queue(console, service, "rina", "Rina Wati")
     page = console.page
-    await page.goto(console.url("/login"))
-    await sign_in(console, "rina", OPERATOR_PASSWORD)
-    badge = page.locator("header [data-queue-state]")
-    await expect(badge).to_have_text("Di luar antrean")
 
     held: asyncio.Queue[Route] = asyncio.Queue()
     await page.route("**/api/operators/rina/login", held.put_nowait)
