@@ -56,8 +56,8 @@ def free_tcp_port() -> int:
         return port
 
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02) -> None:
-    """Poll until `predicate()` (sync or async) is truthy; fail with its last value otherwise. The short interval:
+async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02) -> Any:
+    """Poll until `predicate()` (sync or async) is truthy and return that value; fail otherwise. The short interval:
     a test waits on its conditions hundreds of times a session, and each wait overran by half an interval."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -65,7 +65,7 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, interv
         if asyncio.iscoroutine(value):
             value = await value
         if value:
-            return
+            return value
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)

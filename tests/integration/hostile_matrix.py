@@ -73,11 +73,11 @@ def wrong_status(route: RouteProbes, probe: Probe, status: int) -> str | None:
     return None
 
 
-def send_probes(port: int, routes: list[RouteProbes]) -> MatrixResult:
-    return asyncio.run(_send_probes(port, routes))
+def send_probes(routes: list[RouteProbes], port: int) -> MatrixResult:
+    return asyncio.run(_send_probes(routes, port))
 
 
-async def _send_probes(port: int, routes: list[RouteProbes]) -> MatrixResult:
+async def _send_probes(routes: list[RouteProbes], port: int) -> MatrixResult:
     result = MatrixResult()
     for route in routes:
         for number, probe in enumerate(route.probes, route.first_address):

@@ -115,15 +115,7 @@ async def waiting_in_queue(ami: AmiClient, call_id_prefix: str, caller: asyncio.
                 return channel.name
         return None
 
-    channel: str | None = None
-
-    async def in_queue() -> bool:
-        nonlocal channel
-        channel = await found()
-        return channel is not None
-
-    await wait_until(in_queue)
-    assert channel is not None
+    channel: str = await wait_until(found)
     return channel
 
 

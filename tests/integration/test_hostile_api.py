@@ -15,12 +15,12 @@ import json
 import multiprocessing
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -290,10 +290,19 @@ async def _row_counts(service: Service) -> dict[str, int]:
         }
 
 
-# The probes go out from two worker processes, each taking the next share of the routes as it finishes one, while
-# the service answers in the test's process.
-MATRIX_PROCESSES = 2
-MATRIX_SHARES = 8
+# Both tests send from two worker processes, each taking the next of eight shares as it finishes one, while the
+# service answers in the test's process.
+WORKER_PROCESSES = 2
+SHARES = 8
+T = TypeVar("T")
+
+
+async def from_worker_processes(send: Callable[..., T], items: Sequence[Any], *args: Any) -> list[T]:
+    """`send(share, *args)` for every share of `items`, in spawned worker processes."""
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(WORKER_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as workers:
+        shares = [loop.run_in_executor(workers, send, items[share::SHARES], *args) for share in range(SHARES)]
+        return await asyncio.gather(*shares)
 
 
 async def test_the_hostile_matrix_causes_no_5xx_and_stores_nothing(hostile_service: Service) -> None:
@@ -309,13 +318,7 @@ async def test_the_hostile_matrix_causes_no_5xx_and_stores_nothing(hostile_servi
         assert len({p.kind for p in endpoint_probes}) >= 15, endpoint.path
         first = sum(len(route.probes) for route in routes)
         routes.append(RouteProbes(endpoint.path, needs_identity(endpoint.access), endpoint_probes, first))
-    loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(MATRIX_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as workers:
-        shares = [
-            loop.run_in_executor(workers, send_probes, service.settings.http_port, routes[share::MATRIX_SHARES])
-            for share in range(MATRIX_SHARES)
-        ]
-        results = await asyncio.gather(*shares)
+    results = await from_worker_processes(send_probes, routes, service.settings.http_port)
     problems = [found for result in results for found in result.problems]
     assert problems == [], "\n".join(problems)
     await service.journal.flushed()
@@ -326,11 +329,6 @@ async def test_the_hostile_matrix_causes_no_5xx_and_stores_nothing(hostile_servi
 
 # -- schemathesis ------------------------------------------------------------------------------------------
 
-# The planned requests go out from two worker processes, each taking the next share as it finishes one, while the
-# service answers in the test's process.
-FUZZ_PROCESSES = 2
-FUZZ_SHARES = 8
-
 
 @pytest.mark.schema_fuzz
 async def test_schemathesis_finds_no_5xx_for_any_role(hostile_service: Service) -> None:
@@ -340,13 +338,7 @@ async def test_schemathesis_finds_no_5xx_for_any_role(hostile_service: Service) 
         # What the requests were planned from (built in the planning process) is what the service serves.
         assert await served.json() == planned.document
     tokens = await bearer_tokens(hostile_service)
-    loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(FUZZ_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as workers:
-        shares = [
-            loop.run_in_executor(workers, send, planned.requests[share::FUZZ_SHARES], base_url, tokens)
-            for share in range(FUZZ_SHARES)
-        ]
-        results = await asyncio.gather(*shares)
+    results = await from_worker_processes(send, planned.requests, base_url, tokens)
     reached = set().union(*(result.reached for result in results))
     failures = [failure for result in results for failure in result.failures]
     # Every operation reached the service for every role.

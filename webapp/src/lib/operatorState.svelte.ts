@@ -1,5 +1,5 @@
 // The signed-in operator's own queue state (GET /api/operators, the session actions). Read on load and after each
-// action; the live stream (a later slice) will push changes made elsewhere.
+// action; the live stream tells when it changed elsewhere (stream.svelte.ts).
 
 import { api, failureOf, NETWORK_FAILURE, type ApiFailure, type OperatorView } from "../api/client";
 import type { PauseReason } from "./keys";
@@ -8,10 +8,12 @@ import { loadSession } from "./session.svelte";
 export const operatorState = $state<{
   me: OperatorView | null;
   loaded: boolean;
-  busy: boolean;
+  // The actions asked for and not yet answered, oldest first (e.g. "pause:break"); the panel's buttons wait while
+  // there are any.
+  pending: string[];
   failure: ApiFailure | null;
   updatedAt: Date | null;
-}>({ me: null, loaded: false, busy: false, failure: null, updatedAt: null });
+}>({ me: null, loaded: false, pending: [], failure: null, updatedAt: null });
 
 export async function refreshOperatorState(username: string): Promise<void> {
   try {
@@ -47,24 +49,21 @@ export type SessionAction = "login" | "logout" | "pause" | "resume";
  * same action asked again while it waits is a repeated key, not a second wish. */
 export function applyAction(username: string, action: SessionAction, reason?: PauseReason): Promise<void> {
   const wish = `${action}:${reason ?? ""}`;
-  if (waiting.includes(wish)) {
+  if (operatorState.pending.includes(wish)) {
     return lastQueued;
   }
-  waiting.push(wish);
-  operatorState.busy = true;
+  operatorState.pending.push(wish);
   lastQueued = lastQueued.then(async () => {
     try {
       await sendAction(username, action, reason);
     } finally {
-      waiting.shift();
-      operatorState.busy = waiting.length > 0;
+      operatorState.pending.shift();
     }
   });
   return lastQueued;
 }
 
-// The actions asked for and not yet answered, oldest first, and the end of their chain.
-const waiting: string[] = [];
+// The end of the chain of pending actions: each starts when the one before it has its answer.
 let lastQueued: Promise<void> = Promise.resolve();
 
 async function sendAction(username: string, action: SessionAction, reason?: PauseReason): Promise<void> {
