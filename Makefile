@@ -27,7 +27,7 @@ integration: setup ## Run the integration tests only
 
 PROFILE ?= steady-short
 LOAD_OUT ?= $(HOME)/.cache/ntpd112/loadtest
-load: setup ## Load test against the local Asterisk: make load PROFILE=steady|surge|prank-flood|ramp|thousand|FILE
+load: setup ## Load test against the local Asterisk: make load PROFILE=steady|surge|prank-flood|ramp|sustained|thousand|FILE
 	@mkdir -p $(LOAD_OUT)
 	@$(VENV)/ntpd112 loadtest $(PROFILE) --json $(LOAD_OUT)/$(notdir $(PROFILE)).json --plot $(LOAD_OUT)/$(notdir $(PROFILE)).png
 

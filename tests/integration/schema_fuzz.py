@@ -9,6 +9,7 @@ Asterisk; the test then sends them from two worker processes while the service a
 
 from __future__ import annotations
 
+import http.client
 import multiprocessing
 import os
 import pickle
@@ -16,11 +17,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import hypothesis
 import requests
 import schemathesis
-from requests.adapters import HTTPAdapter
 
 EXAMPLES_PER_OPERATION = 8
 HEALTH_PATHS = ("/health", "/api/health")  # 503 there means "down", not a crash: only when a component is down
@@ -136,40 +137,49 @@ def planned_requests(timeout: float = 300) -> Plan:
     return _planning.result(timeout)
 
 
-class _FromAddress(HTTPAdapter):
-    def __init__(self, address: str) -> None:
-        self._address = address
-        super().__init__()
+class _Connection:
+    """One kept-alive HTTP/1.1 connection, from `address` when given. http.client, not a requests session: the two
+    senders' own CPU (requests' adapters, urllib3's pool, cookie jars) was what bounded the test, not the service."""
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs, source_address=(self._address, 0))
+    def __init__(self, base_url: str, address: str | None = None) -> None:
+        url = urlsplit(base_url)
+        self._host, self._port = url.hostname or "127.0.0.1", url.port
+        self._source = (address, 0) if address is not None else None
+        self._connection: http.client.HTTPConnection | None = None
 
-
-def _session(address: str | None = None) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # no proxy or netrc look-up per request: the service is on loopback
-    if address is not None:
-        session.mount("http://", _FromAddress(address))
-    return session
+    def send(self, prepared: requests.PreparedRequest) -> tuple[int, bytes]:
+        if self._connection is None:
+            self._connection = http.client.HTTPConnection(
+                self._host, self._port, timeout=30, source_address=self._source
+            )
+        body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+        self._connection.request(prepared.method or "GET", prepared.path_url, body, dict(prepared.headers))
+        response = self._connection.getresponse()
+        content = response.read()
+        if response.will_close:  # the service said Connection: close (or HTTP/1.0): the next request needs a new one
+            self._connection.close()
+            self._connection = None
+        return response.status, content
 
 
 def send(planned: list[PlannedRequest], base_url: str, tokens: dict[str, str]) -> FuzzResult:
     """Send the planned requests with the service's address and the roles' tokens; a 5xx is a failure."""
-    users, strangers = _session(), _session(STRANGER_ADDRESS)
+    users, strangers = _Connection(base_url), _Connection(base_url, STRANGER_ADDRESS)
     result = FuzzResult(set(), [])
     for request in planned:
         kwargs = dict(request.kwargs, url=base_url + request.kwargs["url"].removeprefix(_BASE))
         headers = dict(kwargs["headers"])
         authorization = headers.get("Authorization", "")
-        session = strangers
+        connection = strangers
         if authorization.startswith(_TOKEN_OF):
             headers["Authorization"] = f"Bearer {tokens[authorization.removeprefix(_TOKEN_OF)]}"
-            session = users
-        response = session.request(**(kwargs | {"headers": headers}), timeout=30)
-        if response.status_code >= 500 and not (response.status_code == 503 and request.path in HEALTH_PATHS):
+            connection = users
+        # What requests would send: its Request prepares the body (JSON, form, multipart) and the query string.
+        status, content = connection.send(requests.Request(**(kwargs | {"headers": headers})).prepare())
+        if status >= 500 and not (status == 503 and request.path in HEALTH_PATHS):
             result.failures.append(
                 f"{request.role} {request.mode}: {request.kwargs['method']} {kwargs['url']}"
-                f" -> {response.status_code} {response.content[:200]!r}"
+                f" -> {status} {content[:200]!r}"
             )
         result.reached.add((request.operation, request.role))
     return result

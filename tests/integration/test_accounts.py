@@ -13,13 +13,15 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import argon2
 import pytest
 from sqlalchemy import text, update
 
+from ntpd112.access.passwords import needs_rehash
 from ntpd112.app import Service
 from ntpd112.clock import utcnow
 from ntpd112.queue.operators import NewOperator
-from ntpd112.store.models import UserSession
+from ntpd112.store.models import User, UserSession
 from ntpd112.store.users import NewUser
 from tests.integration.cli import Run, ntpd112
 from tests.integration.conftest import password_hash, user_token
@@ -139,6 +141,30 @@ async def test_sign_in_first_password_change_and_sign_out(service: Service, clie
     # The old password is gone, the new one works.
     assert (await client.sign_in("rina", PASSWORD))[0] == 401
     assert (await client.sign_in("rina", NEW_PASSWORD))[0] == 200
+
+
+async def test_a_hash_of_older_parameters_signs_in_and_is_made_again_with_todays(
+    service: Service, client: Client
+) -> None:
+    # Hashes made before the parameters changed (argon2-cffi's default) still sign in, and their next sign-in stores
+    # the same password with today's parameters; nothing else of the account changes.
+    await add_user(service, "tua", ["operator"])
+    older = argon2.PasswordHasher().hash(PASSWORD)
+    async with service.database.session() as session, session.begin():
+        await session.execute(update(User).where(User.username == "tua").values(password_hash=older))
+    before = await service.accounts.users.get("tua")
+    assert before is not None and needs_rehash(older)
+    status, _, _ = await client.sign_in("tua", PASSWORD)
+    assert status == 200
+    after = await service.accounts.users.get("tua")
+    assert after is not None and after.password_hash != older and not needs_rehash(after.password_hash or "")
+    assert (after.password_changed_at, after.must_change_password) == (
+        before.password_changed_at,
+        before.must_change_password,
+    )
+    client.cookie = None
+    assert (await client.sign_in("tua", PASSWORD))[0] == 200  # the new hash verifies the same password
+    assert (await client.sign_in("tua", NEW_PASSWORD))[0] == 401
 
 
 async def test_sessions_expire_when_idle_or_too_old_and_end_when_the_user_is_disabled(

@@ -1,4 +1,4 @@
-"""Password strength and hashing (argon2id, argon2-cffi's default parameters: RFC 9106's low-memory profile).
+"""Password strength and hashing (argon2id with OWASP's first recommended parameters: 46 MiB, one pass, one lane).
 
 The minimum strength: at least 12 characters (and at most 256, so nobody makes the server hash megabytes), and not
 trivially guessable, which here means none of:
@@ -6,7 +6,7 @@ trivially guessable, which here means none of:
 - a run of a keyboard row, the alphabet or the digits ("qwertyuiopas", "abcdefghijkl", "123456789012");
 - only digits and symbols around a common password or word ("Password2024!", "ntpd112ntpd112", "Jakarta#2026");
 - the username, or a word of the full name (4 letters or more), anywhere in it.
-Hashing takes tens of milliseconds of CPU on purpose: callers in the event loop run it in a thread.
+Hashing takes tens of milliseconds of CPU on purpose: callers in the event loop run it in a thread, one at a time.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ COMMON_WORDS = frozenset(
     }
 )  # fmt: skip
 _LEET = str.maketrans({"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
-_HASHER = PasswordHasher()
+# Not argon2-cffi's default (RFC 9106's low-memory profile: 64 MiB, 3 passes, 4 lanes): a check took ~170 ms of CPU on
+# four threads here, both cores of a room's 2-core server for ~120 ms, so a few sign-in attempts a second took the
+# CPU that answers 112 calls. OWASP's first configuration (m=46 MiB, t=1, p=1) takes ~50 ms on one core. A hash keeps
+# the parameters it was made with: an older one verifies as it is and is made again at its next sign-in.
+_HASHER = PasswordHasher(time_cost=1, memory_cost=47_104, parallelism=1)
 
 
 def password_problems(password: str, username: str = "", full_name: str = "") -> list[str]:
@@ -85,7 +89,12 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a hash that just verified was made with other parameters than today's (see _HASHER)."""
+    return _HASHER.check_needs_rehash(password_hash)
+
+
 @functools.cache
 def _dummy_hash() -> str:
-    # Made on first use, not at import: hashing costs ~0.2 s, which every `ntpd112` command would pay.
+    # Made on first use, not at import: hashing costs ~50 ms, which every `ntpd112` command would pay.
     return _HASHER.hash("not a password of anyone; only spends the time of a real check")

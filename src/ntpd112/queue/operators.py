@@ -119,7 +119,7 @@ class OperatorService:
 
     async def remove(self, username: str) -> None:
         async with self._database.session() as session, session.begin():
-            operator = await self._get(session, username)
+            operator = await self._get(session, username, for_change=True)
             await session.delete(operator)
         await self._ami_quiet(QueueRemove(QUEUE_NAME, interface(username)))
         await delete_phone(self._ami, username)
@@ -140,7 +140,7 @@ class OperatorService:
 
     async def login(self, username: str) -> OperatorView:
         async with self._database.session() as session, session.begin():
-            operator = await self._get(session, username)
+            operator = await self._get(session, username, for_change=True)
             if operator.logged_in:
                 raise OperatorError(409, "already_logged_in", f"{username} is already logged in")
             await self._ami_required(QueueAdd(QUEUE_NAME, interface(username), member_name=username))
@@ -150,7 +150,7 @@ class OperatorService:
 
     async def logout(self, username: str) -> OperatorView:
         async with self._database.session() as session, session.begin():
-            operator = await self._get(session, username)
+            operator = await self._get(session, username, for_change=True)
             if not operator.logged_in:
                 raise OperatorError(409, "not_logged_in", f"{username} is not logged in")
             await self._ami_required(QueueRemove(QUEUE_NAME, interface(username), absent_ok=True))
@@ -162,7 +162,7 @@ class OperatorService:
         """Pause a logged-in operator. An operator pauses only between calls; a supervisor's forced pause also
         takes one on a call (app_queue then offers them no next call; the call in progress goes on)."""
         async with self._database.session() as session, session.begin():
-            operator = await self._get(session, username)
+            operator = await self._get(session, username, for_change=True)
             if not operator.logged_in:
                 raise OperatorError(409, "not_logged_in", f"{username} is not logged in")
             if operator.paused:
@@ -177,7 +177,7 @@ class OperatorService:
 
     async def resume(self, username: str) -> OperatorView:
         async with self._database.session() as session, session.begin():
-            operator = await self._get(session, username)
+            operator = await self._get(session, username, for_change=True)
             if not operator.paused:
                 raise OperatorError(409, "not_paused", f"{username} is not paused")
             await self._ami_required(QueuePause(QUEUE_NAME, interface(username), paused=False))
@@ -245,12 +245,17 @@ class OperatorService:
         return view.model_copy(update={"phone_state": state, "wrapup_until": wrapup_until})
 
     @staticmethod
-    async def _find(session: Any, username: str) -> Operator | None:
-        found: Operator | None = (await session.scalars(select(Operator).where(Operator.username == username))).first()
+    async def _find(session: Any, username: str, *, for_change: bool = False) -> Operator | None:
+        query = select(Operator).where(Operator.username == username)
+        found: Operator | None = (await session.scalars(query.with_for_update() if for_change else query)).first()
         return found
 
-    async def _get(self, session: Any, username: str) -> Operator:
-        operator = await self._find(session, username)
+    async def _get(self, session: Any, username: str, *, for_change: bool = False) -> Operator:
+        """The operator's row; `for_change` locks it until the transaction ends. A change holds its transaction over
+        its AMI action: without the lock, a removal committed meanwhile made the change's UPDATE match no row (a 500,
+        StaleDataError, found by the schema fuzz) after its QueueAdd had put the removed operator in the queue, and
+        two logins both passed the logged-in check."""
+        operator = await self._find(session, username, for_change=for_change)
         if operator is None:
             raise OperatorError(404, "operator_not_found", f"no operator {username}")
         return operator

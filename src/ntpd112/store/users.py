@@ -113,6 +113,16 @@ class Users:
             user.password_changed_at = utcnow()
             await revoke_sessions(session, user.id, keep=keep_session)
 
+    async def rehash_password(self, username: str, old_hash: str, new_hash: str) -> None:
+        """The same password hashed with today's parameters (at a sign-in): sessions and dates stay as they are. A
+        password changed meanwhile is not overwritten."""
+        async with self._database.session() as session, session.begin():
+            await session.execute(
+                update(User)
+                .where(User.username == username, User.password_hash == old_hash)
+                .values(password_hash=new_hash)
+            )
+
     async def disable(self, username: str) -> None:
         """The user can no longer sign in; their sessions and tokens end now."""
         async with self._database.session() as session, session.begin():

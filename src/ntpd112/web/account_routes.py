@@ -12,7 +12,6 @@ staff role); the audit trail needs an admin. The session routes write their own 
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from datetime import datetime
@@ -22,7 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from ntpd112.access.expiry import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX, token_expires_at
-from ntpd112.access.passwords import MAX_LENGTH, hash_password, password_problems, verify_password
+from ntpd112.access.passwords import MAX_LENGTH, needs_rehash, password_problems
 from ntpd112.access.roles import Role
 from ntpd112.clock import utcnow
 from ntpd112.store.audit import AuditQuery, AuditView
@@ -133,13 +132,16 @@ async def sign_in(request: web.Request, body: SignIn) -> web.Response:
     user = await accounts.users.get(body.username)
     usable = user is not None and user.active
     # The same work whoever asks (verify_password checks a dummy hash when there is none): no user oracle.
-    verified = await asyncio.to_thread(verify_password, user.password_hash if usable and user else None, body.password)
-    if not verified or user is None:
+    verified = await accounts.passwords.verify(user.password_hash if usable and user else None, body.password)
+    if not verified or user is None or user.password_hash is None:
         limits.login_per_user.failed(user_key, time.monotonic())
         limits.login_per_address.failed(address, time.monotonic())
         await record_audit(request, audit_entry(request, "login", 401, "bad_credentials", body.username))
         raise ApiError(401, "bad_credentials", "wrong username or password")
     limits.login_per_user.succeeded(user_key)
+    if needs_rehash(user.password_hash):
+        new_hash = await accounts.passwords.hash(body.password)
+        await accounts.users.rehash_password(user.username, user.password_hash, new_hash)
     secret, live = await accounts.sessions.open(user, source_address(request))
     response = json_response(_session_view(user, live.expires_at))
     response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Strict", path="/", secure=request.secure)
@@ -187,7 +189,7 @@ async def change_password(request: web.Request, body: PasswordChange, identity: 
     if retry_after is not None:
         return TooManyAttempts(retry_after).response()
     user = await accounts.users.get(identity.username)
-    if user is None or not await asyncio.to_thread(verify_password, user.password_hash, body.current_password):
+    if user is None or not await accounts.passwords.verify(user.password_hash, body.current_password):
         accounts.limits.login_per_user.failed(identity.username, time.monotonic())
         await record_audit(request, audit_entry(request, "password_change", 401, "bad_credentials"))
         raise ApiError(401, "bad_credentials", "the current password is wrong")
@@ -197,7 +199,7 @@ async def change_password(request: web.Request, body: PasswordChange, identity: 
     if problems:
         await record_audit(request, audit_entry(request, "password_change", 400, "weak_password"))
         raise ApiError(400, "weak_password", "the new password is too weak: " + "; ".join(problems), problems)
-    new_hash = await asyncio.to_thread(hash_password, body.new_password)
+    new_hash = await accounts.passwords.hash(body.new_password)
     keep = identity.credential_id if identity.via == "session" else None
     await accounts.users.set_password(user.username, new_hash, must_change=False, keep_session=keep)
     await record_audit(request, audit_entry(request, "password_change", 204, "ok"))

@@ -9,6 +9,7 @@ cookie or a personal token); routes name the least role, and an operator acts on
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from ntpd112.access.attempts import AttemptLimiter
+from ntpd112.access.passwords import hash_password, verify_password
 from ntpd112.access.roles import Role, has_role
 from ntpd112.dispatch.actor import DispatchService
 from ntpd112.dispatch.desks import DeskService
@@ -72,6 +74,23 @@ LOGIN_FAILURES_PER_ADDRESS = (20, 15 * 60.0)
 BAD_TOKENS_PER_ADDRESS = (20, 60.0)
 
 
+class PasswordWork:
+    """Password checks and hashes off the event loop, one at a time: a burst of sign-in attempts takes at most one core
+    (~50 ms each), and the other stays with the calls. The lock binds to the first event loop that waits on it: one
+    service, one loop."""
+
+    def __init__(self) -> None:
+        self._one_at_a_time = asyncio.Lock()
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        async with self._one_at_a_time:
+            return await asyncio.to_thread(verify_password, password_hash, password)
+
+    async def hash(self, password: str) -> str:
+        async with self._one_at_a_time:
+            return await asyncio.to_thread(hash_password, password)
+
+
 @dataclass(frozen=True)
 class AttemptLimits:
     login_per_user: AttemptLimiter = field(default_factory=lambda: AttemptLimiter(*LOGIN_FAILURES_PER_USER))
@@ -90,6 +109,7 @@ class Accounts:
     # The origin state-changing cookie requests must carry (None: the request's own scheme://Host).
     public_origin: str | None = None
     limits: AttemptLimits = field(default_factory=AttemptLimits)
+    passwords: PasswordWork = field(default_factory=PasswordWork)
 
 
 @dataclass(frozen=True)

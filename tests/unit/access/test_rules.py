@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import argon2
 import pytest
 
 from ntpd112.access.attempts import MAX_KEYS, AttemptLimiter
 from ntpd112.access.expiry import TOKEN_DAYS_MAX, session_expires_at, session_is_live, token_expires_at
-from ntpd112.access.passwords import hash_password, password_problems, verify_password
+from ntpd112.access.passwords import hash_password, needs_rehash, password_problems, verify_password
 from ntpd112.access.roles import has_role
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -55,6 +56,16 @@ def test_hash_verifies_only_the_same_password() -> None:
     assert not verify_password(stored, "korek-api-biru-8")
     assert not verify_password(None, "korek-api-biru-7")  # no password set: never signs in
     assert not verify_password("not a hash", "korek-api-biru-7")
+
+
+def test_hashes_use_one_lane_and_an_older_hash_still_verifies_and_is_due_for_a_rehash() -> None:
+    stored = hash_password("korek-api-biru-7")
+    # One lane: a check runs on one core (argon2-cffi's default ran four threads); OWASP's 46 MiB, one pass.
+    parameters = argon2.extract_parameters(stored)
+    assert (parameters.parallelism, parameters.memory_cost, parameters.time_cost) == (1, 47_104, 1)
+    assert not needs_rehash(stored)
+    older = argon2.PasswordHasher().hash("korek-api-biru-7")  # argon2-cffi's default, as hashes were made before
+    assert verify_password(older, "korek-api-biru-7") and needs_rehash(older)
 
 
 def test_an_idle_session_ends_after_the_idle_time() -> None:

@@ -9,6 +9,7 @@ import pytest
 from ntpd112.devtools.loadtest import report as maths
 from ntpd112.devtools.loadtest.population import plan_calls
 from ntpd112.devtools.loadtest.profiles import BUILTIN, Profile, ProfileError, Ramp, load_profile
+from ntpd112.devtools.loadtest.verdict import CPU_RATE, CPU_SUSTAINED_SECONDS
 
 T0 = 1_795_000_000
 
@@ -117,7 +118,10 @@ def test_records_check_names_missing_duplicated_and_incomplete_calls() -> None:
 
 
 def test_profiles_builtin_and_from_files(tmp_path: pytest.TempPathFactory) -> None:
-    assert {"steady", "steady-short", "surge", "prank-flood", "ramp", "thousand"} <= set(BUILTIN)
+    assert {"steady", "steady-short", "surge", "prank-flood", "ramp", "sustained", "thousand"} <= set(BUILTIN)
+    # The CPU target's step, held long enough to be judged (verdict.CPU_SUSTAINED_SECONDS).
+    assert BUILTIN["sustained"].calls / BUILTIN["sustained"].rate >= CPU_SUSTAINED_SECONDS
+    assert BUILTIN["sustained"].rate == CPU_RATE
     assert Ramp(start_rate=5, step_rate=5, max_rate=20).rates() == [5, 10, 15, 20]
     assert Ramp(steps=(5, 10, 40)).rates() == [5, 10, 40]
     assert BUILTIN["ramp"].rates()[:7] == [5, 10, 20, 40, 60, 80, 100]  # the rates the targets name, then on

@@ -168,6 +168,16 @@ BUILTIN: dict[str, Profile] = {
             ramp=Ramp(steps=(5, 10, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200)),
         ),
         Profile(
+            name="sustained",
+            description="the ramp's 40 calls/s step held for 30 s (1,200 calls): the service's CPU is judged here",
+            rate=40,
+            calls=1200,
+            operators=20,
+            ring_ms=200,
+            talk_seconds=2,
+            callers={"short": _patient(4)},
+        ),
+        Profile(
             name="thousand",
             description="1,000 calls in progress: 20 calls/s for 50 s, every caller stays 100 s, 4 operators",
             rate=20,
