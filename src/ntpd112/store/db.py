@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from ntpd112.tasks import BoundedWork
@@ -37,6 +37,7 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._autocommit_sessions: async_sessionmaker[AsyncSession] | None = None
+        self._autocommit_engine: AsyncEngine | None = None
         self.last_error: str | None = None
 
     async def start(self) -> None:
@@ -58,9 +59,8 @@ class Database:
         )
         self._ping_idle_connections(self._engine)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
-        self._autocommit_sessions = async_sessionmaker(
-            self._engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-        )
+        self._autocommit_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit_sessions = async_sessionmaker(self._autocommit_engine, expire_on_commit=False)
 
     @staticmethod
     def _ping_idle_connections(engine: AsyncEngine) -> None:
@@ -106,6 +106,13 @@ class Database:
         if self._autocommit_sessions is None:
             raise RuntimeError("database not started")
         return self._autocommit_sessions()
+
+    def autocommit_connection(self) -> AsyncConnection:
+        """A Core connection in autocommit (use it as `async with`): for reads on the call path, where the ORM's
+        identity map and a transaction's BEGIN and ROLLBACK were most of what a lookup cost (py-spy, BENCHMARKS.md)."""
+        if self._autocommit_engine is None:
+            raise RuntimeError("database not started")
+        return self._autocommit_engine.connect()
 
     async def health(self) -> dict[str, Any]:
         try:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy import RowMapping, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -290,26 +290,23 @@ class LocationLookup:
             return IntakeLocation()
 
     async def _read(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
-        async with self._database.session() as session:
-            tower = await session.get(CellTower, cell) if cell else None
-            pending = 0
+        tower, pending = None, 0
+        async with self._database.autocommit_connection() as connection:
+            if cell:
+                tower = (await connection.execute(_TOWER, cell._asdict())).mappings().first()
             if caller_number:
-                pending = (
-                    await session.scalar(
-                        select(func.count()).where(
-                            LocationFixRow.call_id.is_(None),
-                            LocationFixRow.source == "aml",
-                            LocationFixRow.caller_number == caller_number,
-                            LocationFixRow.received_at >= offered_at - AML_BEFORE_CALL,
-                            LocationFixRow.lat.is_not(None),
-                        )
-                    )
-                    or 0
-                )
-        return IntakeLocation(cell=_cell_record(tower) if tower else None, pending_aml_fixes=pending)
+                since = offered_at - AML_BEFORE_CALL
+                pending = await connection.scalar(_PENDING_AML, {"number": caller_number, "since": since}) or 0
+        return IntakeLocation(cell=CellRecord.model_validate(dict(tower)) if tower else None, pending_aml_fixes=pending)
 
 
-def _cell_record(tower: CellTower) -> CellRecord:
-    return CellRecord.model_validate(
-        {column.name: getattr(tower, column.name) for column in CellTower.__table__.columns}
-    )
+# Intake's statements, made once (Core on an autocommit connection: see Database.autocommit_connection).
+_CELLS = CellTower.__table__
+_TOWER = select(_CELLS).where(*(_CELLS.c[key] == bindparam(key) for key in CellKey._fields))
+_PENDING_AML = select(func.count()).where(
+    LocationFixRow.call_id.is_(None),
+    LocationFixRow.source == "aml",
+    LocationFixRow.caller_number == bindparam("number"),
+    LocationFixRow.received_at >= bindparam("since"),
+    LocationFixRow.lat.is_not(None),
+)
