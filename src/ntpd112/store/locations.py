@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
-from sqlalchemy import RowMapping, bindparam, func, select, update
+from sqlalchemy import RowMapping, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -97,12 +97,7 @@ async def store_fix(
     connection: AsyncConnection, fix_id: uuid.UUID, call_id: uuid.UUID | None, columns: dict[str, Any]
 ) -> list[TimelineEntry] | None:
     """Insert a fix; a call's fix may become its best. None when its id or dedup key was stored already."""
-    inserted = await connection.execute(
-        insert(LocationFixRow)
-        .values(id=fix_id, call_id=call_id, **columns)
-        .on_conflict_do_nothing()
-        .returning(LocationFixRow.id)
-    )
+    inserted = await connection.execute(_INSERT_FIX, {"id": fix_id, "call_id": call_id, **columns})
     if inserted.first() is None:
         return None
     if call_id is None:
@@ -115,7 +110,7 @@ async def store_fix(
 async def lock_number(connection: AsyncConnection, caller_number: str) -> None:
     """Serialize AML matching per number (until commit): AML arriving while its call's record is being written is
     then either seen by the call's claim or sees the call."""
-    await connection.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(caller_number, 112))))
+    await connection.execute(_LOCK_NUMBER, {"number": caller_number})
 
 
 async def match_call(connection: AsyncConnection, caller_number: str, received_at: datetime) -> uuid.UUID | None:
@@ -138,17 +133,8 @@ async def claim_unmatched_aml(
 ) -> list[TimelineEntry]:
     """Give a new call the AML of its number that arrived before its record did."""
     await lock_number(connection, caller_number)
-    claimed = await connection.execute(
-        update(LocationFixRow)
-        .where(
-            LocationFixRow.call_id.is_(None),
-            LocationFixRow.source == "aml",
-            LocationFixRow.caller_number == caller_number,
-            LocationFixRow.received_at >= offered_at - AML_BEFORE_CALL,
-        )
-        .values(call_id=call_id)
-        .returning(*LocationFixRow.__table__.columns)
-    )
+    since = offered_at - AML_BEFORE_CALL
+    claimed = await connection.execute(_CLAIM_AML, {"claimed_by": call_id, "number": caller_number, "since": since})
     entries: list[TimelineEntry] = []
     for row in sorted(claimed.mappings().all(), key=lambda r: r["received_at"]):
         columns = {k: v for k, v in row.items() if k not in ("id", "call_id")}
@@ -157,6 +143,24 @@ async def claim_unmatched_aml(
         )
         entries += await _consider_for_best(connection, call_id, row["id"], columns)
     return entries
+
+
+# The journal's statements of every call, made once with bound parameters (building them per call, and their cache
+# keys, cost more of the service's CPU than running them: py-spy, BENCHMARKS.md).
+_FIXES = cast(Table, LocationFixRow.__table__)
+_INSERT_FIX = insert(_FIXES).on_conflict_do_nothing().returning(_FIXES.c.id)
+_LOCK_NUMBER = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("number"), 112)))
+_CLAIM_AML = (
+    update(_FIXES)
+    .where(
+        _FIXES.c.call_id.is_(None),
+        _FIXES.c.source == "aml",
+        _FIXES.c.caller_number == bindparam("number"),
+        _FIXES.c.received_at >= bindparam("since"),
+    )
+    .values(call_id=bindparam("claimed_by"))
+    .returning(*_FIXES.columns)
+)
 
 
 def _as_fix(columns: dict[str, Any]) -> LocationFix:
@@ -301,7 +305,7 @@ class LocationLookup:
 
 
 # Intake's statements, made once (Core on an autocommit connection: see Database.autocommit_connection).
-_CELLS = CellTower.__table__
+_CELLS = cast(Table, CellTower.__table__)
 _TOWER = select(_CELLS).where(*(_CELLS.c[key] == bindparam(key) for key in CellKey._fields))
 _PENDING_AML = select(func.count()).where(
     LocationFixRow.call_id.is_(None),
