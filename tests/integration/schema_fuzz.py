@@ -148,6 +148,20 @@ class _Connection:
         self._connection: http.client.HTTPConnection | None = None
 
     def send(self, prepared: requests.PreparedRequest) -> tuple[int, bytes]:
+        reused = self._connection is not None
+        try:
+            return self._send(prepared)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+            # The service closed the kept-alive connection between two requests (as urllib3 would notice before
+            # reusing it): once more on a new one.
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = None
+            return self._send(prepared)
+
+    def _send(self, prepared: requests.PreparedRequest) -> tuple[int, bytes]:
         if self._connection is None:
             self._connection = http.client.HTTPConnection(
                 self._host, self._port, timeout=30, source_address=self._source

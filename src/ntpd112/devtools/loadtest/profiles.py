@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -111,6 +111,9 @@ def _patient(seconds: float, share: float = 1.0) -> CallerClass:
     return CallerClass(share=share, hang_up_after_seconds=seconds)
 
 
+# The room and the callers of the ramp, and of `sustained`, which holds one of its steps.
+_RAMP_ROOM: dict[str, Any] = {"operators": 20, "ring_ms": 200, "talk_seconds": 2, "callers": {"short": _patient(4)}}
+
 BUILTIN: dict[str, Profile] = {
     p.name: p
     for p in [
@@ -161,10 +164,7 @@ BUILTIN: dict[str, Profile] = {
             ),
             rate=5,
             calls=200,
-            operators=20,
-            ring_ms=200,
-            talk_seconds=2,
-            callers={"short": _patient(4)},
+            **_RAMP_ROOM,
             ramp=Ramp(steps=(5, 10, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200)),
         ),
         Profile(
@@ -172,10 +172,7 @@ BUILTIN: dict[str, Profile] = {
             description="the ramp's 40 calls/s step held for 30 s (1,200 calls): the service's CPU is judged here",
             rate=40,
             calls=1200,
-            operators=20,
-            ring_ms=200,
-            talk_seconds=2,
-            callers={"short": _patient(4)},
+            **_RAMP_ROOM,
         ),
         Profile(
             name="thousand",
