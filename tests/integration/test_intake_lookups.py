@@ -13,7 +13,7 @@ from ntpd112.clock import call_id_for
 from ntpd112.intake.cells import CellKey
 from ntpd112.store.db import Database
 from ntpd112.store.history import CallerContext, CallerHistory
-from ntpd112.store.locations import LocationLookup
+from ntpd112.store.locations import IntakeLocation, LocationLookup
 from ntpd112.store.models import Call, CallerFlag, CellTower, LocationFixRow
 
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
@@ -115,5 +115,6 @@ async def test_the_location_lookup_finds_the_tower_and_counts_only_waiting_aml_w
         assert (found.cell.lat, found.cell.lon, found.cell.range_m, found.cell.unit) == (-6.175, 106.827, 1500, 301)
         nothing = await lookup.lookup(CELL._replace(cell_id=1), None, NOW)
         assert (nothing.cell, nothing.pending_aml_fixes) == (None, 0)
+        assert await lookup.lookup(None, None, NOW) == IntakeLocation()  # a withheld number from a landline
     finally:
         await lookup.stop()

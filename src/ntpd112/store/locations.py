@@ -133,8 +133,7 @@ async def claim_unmatched_aml(
 ) -> list[TimelineEntry]:
     """Give a new call the AML of its number that arrived before its record did."""
     await lock_number(connection, caller_number)
-    since = offered_at - AML_BEFORE_CALL
-    claimed = await connection.execute(_CLAIM_AML, {"claimed_by": call_id, "number": caller_number, "since": since})
+    claimed = await connection.execute(_CLAIM_AML, {"claimed_by": call_id, **_waiting_aml(caller_number, offered_at)})
     entries: list[TimelineEntry] = []
     for row in sorted(claimed.mappings().all(), key=lambda r: r["received_at"]):
         columns = {k: v for k, v in row.items() if k not in ("id", "call_id")}
@@ -150,17 +149,19 @@ async def claim_unmatched_aml(
 _FIXES = cast(Table, LocationFixRow.__table__)
 _INSERT_FIX = insert(_FIXES).on_conflict_do_nothing().returning(_FIXES.c.id)
 _LOCK_NUMBER = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("number"), 112)))
-_CLAIM_AML = (
-    update(_FIXES)
-    .where(
-        _FIXES.c.call_id.is_(None),
-        _FIXES.c.source == "aml",
-        _FIXES.c.caller_number == bindparam("number"),
-        _FIXES.c.received_at >= bindparam("since"),
-    )
-    .values(call_id=bindparam("claimed_by"))
-    .returning(*_FIXES.columns)
+# AML of a number that no call has claimed yet, received at most AML_BEFORE_CALL before the call: what intake counts
+# (those with a position) and what the call's record claims. Parameters: _waiting_aml().
+_WAITING_AML = (
+    _FIXES.c.call_id.is_(None),
+    _FIXES.c.source == "aml",
+    _FIXES.c.caller_number == bindparam("number"),
+    _FIXES.c.received_at >= bindparam("since"),
 )
+_CLAIM_AML = update(_FIXES).where(*_WAITING_AML).values(call_id=bindparam("claimed_by")).returning(*_FIXES.columns)
+
+
+def _waiting_aml(caller_number: str, offered_at: datetime) -> dict[str, Any]:
+    return {"number": caller_number, "since": offered_at - AML_BEFORE_CALL}
 
 
 def _as_fix(columns: dict[str, Any]) -> LocationFix:
@@ -295,22 +296,17 @@ class LocationLookup:
 
     async def _read(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
         tower, pending = None, 0
+        if cell is None and caller_number is None:
+            return IntakeLocation()  # nothing to look up: no connection taken from the pool
         async with self._database.autocommit_connection() as connection:
-            if cell:
+            if cell is not None:
                 tower = (await connection.execute(_TOWER, cell._asdict())).mappings().first()
             if caller_number:
-                since = offered_at - AML_BEFORE_CALL
-                pending = await connection.scalar(_PENDING_AML, {"number": caller_number, "since": since}) or 0
+                pending = await connection.scalar(_PENDING_AML, _waiting_aml(caller_number, offered_at)) or 0
         return IntakeLocation(cell=CellRecord.model_validate(dict(tower)) if tower else None, pending_aml_fixes=pending)
 
 
 # Intake's statements, made once (Core on an autocommit connection: see Database.autocommit_connection).
 _CELLS = cast(Table, CellTower.__table__)
 _TOWER = select(_CELLS).where(*(_CELLS.c[key] == bindparam(key) for key in CellKey._fields))
-_PENDING_AML = select(func.count()).where(
-    LocationFixRow.call_id.is_(None),
-    LocationFixRow.source == "aml",
-    LocationFixRow.caller_number == bindparam("number"),
-    LocationFixRow.received_at >= bindparam("since"),
-    LocationFixRow.lat.is_not(None),
-)
+_PENDING_AML = select(func.count()).where(*_WAITING_AML, _FIXES.c.lat.is_not(None))
