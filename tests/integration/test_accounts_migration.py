@@ -57,8 +57,7 @@ async def _identities(url: str) -> dict[str, tuple[str, list[str]]]:
         for token in (OPERATOR_TOKEN, SCRIPT_TOKEN):
             identified = await Tokens(database).identify(token)
             assert identified is not None, token
-            _, user = identified
-            found[token] = (user.username, user.roles)
+            found[token] = (identified.user.username, list(identified.user.roles))
         async with database.session() as session:
             linked = await session.scalar(
                 text("SELECT u.username FROM operators o JOIN users u ON u.id = o.user_id WHERE o.username = 'op1'")

@@ -44,15 +44,15 @@ async def test_a_connection_ended_while_idle_is_replaced_before_use(database: Da
     assert await backend_pid(database) != pid  # no error: the idle connection was pinged, found dead and replaced
 
 
-async def test_an_autocommit_session_keeps_each_statement_even_when_the_work_fails(database: Database) -> None:
+async def test_an_autocommit_connection_keeps_each_statement_even_when_the_work_fails(database: Database) -> None:
     entry = {"username": "dewi", "roles": [], "action": "POST /api/x", "status": 200, "outcome": "ok"}
     with pytest.raises(ZeroDivisionError):
         async with database.session() as session:
             await session.execute(insert(AuditEntry), entry)
             _ = 1 / 0  # the usual session rolls its transaction back
     with pytest.raises(ZeroDivisionError):
-        async with database.autocommit_session() as session:
-            await session.execute(insert(AuditEntry), {**entry, "username": "rina"})
+        async with database.autocommit_connection() as connection:
+            await connection.execute(insert(AuditEntry), {**entry, "username": "rina"})
             _ = 1 / 0  # the statement has already committed
     async with database.session() as session:
         kept = (await session.scalars(select(AuditEntry.username))).all()

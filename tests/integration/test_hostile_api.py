@@ -97,7 +97,7 @@ async def _revoked_token_row(service: Service) -> Credential:
     found = await service.accounts.tokens.identify(token)
     assert found is not None
     async with service.database.session() as session, session.begin():
-        await session.execute(update(ApiToken).where(ApiToken.id == found[0].id).values(revoked_at=utcnow()))
+        await session.execute(update(ApiToken).where(ApiToken.id == found.id).values(revoked_at=utcnow()))
     return b"Authorization", f"Bearer {token}".encode()
 
 

@@ -58,8 +58,8 @@ class AuditTrail:
         values["action"] = values["action"][:160]
         values["target"] = values["target"][:300] if values["target"] else None
         values["username"] = values["username"][:80] if values["username"] else None
-        async with self._database.autocommit_session() as session:
-            await session.execute(_AUDIT_INSERT, values)
+        async with self._database.autocommit_connection() as connection:
+            await connection.execute(_AUDIT_INSERT, values)
 
     async def query(self, query: AuditQuery) -> list[AuditView]:
         statement = select(AuditEntry)

@@ -36,7 +36,6 @@ class Database:
         self._url = url
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
-        self._autocommit_sessions: async_sessionmaker[AsyncSession] | None = None
         self._autocommit_engine: AsyncEngine | None = None
         self.last_error: str | None = None
 
@@ -60,7 +59,6 @@ class Database:
         self._ping_idle_connections(self._engine)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._autocommit_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._autocommit_sessions = async_sessionmaker(self._autocommit_engine, expire_on_commit=False)
 
     @staticmethod
     def _ping_idle_connections(engine: AsyncEngine) -> None:
@@ -99,17 +97,10 @@ class Database:
             raise RuntimeError("database not started")
         return self._sessions()
 
-    def autocommit_session(self) -> AsyncSession:
-        """A session whose statements each commit on their own, with no BEGIN and COMMIT round trips: for work of
-        one statement, or of statements that need not stand or fall together (every API request reads its token or
-        session and most write an audit entry)."""
-        if self._autocommit_sessions is None:
-            raise RuntimeError("database not started")
-        return self._autocommit_sessions()
-
     def autocommit_connection(self) -> AsyncConnection:
-        """A Core connection in autocommit (use it as `async with`): for reads on the call path, where the ORM's
-        identity map and a transaction's BEGIN and ROLLBACK were most of what a lookup cost (py-spy, BENCHMARKS.md)."""
+        """A Core connection in autocommit (use it as `async with`), each statement committed on its own: for the
+        lookups on the call path and those of every API request (its token or session, its audit entry), where the
+        ORM's identity map and a transaction's BEGIN and COMMIT were most of what they cost (py-spy, BENCHMARKS.md)."""
         if self._autocommit_engine is None:
             raise RuntimeError("database not started")
         return self._autocommit_engine.connect()

@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ntpd112.access.expiry import session_expires_at, session_is_live
 from ntpd112.clock import utcnow
@@ -26,10 +28,48 @@ def sha256_hex(secret: str) -> str:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """The user a credential acts for: what every API request needs to know of them."""
+
+    id: uuid.UUID
+    username: str
+    full_name: str
+    roles: tuple[str, ...]
+    agency: str | None
+    must_change_password: bool
+
+    @classmethod
+    def of(cls, user: User) -> Holder:
+        return cls(user.id, user.username, user.full_name, tuple(user.roles), user.agency, user.must_change_password)
+
+
+# A Holder's columns, in its fields' order (roles comes back a list: made a tuple by holder_of).
+HOLDER_COLUMNS = (User.id, User.username, User.full_name, User.roles, User.agency, User.must_change_password)
+
+
+def holder_of(values: Sequence[Any]) -> Holder:
+    """The Holder of a result row's last len(HOLDER_COLUMNS) values."""
+    user_id, username, full_name, roles, agency, must_change_password = values[-len(HOLDER_COLUMNS) :]
+    return Holder(user_id, username, full_name, tuple(roles), agency, must_change_password)
+
+
+@dataclass(frozen=True)
 class LiveSession:
     id: uuid.UUID
-    user: User
+    user: Holder
     expires_at: datetime
+
+
+# Every request from the console asks these: built once, run on a Core connection in autocommit (an ORM session
+# and its BEGIN and COMMIT cost more than the lookup itself).
+_LIVE_SESSION = (
+    select(UserSession.id, UserSession.signed_in_at, UserSession.last_seen_at, *HOLDER_COLUMNS)
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.secret_sha256 == bindparam("sha256"), UserSession.revoked_at.is_(None), User.active)
+)
+_TOUCH_SESSION = (
+    update(UserSession).where(UserSession.id == bindparam("session_id")).values(last_seen_at=bindparam("now"))
+)
 
 
 class Sessions:
@@ -51,26 +91,23 @@ class Sessions:
         )
         async with self._database.session() as session, session.begin():
             session.add(row)
-        return secret, LiveSession(row.id, user, self._expiry(row))
+        return secret, LiveSession(row.id, Holder.of(user), self._expiry(row))
 
     async def identify(self, secret: str) -> LiveSession | None:
         """The live session of this secret (not revoked, not expired, its user active), or None."""
         now = utcnow()
-        statement = (
-            select(UserSession, User)
-            .join(User, User.id == UserSession.user_id)
-            .where(UserSession.secret_sha256 == sha256_hex(secret), UserSession.revoked_at.is_(None), User.active)
-        )
-        async with self._database.autocommit_session() as session, session.begin():
-            found = (await session.execute(statement)).first()
+        async with self._database.autocommit_connection() as connection:
+            found = (await connection.execute(_LIVE_SESSION, {"sha256": sha256_hex(secret)})).first()
             if found is None:
                 return None
-            row, user = found
-            if not session_is_live(now, row.signed_in_at, row.last_seen_at, self.idle, self.absolute):
+            session_id, signed_in_at, last_seen_at = found[:3]
+            if not session_is_live(now, signed_in_at, last_seen_at, self.idle, self.absolute):
                 return None
-            if now - row.last_seen_at >= TOUCH_INTERVAL:
-                row.last_seen_at = now
-        return LiveSession(row.id, user, self._expiry(row))
+            if now - last_seen_at >= TOUCH_INTERVAL:
+                last_seen_at = now
+                await connection.execute(_TOUCH_SESSION, {"session_id": session_id, "now": now})
+        expires_at = session_expires_at(signed_in_at, last_seen_at, self.idle, self.absolute)
+        return LiveSession(session_id, holder_of(found), expires_at)
 
     async def live_until(self, session_id: uuid.UUID) -> datetime | None:
         """When the session will expire if nothing extends it, or None when it is over (revoked, expired, user

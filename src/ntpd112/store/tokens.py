@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -13,7 +14,7 @@ from sqlalchemy import bindparam, select, update
 from ntpd112.clock import utcnow
 from ntpd112.store.db import Database
 from ntpd112.store.models import ApiToken, User
-from ntpd112.store.sessions import sha256_hex
+from ntpd112.store.sessions import HOLDER_COLUMNS, Holder, holder_of, sha256_hex
 
 TOKEN_PREFIX = "ntpd112_"  # noqa: S105 - a prefix that makes leaked tokens recognisable, not a secret
 # last_used_at is written at most this often per token.
@@ -46,9 +47,17 @@ def _view(token: ApiToken, username: str) -> TokenView:
     )
 
 
-# Every API request with a token asks this: built once (building the statement cost as much as running it).
+@dataclass(frozen=True)
+class LiveToken:
+    id: uuid.UUID
+    expires_at: datetime
+    user: Holder
+
+
+# Every API request with a token asks this: built once (building the statement cost as much as running it), run on a
+# Core connection in autocommit (an ORM session and its BEGIN and COMMIT cost more than the lookup itself).
 _LIVE_TOKEN = (
-    select(ApiToken, User)
+    select(ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at, *HOLDER_COLUMNS)
     .join(User, User.id == ApiToken.user_id)
     .where(
         ApiToken.token_sha256 == bindparam("sha256"),
@@ -57,6 +66,7 @@ _LIVE_TOKEN = (
         User.active,
     )
 )
+_TOUCH_TOKEN = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
 class Tokens:
@@ -101,14 +111,14 @@ class Tokens:
             expires_at: datetime | None = await session.scalar(statement)
         return expires_at
 
-    async def identify(self, token: str) -> tuple[ApiToken, User] | None:
+    async def identify(self, token: str) -> LiveToken | None:
         """The live token and its active user, or None."""
         now = utcnow()
-        async with self._database.autocommit_session() as session, session.begin():
-            found = (await session.execute(_LIVE_TOKEN, {"sha256": sha256_hex(token), "now": now})).first()
+        async with self._database.autocommit_connection() as connection:
+            found = (await connection.execute(_LIVE_TOKEN, {"sha256": sha256_hex(token), "now": now})).first()
             if found is None:
                 return None
-            row, user = found
-            if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
-                row.last_used_at = now
-        return row, user
+            token_id, expires_at, last_used_at = found[:3]
+            if last_used_at is None or now - last_used_at >= TOUCH_INTERVAL:
+                await connection.execute(_TOUCH_TOKEN, {"token_id": token_id, "now": now})
+        return LiveToken(token_id, expires_at, holder_of(found))

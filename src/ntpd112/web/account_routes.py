@@ -145,7 +145,7 @@ async def sign_in(request: web.Request, body: SignIn) -> web.Response:
     secret, live = await accounts.sessions.open(user, source_address(request))
     response = json_response(_session_view(user, live.expires_at))
     response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Strict", path="/", secure=request.secure)
-    request[IDENTITY_KEY] = identity_of(user, "session", live.id, live.expires_at)
+    request[IDENTITY_KEY] = identity_of(live.user, "session", live.id, live.expires_at)
     await record_audit(request, audit_entry(request, "login", 200, "ok"))
     return response
 

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from ntpd112.logs import get_logger
 from ntpd112.store.audit import AuditRecord
-from ntpd112.store.models import User
+from ntpd112.store.sessions import Holder
 from ntpd112.web.common import (
     DEPS,
     IDENTITY_KEY,
@@ -50,13 +50,13 @@ _CREDENTIAL = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 
 
 def identity_of(
-    user: User, via: Literal["session", "token"], credential_id: uuid.UUID, expires_at: datetime
+    user: Holder, via: Literal["session", "token"], credential_id: uuid.UUID, expires_at: datetime
 ) -> Identity:
     return Identity(
         user_id=user.id,
         username=user.username,
         full_name=user.full_name,
-        roles=tuple(user.roles),
+        roles=user.roles,
         agency=user.agency,
         must_change_password=user.must_change_password,
         via=via,
@@ -120,12 +120,11 @@ async def _identify_bearer(request: web.Request, accounts: Accounts, header: str
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "a bearer token is required")
-    found = await accounts.tokens.identify(token) if _CREDENTIAL.match(token) else None
-    if found is None:
+    live = await accounts.tokens.identify(token) if _CREDENTIAL.match(token) else None
+    if live is None:
         limiter.failed(address, time.monotonic())
         raise ApiError(401, "unauthorized", "the token is not valid (unknown, revoked or expired)")
-    row, user = found
-    return identity_of(user, "token", row.id, row.expires_at)
+    return identity_of(live.user, "token", live.id, live.expires_at)
 
 
 def allowed_before_password_change(method: str, path: str) -> bool:
