@@ -19,6 +19,7 @@ from ntpd112.queue.operators import NewOperator
 from ntpd112.store.models import Call, CallEvent
 from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import (
+    TEST_RECONCILE_LOOKBACK_HOURS,
     assert_complete_timeline,
     assert_ended_last,
     empty_queue,
@@ -37,6 +38,7 @@ async def _start_service_process(database_url: str, spool: Path, port: int) -> a
         "NTPD112_HTTP_PORT": str(port),
         "NTPD112_SPOOL_DIR": str(spool),
         "NTPD112_RECONCILE_INTERVAL": "5",
+        "NTPD112_RECONCILE_LOOKBACK_HOURS": str(TEST_RECONCILE_LOOKBACK_HOURS),
         # The session's Asterisk writes its CDRs into the test database (conftest.local_asterisk).
         "NTPD112_CDR_DATABASE_URL": database_url,
         "NTPD112_LOG_FORMAT": "json",
