@@ -22,10 +22,16 @@ command -v pg_isready >/dev/null || packages+=(postgresql)
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
   packages+=(postgresql)
 fi
+# apt prints "debconf: delaying package configuration, since apt-utils is not installed" on a machine without
+# apt-utils (a container): a notice, not a problem, and the one line of a clean setup that was not the project's.
+# Every other line apt writes to stderr still shows.
+apt_install() {
+  $SUDO apt-get install -y -q "$@" >/dev/null 2> >(grep -v '^debconf: delaying package configuration' >&2)
+}
 if [ ${#packages[@]} -gt 0 ]; then
   echo "bootstrap: installing ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q "${packages[@]}" >/dev/null || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q "${packages[@]}" >/dev/null; }
+  apt_install "${packages[@]}" || { $SUDO apt-get update -q >/dev/null && apt_install "${packages[@]}"; }
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
