@@ -296,7 +296,7 @@ class LocationLookup:
 
     async def _read(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
         tower, pending = None, 0
-        if cell is None and caller_number is None:
+        if cell is None and not caller_number:
             return IntakeLocation()  # nothing to look up: no connection taken from the pool
         async with self._database.autocommit_connection() as connection:
             if cell is not None:

@@ -29,9 +29,10 @@ def sha256_hex(secret: str) -> str:
 
 @dataclass(frozen=True)
 class Holder:
-    """The user a credential acts for: what every API request needs to know of them."""
+    """The user a credential acts for: what every API request needs to know of them (web.common.Identity adds the
+    credential to it)."""
 
-    id: uuid.UUID
+    user_id: uuid.UUID
     username: str
     full_name: str
     roles: tuple[str, ...]
@@ -91,7 +92,7 @@ class Sessions:
         )
         async with self._database.session() as session, session.begin():
             session.add(row)
-        return secret, LiveSession(row.id, Holder.of(user), self._expiry(row))
+        return secret, LiveSession(row.id, Holder.of(user), self._expiry(row.signed_in_at, row.last_seen_at))
 
     async def identify(self, secret: str) -> LiveSession | None:
         """The live session of this secret (not revoked, not expired, its user active), or None."""
@@ -106,8 +107,7 @@ class Sessions:
             if now - last_seen_at >= TOUCH_INTERVAL:
                 last_seen_at = now
                 await connection.execute(_TOUCH_SESSION, {"session_id": session_id, "now": now})
-        expires_at = session_expires_at(signed_in_at, last_seen_at, self.idle, self.absolute)
-        return LiveSession(session_id, holder_of(found), expires_at)
+        return LiveSession(session_id, holder_of(found), self._expiry(signed_in_at, last_seen_at))
 
     async def live_until(self, session_id: uuid.UUID) -> datetime | None:
         """When the session will expire if nothing extends it, or None when it is over (revoked, expired, user
@@ -122,7 +122,7 @@ class Sessions:
             row = (await session.scalars(statement)).first()
         if row is None or not session_is_live(utcnow(), row.signed_in_at, row.last_seen_at, self.idle, self.absolute):
             return None
-        return self._expiry(row)
+        return self._expiry(row.signed_in_at, row.last_seen_at)
 
     async def revoke(self, session_id: uuid.UUID) -> None:
         async with self._database.session() as session, session.begin():
@@ -132,5 +132,5 @@ class Sessions:
                 .values(revoked_at=utcnow())
             )
 
-    def _expiry(self, row: UserSession) -> datetime:
-        return session_expires_at(row.signed_in_at, row.last_seen_at, self.idle, self.absolute)
+    def _expiry(self, signed_in_at: datetime, last_seen_at: datetime) -> datetime:
+        return session_expires_at(signed_in_at, last_seen_at, self.idle, self.absolute)

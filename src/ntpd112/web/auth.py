@@ -18,6 +18,7 @@ import json
 import re
 import time
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
 
@@ -52,17 +53,7 @@ _CREDENTIAL = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 def identity_of(
     user: Holder, via: Literal["session", "token"], credential_id: uuid.UUID, expires_at: datetime
 ) -> Identity:
-    return Identity(
-        user_id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        roles=user.roles,
-        agency=user.agency,
-        must_change_password=user.must_change_password,
-        via=via,
-        credential_id=credential_id,
-        expires_at=expires_at,
-    )
+    return Identity(**asdict(user), via=via, credential_id=credential_id, expires_at=expires_at)
 
 
 def source_address(request: web.Request) -> str | None:

@@ -51,7 +51,7 @@ from ntpd112.store.recordings import Recordings
 from ntpd112.store.repo import Repository
 from ntpd112.store.reports import ReportRepository
 from ntpd112.store.routing_versions import NoRoutingTable, UnknownVersion
-from ntpd112.store.sessions import Sessions
+from ntpd112.store.sessions import Holder, Sessions
 from ntpd112.store.tokens import Tokens
 from ntpd112.store.users import Users
 from ntpd112.store.webhooks import WebhookDeliveries, WebhookSecrets
@@ -113,16 +113,10 @@ class Accounts:
 
 
 @dataclass(frozen=True)
-class Identity:
-    """Who is asking: a user, signed in with a browser session or a personal token (which acts with the user's
-    roles)."""
+class Identity(Holder):
+    """Who is asking: a user (the Holder's fields), signed in with a browser session or a personal token (which acts
+    with the user's roles)."""
 
-    user_id: uuid.UUID
-    username: str
-    full_name: str
-    roles: tuple[str, ...]
-    agency: str | None
-    must_change_password: bool
     via: Literal["session", "token"]
     credential_id: uuid.UUID  # the session's or the token's id
     expires_at: datetime
