@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,8 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, alias
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ntpd112.backoff import Backoff
@@ -32,20 +31,15 @@ from ntpd112.clock import call_id_for, utcnow
 from ntpd112.live import CallActivity, Hub
 from ntpd112.logs import get_logger
 from ntpd112.store.db import Database
-from ntpd112.store.locations import TimelineEntry, claim_unmatched_aml, store_fix
-from ntpd112.store.models import Call, CallEvent, LocationFixRow
+from ntpd112.store.locations import AmlClaim, TimelineEntry, claim_waiting_aml, insert_new_fixes, stored_fix_entries
+from ntpd112.store.models import Call, LocationFixRow
 from ntpd112.tasks import TaskSet
 
 log = get_logger(__name__)
 
 BATCH_SIZE = 200
 BATCH_LINGER_SECONDS = 0.02
-# The upsert's `excluded` row, made once: `statement.excluded` builds a fresh alias of the calls table with a proxy
-# for each of its columns on every statement, which was a seventh of the service's CPU under a load test (py-spy).
-_CALL_EXCLUDED = alias(Call.__table__, name="excluded").columns
-# The tables, not the ORM classes: an ORM insert of many rows goes through the ORM's bulk path, row by row in Python.
 _CALLS = cast(Table, Call.__table__)
-_CALL_EVENTS = cast(Table, CallEvent.__table__)
 _SPOOL_NAME = "journal.jsonl"
 _REPLAY_NAME = "journal.replaying.jsonl"
 
@@ -77,13 +71,8 @@ class FixRecord:
     columns: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class AmlClaimRecord:
-    """Give the call the AML of its number that arrived before the call's record (see store/locations.py)."""
-
-    call_id: uuid.UUID
-    caller_number: str
-    offered_at: datetime
+# Give the call the AML of its number that arrived before the call's record (see store/locations.py).
+AmlClaimRecord = AmlClaim
 
 
 Record = CallRecord | EventRecord | FixRecord | AmlClaimRecord
@@ -196,61 +185,116 @@ def activities(records: Iterable[Record]) -> list[CallActivity]:
 
 async def write_records(connection: AsyncConnection, records: Iterable[Record]) -> None:
     """Apply records inside the caller's transaction, with the outcome of applying them one by one in order.
-    Idempotent. A batch's call records are merged per call (later fields win, as later upserts would) and written
-    first, in one statement per set of columns: building an upsert statement per record was the service's largest
-    CPU cost under load (py-spy, docs/BENCHMARKS.md). Fixes and AML claims follow in order (they read the row), then
-    the events in their order (their foreign key needs the row)."""
+    Idempotent. One statement of each kind a batch, however many calls it holds (a statement per record, or per set
+    of columns, was most of the service's CPU under load: docs/BENCHMARKS.md): the call records, merged per call
+    (later fields win, as later upserts would); the fixes; the AML claims; then, in the records' order, the timeline
+    of each new fix and claimed AML (a better fix becomes the call's best location), written with the batch's events
+    after them (their foreign key needs the row)."""
     records = list(records)
     await _upsert_calls(connection, [record for record in records if isinstance(record, CallRecord)])
+    fixes = [record for record in records if isinstance(record, FixRecord)]
+    new_fixes = await insert_new_fixes(connection, _fixes_json(fixes)) if fixes else set()
+    claims = iter(await claim_waiting_aml(connection, [r for r in records if isinstance(r, AmlClaimRecord)]))
+    events: list[EventRecord] = []
     for record in records:
-        if isinstance(record, FixRecord):
-            entries = await store_fix(connection, record.fix_id, record.call_id, record.columns)
-            await write_timeline(connection, record.call_id, entries or [])
+        if isinstance(record, FixRecord) and record.fix_id in new_fixes:
+            entries = await stored_fix_entries(connection, record.call_id, record.fix_id, record.columns)
+            events += timeline_events(record.call_id, entries)
         elif isinstance(record, AmlClaimRecord):
-            entries = await claim_unmatched_aml(connection, record.call_id, record.caller_number, record.offered_at)
-            await write_timeline(connection, record.call_id, entries)
-    await _write_events(connection, [record for record in records if isinstance(record, EventRecord)])
+            events += timeline_events(record.call_id, next(claims))
+    await _write_events(connection, events + [record for record in records if isinstance(record, EventRecord)])
+
+
+def _fixes_json(fixes: list[FixRecord]) -> str:
+    rows = [
+        {"id": fix.fix_id, "call_id": fix.call_id} | {name: _finite(value) for name, value in fix.columns.items()}
+        for fix in fixes
+    ]
+    return json.dumps(rows, default=_as_json)
+
+
+def _as_json(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)  # UUIDs; anything else as the spool would keep it
+
+
+def _finite(value: Any) -> Any:
+    # JSON has no NaN or infinity: PostgreSQL would refuse the whole batch for one (a float8 column took them).
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 async def _upsert_calls(connection: AsyncConnection, records: list[CallRecord]) -> None:
+    """One statement for the batch, whatever each call's fields: one statement per set of columns, each with as
+    many rows as it had, was several statements a batch, each prepared anew by PostgreSQL (BENCHMARKS.md)."""
+    if not records:
+        return
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     for record in records:
-        rows.setdefault(record.call_id, {"id": record.call_id, "uniqueid": record.uniqueid}).update(record.fields)
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        row = rows.setdefault(record.call_id, {"id": record.call_id, "uniqueid": record.uniqueid})
+        row.update((name, _finite(value)) for name, value in record.fields.items())
     updated_at = utcnow()
     for row in rows.values():
         row["updated_at"] = updated_at
-        by_columns.setdefault(tuple(sorted(row)), []).append(row)
-    for columns, same_columns in by_columns.items():
-        await connection.execute(_call_upsert(columns), same_columns)
+    await connection.execute(_CALL_UPSERT, {"rows": json.dumps(list(rows.values()), default=_as_json)})
 
 
-@functools.lru_cache(maxsize=512)
-def _call_upsert(columns: tuple[str, ...]) -> Insert:
-    """The upsert of these columns (the row's id and uniqueid never change); made once per set of columns."""
-    return insert(_CALLS).on_conflict_do_update(
-        index_elements=[_CALLS.c.id],
-        set_={name: _CALL_EXCLUDED[name] for name in columns if name not in _CALL_KEYS},
+def _call_upsert() -> TextClause:
+    """The batch's calls as a JSON array of objects, each with the fields it sets. An existing row takes exactly
+    the fields given (`jsonb_populate_record(row, given)` keeps the others, and sets a field given as null to
+    NULL); a new row is inserted with them. Should another writer insert the same call meanwhile (a second service
+    on the same channel), its row keeps what this batch does not set."""
+    columns = [column.name for column in _CALLS.columns]
+    changing = [name for name in columns if name not in _CALL_KEYS]
+    listed, changed = ", ".join(columns), ", ".join(changing)
+    read, read_changing = ", ".join(f"r.{name}" for name in columns), ", ".join(f"r.{name}" for name in changing)
+    kept = ", ".join(f"{name} = coalesce(excluded.{name}, calls.{name})" for name in changing)
+    # The names are the model's columns, not input: only the rows are a parameter.
+    return text(
+        f"""WITH input AS (
+    SELECT CAST(given->>'id' AS uuid) AS id, given
+    FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS given
+), updated AS (
+    UPDATE calls SET ({changed}) = (SELECT {read_changing} FROM jsonb_populate_record(calls, input.given) AS r)
+    FROM input WHERE calls.id = input.id
+    RETURNING calls.id
+)
+INSERT INTO calls ({listed})
+SELECT {read} FROM input CROSS JOIN LATERAL jsonb_populate_record(NULL::calls, input.given) AS r
+WHERE input.id NOT IN (SELECT id FROM updated)
+ON CONFLICT (id) DO UPDATE SET {kept}"""  # noqa: S608
     )
 
 
 _CALL_KEYS = frozenset({"id", "uniqueid"})
-# One statement for every batch of events, made once.
-_EVENT_INSERT = insert(_CALL_EVENTS).on_conflict_do_nothing(index_elements=[_CALL_EVENTS.c.id])
+_CALL_UPSERT = _call_upsert()
+# Every batch of events in one statement with the same text (prepared once per connection), in the records' order:
+# `seq` breaks ties between events with the same timestamp by insertion order.
+_EVENT_INSERT = text(
+    """INSERT INTO call_events (id, call_id, at, type, data)
+SELECT e.id, e.call_id, e.at, e.type, e.data
+FROM ROWS FROM (
+    jsonb_to_recordset(CAST(:rows AS jsonb)) AS (id uuid, call_id uuid, at timestamptz, type text, data jsonb)
+) WITH ORDINALITY AS e(id, call_id, at, type, data, position)
+ORDER BY e.position
+ON CONFLICT (id) DO NOTHING"""
+)
 
 
 async def _write_events(connection: AsyncConnection, events: list[EventRecord]) -> None:
-    """One INSERT of many rows, in the records' order: `seq` breaks ties between events with the same timestamp by
-    insertion order."""
     if not events:
         return
     rows = [{"id": e.event_id, "call_id": e.call_id, "at": e.at, "type": e.type, "data": e.data} for e in events]
-    await connection.execute(_EVENT_INSERT, rows)
+    await connection.execute(_EVENT_INSERT, {"rows": json.dumps(rows, default=_as_json)})
+
+
+def timeline_events(call_id: uuid.UUID, entries: list[TimelineEntry]) -> list[EventRecord]:
+    # Fresh event ids are safe here: the fix insert and the AML claim yield entries only the first time.
+    return [EventRecord(uuid.uuid4(), call_id, e.at, e.type, e.data) for e in entries]
 
 
 async def write_timeline(connection: AsyncConnection, call_id: uuid.UUID, entries: list[TimelineEntry]) -> None:
-    # Fresh event ids are safe here: the fix insert and the AML claim yield entries only the first time.
-    await _write_events(connection, [EventRecord(uuid.uuid4(), call_id, e.at, e.type, e.data) for e in entries])
+    await _write_events(connection, timeline_events(call_id, entries))
 
 
 class Journal:

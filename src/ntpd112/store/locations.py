@@ -1,20 +1,24 @@
 """Location fixes in PostgreSQL: storing a fix, keeping the call's best location and area current, matching AML
 messages to calls, and the two index lookups intake makes (the cell table, AML waiting for its call).
 
-Writers (`store_fix`, `claim_unmatched_aml`) run inside a transaction the caller owns (the journal's writer, or the
-AML endpoint) and return the timeline entries to record; they are idempotent: a fix already stored, or AML already
-claimed, yields nothing. The call row is locked while its best location is compared, so fixes arriving at once
-through different paths (intake, AML over HTTPS, a second service) cannot overwrite a better one.
+Writers (`store_fix`, `insert_new_fixes` with `stored_fix_entries`, `claim_waiting_aml`) run inside a transaction
+the caller owns (the journal's writer, or the AML endpoint) and return the timeline entries to record; they are
+idempotent: a fix already stored, or AML already claimed, yields nothing. The call row is locked while its best
+location is compared, so fixes arriving at once through different paths (intake, AML over HTTPS, a second
+service) cannot overwrite a better one.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
-from sqlalchemy import RowMapping, Table, bindparam, func, select, update
+from sqlalchemy import RowMapping, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -100,11 +104,22 @@ async def store_fix(
     inserted = await connection.execute(_INSERT_FIX, {"id": fix_id, "call_id": call_id, **columns})
     if inserted.first() is None:
         return None
-    if call_id is None:
-        return []
+    return [] if call_id is None else await stored_fix_entries(connection, call_id, fix_id, columns)
+
+
+async def stored_fix_entries(
+    connection: AsyncConnection, call_id: uuid.UUID, fix_id: uuid.UUID, columns: dict[str, Any]
+) -> list[TimelineEntry]:
+    """The timeline of a call's fix just stored; the fix becomes the call's best location if it is better."""
     return [TimelineEntry("location_fix", _fix_event(fix_id, columns), columns["received_at"])] + (
         await _consider_for_best(connection, call_id, fix_id, columns)
     )
+
+
+async def insert_new_fixes(connection: AsyncConnection, rows: str) -> set[uuid.UUID]:
+    """Insert fixes given as a JSON array of location_fixes rows, in one statement; the ids of those not stored
+    before (by id or dedup key)."""
+    return set((await connection.execute(_INSERT_FIXES, {"rows": rows})).scalars())
 
 
 async def lock_number(connection: AsyncConnection, caller_number: str) -> None:
@@ -128,14 +143,49 @@ async def match_call(connection: AsyncConnection, caller_number: str, received_a
     return (await connection.execute(statement)).scalar_one_or_none()
 
 
-async def claim_unmatched_aml(
-    connection: AsyncConnection, call_id: uuid.UUID, caller_number: str, offered_at: datetime
+@dataclass(frozen=True)
+class AmlClaim:
+    """A new call takes the AML of its number that arrived before its record did (also the journal's record)."""
+
+    call_id: uuid.UUID
+    caller_number: str
+    offered_at: datetime
+
+
+async def claim_waiting_aml(connection: AsyncConnection, claims: list[AmlClaim]) -> list[list[TimelineEntry]]:
+    """Give each call the AML waiting for its number (each claim's timeline, in the claims' order), with the outcome
+    of claiming one by one in order. The numbers are locked first, in one order (see `lock_number`); then one
+    statement claims for the first call of each number, which takes all a later call of the number could; a later
+    call of a number already claimed for in this batch claims on its own (rare: two calls of a number in 20 ms)."""
+    if not claims:
+        return []
+    numbers = sorted({claim.caller_number for claim in claims})
+    await connection.execute(_LOCK_NUMBERS, {"numbers": numbers})
+    firsts: dict[str, AmlClaim] = {}
+    for claim in claims:
+        firsts.setdefault(claim.caller_number, claim)
+    claimed: dict[uuid.UUID, list[RowMapping]] = {}
+    for row in (await connection.execute(_CLAIM_AML_BATCH, {"claims": _claims_json(firsts.values())})).mappings():
+        claimed.setdefault(row["call_id"], []).append(row)
+    timelines = []
+    for claim in claims:
+        if firsts[claim.caller_number] is not claim:
+            parameters = {"claimed_by": claim.call_id, **_waiting_aml(claim.caller_number, claim.offered_at)}
+            claimed[claim.call_id] = list((await connection.execute(_CLAIM_AML, parameters)).mappings())
+        timelines.append(await _claimed_entries(connection, claim.call_id, claimed.get(claim.call_id, [])))
+    return timelines
+
+
+def _claims_json(claims: Iterable[AmlClaim]) -> str:
+    rows = [{"call_id": str(c.call_id), **_waiting_aml(c.caller_number, c.offered_at)} for c in claims]
+    return json.dumps(rows, default=datetime.isoformat)
+
+
+async def _claimed_entries(
+    connection: AsyncConnection, call_id: uuid.UUID, rows: list[RowMapping]
 ) -> list[TimelineEntry]:
-    """Give a new call the AML of its number that arrived before its record did."""
-    await lock_number(connection, caller_number)
-    claimed = await connection.execute(_CLAIM_AML, {"claimed_by": call_id, **_waiting_aml(caller_number, offered_at)})
     entries: list[TimelineEntry] = []
-    for row in sorted(claimed.mappings().all(), key=lambda r: r["received_at"]):
+    for row in sorted(rows, key=lambda r: r["received_at"]):
         columns = {k: v for k, v in row.items() if k not in ("id", "call_id")}
         entries.append(
             TimelineEntry("location_fix", _fix_event(row["id"], columns) | {"matched_later": True}, row["received_at"])
@@ -158,6 +208,25 @@ _WAITING_AML = (
     _FIXES.c.received_at >= bindparam("since"),
 )
 _CLAIM_AML = update(_FIXES).where(*_WAITING_AML).values(call_id=bindparam("claimed_by")).returning(*_FIXES.columns)
+# A batch's numbers locked in one statement, in the order given (sorted: two writers never wait for each other).
+_LOCK_NUMBERS = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(number, 112)) "
+    "FROM unnest(CAST(:numbers AS text[])) WITH ORDINALITY AS n(number, position) ORDER BY position"
+)
+# _WAITING_AML for several calls of different numbers at once (each number at most once: see claim_waiting_aml).
+_CLAIM_AML_BATCH = text(
+    f"""UPDATE location_fixes AS f SET call_id = c.call_id
+FROM jsonb_to_recordset(CAST(:claims AS jsonb)) AS c(call_id uuid, number text, since timestamptz)
+WHERE f.call_id IS NULL AND f.source = 'aml' AND f.caller_number = c.number AND f.received_at >= c.since
+RETURNING {", ".join(f"f.{column.name}" for column in _FIXES.columns)}"""  # noqa: S608 (the model's column names)
+)
+_FIX_COLUMNS = ", ".join(column.name for column in _FIXES.columns)
+_INSERT_FIXES = text(
+    f"""INSERT INTO location_fixes ({_FIX_COLUMNS})
+SELECT {_FIX_COLUMNS} FROM jsonb_populate_recordset(NULL::location_fixes, CAST(:rows AS jsonb))
+ON CONFLICT DO NOTHING
+RETURNING id"""  # noqa: S608 (the model's column names)
+)
 
 
 def _waiting_aml(caller_number: str, offered_at: datetime) -> dict[str, Any]:
