@@ -51,10 +51,9 @@ from ntpd112.store.audit import AuditTrail
 from ntpd112.store.db import Database
 from ntpd112.store.eido import EidoRepository
 from ntpd112.store.escalations import Escalations
-from ntpd112.store.history import CallerHistory
 from ntpd112.store.incidents import IncidentRepository
+from ntpd112.store.intake_lookups import IntakeLookups
 from ntpd112.store.journal import Journal
-from ntpd112.store.locations import LocationLookup
 from ntpd112.store.phone_calls import PhoneCalls
 from ntpd112.store.pins import Pins
 from ntpd112.store.presence import PresenceLog
@@ -110,18 +109,10 @@ class Service:
         self.incidents = IncidentService(incidents, self.routing)
         room = room or load_room()
         trunks = trunks or load_trunks()
-        # Intake's two lookups: stopped before the database, since a lookup past its limit runs on to its end.
-        self.caller_history = CallerHistory(self.database)
-        self.location_lookup = LocationLookup(self.database)
+        # Intake's lookups: stopped before the database, since a lookup past its limit runs on to its end.
+        self.intake_lookups = IntakeLookups(self.database)
         self.calls = CallHandler(
-            self.ari,
-            self.ami,
-            self.journal,
-            trunks,
-            self.metrics,
-            self.caller_history,
-            room.priority,
-            self.location_lookup,
+            self.ari, self.ami, self.journal, trunks, self.metrics, self.intake_lookups, room.priority
         )
         cdr_url = (settings.cdr_database_url or settings.database_url).get_secret_value()
         self.cdr_database = self.database if cdr_url == settings.database_url.get_secret_value() else Database(cdr_url)
@@ -359,8 +350,7 @@ class Service:
         await self.ari.stop()
         await self.routing.stop()
         await self.ami.stop()
-        await self.caller_history.stop()
-        await self.location_lookup.stop()
+        await self.intake_lookups.stop()
         await self.journal.stop()
         await self.database.stop()
         if self.cdr_database is not self.database:

@@ -1,5 +1,5 @@
-"""Intake's two lookups against PostgreSQL: what the room knows about the number (counts and the prankster flag) and
-about the call's location (the cell's tower, AML waiting for the call), each one prepared statement."""
+"""Intake's lookups against PostgreSQL, one statement: what the room knows about the number (counts and the prankster
+flag) and about the call's location (the cell's tower, AML waiting for the call)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from ntpd112.clock import call_id_for
 from ntpd112.intake.cells import CellKey
 from ntpd112.store.db import Database
-from ntpd112.store.history import CallerContext, CallerHistory
-from ntpd112.store.locations import IntakeLocation, LocationLookup
+from ntpd112.store.history import CallerContext
+from ntpd112.store.intake_lookups import NOTHING_FOUND, IntakeLookups
+from ntpd112.store.locations import IntakeLocation
 from ntpd112.store.models import Call, CallerFlag, CellTower, LocationFixRow
 
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
@@ -66,18 +67,18 @@ async def test_the_history_counts_a_days_and_a_months_calls_and_reads_the_flag(d
                 CallerFlag(number=OTHER, prankster=False, set_by="t"),
             ]
         )
-    history = CallerHistory(database)
+    lookups = IntakeLookups(database)
     try:
-        assert await history.lookup(NUMBER, NOW, exclude_uniqueid="now") == CallerContext(
-            calls_24h=1, calls_30d=2, prankster=True
-        )
-        assert await history.lookup(OTHER, NOW, exclude_uniqueid="x") == CallerContext(
-            calls_24h=1, calls_30d=1, prankster=False
-        )
-        unknown = await history.lookup("+6281234500009", NOW, exclude_uniqueid="x")
-        assert unknown == CallerContext(calls_24h=0, calls_30d=0, prankster=False)
+        found = await lookups.lookup(NUMBER, None, NOW, exclude_uniqueid="now")
+        assert found.history == CallerContext(calls_24h=1, calls_30d=2, prankster=True)
+        assert found.location == IntakeLocation()
+        found = await lookups.lookup(OTHER, CELL, NOW, exclude_uniqueid="x")  # a cell the table does not have
+        assert found.history == CallerContext(calls_24h=1, calls_30d=1, prankster=False)
+        assert found.location == IntakeLocation()
+        unknown = await lookups.lookup("+6281234500009", None, NOW, exclude_uniqueid="x")
+        assert unknown.history == CallerContext(calls_24h=0, calls_30d=0, prankster=False)
     finally:
-        await history.stop()
+        await lookups.stop()
 
 
 async def test_the_location_lookup_finds_the_tower_and_counts_only_waiting_aml_with_a_position(
@@ -107,14 +108,18 @@ async def test_the_location_lookup_finds_the_tower_and_counts_only_waiting_aml_w
                 _aml(OTHER, 1),  # another number: not
             ]
         )
-    lookup = LocationLookup(database)
+    lookups = IntakeLookups(database)
     try:
-        found = await lookup.lookup(CELL, NUMBER, NOW)
+        found = (await lookups.lookup(NUMBER, CELL, NOW, exclude_uniqueid="x")).location
         assert found.pending_aml_fixes == 2
         assert found.cell is not None and found.cell.key == CELL
         assert (found.cell.lat, found.cell.lon, found.cell.range_m, found.cell.unit) == (-6.175, 106.827, 1500, 301)
-        nothing = await lookup.lookup(CELL._replace(cell_id=1), None, NOW)
-        assert (nothing.cell, nothing.pending_aml_fixes) == (None, 0)
-        assert await lookup.lookup(None, None, NOW) == IntakeLocation()  # a withheld number from a landline
+        # No number (withheld): the tower still, no history and no AML.
+        without_number = await lookups.lookup(None, CELL, NOW, exclude_uniqueid="x")
+        assert without_number.history is None
+        assert without_number.location.cell == found.cell and without_number.location.pending_aml_fixes == 0
+        nothing = await lookups.lookup(None, CELL._replace(cell_id=1), NOW, exclude_uniqueid="x")
+        assert nothing.location == IntakeLocation() and nothing.history is None
+        assert await lookups.lookup(None, None, NOW, exclude_uniqueid="x") == NOTHING_FOUND  # a withheld landline
     finally:
-        await lookup.stop()
+        await lookups.stop()

@@ -38,9 +38,10 @@ from ntpd112.pbx.queue_priority import change_queue_priority
 from ntpd112.room.config import PrioritySettings
 from ntpd112.room.priority import queue_priority
 from ntpd112.sip_names import endpoint_of
-from ntpd112.store.history import CallerContext, CallerHistory
+from ntpd112.store.history import CallerContext
+from ntpd112.store.intake_lookups import IntakeFindings, IntakeLookups
 from ntpd112.store.journal import Journal
-from ntpd112.store.locations import IntakeLocation, LocationLookup, fix_columns
+from ntpd112.store.locations import IntakeLocation, fix_columns
 
 log = get_logger(__name__)
 
@@ -99,18 +100,16 @@ class CallHandler:
         journal: Journal,
         trunks: TrunkTable,
         metrics: Metrics,
-        history: CallerHistory,
+        lookups: IntakeLookups,
         priorities: PrioritySettings,
-        locations: LocationLookup,
     ) -> None:
         self._ari = ari
         self._ami = ami
         self._journal = journal
         self._trunks = trunks
         self._metrics = metrics
-        self._history = history
+        self._intake_lookups = lookups
         self._priorities = priorities
-        self._locations = locations
         self.active: dict[str, ActiveCall] = {}
         self._asterisk_started: str | None = None  # the startup time Asterisk reported at the last resync
 
@@ -329,16 +328,10 @@ class CallHandler:
 
     async def _lookups(
         self, call: ActiveCall, identity: CallerIdentity, location: CallLocation, offered_at: datetime
-    ) -> tuple[CallerContext | None, IntakeLocation]:
-        """Both lookups have their own time limit and never raise: intake goes on without them."""
-        number = identity.number_e164
+    ) -> IntakeFindings:
+        """Under their own time limit, and never raise: intake goes on without them."""
         cell = location.cell.lookup_key if location.cell else None
-        if number is None:
-            return None, await self._locations.lookup(cell, None, offered_at)
-        return await asyncio.gather(
-            self._history.lookup(number, utcnow(), exclude_uniqueid=call.uniqueid),
-            self._locations.lookup(cell, number, offered_at),
-        )
+        return await self._intake_lookups.lookup(identity.number_e164, cell, offered_at, call.uniqueid)
 
     def _record_location(
         self,

@@ -16,8 +16,8 @@ from ntpd112.tasks import BoundedWork
 HEALTH_TIMEOUT_SECONDS = 2.0
 POOL_SIZE, POOL_OVERFLOW = 5, 5
 # Intake's lookups (caller history, location) must stay fast even when PostgreSQL is slow or down: past this the call
-# goes on without them. While this many of one kind still run past the limit, intake skips that kind: both kinds
-# together then leave connections of the pool to the journal and the API.
+# goes on without them. While this many still run past the limit, intake skips them: that leaves connections of the
+# pool to the journal and the API.
 INTAKE_LOOKUP_SECONDS = 0.25
 INTAKE_LOOKUPS_OVERRUNNING = 4
 # A connection back in the pool for longer than this is pinged before use (PostgreSQL may have restarted meanwhile);

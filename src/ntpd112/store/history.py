@@ -1,5 +1,5 @@
-"""What the room already knows about a caller's number: counts read on the call path with a hard time limit, and
-the earlier calls with their outcomes for the call card."""
+"""What the room already knows about a caller's number: the counts intake reads (store/intake_lookups.py) and the
+earlier calls with their outcomes for the call card."""
 
 from __future__ import annotations
 
@@ -7,14 +7,10 @@ import uuid
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ntpd112.logs import get_logger
-from ntpd112.store.db import Database, intake_lookups
-from ntpd112.store.models import Call, CallerFlag, Incident
-
-log = get_logger(__name__)
+from ntpd112.store.models import Call, Incident
 
 HISTORY_WINDOW = timedelta(days=30)
 REPEAT_WINDOW = timedelta(hours=24)
@@ -29,47 +25,6 @@ class CallerContext(BaseModel):
     @property
     def repeat_caller(self) -> bool:
         return self.calls_24h > 0
-
-
-class CallerHistory:
-    def __init__(self, database: Database) -> None:
-        self._database = database
-        self._lookups = intake_lookups("caller history lookups")
-
-    async def stop(self) -> None:
-        await self._lookups.aclose()
-
-    async def lookup(self, number_e164: str, now: datetime, exclude_uniqueid: str) -> CallerContext | None:
-        """Counts of earlier calls (index on caller_number) and the prankster flag; None when unavailable."""
-        try:
-            return await self._lookups.run(self._read(number_e164, now, exclude_uniqueid))
-        except Exception as error:  # history is a nice-to-have on the call path, never a blocker
-            log.warning("caller history unavailable", error=type(error).__name__)
-            return None
-
-    async def _read(self, number_e164: str, now: datetime, exclude_uniqueid: str) -> CallerContext:
-        parameters = {
-            "number": number_e164,
-            "day_ago": now - REPEAT_WINDOW,
-            "month_ago": now - HISTORY_WINDOW,
-            "uniqueid": exclude_uniqueid,
-        }
-        async with self._database.autocommit_connection() as connection:
-            calls_24h, calls_30d, prankster = (await connection.execute(_CALLER_CONTEXT, parameters)).one()
-        return CallerContext(calls_24h=calls_24h, calls_30d=calls_30d, prankster=bool(prankster))
-
-
-# Intake's one statement (index on caller_number), made once: building it per call, and reading the flag through the
-# ORM in a second statement, cost more than PostgreSQL's work.
-_CALLER_CONTEXT = select(
-    func.count().filter(Call.offered_at >= bindparam("day_ago")),
-    func.count(),
-    select(CallerFlag.prankster).where(CallerFlag.number == bindparam("number")).scalar_subquery(),
-).where(
-    Call.caller_number == bindparam("number"),
-    Call.offered_at >= bindparam("month_ago"),
-    Call.uniqueid != bindparam("uniqueid"),
-)
 
 
 class PreviousCall(BaseModel):

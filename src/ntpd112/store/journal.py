@@ -38,7 +38,10 @@ from ntpd112.tasks import TaskSet
 log = get_logger(__name__)
 
 BATCH_SIZE = 200
-BATCH_LINGER_SECONDS = 0.02
+# How long the writer gathers records before a transaction. A batch costs the same few statements however many calls
+# it holds, so at 40 calls/s 50 ms (two calls a batch) took 3 points of a core less than 20 ms (BENCHMARKS.md); a
+# console learns of a change after the commit, so a screen pop waits up to this long more.
+BATCH_LINGER_SECONDS = 0.05
 _CALLS = cast(Table, Call.__table__)
 _SPOOL_NAME = "journal.jsonl"
 _REPLAY_NAME = "journal.replaying.jsonl"

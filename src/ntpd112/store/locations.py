@@ -1,5 +1,5 @@
 """Location fixes in PostgreSQL: storing a fix, keeping the call's best location and area current, matching AML
-messages to calls, and the two index lookups intake makes (the cell table, AML waiting for its call).
+messages to calls, and what intake's lookup counts as AML waiting for its call (store/intake_lookups.py).
 
 Writers (`store_fix`, `insert_new_fixes` with `stored_fix_entries`, `claim_waiting_aml`) run inside a transaction
 the caller owns (the journal's writer, or the AML endpoint) and return the timeline entries to record; they are
@@ -24,13 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ntpd112.intake.areas import AdminArea, AreaNames, locate, parse_feature
 from ntpd112.intake.best_location import is_better
-from ntpd112.intake.cells import CellKey, CellRecord
+from ntpd112.intake.cells import CellRecord
 from ntpd112.intake.errors import IntakeParseError
 from ntpd112.intake.geoloc import LocationFix
 from ntpd112.intake.pani import CellId
 from ntpd112.logs import get_logger
-from ntpd112.store.db import Database, intake_lookups
-from ntpd112.store.models import AdminAreaRow, Call, CellTower, LocationFixRow
+from ntpd112.store.models import AdminAreaRow, Call, LocationFixRow
 
 log = get_logger(__name__)
 
@@ -170,14 +169,14 @@ async def claim_waiting_aml(connection: AsyncConnection, claims: list[AmlClaim])
     timelines = []
     for claim in claims:
         if firsts[claim.caller_number] is not claim:
-            parameters = {"claimed_by": claim.call_id, **_waiting_aml(claim.caller_number, claim.offered_at)}
+            parameters = {"claimed_by": claim.call_id, **waiting_aml(claim.caller_number, claim.offered_at)}
             claimed[claim.call_id] = list((await connection.execute(_CLAIM_AML, parameters)).mappings())
         timelines.append(await _claimed_entries(connection, claim.call_id, claimed.get(claim.call_id, [])))
     return timelines
 
 
 def _claims_json(claims: Iterable[AmlClaim]) -> str:
-    rows = [{"call_id": str(c.call_id), **_waiting_aml(c.caller_number, c.offered_at)} for c in claims]
+    rows = [{"call_id": str(c.call_id), **waiting_aml(c.caller_number, c.offered_at)} for c in claims]
     return json.dumps(rows, default=datetime.isoformat)
 
 
@@ -200,20 +199,20 @@ _FIXES = cast(Table, LocationFixRow.__table__)
 _INSERT_FIX = insert(_FIXES).on_conflict_do_nothing().returning(_FIXES.c.id)
 _LOCK_NUMBER = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("number"), 112)))
 # AML of a number that no call has claimed yet, received at most AML_BEFORE_CALL before the call: what intake counts
-# (those with a position) and what the call's record claims. Parameters: _waiting_aml().
-_WAITING_AML = (
+# (those with a position) and what the call's record claims. Parameters: waiting_aml().
+WAITING_AML = (
     _FIXES.c.call_id.is_(None),
     _FIXES.c.source == "aml",
     _FIXES.c.caller_number == bindparam("number"),
     _FIXES.c.received_at >= bindparam("since"),
 )
-_CLAIM_AML = update(_FIXES).where(*_WAITING_AML).values(call_id=bindparam("claimed_by")).returning(*_FIXES.columns)
+_CLAIM_AML = update(_FIXES).where(*WAITING_AML).values(call_id=bindparam("claimed_by")).returning(*_FIXES.columns)
 # A batch's numbers locked in one statement, in the order given (sorted: two writers never wait for each other).
 _LOCK_NUMBERS = text(
     "SELECT pg_advisory_xact_lock(hashtextextended(number, 112)) "
     "FROM unnest(CAST(:numbers AS text[])) WITH ORDINALITY AS n(number, position) ORDER BY position"
 )
-# _WAITING_AML for several calls of different numbers at once (each number at most once: see claim_waiting_aml).
+# WAITING_AML for several calls of different numbers at once (each number at most once: see claim_waiting_aml).
 _CLAIM_AML_BATCH = text(
     f"""UPDATE location_fixes AS f SET call_id = c.call_id
 FROM jsonb_to_recordset(CAST(:claims AS jsonb)) AS c(call_id uuid, number text, since timestamptz)
@@ -229,7 +228,7 @@ RETURNING id"""  # noqa: S608 (the model's column names)
 )
 
 
-def _waiting_aml(caller_number: str, offered_at: datetime) -> dict[str, Any]:
+def waiting_aml(caller_number: str | None, offered_at: datetime) -> dict[str, Any]:
     return {"number": caller_number, "since": offered_at - AML_BEFORE_CALL}
 
 
@@ -343,39 +342,3 @@ def _area_of(row: RowMapping) -> _AreaRow:
 class IntakeLocation(BaseModel):
     cell: CellRecord | None = None
     pending_aml_fixes: int = 0
-
-
-class LocationLookup:
-    """The reads intake makes, each an index lookup, under one hard time limit."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
-        self._lookups = intake_lookups("location lookups")
-
-    async def stop(self) -> None:
-        await self._lookups.aclose()
-
-    async def lookup(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
-        """The cell's tower, and how many AML fixes with a position wait for this number; empty when unavailable."""
-        try:
-            return await self._lookups.run(self._read(cell, caller_number, offered_at))
-        except Exception as error:  # location is a nice-to-have on the call path, never a blocker
-            log.warning("location lookup unavailable", error=type(error).__name__)
-            return IntakeLocation()
-
-    async def _read(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
-        tower, pending = None, 0
-        if cell is None and not caller_number:
-            return IntakeLocation()  # nothing to look up: no connection taken from the pool
-        async with self._database.autocommit_connection() as connection:
-            if cell is not None:
-                tower = (await connection.execute(_TOWER, cell._asdict())).mappings().first()
-            if caller_number:
-                pending = await connection.scalar(_PENDING_AML, _waiting_aml(caller_number, offered_at)) or 0
-        return IntakeLocation(cell=CellRecord.model_validate(dict(tower)) if tower else None, pending_aml_fixes=pending)
-
-
-# Intake's statements, made once (Core on an autocommit connection: see Database.autocommit_connection).
-_CELLS = cast(Table, CellTower.__table__)
-_TOWER = select(_CELLS).where(*(_CELLS.c[key] == bindparam(key) for key in CellKey._fields))
-_PENDING_AML = select(func.count()).where(*_WAITING_AML, _FIXES.c.lat.is_not(None))

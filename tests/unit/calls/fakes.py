@@ -1,4 +1,4 @@
-"""In-memory stand-ins for what the call handler talks to: ARI, AMI, the journal, caller history and location lookup.
+"""In-memory stand-ins for what the call handler talks to: ARI, AMI, the journal, intake's lookups.
 
 They record every call in order, so a test can check what the handler did and in which order, without Asterisk or
 PostgreSQL. Only the methods the call handler uses exist.
@@ -19,6 +19,7 @@ from ntpd112.pbx.ami_actions import AmiAction, Reply
 from ntpd112.pbx.ari import AriError, AriUnavailable
 from ntpd112.pbx.ari_models import Channel
 from ntpd112.store.history import CallerContext
+from ntpd112.store.intake_lookups import IntakeFindings
 from ntpd112.store.locations import IntakeLocation
 
 APP = "ntpd112"
@@ -132,34 +133,30 @@ class FakeJournal:
         return [event.data for event in self.events if event.type == event_type]
 
 
-class FakeHistory:
-    def __init__(self, context: CallerContext | None = None, error: Exception | None = None) -> None:
-        self.context = context
-        self.error = error
-        self.numbers: list[str] = []
-
-    async def lookup(self, number_e164: str, now: datetime, exclude_uniqueid: str) -> CallerContext | None:
-        self.numbers.append(number_e164)
-        if self.error is not None:
-            raise self.error
-        return self.context
-
-
-class FakeLocations:
-    """`answer` held back: the lookup answers only once the test sets it (a lookup slower than intake's head start)."""
+class FakeLookups:
+    """Intake's lookups. `answer` held back: they answer only once the test sets it (lookups slower than intake's head
+    start)."""
 
     def __init__(
-        self, found: IntakeLocation | None = None, error: Exception | None = None, answer: asyncio.Event | None = None
+        self,
+        context: CallerContext | None = None,
+        found: IntakeLocation | None = None,
+        *,
+        error: Exception | None = None,
+        answer: asyncio.Event | None = None,
     ) -> None:
+        self.context = context
         self.found = found or IntakeLocation()
         self.error = error
         self.answer = answer
-        self.lookups: list[tuple[CellKey | None, str | None]] = []
+        self.asked: list[tuple[str | None, CellKey | None]] = []
 
-    async def lookup(self, cell: CellKey | None, caller_number: str | None, offered_at: datetime) -> IntakeLocation:
-        self.lookups.append((cell, caller_number))
+    async def lookup(
+        self, number_e164: str | None, cell: CellKey | None, offered_at: datetime, exclude_uniqueid: str
+    ) -> IntakeFindings:
+        self.asked.append((number_e164, cell))
         if self.answer is not None:
             await self.answer.wait()
         if self.error is not None:
             raise self.error
-        return self.found
+        return IntakeFindings(self.context if number_e164 else None, self.found)

@@ -34,7 +34,7 @@ from ntpd112.pbx.names import (
 from ntpd112.room.config import PrioritySettings
 from ntpd112.store.history import CallerContext
 from ntpd112.store.locations import IntakeLocation
-from tests.unit.calls.fakes import APP, FakeAmi, FakeAri, FakeHistory, FakeJournal, FakeLocations
+from tests.unit.calls.fakes import APP, FakeAmi, FakeAri, FakeJournal, FakeLookups
 
 CALLER = "+6281234567890"
 PANI = "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=5101000A10B2C3D4"
@@ -72,14 +72,13 @@ def stasis_start(channel: Channel, endpoint: str = "trunk-telkomsel") -> StasisS
 def handler_with(
     ari: FakeAri,
     journal: FakeJournal,
-    history: FakeHistory,
-    locations: FakeLocations,
+    lookups: FakeLookups,
     ami: FakeAmi | None = None,
     trunks: TrunkTable = TRUNKS,
 ) -> tuple[CallHandler, Metrics]:
     metrics = Metrics()
     ami = ami or FakeAmi()
-    handler = CallHandler(ari, ami, journal, trunks, metrics, history, PrioritySettings(), locations)  # type: ignore[arg-type]
+    handler = CallHandler(ari, ami, journal, trunks, metrics, lookups, PrioritySettings())  # type: ignore[arg-type]
     return handler, metrics
 
 
@@ -97,9 +96,8 @@ async def test_a_normal_call_is_offered_answered_prioritised_and_continued_to_th
         channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@ims.telkomsel.co.id>", "P-Access-Network-Info": PANI})
     )
     journal = FakeJournal()
-    history = FakeHistory(CallerContext(calls_24h=0, calls_30d=2, prankster=False))
-    locations = FakeLocations(IntakeLocation(pending_aml_fixes=1))
-    handler, metrics = handler_with(ari, journal, history, locations)
+    lookups = FakeLookups(CallerContext(calls_24h=0, calls_30d=2, prankster=False), IntakeLocation(pending_aml_fixes=1))
+    handler, metrics = handler_with(ari, journal, lookups)
 
     await handler.on_event(stasis_start(CHANNEL))
 
@@ -125,8 +123,7 @@ async def test_a_normal_call_is_offered_answered_prioritised_and_continued_to_th
     # The dialplan answered (the channel is Up): no ARI answer. The priority rides on `continue`, which comes last;
     # the lookups answered within their head start, so AMI has nothing to change.
     assert ari.actions == [("subscribe", CHANNEL.id), continued_to_queue(CHANNEL.id, 15)]
-    assert history.numbers == [CALLER]
-    assert locations.lookups == [(CellKey("lte", 510, 10, 0x00A1, 0x0B2C3D4), CALLER)]
+    assert lookups.asked == [(CALLER, CellKey("lte", 510, 10, 0x00A1, 0x0B2C3D4))]
     assert [(fix_call, columns["source"], columns["raw"]) for fix_call, columns in journal.fixes] == [
         (call_id, "cell", PANI)
     ]
@@ -153,8 +150,8 @@ async def test_intake_reads_the_channel_variables_of_the_stasis_start_and_nothin
     )
     ari = FakeAri({})  # any read over ARI would fail
     journal = FakeJournal()
-    locations = FakeLocations()
-    handler, _ = handler_with(ari, journal, FakeHistory(), locations)
+    lookups = FakeLookups()
+    handler, _ = handler_with(ari, journal, lookups)
 
     await handler.on_event(stasis_start(CHANNEL.model_copy(update={"channelvars": copied})))
 
@@ -169,7 +166,7 @@ async def test_intake_reads_the_channel_variables_of_the_stasis_start_and_nothin
     }
     assert offered["identity"]["number_e164"] == CALLER
     assert [columns["source"] for _, columns in journal.fixes] == ["pidf", "cell"]
-    assert locations.lookups == [(CellKey("lte", 510, 10, 0x00A1, 0x0B2C3D4), CALLER)]
+    assert lookups.asked == [(CALLER, CellKey("lte", 510, 10, 0x00A1, 0x0B2C3D4))]
     assert journal.of_type("prioritised")[0]["priority"] == 15
 
 
@@ -178,7 +175,7 @@ async def test_a_header_too_long_for_the_dialplan_is_on_record_as_unreadable() -
     copied = dialplan_copies({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}, {}, headers_length=0)
     ari = FakeAri({})
     journal = FakeJournal()
-    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    handler, _ = handler_with(ari, journal, FakeLookups())
 
     await handler.on_event(stasis_start(CHANNEL.model_copy(update={"channelvars": copied})))
 
@@ -194,7 +191,7 @@ async def test_a_channel_without_the_dialplan_copies_is_read_over_ari(channelvar
     # An Asterisk whose ari.conf lists no channelvars (none), or whose dialplan predates the copies (not_set).
     ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>", "P-Access-Network-Info": PANI}))
     journal = FakeJournal()
-    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    handler, _ = handler_with(ari, journal, FakeLookups())
 
     await handler.on_event(stasis_start(CHANNEL.model_copy(update={"channelvars": channelvars})))
 
@@ -215,9 +212,8 @@ async def test_garbage_headers_are_recorded_as_parse_errors_and_the_call_still_g
     variables |= {"GEOLOC_PROFILE(location_info)": 'shape="Circle",pos="1 2', "GEOLOC_PROFILE(format)": "GML"}
     ari = FakeAri(variables)
     journal = FakeJournal()
-    history = FakeHistory(CallerContext(calls_24h=5, calls_30d=9, prankster=True))
-    locations = FakeLocations()
-    handler, _ = handler_with(ari, journal, history, locations)
+    lookups = FakeLookups(CallerContext(calls_24h=5, calls_30d=9, prankster=True))
+    handler, _ = handler_with(ari, journal, lookups)
     channel = CHANNEL.model_copy(update={"caller": CallerId(number="not a number")})
 
     await handler.on_event(stasis_start(channel, endpoint="trunk-unknown"))
@@ -234,10 +230,10 @@ async def test_garbage_headers_are_recorded_as_parse_errors_and_the_call_still_g
         "GEOLOC_PROFILE",
     }
     assert {"field": "trunk", "value": "trunk-unknown"} in parse_errors
-    # Every source of the caller's identity failed, each on record; no number means no history lookup.
+    # Every source of the caller's identity failed, each on record; no number means no history (the prankster
+    # context the lookups hold is not applied: priority 10, history None).
     assert len([e for e in parse_errors if e["field"] == "caller_identity"]) == 3
-    assert history.numbers == []
-    assert locations.lookups == [(None, None)]
+    assert lookups.asked == [(None, None)]
     assert journal.fixes == [] and journal.aml_claims == []
     assert journal.of_type("prioritised")[0] == {"priority": 10, "has_location": False, "history": None}
     assert ari.actions[-1] == continued_to_queue(CHANNEL.id)
@@ -247,7 +243,7 @@ async def test_garbage_headers_are_recorded_as_parse_errors_and_the_call_still_g
 async def test_a_channel_that_arrives_unanswered_is_answered_by_intake_alongside_the_subscription() -> None:
     ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
     journal = FakeJournal()
-    handler, metrics = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    handler, metrics = handler_with(ari, journal, FakeLookups())
     ringing = trunk_channel("1795000000.9", state="Ring")
 
     await handler.on_event(stasis_start(ringing))
@@ -263,7 +259,7 @@ async def test_a_caller_who_hangs_up_before_the_subscription_has_the_call_ended_
     ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
     ari.gone.add(CHANNEL.id)  # hung up right after the dialplan's answer: no ChannelDestroyed will come
     journal = FakeJournal()
-    handler, metrics = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    handler, metrics = handler_with(ari, journal, FakeLookups())
 
     await handler.on_event(stasis_start(CHANNEL))
 
@@ -277,13 +273,10 @@ async def test_a_caller_who_hangs_up_before_the_subscription_has_the_call_ended_
     assert sample(metrics, "ntpd112_calls_active") == 0
 
 
-@pytest.mark.parametrize("failing", ["history", "locations"])
-async def test_a_lookup_that_raises_still_sends_the_call_to_the_queue(failing: str) -> None:
+async def test_lookups_that_raise_still_send_the_call_to_the_queue() -> None:
     ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>", "P-Access-Network-Info": PANI}))
     journal = FakeJournal()
-    history = FakeHistory(error=RuntimeError("history broke") if failing == "history" else None)
-    locations = FakeLocations(error=RuntimeError("lookup broke") if failing == "locations" else None)
-    handler, _ = handler_with(ari, journal, history, locations)
+    handler, _ = handler_with(ari, journal, FakeLookups(error=RuntimeError("lookup broke")))
 
     await handler.on_event(stasis_start(CHANNEL))
 
@@ -298,7 +291,7 @@ async def test_a_lookup_that_raises_still_sends_the_call_to_the_queue(failing: s
 async def test_hangup_records_the_end_once_with_the_cause_of_the_hangup_request() -> None:
     ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
     journal = FakeJournal()
-    handler, metrics = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    handler, metrics = handler_with(ari, journal, FakeLookups())
     await handler.on_event(stasis_start(CHANNEL))
 
     await handler.on_event(ChannelHangupRequest(type="ChannelHangupRequest", channel=CHANNEL, cause=16))
@@ -331,7 +324,7 @@ async def test_a_soft_hangup_is_no_cause_and_a_caller_asterisk_drops_at_its_shut
     # request's `cause`; the call was recorded as "Normal Clearing" and nobody called the caller back.
     ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
     journal = FakeJournal()
-    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    handler, _ = handler_with(ari, journal, FakeLookups())
     await handler.on_event(stasis_start(CHANNEL))
     await handler.on_event(ChannelHangupRequest(type="ChannelHangupRequest", channel=CHANNEL, cause=4, soft=True))
     await handler.on_event(ChannelDestroyed(type="ChannelDestroyed", channel=CHANNEL, cause=16, cause_txt="Normal"))
@@ -346,7 +339,7 @@ async def test_a_soft_hangup_is_no_cause_and_a_caller_asterisk_drops_at_its_shut
 async def test_calls_gone_after_an_asterisk_restart_the_service_did_not_see_are_called_back() -> None:
     ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
     journal = FakeJournal()
-    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    handler, _ = handler_with(ari, journal, FakeLookups())
     await handler.resync()  # the first connect: Asterisk's startup time is learned
     await handler.on_event(stasis_start(CHANNEL))
     ari.started = "2026-11-22T03:20:00.000+0000"  # restarted while ARI was cut: no shutdown event seen
@@ -360,7 +353,7 @@ async def test_calls_gone_after_an_asterisk_restart_the_service_did_not_see_are_
 async def test_resync_after_a_restart_picks_up_waiting_calls_and_follows_queued_ones() -> None:
     ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
     journal = FakeJournal()
-    handler, metrics = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    handler, metrics = handler_with(ari, journal, FakeLookups())
     await handler.on_event(stasis_start(CHANNEL))  # followed before the disconnect, gone after it
     journal.events.clear()
     ari.actions.clear()
@@ -423,7 +416,7 @@ async def test_the_caller_number_is_read_in_the_format_of_the_trunk_the_call_cam
     trunk = TRUNKS.trunk[0].model_copy(update={"numbers": CallerNumbering(format=number_format)})  # type: ignore[arg-type]
     ari = FakeAri(channel_variables({"P-Asserted-Identity": "<sip:62215551234@ims.telkomsel.co.id>"}))
     journal = FakeJournal()
-    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations(), trunks=TrunkTable(trunk=(trunk,)))
+    handler, _ = handler_with(ari, journal, FakeLookups(), trunks=TrunkTable(trunk=(trunk,)))
     channel = CHANNEL.model_copy(update={"caller": CallerId(number="62215551234")})
 
     await handler.on_event(stasis_start(channel))
@@ -439,7 +432,7 @@ async def test_the_caller_number_is_read_in_the_format_of_the_trunk_the_call_cam
 
 
 async def late_intake(
-    history: FakeHistory, ami: FakeAmi, *, pidf: bool = False
+    context: CallerContext | None, ami: FakeAmi, *, pidf: bool = False
 ) -> tuple[FakeAri, FakeJournal, asyncio.Event, asyncio.Task[None]]:
     """A call whose lookups answer only when the test says: intake is left waiting for them after `continue`."""
     headers = {"P-Asserted-Identity": f"<sip:{CALLER}@ims.telkomsel.co.id>", "P-Access-Network-Info": PANI}
@@ -447,8 +440,7 @@ async def late_intake(
     ari = FakeAri({})
     journal = FakeJournal()
     answer = asyncio.Event()
-    locations = FakeLocations(IntakeLocation(cell=None), answer=answer)
-    handler, _ = handler_with(ari, journal, history, locations, ami)
+    handler, _ = handler_with(ari, journal, FakeLookups(context, IntakeLocation(cell=None), answer=answer), ami)
     copied = dialplan_copies(headers, geoloc, headers_length=120)
     intake = asyncio.create_task(handler.on_event(stasis_start(CHANNEL.model_copy(update={"channelvars": copied}))))
     async with asyncio.timeout(5):
@@ -458,9 +450,7 @@ async def late_intake(
 
 async def test_lookups_slower_than_the_head_start_do_not_keep_the_caller_out_of_the_queue() -> None:
     ami = FakeAmi()
-    ari, journal, answer, intake = await late_intake(
-        FakeHistory(CallerContext(calls_24h=3, calls_30d=3, prankster=False)), ami
-    )
+    ari, journal, answer, intake = await late_intake(CallerContext(calls_24h=3, calls_30d=3, prankster=False), ami)
 
     # In the queue with what the call itself says (no device position, history unknown): the base priority.
     assert ari.actions[-1] == continued_to_queue(CHANNEL.id, 10)
@@ -502,7 +492,7 @@ async def test_lookups_slower_than_the_head_start_do_not_keep_the_caller_out_of_
 async def test_late_lookups_that_change_nothing_send_nothing_to_asterisk() -> None:
     ami = FakeAmi()
     # A device position in the INVITE: the priority with location is known without the lookups.
-    _, journal, answer, intake = await late_intake(FakeHistory(), ami, pidf=True)
+    _, journal, answer, intake = await late_intake(None, ami, pidf=True)
     answer.set()
     await intake
 
@@ -520,7 +510,7 @@ async def test_a_late_priority_for_a_caller_outside_the_queue_is_kept_for_their_
     refused: set[str], applied: str
 ) -> None:
     ami = FakeAmi(refused)
-    prankster = FakeHistory(CallerContext(calls_24h=0, calls_30d=12, prankster=True))
+    prankster = CallerContext(calls_24h=0, calls_30d=12, prankster=True)
     _, journal, answer, intake = await late_intake(prankster, ami)
     answer.set()
     await intake
@@ -539,7 +529,7 @@ async def test_a_subscription_asterisk_does_not_answer_is_asked_for_again(
     ari = FakeAri(channel_variables({"P-Asserted-Identity": f"<sip:{CALLER}@h>"}))
     ari.unanswered_subscriptions = unanswered
     journal = FakeJournal()
-    handler, _ = handler_with(ari, journal, FakeHistory(), FakeLocations())
+    handler, _ = handler_with(ari, journal, FakeLookups())
 
     await handler.on_event(stasis_start(CHANNEL))
 
