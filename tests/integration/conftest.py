@@ -41,6 +41,7 @@ from ntpd112.logs import configure_logging
 from ntpd112.pbx.ami_actions import QueueRemove
 from ntpd112.pbx.asterisk_config import render_dialplan_globals
 from ntpd112.room.config import RoomConfig, load_room
+from ntpd112.store.db import Database
 from ntpd112.store.models import Base, Call, CallEvent, User
 from ntpd112.store.users import user_for_operator
 from tests.integration.schema_fuzz import start_planning
@@ -220,6 +221,17 @@ async def _empty_tables(database_url: str) -> None:
 async def clean_database(test_database_url: str) -> str:
     await _empty_tables(test_database_url)
     return test_database_url
+
+
+@pytest.fixture
+async def database(clean_database: str) -> AsyncIterator[Database]:
+    """The emptied test database, its adapter started (for tests of the store without a service)."""
+    database = Database(clean_database)
+    await database.start()
+    try:
+        yield database
+    finally:
+        await database.stop()
 
 
 TEST_RECONCILE_LOOKBACK_HOURS = 0.25

@@ -4,7 +4,6 @@ and autocommit sessions commit each statement on their own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, insert, select, text
@@ -13,14 +12,6 @@ from ntpd112.store.db import PING_AFTER_IDLE_SECONDS, Database
 from ntpd112.store.models import AuditEntry
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def database(clean_database: str) -> AsyncIterator[Database]:
-    database = Database(clean_database)
-    await database.start()
-    yield database
-    await database.stop()
 
 
 async def backend_pid(database: Database) -> int:

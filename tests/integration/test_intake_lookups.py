@@ -4,10 +4,7 @@ flag) and about the call's location (the cell's tower, AML waiting for the call)
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from ntpd112.clock import call_id_for
 from ntpd112.intake.cells import CellKey
@@ -20,16 +17,6 @@ from ntpd112.store.models import Call, CallerFlag, CellTower, LocationFixRow
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 NUMBER, OTHER = "+6281234500001", "+6281234500002"
 CELL = CellKey("lte", 510, 10, 1234, 987654)
-
-
-@pytest.fixture
-async def database(clean_database: str) -> AsyncIterator[Database]:
-    database = Database(clean_database)
-    await database.start()
-    try:
-        yield database
-    finally:
-        await database.stop()
 
 
 def _call(uniqueid: str, number: str, hours_ago: float) -> Call:
