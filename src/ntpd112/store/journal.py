@@ -189,7 +189,7 @@ def activities(records: Iterable[Record]) -> list[CallActivity]:
 async def write_records(connection: AsyncConnection, records: Iterable[Record]) -> None:
     """Apply records inside the caller's transaction, with the outcome of applying them one by one in order.
     Idempotent. One statement of each kind a batch, however many calls it holds (a statement per record, or per set
-    of columns, was most of the service's CPU under load: docs/BENCHMARKS.md): the call records, merged per call
+    of columns, was the service's largest CPU cost under load: docs/BENCHMARKS.md): the call records, merged per call
     (later fields win, as later upserts would); the fixes; the AML claims; then, in the records' order, the timeline
     of each new fix and claimed AML (a better fix becomes the call's best location), written with the batch's events
     after them (their foreign key needs the row)."""

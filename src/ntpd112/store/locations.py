@@ -18,9 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
-from sqlalchemy import RowMapping, Table, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import DateTime, RowMapping, Table, Text, bindparam, column, func, select, text, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from ntpd112.intake.areas import AdminArea, AreaNames, locate, parse_feature
 from ntpd112.intake.best_location import is_better
@@ -198,26 +200,38 @@ async def _claimed_entries(
 _FIXES = cast(Table, LocationFixRow.__table__)
 _INSERT_FIX = insert(_FIXES).on_conflict_do_nothing().returning(_FIXES.c.id)
 _LOCK_NUMBER = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("number"), 112)))
+
+
+def _waiting_aml_where(number: ColumnElement[str], since: ColumnElement[datetime]) -> tuple[ColumnElement[bool], ...]:
+    return (
+        _FIXES.c.call_id.is_(None),
+        _FIXES.c.source == "aml",
+        _FIXES.c.caller_number == number,
+        _FIXES.c.received_at >= since,
+    )
+
+
 # AML of a number that no call has claimed yet, received at most AML_BEFORE_CALL before the call: what intake counts
 # (those with a position) and what the call's record claims. Parameters: waiting_aml().
-WAITING_AML = (
-    _FIXES.c.call_id.is_(None),
-    _FIXES.c.source == "aml",
-    _FIXES.c.caller_number == bindparam("number"),
-    _FIXES.c.received_at >= bindparam("since"),
-)
+WAITING_AML = _waiting_aml_where(bindparam("number"), bindparam("since"))
 _CLAIM_AML = update(_FIXES).where(*WAITING_AML).values(call_id=bindparam("claimed_by")).returning(*_FIXES.columns)
 # A batch's numbers locked in one statement, in the order given (sorted: two writers never wait for each other).
 _LOCK_NUMBERS = text(
     "SELECT pg_advisory_xact_lock(hashtextextended(number, 112)) "
     "FROM unnest(CAST(:numbers AS text[])) WITH ORDINALITY AS n(number, position) ORDER BY position"
 )
-# WAITING_AML for several calls of different numbers at once (each number at most once: see claim_waiting_aml).
-_CLAIM_AML_BATCH = text(
-    f"""UPDATE location_fixes AS f SET call_id = c.call_id
-FROM jsonb_to_recordset(CAST(:claims AS jsonb)) AS c(call_id uuid, number text, since timestamptz)
-WHERE f.call_id IS NULL AND f.source = 'aml' AND f.caller_number = c.number AND f.received_at >= c.since
-RETURNING {", ".join(f"f.{column.name}" for column in _FIXES.columns)}"""  # noqa: S608 (the model's column names)
+# The same for several calls of different numbers at once (each number at most once: see claim_waiting_aml), the
+# claims a JSON array of {call_id, number, since}.
+_CLAIMS = (
+    func.jsonb_to_recordset(sql_cast(bindparam("claims", type_=Text), JSONB))
+    .table_valued(column("call_id", UUID), column("number", Text), column("since", DateTime(timezone=True)))
+    .render_derived(name="claims", with_types=True)
+)
+_CLAIM_AML_BATCH = (
+    update(_FIXES)
+    .where(*_waiting_aml_where(_CLAIMS.c.number, _CLAIMS.c.since))
+    .values(call_id=_CLAIMS.c.call_id)
+    .returning(*_FIXES.columns)
 )
 _FIX_COLUMNS = ", ".join(column.name for column in _FIXES.columns)
 _INSERT_FIXES = text(

@@ -128,6 +128,7 @@ class LoadTest:
                         await self._fault_env(),
                     )
                     await self._service.start()
+                    await self._service.settled()
                 for step, rate in enumerate(self.profile.rates()):
                     result = await self._run_step(path, step, rate)
                     runs.append(result)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -85,6 +86,34 @@ class ServiceProcess:
                 return reply.status == 200
         except aiohttp.ClientError:
             return False
+
+    async def settled(self, timeout: float = 120) -> None:
+        """Wait until the service's first reconciliation has run and the journal has written what it found (nothing
+        queued and nothing more written for a second). Coming up after the baseline's path, the service finds the
+        baseline's calls in Asterisk's records and records them (as it would calls taken while it was down): work of
+        the start, which spilled into the first step (BENCHMARKS.md, sixth slice)."""
+        written: list[int] = []
+
+        async def settled() -> bool:
+            components = await self._health_components()
+            if components is None:
+                return True  # this service shows no details to loopback: nothing to wait for
+            journal = components["journal"]
+            if components["reconciliation"]["runs"] < 1 or journal["queued"] or journal["spooling"]:
+                written.clear()
+                return False
+            written.append(journal["written"])
+            return len(written) >= 3 and written[-3] == written[-1]
+
+        await poll(settled, timeout, "the service did not settle after its first reconciliation", interval=0.5)
+
+    async def _health_components(self) -> dict[str, Any] | None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{self.port}/health", timeout=aiohttp.ClientTimeout(total=2)) as reply,
+        ):
+            components: dict[str, Any] | None = (await reply.json()).get("components")
+        return components
 
     async def metrics(self) -> dict[str, float]:
         return await scrape_metrics(self.metrics_url)
