@@ -78,42 +78,44 @@ class ServiceProcess:
     async def _healthy(self) -> bool:
         if self._process is None or self._process.returncode is not None:
             raise RuntimeError(f"the service exited ({self._work_dir / 'service.log'})")
+        health = await self._health()
+        return health is not None and health.get("status") == "up"
+
+    async def settled(self, timeout: float = 120) -> None:
+        """Wait until the service's first reconciliation has run and the journal has written what it found (nothing
+        queued, and the count of written records the same a second apart). Coming up after the baseline's path, the
+        service finds the baseline's calls in Asterisk's records and records them (as it would calls taken while it
+        was down): work of the start, which spilled into the first step (BENCHMARKS.md, sixth slice)."""
+        last_written: int | None = None
+
+        async def idle() -> bool:
+            nonlocal last_written
+            health = await self._health()
+            components = health.get("components") if health is not None else None
+            if health is not None and components is None:
+                return True  # this service shows no details to loopback: nothing to wait for
+            written = None
+            if components is not None and components["reconciliation"]["runs"] >= 1:
+                journal = components["journal"]
+                written = None if journal["queued"] or journal["spooling"] else journal["written"]
+            unchanged = written is not None and written == last_written
+            last_written = written
+            return unchanged
+
+        await poll(idle, timeout, "the service did not settle after its first reconciliation", interval=1.0)
+
+    async def _health(self) -> dict[str, Any] | None:
+        """The service's /health document (with each component's state: the harness asks over loopback), or None
+        while it does not answer."""
         try:
             async with (
                 aiohttp.ClientSession() as session,
                 session.get(f"http://127.0.0.1:{self.port}/health", timeout=aiohttp.ClientTimeout(total=2)) as reply,
             ):
-                return reply.status == 200
-        except aiohttp.ClientError:
-            return False
-
-    async def settled(self, timeout: float = 120) -> None:
-        """Wait until the service's first reconciliation has run and the journal has written what it found (nothing
-        queued and nothing more written for a second). Coming up after the baseline's path, the service finds the
-        baseline's calls in Asterisk's records and records them (as it would calls taken while it was down): work of
-        the start, which spilled into the first step (BENCHMARKS.md, sixth slice)."""
-        written: list[int] = []
-
-        async def settled() -> bool:
-            components = await self._health_components()
-            if components is None:
-                return True  # this service shows no details to loopback: nothing to wait for
-            journal = components["journal"]
-            if components["reconciliation"]["runs"] < 1 or journal["queued"] or journal["spooling"]:
-                written.clear()
-                return False
-            written.append(journal["written"])
-            return len(written) >= 3 and written[-3] == written[-1]
-
-        await poll(settled, timeout, "the service did not settle after its first reconciliation", interval=0.5)
-
-    async def _health_components(self) -> dict[str, Any] | None:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{self.port}/health", timeout=aiohttp.ClientTimeout(total=2)) as reply,
-        ):
-            components: dict[str, Any] | None = (await reply.json()).get("components")
-        return components
+                health: dict[str, Any] = await reply.json()
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return None
+        return health
 
     async def metrics(self) -> dict[str, float]:
         return await scrape_metrics(self.metrics_url)
