@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from ntpd112.clock import call_id_for, utcnow
 from ntpd112.live import CallActivity, Hub
 from ntpd112.logs import get_logger
 from ntpd112.store.db import Database
+from ntpd112.store.json_rows import rows_json
 from ntpd112.store.locations import AmlClaim, TimelineEntry, claim_waiting_aml, insert_new_fixes, stored_fix_entries
 from ntpd112.store.models import Call, LocationFixRow
 from ntpd112.tasks import TaskSet
@@ -196,7 +196,7 @@ async def write_records(connection: AsyncConnection, records: Iterable[Record]) 
     records = list(records)
     await _upsert_calls(connection, [record for record in records if isinstance(record, CallRecord)])
     fixes = [record for record in records if isinstance(record, FixRecord)]
-    new_fixes = await insert_new_fixes(connection, _fixes_json(fixes)) if fixes else set()
+    new_fixes = await insert_new_fixes(connection, [(f.fix_id, f.call_id, f.columns) for f in fixes])
     claims = iter(await claim_waiting_aml(connection, [r for r in records if isinstance(r, AmlClaimRecord)]))
     events: list[EventRecord] = []
     for record in records:
@@ -208,25 +208,6 @@ async def write_records(connection: AsyncConnection, records: Iterable[Record]) 
     await _write_events(connection, events + [record for record in records if isinstance(record, EventRecord)])
 
 
-def _fixes_json(fixes: list[FixRecord]) -> str:
-    rows = [
-        {"id": fix.fix_id, "call_id": fix.call_id} | {name: _finite(value) for name, value in fix.columns.items()}
-        for fix in fixes
-    ]
-    return json.dumps(rows, default=_as_json)
-
-
-def _as_json(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)  # UUIDs; anything else as the spool would keep it
-
-
-def _finite(value: Any) -> Any:
-    # JSON has no NaN or infinity: PostgreSQL would refuse the whole batch for one (a float8 column took them).
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
 async def _upsert_calls(connection: AsyncConnection, records: list[CallRecord]) -> None:
     """One statement for the batch, whatever each call's fields: one statement per set of columns, each with as
     many rows as it had, was several statements a batch, each prepared anew by PostgreSQL (BENCHMARKS.md)."""
@@ -235,11 +216,11 @@ async def _upsert_calls(connection: AsyncConnection, records: list[CallRecord]) 
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     for record in records:
         row = rows.setdefault(record.call_id, {"id": record.call_id, "uniqueid": record.uniqueid})
-        row.update((name, _finite(value)) for name, value in record.fields.items())
+        row.update(record.fields)
     updated_at = utcnow()
     for row in rows.values():
         row["updated_at"] = updated_at
-    await connection.execute(_CALL_UPSERT, {"rows": json.dumps(list(rows.values()), default=_as_json)})
+    await connection.execute(_CALL_UPSERT, {"rows": rows_json(rows.values())})
 
 
 def _call_upsert() -> TextClause:
@@ -288,7 +269,7 @@ async def _write_events(connection: AsyncConnection, events: list[EventRecord]) 
     if not events:
         return
     rows = [{"id": e.event_id, "call_id": e.call_id, "at": e.at, "type": e.type, "data": e.data} for e in events]
-    await connection.execute(_EVENT_INSERT, {"rows": json.dumps(rows, default=_as_json)})
+    await connection.execute(_EVENT_INSERT, {"rows": rows_json(rows)})
 
 
 def timeline_events(call_id: uuid.UUID, entries: list[TimelineEntry]) -> list[EventRecord]:

@@ -10,9 +10,7 @@ service) cannot overwrite a better one.
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
@@ -20,7 +18,7 @@ from typing import Any, NamedTuple, cast
 from pydantic import BaseModel
 from sqlalchemy import DateTime, RowMapping, Table, Text, bindparam, column, func, select, text, update
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -31,6 +29,7 @@ from ntpd112.intake.errors import IntakeParseError
 from ntpd112.intake.geoloc import LocationFix
 from ntpd112.intake.pani import CellId
 from ntpd112.logs import get_logger
+from ntpd112.store.json_rows import rows_json
 from ntpd112.store.models import AdminAreaRow, Call, LocationFixRow
 
 log = get_logger(__name__)
@@ -102,8 +101,7 @@ async def store_fix(
     connection: AsyncConnection, fix_id: uuid.UUID, call_id: uuid.UUID | None, columns: dict[str, Any]
 ) -> list[TimelineEntry] | None:
     """Insert a fix; a call's fix may become its best. None when its id or dedup key was stored already."""
-    inserted = await connection.execute(_INSERT_FIX, {"id": fix_id, "call_id": call_id, **columns})
-    if inserted.first() is None:
+    if fix_id not in await insert_new_fixes(connection, [(fix_id, call_id, columns)]):
         return None
     return [] if call_id is None else await stored_fix_entries(connection, call_id, fix_id, columns)
 
@@ -117,9 +115,14 @@ async def stored_fix_entries(
     )
 
 
-async def insert_new_fixes(connection: AsyncConnection, rows: str) -> set[uuid.UUID]:
-    """Insert fixes given as a JSON array of location_fixes rows, in one statement; the ids of those not stored
-    before (by id or dedup key)."""
+async def insert_new_fixes(
+    connection: AsyncConnection, fixes: list[tuple[uuid.UUID, uuid.UUID | None, dict[str, Any]]]
+) -> set[uuid.UUID]:
+    """Insert fixes (id, call id, location_fixes columns) in one statement; the ids of those not stored before (by
+    id or dedup key)."""
+    if not fixes:
+        return set()
+    rows = rows_json({"id": fix_id, "call_id": call_id} | columns for fix_id, call_id, columns in fixes)
     return set((await connection.execute(_INSERT_FIXES, {"rows": rows})).scalars())
 
 
@@ -166,7 +169,8 @@ async def claim_waiting_aml(connection: AsyncConnection, claims: list[AmlClaim])
     for claim in claims:
         firsts.setdefault(claim.caller_number, claim)
     claimed: dict[uuid.UUID, list[RowMapping]] = {}
-    for row in (await connection.execute(_CLAIM_AML_BATCH, {"claims": _claims_json(firsts.values())})).mappings():
+    batch = rows_json({"call_id": c.call_id, **waiting_aml(c.caller_number, c.offered_at)} for c in firsts.values())
+    for row in (await connection.execute(_CLAIM_AML_BATCH, {"claims": batch})).mappings():
         claimed.setdefault(row["call_id"], []).append(row)
     timelines = []
     for claim in claims:
@@ -175,11 +179,6 @@ async def claim_waiting_aml(connection: AsyncConnection, claims: list[AmlClaim])
             claimed[claim.call_id] = list((await connection.execute(_CLAIM_AML, parameters)).mappings())
         timelines.append(await _claimed_entries(connection, claim.call_id, claimed.get(claim.call_id, [])))
     return timelines
-
-
-def _claims_json(claims: Iterable[AmlClaim]) -> str:
-    rows = [{"call_id": str(c.call_id), **waiting_aml(c.caller_number, c.offered_at)} for c in claims]
-    return json.dumps(rows, default=datetime.isoformat)
 
 
 async def _claimed_entries(
@@ -198,7 +197,6 @@ async def _claimed_entries(
 # The journal's statements of every call, made once with bound parameters (building them per call, and their cache
 # keys, cost more of the service's CPU than running them: py-spy, BENCHMARKS.md).
 _FIXES = cast(Table, LocationFixRow.__table__)
-_INSERT_FIX = insert(_FIXES).on_conflict_do_nothing().returning(_FIXES.c.id)
 _LOCK_NUMBER = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("number"), 112)))
 
 
