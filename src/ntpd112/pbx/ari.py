@@ -1,4 +1,4 @@
-"""A thin ARI client on aiohttp: REST with timeouts, the events websocket with heartbeat, reconnect with capped
+"""A thin ARI client on aiohttp: REST with timeouts, the events websocket with a watchdog, reconnect with capped
 backoff, resync after reconnect and in-order handling of the events of each channel.
 
 Why not a library: ari-py does not import on Python 3, and aioari, asyncari and ari-client go deaf or freeze the
@@ -9,7 +9,9 @@ event loop when the websocket drops. Asterisk does not replay events missed whil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,8 +35,13 @@ log = get_logger(__name__)
 EventHandler = Callable[[AriEvent], Awaitable[None]]
 ConnectedHook = Callable[[], Awaitable[None]]
 
-# Websocket heartbeat: a dead TCP connection (Asterisk killed, network gone) is noticed within ~2x this.
+# The events websocket's watchdog: a ping after this long with nothing from Asterisk, and the connection dropped only
+# once nothing at all (no event, no pong) has come for SILENCE_LIMIT. aiohttp's own heartbeat dropped it when one
+# pong was 2.5 s late: with 1,000 callers' media saturating Asterisk (the `thousand` load profile), Asterisk sent
+# nothing for that long and the service reconnected, then waited 34 s for the new websocket. A connection Asterisk
+# closes (killed, restarted) ends at once either way; only a half-open one waits for the silence limit.
 HEARTBEAT_SECONDS = 5.0
+SILENCE_LIMIT = 20.0
 # Asterisk quirk: its HTTP server listens with a backlog of 10 (tcptls.c's listen(fd, 10); `ss -ltn` shows it on
 # 8088), so a burst of new connections (intake reads nine values of a call at once, calls arrive together)
 # overflows it; the kernel drops the SYNs (TcpExtListenOverflows) and those requests wait for TCP's SYN retry, 1 s
@@ -119,10 +126,7 @@ class AriClient:
         while True:
             try:
                 async with self._session.ws_connect(
-                    ws_url,
-                    params=params,
-                    heartbeat=HEARTBEAT_SECONDS,
-                    timeout=aiohttp.ClientWSTimeout(ws_close=5),
+                    ws_url, params=params, autoping=False, timeout=aiohttp.ClientWSTimeout(ws_close=5)
                 ) as websocket:
                     self.connected = True
                     self.connections += 1
@@ -131,12 +135,7 @@ class AriClient:
                     log.info("ari connected", app=self.app, connections=self.connections)
                     # Resync in the background: the websocket must keep being read while REST calls run.
                     self._tasks.spawn(self._connected(), name="ari-resync")
-                    async for message in websocket:
-                        if message.type == aiohttp.WSMsgType.TEXT:
-                            self._dispatch(message.data)
-                        elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
-                            break
-                    self.last_error = f"websocket closed ({websocket.close_code})"
+                    self.last_error = await self._read_events(websocket)
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, OSError, TimeoutError) as error:
@@ -148,6 +147,30 @@ class AriClient:
             delay = self._backoff.next_delay()
             log.info("ari reconnecting", delay=round(delay, 2), reason=self.last_error)
             await asyncio.sleep(delay)
+
+    async def _read_events(self, websocket: aiohttp.ClientWebSocketResponse) -> str:
+        """Hand every event on until the websocket ends or Asterisk has been silent for SILENCE_LIMIT (pinging it
+        whenever it has been quiet for HEARTBEAT_SECONDS); why it ended."""
+        heard_at = time.monotonic()
+        while True:
+            try:
+                message = await websocket.receive(timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                silent_for = time.monotonic() - heard_at
+                if silent_for >= SILENCE_LIMIT:
+                    return f"watchdog: nothing from Asterisk for {silent_for:.0f} s; dropping the connection"
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await websocket.ping()
+                continue
+            heard_at = time.monotonic()
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self._dispatch(message.data)
+            elif message.type == aiohttp.WSMsgType.PING:
+                await websocket.pong(message.data)
+            elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+                return f"websocket closed ({websocket.close_code})"
+            elif message.type == aiohttp.WSMsgType.ERROR:
+                return f"websocket error: {message.data}"
 
     async def _connected(self) -> None:
         assert self._on_connected is not None
