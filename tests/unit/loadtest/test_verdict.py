@@ -27,6 +27,7 @@ def run(
     peak_active: int = 5,
     inconsistent: int = 0,
     cpu: float | None = None,
+    sipp_cpu: float | None = None,
     service_calls: int | None = None,
     rss: float | None = None,
     calls: int = 100,
@@ -66,6 +67,10 @@ def run(
     resources = {}
     if service and cpu is not None:
         resources["service"] = maths.ProcessUsage(processes=1, cpu_avg_percent=cpu, cpu_max_percent=cpu, rss_max_mb=90)
+    if sipp_cpu is not None:
+        resources["sipp"] = maths.ProcessUsage(
+            processes=2, cpu_avg_percent=sipp_cpu, cpu_max_percent=sipp_cpu, rss_max_mb=40
+        )
     return maths.RunResult(
         path=path,
         step=step,
@@ -212,3 +217,23 @@ def test_the_report_renders_the_steps_the_ceilings_and_the_targets_and_as_json_w
     data = json.loads(report.model_dump_json())
     assert set(data["runs"][0]) == set(maths.RunResult.model_fields)
     assert set(data["comparison"]["steps"][0]) == set(verdict.StepComparison.model_fields)
+
+
+def test_the_report_gives_the_services_cpu_over_sipps_for_runs_that_measured_both() -> None:
+    runs = [
+        run("baseline", 0, 40, sipp_cpu=8.0),
+        run("service", 0, 40, cpu=16.4, sipp_cpu=8.0),
+        run("service", 1, 60, cpu=20.0),  # SIPp's CPU not sampled: no ratio
+    ]
+    comparison = verdict.compare(runs)
+    report = verdict.Report(
+        run_id="Labcdef",
+        profile={"name": "ramp"},
+        started_at="2026-12-05T18:14:00+00:00",
+        machine={},
+        runs=runs,
+        comparison=comparison,
+        targets=verdict.targets(runs, comparison),
+    )
+    [row] = [line for line in verdict.render_table(report).splitlines() if line.startswith("service CPU / SIPp CPU")]
+    assert row.split()[5:] == ["-", "2.05", "-"]
