@@ -13,6 +13,7 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -56,6 +57,13 @@ REST_CONNECTIONS = 10
 KEEPALIVE_SECONDS = 10.0
 # Events of no channel (ApplicationReplaced, ...) share one serial lane.
 _GLOBAL_LANE = "-"
+
+
+@dataclass
+class _LastHeard:
+    """When anything (an event, a pong) last came on the events websocket."""
+
+    at: float
 
 
 class AriError(Exception):
@@ -149,28 +157,37 @@ class AriClient:
             await asyncio.sleep(delay)
 
     async def _read_events(self, websocket: aiohttp.ClientWebSocketResponse) -> str:
-        """Hand every event on until the websocket ends or Asterisk has been silent for SILENCE_LIMIT (pinging it
-        whenever it has been quiet for HEARTBEAT_SECONDS); why it ended."""
-        heard_at = time.monotonic()
-        while True:
-            try:
-                message = await websocket.receive(timeout=HEARTBEAT_SECONDS)
-            except TimeoutError:
-                silent_for = time.monotonic() - heard_at
+        """Hand every event on until the websocket ends or Asterisk has been silent for SILENCE_LIMIT, pinging it
+        whenever it has been quiet for HEARTBEAT_SECONDS; why it ended. The watch wakes once a heartbeat, not once
+        an event (a timeout per receive costs a timer per event)."""
+        heard = _LastHeard(time.monotonic())
+        reader = asyncio.ensure_future(self._receive(websocket, heard))
+        try:
+            while True:
+                done, _ = await asyncio.wait([reader], timeout=HEARTBEAT_SECONDS)
+                if done:
+                    return reader.result()
+                silent_for = time.monotonic() - heard.at
                 if silent_for >= SILENCE_LIMIT:
                     return f"watchdog: nothing from Asterisk for {silent_for:.0f} s; dropping the connection"
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await websocket.ping()
-                continue
-            heard_at = time.monotonic()
+                if silent_for >= HEARTBEAT_SECONDS:
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await websocket.ping()
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _receive(self, websocket: aiohttp.ClientWebSocketResponse, heard: _LastHeard) -> str:
+        async for message in websocket:  # ends at a close frame
+            heard.at = time.monotonic()
             if message.type == aiohttp.WSMsgType.TEXT:
                 self._dispatch(message.data)
             elif message.type == aiohttp.WSMsgType.PING:
                 await websocket.pong(message.data)
-            elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
-                return f"websocket closed ({websocket.close_code})"
             elif message.type == aiohttp.WSMsgType.ERROR:
                 return f"websocket error: {message.data}"
+        return f"websocket closed ({websocket.close_code})"
 
     async def _connected(self) -> None:
         assert self._on_connected is not None
