@@ -117,7 +117,7 @@ class CallHandler:
 
     async def on_event(self, event: AriEvent) -> None:
         if isinstance(event, StasisStart):
-            await self.intake(event.channel, StasisArgs.parse(event.args))
+            await self.intake(event.channel, StasisArgs.parse(event.args), entered_at=event.timestamp)
         elif isinstance(event, ChannelHangupRequest):
             call = self.active.get(event.channel.id)
             if call is not None:
@@ -221,9 +221,11 @@ class CallHandler:
 
     # -- intake -------------------------------------------------------------------------------------------
 
-    async def intake(self, channel: Channel, args: StasisArgs, *, resynced: bool = False) -> None:
+    async def intake(
+        self, channel: Channel, args: StasisArgs, *, resynced: bool = False, entered_at: datetime | None = None
+    ) -> None:
         try:
-            await self._intake(channel, args, resynced)
+            await self._intake(channel, args, resynced, entered_at)
         except Exception as error:
             # Last resort: whatever broke, the caller still goes to the queue and the failure is on record.
             log.exception("intake failed; sending the call to the queue anyway", uniqueid=channel.id)
@@ -233,14 +235,19 @@ class CallHandler:
             with contextlib.suppress(AriError):
                 await self._ari.continue_in_dialplan(channel.id, QUEUE_CONTEXT, ENTRY_EXTENSION)
 
-    async def _intake(self, channel: Channel, args: StasisArgs, resynced: bool) -> None:
+    async def _intake(self, channel: Channel, args: StasisArgs, resynced: bool, entered_at: datetime | None) -> None:
         started = time.perf_counter()
         uniqueid = channel.id
-        # The dialplan answers before Stasis(): the caller's 200 OK never waits on the service. Up is the state
-        # StasisStart (or resync) shows then; the moment is known to within the event's delivery time.
-        answered_by_dialplan = utcnow() if channel.state == "Up" else None
+        # The call was offered when Asterisk created its channel, and the dialplan answered it before Stasis() (the
+        # caller's 200 OK never waits on the service; Up is the state StasisStart or resync shows then), not when the
+        # service reads the event: a saturated Asterisk delivered StasisStart 59 s late (load profile `thousand`),
+        # after its fail-safe had queued the call, and `offered` then came after `queue_joined` on the timeline.
+        # Asterisk's clock stamps both; the earlier of it and ours keeps the timeline in order whichever clock is
+        # ahead.
+        now = utcnow()
+        offered_at = min(channel.creationtime or now, now)
+        answered_by_dialplan = min(entered_at or now, now) if channel.state == "Up" else None
         trunk = self._trunks.by_endpoint(args.endpoint)
-        offered_at = channel.creationtime or utcnow()
         readings = await read_channel(self._ari, channel)
         headers = readings.headers
         identity = self._identify(headers, channel, trunk)
@@ -260,7 +267,8 @@ class CallHandler:
         )
         call = self._track(uniqueid)
         self._metrics.calls_offered.inc()
-        self._journal.record_event(call_id, "offered", self._offered_data(channel, args, readings, identity, resynced))
+        offered = self._offered_data(channel, args, readings, identity, resynced)
+        self._journal.record_event(call_id, "offered", offered, at=offered_at)
         if trunk is None:
             self._journal.record_event(call_id, "parse_error", {"field": "trunk", "value": args.endpoint[:200]})
         for problem in identity.problems:
@@ -287,7 +295,7 @@ class CallHandler:
             if await self._answer(call, answered_by_dialplan is not None):
                 call.answered_at = answered_by_dialplan or utcnow()
                 self._journal.record_call(uniqueid, answered_at=call.answered_at)
-                self._journal.record_event(call_id, "answered")
+                self._journal.record_event(call_id, "answered", at=call.answered_at)
                 self._metrics.calls_answered.inc()
             await asyncio.wait([lookups], timeout=LOOKUP_HEAD_START_SECONDS)
             lookups_late = not lookups.done()

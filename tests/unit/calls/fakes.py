@@ -101,6 +101,7 @@ class JournalEvent:
     call_id: uuid.UUID
     type: str
     data: dict[str, Any]
+    at: datetime | None = None  # None: the journal stamps it when it takes it
 
 
 @dataclass
@@ -117,7 +118,7 @@ class FakeJournal:
     def record_event(
         self, call_id: uuid.UUID, event_type: str, data: dict[str, Any] | None = None, at: datetime | None = None
     ) -> None:
-        self.events.append(JournalEvent(call_id, event_type, data or {}))
+        self.events.append(JournalEvent(call_id, event_type, data or {}, at))
 
     def record_fix(self, call_id: uuid.UUID, columns: dict[str, Any]) -> uuid.UUID:
         self.fixes.append((call_id, columns))

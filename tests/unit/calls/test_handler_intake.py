@@ -4,13 +4,13 @@ that every call ends up continued to the operators' queue whatever went wrong on
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ntpd112.calls import handler as call_handler
 from ntpd112.calls.handler import CallHandler
-from ntpd112.clock import call_id_for
+from ntpd112.clock import call_id_for, utcnow
 from ntpd112.intake.cells import CellKey
 from ntpd112.intake.numbering import CallerNumbering
 from ntpd112.metrics import Metrics
@@ -133,6 +133,37 @@ async def test_a_normal_call_is_offered_answered_prioritised_and_continued_to_th
     assert sample(metrics, "ntpd112_calls_offered_total") == 1
     assert sample(metrics, "ntpd112_calls_answered_total") == 1
     assert sample(metrics, "ntpd112_calls_active") == 1
+
+
+async def test_a_stasis_start_asterisk_delivers_late_puts_offered_and_answered_when_they_happened() -> None:
+    # A saturated Asterisk sent StasisStart 59 s after creating the channel; its fail-safe had queued the call by then.
+    created = utcnow() - timedelta(seconds=60)
+    late = stasis_start(trunk_channel("1796501409.795").model_copy(update={"creationtime": created}))
+    late = late.model_copy(update={"timestamp": created + timedelta(seconds=0.5)})
+    journal = FakeJournal()
+    handler, _ = handler_with(FakeAri(channel_variables({})), journal, FakeLookups())
+
+    await handler.on_event(late)
+
+    [offered] = [event for event in journal.events if event.type == "offered"]
+    [answered] = [event for event in journal.events if event.type == "answered"]
+    assert (offered.at, answered.at) == (created, created + timedelta(seconds=0.5))
+    assert journal.calls[0][1]["offered_at"] == created
+    assert handler.active["1796501409.795"].answered_at == created + timedelta(seconds=0.5)
+
+
+async def test_an_asterisk_clock_ahead_of_ours_does_not_put_offered_after_what_follows_it() -> None:
+    ahead = utcnow() + timedelta(seconds=2)
+    channel = trunk_channel("1796501409.796").model_copy(update={"creationtime": ahead})
+    journal = FakeJournal()
+    handler, _ = handler_with(FakeAri(channel_variables({})), journal, FakeLookups())
+
+    before = utcnow()
+    await handler.on_event(stasis_start(channel).model_copy(update={"timestamp": ahead}))
+
+    offered, answered = (next(e for e in journal.events if e.type == kind) for kind in ("offered", "answered"))
+    assert offered.at is not None and answered.at is not None
+    assert before <= offered.at < ahead and offered.at <= answered.at < ahead
 
 
 def dialplan_copies(headers: dict[str, str], geoloc: dict[str, str], *, headers_length: int) -> dict[str, str]:
