@@ -67,7 +67,7 @@ async def asterisk() -> AsyncIterator[tuple[FakeAriWebsocket, str]]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         yield fake, f"http://127.0.0.1:{port}/ari"
     finally:
@@ -76,7 +76,7 @@ async def asterisk() -> AsyncIterator[tuple[FakeAriWebsocket, str]]:
 
 @pytest.fixture(autouse=True)
 def fast_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ari_module, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(ari_module, "WATCHDOG_INTERVAL", 0.1)
     monkeypatch.setattr(ari_module, "SILENCE_LIMIT", 0.6)
 
 

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from ntpd112.backoff import Backoff
 from ntpd112.logs import get_logger
+from ntpd112.pbx.ami import SILENCE_LIMIT, WATCHDOG_INTERVAL
 from ntpd112.pbx.ari_models import (
     HANDLED_EVENT_TYPES,
     AriEvent,
@@ -36,13 +37,12 @@ log = get_logger(__name__)
 EventHandler = Callable[[AriEvent], Awaitable[None]]
 ConnectedHook = Callable[[], Awaitable[None]]
 
-# The events websocket's watchdog: a ping after this long with nothing from Asterisk, and the connection dropped only
-# once nothing at all (no event, no pong) has come for SILENCE_LIMIT. aiohttp's own heartbeat dropped it when one
-# pong was 2.5 s late: with 1,000 callers' media saturating Asterisk (the `thousand` load profile), Asterisk sent
-# nothing for that long and the service reconnected, then waited 34 s for the new websocket. A connection Asterisk
-# closes (killed, restarted) ends at once either way; only a half-open one waits for the silence limit.
-HEARTBEAT_SECONDS = 5.0
-SILENCE_LIMIT = 20.0
+# The events websocket's watchdog is AMI's (the same interval and silence limit): a ping after WATCHDOG_INTERVAL with
+# nothing from Asterisk, and the connection dropped only once nothing at all (no event, no pong) has come for
+# SILENCE_LIMIT. aiohttp's own heartbeat dropped it when one pong was 2.5 s late: with 1,000 callers' media
+# saturating Asterisk (the `thousand` load profile), Asterisk sent nothing for that long and the service reconnected,
+# then waited 34 s for the new websocket. A connection Asterisk closes (killed, restarted) ends at once either way;
+# only a half-open one waits for the silence limit.
 # Asterisk quirk: its HTTP server listens with a backlog of 10 (tcptls.c's listen(fd, 10); `ss -ltn` shows it on
 # 8088), so a burst of new connections (intake reads nine values of a call at once, calls arrive together)
 # overflows it; the kernel drops the SYNs (TcpExtListenOverflows) and those requests wait for TCP's SYN retry, 1 s
@@ -158,19 +158,19 @@ class AriClient:
 
     async def _read_events(self, websocket: aiohttp.ClientWebSocketResponse) -> str:
         """Hand every event on until the websocket ends or Asterisk has been silent for SILENCE_LIMIT, pinging it
-        whenever it has been quiet for HEARTBEAT_SECONDS; why it ended. The watch wakes once a heartbeat, not once
+        whenever it has been quiet for WATCHDOG_INTERVAL; why it ended. The watch wakes once an interval, not once
         an event (a timeout per receive costs a timer per event)."""
         heard = _LastHeard(time.monotonic())
         reader = asyncio.ensure_future(self._receive(websocket, heard))
         try:
             while True:
-                done, _ = await asyncio.wait([reader], timeout=HEARTBEAT_SECONDS)
+                done, _ = await asyncio.wait([reader], timeout=WATCHDOG_INTERVAL)
                 if done:
                     return reader.result()
                 silent_for = time.monotonic() - heard.at
                 if silent_for >= SILENCE_LIMIT:
                     return f"watchdog: nothing from Asterisk for {silent_for:.0f} s; dropping the connection"
-                if silent_for >= HEARTBEAT_SECONDS:
+                if silent_for >= WATCHDOG_INTERVAL:
                     with contextlib.suppress(ConnectionError, RuntimeError):
                         await websocket.ping()
         finally:
