@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import click
+import uvloop
 
 from ntpd112.cli.common import cli_settings
 from ntpd112.config import Settings, load_local_asterisk_settings
@@ -49,7 +50,10 @@ def run() -> None:
     from ntpd112.app import run_service
 
     click.echo(_banner(settings))
-    asyncio.run(run_service(settings))
+    # uvloop: the same asyncio API with its loop and sockets in C; the service's CPU per call is mostly the loop's
+    # own work (ARI, AMI, the database, the HTTP API), measured in docs/BENCHMARKS.md (issue 12, eighth slice).
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run_service(settings))
 
 
 def migrate_database(url: str) -> None:

@@ -4,19 +4,25 @@ backoff, resync after reconnect and in-order handling of the events of each chan
 Why not a library: ari-py does not import on Python 3, and aioari, asyncari and ari-client go deaf or freeze the
 event loop when the websocket drops. Asterisk does not replay events missed while disconnected, so after every
 (re)connect the owner's `on_connected` hook resyncs from the REST state.
+
+The requests every call makes (its subscription, its `continue`) go over the events websocket as ARI's RESTRequest
+messages (Asterisk 20.14/21.9/22.4 on) while it is up, the others over HTTP: an HTTP request cost the service about
+0.8 ms of CPU, the most of any step of a call (docs/BENCHMARKS.md, issue 12).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
+import orjson
 from pydantic import SecretStr
 
 from ntpd112.backoff import Backoff
@@ -55,6 +61,12 @@ REST_CONNECTIONS = 10
 # Asterisk closes an HTTP connection after 15 s idle (http.conf session_keep_alive): drop it here well before, so a
 # request is never sent on a connection Asterisk is closing.
 KEEPALIVE_SECONDS = 10.0
+# The requests that go over the events websocket (`_request_on_websocket`): Asterisk runs the requests of a
+# websocket one after another in its reading thread, so none of them may wait on a channel (an answer or a bridge
+# move waits for the channel's Stasis thread; a subscription and a `continue` do not).
+# Asterisk quirk: the app's eventFilter applies to RESTResponse as to any event; a filter without it lets no
+# answer through, and every request on the websocket then times out (seen on 22.10 with a probe app).
+REST_RESPONSE = "RESTResponse"
 # Events of no channel (ApplicationReplaced, ...) share one serial lane.
 _GLOBAL_LANE = "-"
 
@@ -99,6 +111,11 @@ class AriClient:
         self.connected = False
         self.connections = 0
         self.last_error: str | None = None
+        # The events websocket once it has answered a RESTRequest (Asterisk 22.4 on); None: every request over HTTP.
+        self._rest_websocket: aiohttp.ClientWebSocketResponse | None = None
+        # RESTRequests sent on the websocket and not answered yet, by request_id: (status, body) once answered.
+        self._awaiting: dict[str, asyncio.Future[tuple[int, str]]] = {}
+        self._request_ids = itertools.count(1)
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -142,7 +159,7 @@ class AriClient:
                     self._backoff.reset()
                     log.info("ari connected", app=self.app, connections=self.connections)
                     # Resync in the background: the websocket must keep being read while REST calls run.
-                    self._tasks.spawn(self._connected(), name="ari-resync")
+                    self._tasks.spawn(self._connected(websocket), name="ari-resync")
                     self.last_error = await self._read_events(websocket)
             except asyncio.CancelledError:
                 raise
@@ -152,6 +169,8 @@ class AriClient:
                 if self.connected:
                     log.warning("ari disconnected", reason=self.last_error)
                 self.connected = False
+                self._rest_websocket = None
+                self._unanswered(f"websocket ended ({self.last_error})")
             delay = self._backoff.next_delay()
             log.info("ari reconnecting", delay=round(delay, 2), reason=self.last_error)
             await asyncio.sleep(delay)
@@ -189,10 +208,21 @@ class AriClient:
                 return f"websocket error: {message.data}"
         return f"websocket closed ({websocket.close_code})"
 
-    async def _connected(self) -> None:
+    async def _connected(self, websocket: aiohttp.ClientWebSocketResponse) -> None:
         assert self._on_connected is not None
         await self._filter_events()
+        await self._offer_rest_on(websocket)
         await self._on_connected()
+
+    async def _offer_rest_on(self, websocket: aiohttp.ClientWebSocketResponse) -> None:
+        """Send the per-call requests over this websocket if Asterisk answers a RESTRequest on it (22.4 on)."""
+        try:
+            await self._exchange(websocket, "GET", "/asterisk/ping", {})
+        except AriError as error:
+            log.warning("ari requests over the events websocket unanswered; all of them over HTTP", error=str(error))
+            return
+        if not websocket.closed:
+            self._rest_websocket = websocket
 
     async def _filter_events(self) -> None:
         """Only the events the service handles: a subscribed channel otherwise sends one for every dialplan step
@@ -200,7 +230,7 @@ class AriClient:
         under load the app's event queue in Asterisk reached its high-water mark, which makes PJSIP ignore new
         INVITEs until it drains). Set on every connect; without it (an Asterisk that refuses it) every event
         still comes and the ones not handled are dropped here, as before."""
-        body = {"allowed": [{"type": event_type} for event_type in HANDLED_EVENT_TYPES]}
+        body = {"allowed": [{"type": event_type} for event_type in (*HANDLED_EVENT_TYPES, REST_RESPONSE)]}
         try:
             await self.request("PUT", f"/applications/{self.app}/eventFilter", body=body)
         except AriError as error:
@@ -209,7 +239,10 @@ class AriClient:
     def _dispatch(self, raw: str) -> None:
         assert self._executor is not None
         try:
-            payload = json.loads(raw)
+            payload = orjson.loads(raw)
+            if isinstance(payload, dict) and payload.get("type") == REST_RESPONSE:
+                self._answered(payload)
+                return
             event = parse_event(payload)
         except (ValueError, AriEventError) as error:
             log.warning("ari event ignored", reason=str(error))
@@ -229,9 +262,56 @@ class AriClient:
                 text = await response.text()
                 if response.status >= 400:
                     raise AriError(response.status, _error_message(text), method, path)
-                return json.loads(text) if text else None
+                return orjson.loads(text) if text else None
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
             raise AriUnavailable(0, f"{type(error).__name__}: {error}", method, path) from error
+
+    async def _request_on_websocket(self, method: str, path: str, params: dict[str, str]) -> Any:
+        """As `request`, over the events websocket while it is up (over HTTP otherwise): no body, and only for
+        requests that do not wait on a channel (see the quirk above). A websocket that ends before the answer, or
+        no answer within the request timeout, is AriUnavailable, as an HTTP request that went unanswered."""
+        websocket = self._rest_websocket
+        if websocket is None or websocket.closed:
+            return await self.request(method, path, params=params)
+        return await self._exchange(websocket, method, path, params)
+
+    async def _exchange(
+        self, websocket: aiohttp.ClientWebSocketResponse, method: str, path: str, params: dict[str, str]
+    ) -> Any:
+        request_id = str(next(self._request_ids))
+        uri = path.lstrip("/") + ("?" + urlencode(params) if params else "")
+        message = {"type": "RESTRequest", "request_id": request_id, "method": method, "uri": uri}
+        answer: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+        self._awaiting[request_id] = answer
+        try:
+            await websocket.send_str(orjson.dumps(message).decode())
+            status, text = await asyncio.wait_for(answer, self._request_timeout.total)
+        except (ConnectionError, RuntimeError) as error:
+            raise AriUnavailable(0, f"{type(error).__name__}: {error}", method, path) from error
+        except TimeoutError as error:
+            raise AriUnavailable(0, "no answer on the events websocket in time", method, path) from error
+        finally:
+            self._awaiting.pop(request_id, None)
+        if status == 0:
+            raise AriUnavailable(0, text, method, path)
+        if status >= 400:
+            raise AriError(status, _error_message(text), method, path)
+        return orjson.loads(text) if text else None
+
+    def _answered(self, response: dict[str, Any]) -> None:
+        answer = self._awaiting.get(str(response.get("request_id")))
+        if answer is None or answer.done():
+            return  # answered after its timeout: the caller has moved on
+        status = response.get("status_code")
+        body = response.get("message_body")
+        answer.set_result(
+            (status if isinstance(status, int) and status > 0 else 500, body if isinstance(body, str) else "")
+        )
+
+    def _unanswered(self, reason: str) -> None:
+        for answer in self._awaiting.values():
+            if not answer.done():
+                answer.set_result((0, reason))
 
     async def startup_time(self) -> str | None:
         """When this Asterisk started (GET /asterisk/info): another value after a reconnect means it restarted."""
@@ -273,13 +353,12 @@ class AriClient:
 
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, priority: int = 1) -> None:
         params = {"context": context, "extension": extension, "priority": str(priority)}
-        await self.request("POST", f"/channels/{channel_id}/continue", params=params)
+        await self._request_on_websocket("POST", f"/channels/{channel_id}/continue", params)
 
     async def subscribe_channel(self, channel_id: str) -> None:
         """Keep receiving this channel's events (ChannelDestroyed with the hangup cause) after it leaves Stasis."""
-        await self.request(
-            "POST", f"/applications/{self.app}/subscription", params={"eventSource": f"channel:{channel_id}"}
-        )
+        params = {"eventSource": f"channel:{channel_id}"}
+        await self._request_on_websocket("POST", f"/applications/{self.app}/subscription", params)
 
     # -- bridges and originate (dispatch holds the call in Stasis bridges) -----------------------------------
 
@@ -332,7 +411,7 @@ class AriClient:
 
 def _error_message(text: str) -> str:
     try:
-        payload = json.loads(text)
+        payload = orjson.loads(text)
     except ValueError:
         return text[:200]
     return str(payload.get("message", text[:200])) if isinstance(payload, dict) else text[:200]

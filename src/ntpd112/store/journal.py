@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,7 +31,7 @@ from ntpd112.clock import call_id_for, utcnow
 from ntpd112.live import CallActivity, Hub
 from ntpd112.logs import get_logger
 from ntpd112.store.db import Database
-from ntpd112.store.json_rows import rows_json
+from ntpd112.store.json_rows import json_text, rows_json
 from ntpd112.store.locations import AmlClaim, TimelineEntry, claim_waiting_aml, insert_new_fixes, stored_fix_entries
 from ntpd112.store.models import Call, LocationFixRow
 from ntpd112.tasks import TaskSet
@@ -121,7 +122,7 @@ def _to_json(record: Record) -> str:
             "type": record.type,
             "data": record.data,
         }
-    return json.dumps(payload, separators=(",", ":"), default=str)
+    return json_text(payload)
 
 
 def _datetime_columns(model: Any) -> set[str]:
@@ -133,7 +134,11 @@ _FIX_DATETIME_FIELDS = _datetime_columns(LocationFixRow)
 
 
 def _from_json(line: str) -> Record:
-    payload = json.loads(line)
+    try:
+        payload = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # A spool written before orjson (issue 12) may hold NaN, which orjson refuses and the standard library wrote.
+        payload = json.loads(line)
     if payload["kind"] == "call":
         fields = _parse_datetimes(payload["fields"], _DATETIME_FIELDS)
         return CallRecord(uuid.UUID(payload["call_id"]), payload["uniqueid"], fields)
