@@ -15,7 +15,14 @@ from ntpd112.app import Service
 from ntpd112.store.models import Incident
 from tests.integration import pidf
 from tests.integration.cli import Run
-from tests.integration.conftest import INTAKE_EVENTS, assert_ended_last, calls_from, unique_mobile_number, user_token
+from tests.integration.conftest import (
+    INTAKE_EVENTS,
+    assert_complete_timeline,
+    assert_ended_last,
+    calls_from,
+    unique_mobile_number,
+    user_token,
+)
 from tests.integration.intake_calls import Stored, e164, intake_call, settle, stored_call
 from tests.integration.test_dispatch_cli import ntpd112
 
@@ -364,3 +371,18 @@ async def test_repeat_caller_is_flagged_and_history_shows_earlier_outcomes(servi
         "open",
     )
     assert body["fixes"] == [] and body["best_location"] is None and body["area"] is None
+
+
+async def test_a_calls_subscription_and_continue_go_over_the_events_websocket(service: Service) -> None:
+    """Asterisk 22.10 answers RESTRequests on the events websocket (the app's event filter lets RESTResponse
+    through): a call is continued into the queue and its end is heard, with no HTTP request of its own."""
+    assert service.ari.requests_over_websocket
+    number = unique_mobile_number()
+    result = await intake_call(number=number)
+    assert result.succeeded, result.output
+    await settle(service)
+    stored = await stored_call(service, caller_number=e164(number))
+    assert "step_failed" not in stored.types, stored.types
+    assert_complete_timeline(stored.types)
+    assert stored.call.ended_at is not None and stored.call.hangup_cause == 16
+    assert service.ari.health()["requests_over_websocket"] is True

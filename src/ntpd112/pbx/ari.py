@@ -139,8 +139,18 @@ class AriClient:
     def reconnects(self) -> int:
         return max(self.connections - 1, 0)
 
+    @property
+    def requests_over_websocket(self) -> bool:
+        """Whether a call's subscription and continue go over the events websocket now (else over HTTP)."""
+        return self._rest_websocket is not None and not self._rest_websocket.closed
+
     def health(self) -> dict[str, Any]:
-        return {"ok": self.connected, "connections": self.connections, "last_error": self.last_error}
+        return {
+            "ok": self.connected,
+            "connections": self.connections,
+            "last_error": self.last_error,
+            "requests_over_websocket": self.requests_over_websocket,
+        }
 
     # -- events -------------------------------------------------------------------------------------------
 
