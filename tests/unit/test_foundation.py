@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -177,6 +178,19 @@ def test_journal_records_survive_the_spool_round_trip() -> None:
     ]
     assert [_from_json(_to_json(r)) for r in records] == records
     assert call_id_for("1795389981.0") == call_id != call_id_for("1795389981.1")
+
+
+def test_a_spool_line_the_standard_library_wrote_with_nan_is_still_read() -> None:
+    """Spools written before orjson (which writes NaN as null and refuses to read it) must replay after an upgrade."""
+    call_id = call_id_for("1795389981.2")
+    fields = {"trunk": "xl", "best_radius_m": math.nan}
+    line = json.dumps({"kind": "call", "call_id": str(call_id), "uniqueid": "1795389981.2", "fields": fields})
+    assert "NaN" in line
+    record = _from_json(line)
+    assert isinstance(record, CallRecord) and record.fields["trunk"] == "xl"
+    assert math.isnan(record.fields["best_radius_m"])
+    written = _to_json(CallRecord(call_id, "1795389981.2", fields))
+    assert _from_json(written) == CallRecord(call_id, "1795389981.2", {"trunk": "xl", "best_radius_m": None})
 
 
 def test_ari_events_parse_into_models_and_unknown_types_are_kept() -> None:
