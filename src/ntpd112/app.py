@@ -333,6 +333,7 @@ class Service:
             http=f"{'https' if tls else 'http'}://{self.settings.http_host}:{self.settings.http_port}",
             ari=self.settings.ari_base_url,
             ami=f"{self.settings.ami_host}:{self.settings.ami_port}",
+            event_loop=type(asyncio.get_running_loop()).__module__.split(".")[0],  # uvloop under `ntpd112 run`
         )
 
     async def stop(self) -> None:

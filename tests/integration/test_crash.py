@@ -4,6 +4,7 @@ alone, and after the restart every call is in PostgreSQL (reconciled from Asteri
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -32,7 +33,9 @@ from tests.integration.conftest import (
 from tests.integration.sipp import TRUNK_ADDRESSES, run_sipp
 
 
-async def _start_service_process(database_url: str, spool: Path, port: int) -> asyncio.subprocess.Process:
+async def _start_service_process(
+    database_url: str, spool: Path, port: int, log_file: Path
+) -> asyncio.subprocess.Process:
     env = os.environ | {
         "NTPD112_DATABASE_URL": database_url,
         "NTPD112_HTTP_PORT": str(port),
@@ -43,15 +46,10 @@ async def _start_service_process(database_url: str, spool: Path, port: int) -> a
         "NTPD112_CDR_DATABASE_URL": database_url,
         "NTPD112_LOG_FORMAT": "json",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ntpd112",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    with log_file.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ntpd112", "run", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log
+        )
 
     async def healthy() -> bool:
         try:
@@ -97,7 +95,10 @@ async def test_sigkill_while_calls_wait_loses_no_call(
     await setup.stop()
 
     port = free_tcp_port()
-    service = await _start_service_process(clean_database, tmp_path / "spool", port)
+    log_file = tmp_path / "service.log"
+    service = await _start_service_process(clean_database, tmp_path / "spool", port, log_file)
+    started = [json.loads(line) for line in log_file.read_text().splitlines() if '"ntpd112 started"' in line]
+    assert [line["event_loop"] for line in started] == ["uvloop"]  # `ntpd112 run` runs on uvloop (issue 12)
     numbers = [unique_mobile_number() for _ in range(4)]
     async with running(*phones):
         # Three callers are in the queue, their operators' phones ringing, when the service is killed.
