@@ -11,6 +11,7 @@ real Asterisk's side is in tests/integration/test_intake.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -120,7 +121,13 @@ async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
-async def _started(base_url: str, request_timeout: float = 2) -> AriClient:
+@contextlib.asynccontextmanager
+async def _client(
+    base_url: str, request_timeout: float = 2, *, requests_on_websocket: bool = False
+) -> AsyncIterator[AriClient]:
+    """A started client, connected to the stand-in (and sending requests on its websocket if asked), stopped
+    afterwards."""
+
     async def on_event(_: AriEvent) -> None:
         return None
 
@@ -130,38 +137,34 @@ async def _started(base_url: str, request_timeout: float = 2) -> AriClient:
     backoff = Backoff(0.01, 0.05)
     ari = AriClient(base_url, "ntpd112", SecretStr("secret"), APP, request_timeout=request_timeout, backoff=backoff)
     await ari.start(on_event, on_connected)
-    await _until(lambda: ari.connected)
-    return ari
+    try:
+        await _until(lambda: ari.connected and ari.requests_over_websocket >= requests_on_websocket)
+        yield ari
+    finally:
+        await ari.stop()
 
 
 async def test_pongs_answered_late_keep_the_connection(asterisk: tuple[FakeAriWebsocket, str]) -> None:
     fake, base_url = asterisk
     fake.pong_delay = 0.3  # three heartbeats late, within the silence limit: a saturated Asterisk
-    ari = await _started(base_url)
-    try:
+    async with _client(base_url) as ari:
         await asyncio.sleep(1.5)
         assert (ari.connected, ari.connections, fake.connections) == (True, 1, 1)
         assert fake.pings >= 3
-    finally:
-        await ari.stop()
 
 
 async def test_events_keep_the_connection_when_pings_go_unanswered(asterisk: tuple[FakeAriWebsocket, str]) -> None:
     fake, base_url = asterisk
     fake.pong_delay, fake.event_every = None, 0.05  # busy with events, too busy to answer pings
-    ari = await _started(base_url)
-    try:
+    async with _client(base_url) as ari:
         await asyncio.sleep(1.5)
         assert (ari.connected, fake.connections) == (True, 1)
-    finally:
-        await ari.stop()
 
 
 async def test_a_silent_connection_is_dropped_and_made_again(asterisk: tuple[FakeAriWebsocket, str]) -> None:
     fake, base_url = asterisk
     fake.pong_delay = None  # half-open: the socket stays up, nothing comes back
-    ari = await _started(base_url)
-    try:
+    async with _client(base_url) as ari:
         connected_at = asyncio.get_running_loop().time()
         await _until(lambda: fake.connections == 2, timeout=5)
         # Not at the first unanswered ping (0.1 s in): only once nothing came for the silence limit (0.6 s).
@@ -169,17 +172,13 @@ async def test_a_silent_connection_is_dropped_and_made_again(asterisk: tuple[Fak
         assert fake.pings >= 3
         await _until(lambda: ari.connected and ari.connections == 2)
         assert ari.last_error is None
-    finally:
-        await ari.stop()
 
 
 async def test_a_calls_requests_go_over_the_websocket_once_asterisk_answers_there(
     asterisk: tuple[FakeAriWebsocket, str],
 ) -> None:
     fake, base_url = asterisk
-    ari = await _started(base_url)
-    try:
-        await _until(lambda: ari.requests_over_websocket)
+    async with _client(base_url, requests_on_websocket=True) as ari:
         await ari.subscribe_channel("1796500000.7")
         await ari.continue_in_dialplan("1796500000.7", "ntpd112-queue", "s", 2)
         assert fake.rest_on_websocket == [
@@ -189,23 +188,17 @@ async def test_a_calls_requests_go_over_the_websocket_once_asterisk_answers_ther
         ]
         assert fake.rest_over_http == []
         assert ari.health()["requests_over_websocket"] is True
-    finally:
-        await ari.stop()
 
 
 async def test_an_error_answered_on_the_websocket_is_the_ari_error_http_would_give(
     asterisk: tuple[FakeAriWebsocket, str],
 ) -> None:
     _, base_url = asterisk
-    ari = await _started(base_url)
-    try:
-        await _until(lambda: ari.requests_over_websocket)
+    async with _client(base_url, requests_on_websocket=True) as ari:
         with pytest.raises(AriError) as raised:
             await ari.subscribe_channel("gone")
         assert raised.value.status == 404 and not isinstance(raised.value, AriUnavailable)
         assert "Channel not found" in str(raised.value)
-    finally:
-        await ari.stop()
 
 
 async def test_an_asterisk_that_ignores_requests_on_the_websocket_gets_them_over_http(
@@ -213,8 +206,7 @@ async def test_an_asterisk_that_ignores_requests_on_the_websocket_gets_them_over
 ) -> None:
     fake, base_url = asterisk
     fake.answers_rest = False
-    ari = await _started(base_url, request_timeout=0.3)
-    try:
+    async with _client(base_url, request_timeout=0.3) as ari:
         await _until(lambda: fake.rest_on_websocket == ["GET asterisk/ping"])
         await asyncio.sleep(0.5)  # the probe's timeout
         await ari.subscribe_channel("1796500000.8")
@@ -225,21 +217,15 @@ async def test_an_asterisk_that_ignores_requests_on_the_websocket_gets_them_over
         ]
         assert fake.rest_on_websocket == ["GET asterisk/ping"]
         assert (ari.requests_over_websocket, ari.connected) == (False, True)
-    finally:
-        await ari.stop()
 
 
 async def test_a_request_waiting_when_the_websocket_ends_is_unavailable_at_once(
     asterisk: tuple[FakeAriWebsocket, str],
 ) -> None:
     _, base_url = asterisk
-    ari = await _started(base_url, request_timeout=30)
-    try:
-        await _until(lambda: ari.requests_over_websocket)
+    async with _client(base_url, request_timeout=30, requests_on_websocket=True) as ari:
         started = asyncio.get_running_loop().time()
         with pytest.raises(AriUnavailable, match="websocket ended"):
             await ari.subscribe_channel("cut")
         assert asyncio.get_running_loop().time() - started < 5  # not the 30 s request timeout
         await _until(lambda: ari.connections == 2 and ari.requests_over_websocket)
-    finally:
-        await ari.stop()
