@@ -19,6 +19,7 @@ from ntpd112.clock import utcnow
 from ntpd112.config import load_local_asterisk_settings
 from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.pbx.ami_actions import Acknowledged
+from ntpd112.pbx.ari import REST_RESPONSE
 from ntpd112.pbx.ari_models import HANDLED_EVENT_TYPES
 from ntpd112.pbx.names import AMI_EVENTS
 from ntpd112.queue.operators import NewOperator
@@ -207,12 +208,13 @@ async def test_the_ami_user_receives_only_the_events_the_service_handles(service
 
 async def test_the_ari_app_is_sent_only_the_events_the_service_handles(service: Service) -> None:
     # The app's event filter, set on connect: a call waiting in the queue sends no ChannelVarset or ChannelDialplan.
+    # RESTResponse too: the answers to the requests sent on the events websocket are filtered like events.
     async def allowed() -> set[str]:
         application = await service.ari.request("GET", f"/applications/{service.ari.app}")
         return {entry["type"] for entry in application.get("events_allowed", [])}
 
     await wait_until(allowed)
-    assert await allowed() == set(HANDLED_EVENT_TYPES)
+    assert await allowed() == {*HANDLED_EVENT_TYPES, REST_RESPONSE}
     assert {"StasisStart", "ChannelHangupRequest", "ChannelDestroyed"} <= set(HANDLED_EVENT_TYPES)
 
 
