@@ -113,7 +113,8 @@ class AriClient:
         self.last_error: str | None = None
         # The events websocket once it has answered a RESTRequest (Asterisk 22.4 on); None: every request over HTTP.
         self._rest_websocket: aiohttp.ClientWebSocketResponse | None = None
-        # RESTRequests sent on the websocket and not answered yet, by request_id: (status, body) once answered.
+        # RESTRequests sent on the websocket and not answered yet, by request_id: (status, body) once answered,
+        # ConnectionError if the websocket ends first.
         self._awaiting: dict[str, asyncio.Future[tuple[int, str]]] = {}
         self._request_ids = itertools.count(1)
 
@@ -280,10 +281,10 @@ class AriClient:
         """As `request`, over the events websocket while it is up (over HTTP otherwise): no body, and only for
         requests that do not wait on a channel (see the quirk above). A websocket that ends before the answer, or
         no answer within the request timeout, is AriUnavailable, as an HTTP request that went unanswered."""
-        websocket = self._rest_websocket
-        if websocket is None or websocket.closed:
+        if not self.requests_over_websocket:
             return await self.request(method, path, params=params)
-        return await self._exchange(websocket, method, path, params)
+        assert self._rest_websocket is not None
+        return await self._exchange(self._rest_websocket, method, path, params)
 
     async def _exchange(
         self, websocket: aiohttp.ClientWebSocketResponse, method: str, path: str, params: dict[str, str]
@@ -296,14 +297,12 @@ class AriClient:
         try:
             await websocket.send_str(orjson.dumps(message).decode())
             status, text = await asyncio.wait_for(answer, self._request_timeout.total)
-        except (ConnectionError, RuntimeError) as error:
+        except (ConnectionError, RuntimeError) as error:  # not sent, or the websocket ended before the answer
             raise AriUnavailable(0, f"{type(error).__name__}: {error}", method, path) from error
         except TimeoutError as error:
             raise AriUnavailable(0, "no answer on the events websocket in time", method, path) from error
         finally:
             self._awaiting.pop(request_id, None)
-        if status == 0:
-            raise AriUnavailable(0, text, method, path)
         if status >= 400:
             raise AriError(status, _error_message(text), method, path)
         return orjson.loads(text) if text else None
@@ -321,7 +320,7 @@ class AriClient:
     def _unanswered(self, reason: str) -> None:
         for answer in self._awaiting.values():
             if not answer.done():
-                answer.set_result((0, reason))
+                answer.set_exception(ConnectionError(reason))
 
     async def startup_time(self) -> str | None:
         """When this Asterisk started (GET /asterisk/info): another value after a reconnect means it restarted."""

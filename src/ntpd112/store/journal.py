@@ -82,43 +82,40 @@ AmlClaimRecord = AmlClaim
 Record = CallRecord | EventRecord | FixRecord | AmlClaimRecord
 
 
-def _iso_values(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
-
-
 def _parse_datetimes(values: dict[str, Any], names: set[str]) -> dict[str, Any]:
     return {k: (datetime.fromisoformat(v) if k in names and isinstance(v, str) else v) for k, v in values.items()}
 
 
 def _to_json(record: Record) -> str:
+    # json_text writes datetimes in ISO 8601 with their offset and UUIDs as text; _from_json reads them back.
     payload: dict[str, Any]
     if isinstance(record, CallRecord):
         payload = {
             "kind": "call",
-            "call_id": str(record.call_id),
+            "call_id": record.call_id,
             "uniqueid": record.uniqueid,
-            "fields": _iso_values(record.fields),
+            "fields": record.fields,
         }
     elif isinstance(record, FixRecord):
         payload = {
             "kind": "fix",
-            "fix_id": str(record.fix_id),
-            "call_id": str(record.call_id),
-            "columns": _iso_values(record.columns),
+            "fix_id": record.fix_id,
+            "call_id": record.call_id,
+            "columns": record.columns,
         }
     elif isinstance(record, AmlClaimRecord):
         payload = {
             "kind": "claim_aml",
-            "call_id": str(record.call_id),
+            "call_id": record.call_id,
             "caller_number": record.caller_number,
-            "offered_at": record.offered_at.isoformat(),
+            "offered_at": record.offered_at,
         }
     else:
         payload = {
             "kind": "event",
-            "event_id": str(record.event_id),
-            "call_id": str(record.call_id),
-            "at": record.at.isoformat(),
+            "event_id": record.event_id,
+            "call_id": record.call_id,
+            "at": record.at,
             "type": record.type,
             "data": record.data,
         }
