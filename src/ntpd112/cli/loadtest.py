@@ -39,7 +39,7 @@ def loadtest(
     fault_names: tuple[str, ...],
 ) -> None:
     from ntpd112.devtools.loadtest.plot import write_plot
-    from ntpd112.devtools.loadtest.runner import LoadTest
+    from ntpd112.devtools.loadtest.runner import HarnessStalled, LoadTest
     from ntpd112.devtools.loadtest.verdict import render_table
     from ntpd112.devtools.local_asterisk import LocalAsterisk, local_asterisk_lock
 
@@ -67,7 +67,10 @@ def loadtest(
         asterisk.stop()
         asterisk.start()
         for run_profile in profiles:
-            report = asyncio.run(LoadTest(run_profile, settings, asterisk, WORK_DIR).run())
+            try:
+                report = asyncio.run(LoadTest(run_profile, settings, asterisk, WORK_DIR).run())
+            except HarnessStalled as error:
+                fail(str(error))
             click.echo(render_table(report) + "\n")
             failed |= any(
                 (run.fault is not None and not run.fault.met) or (run.records and not run.records.all_consistent)

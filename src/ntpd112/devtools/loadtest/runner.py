@@ -21,6 +21,8 @@ import re
 import secrets
 import signal
 import time
+import traceback
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -63,6 +65,40 @@ RECORDS_REREAD_SECONDS = 0.25
 # what the service missed while it was down or cut off comes from Asterisk's CDRs and queue log.
 FAULT_RECONCILE_SECONDS = 5
 _LOAD_OPERATOR = re.compile(rf"^{OPERATOR_PREFIX}[0-9]{{2}}$")
+# Every wait of a step is bounded (the callers' SIPp by its time limit, AMI actions, the service's settling, the
+# records' grace); this bounds the whole step as well, past the callers' limit. Twice a run waited without end after
+# the callers' SIPp had exited on its own overload watchdog (BENCHMARKS.md, seventh and eighth slices of issue 12),
+# with nothing to say where: now such a run ends, cleans up and names the await it was stuck in.
+STEP_WIND_DOWN_SECONDS = 300
+
+
+class HarnessStalled(RuntimeError):
+    """A step of the load test overran every bound it should have kept."""
+
+
+@contextlib.asynccontextmanager
+async def within(seconds: float, what: str) -> AsyncIterator[None]:
+    """Run the block for at most `seconds`; past that, cancel it and raise HarnessStalled with where it waited. A
+    TimeoutError the block raises itself passes through as it is."""
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            yield
+    except TimeoutError as error:
+        if not deadline.expired():
+            raise
+        raise HarnessStalled(
+            f"{what} did not end within {seconds:.0f} s; it was waiting in {waiting_at(error)}"
+        ) from error
+
+
+def waiting_at(timeout: BaseException) -> str:
+    """The awaits a block was in when its deadline cancelled it, innermost last: the cancellation's traceback runs
+    from the block down to the await that was cancelled (asyncio's own frames left out)."""
+    cancelled = timeout.__cause__ or timeout.__context__
+    frames = traceback.extract_tb(cancelled.__traceback__) if cancelled is not None else []
+    ours = [frame for frame in frames if f"{os.sep}asyncio{os.sep}" not in frame.filename][1:]
+    return " > ".join(f"{frame.name} ({Path(frame.filename).name}:{frame.lineno})" for frame in ours[-4:]) or "?"
 
 
 def call_prefix(run_id: str, path: maths.Path, step: int) -> str:
@@ -130,7 +166,9 @@ class LoadTest:
                     await self._service.start()
                     await self._service.settled()
                 for step, rate in enumerate(self.profile.rates()):
-                    result = await self._run_step(path, step, rate)
+                    budget = self._callers_limit(rate) + STEP_WIND_DOWN_SECONDS
+                    async with within(budget, f"the {path} path's step at {rate:g} calls/s"):
+                        result = await self._run_step(path, step, rate)
                     runs.append(result)
                     log.info("step done", path=path, rate=rate, **result.counts.model_dump())
                     if self.profile.ramp and (result.counts.lost or result.counts.failed):
@@ -273,7 +311,7 @@ class LoadTest:
         # Each call its own number: a record that lost its display name (and tag) is still found by its number.
         self._numbers = {} if self.profile.numbers else numbers_to_tags(planned)
         calls = self.profile.calls
-        limit = calls / rate + self.profile.longest_call_seconds + 90
+        limit = self._callers_limit(rate)
         # Operators' wrap-up time after the previous step must pass before this one rings them (a service started
         # meanwhile used some of it); after the last step nobody waits for it.
         await asyncio.sleep(self._operators_free_at - time.monotonic())
@@ -326,6 +364,10 @@ class LoadTest:
             warnings.append(f"{left_over} calls were still in Asterisk after their callers had given up; hung up")
         self._operators_free_at = time.monotonic() + self.room.queue.wrapup_seconds + 1
         return await self._result(path, step, rate, prefix, planned, started, ended, warnings, window)
+
+    def _callers_limit(self, rate: float) -> float:
+        """How long the callers' SIPp may run: every call placed, the longest caller's patience, and a margin."""
+        return self.profile.calls / rate + self.profile.longest_call_seconds + 90
 
     async def _hang_up_left_over_calls(self, path: maths.Path) -> int:
         """Calls of this path still in Asterisk once its callers have ended: SIPp gave up on them (an overloaded
