@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Generic, TypeVar
 
 from ntpd112.logs import get_logger
@@ -37,10 +37,27 @@ class TaskSet:
         return len(self._tasks)
 
     async def aclose(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
+        await cancel_and_wait(self._tasks)
+
+
+# A cancellation can be lost: aiohttp turns a cancel that races its own request timeout into a TimeoutError
+# (aio-libs/aiohttp#5979), and a loop that goes on after a timed-out request then never ends. A load test's watcher
+# of the service's metrics did exactly that under a saturated Asterisk and held the harness for good.
+CANCEL_AGAIN_SECONDS = 1.0
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel the tasks and wait until every one has ended, cancelling again any still running each second. What
+    they raised is taken and dropped, as `gather(..., return_exceptions=True)` would."""
+    tasks = list(tasks)
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_AGAIN_SECONDS)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()
 
 
 class Overloaded(Exception):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import structlog
 
+from ntpd112 import tasks as task_module
 from ntpd112.backoff import Backoff
 from ntpd112.calls.handler import StasisArgs
 from ntpd112.clock import call_id_for
@@ -24,7 +25,7 @@ from ntpd112.logs import _redact_secrets
 from ntpd112.pbx.ari_models import AriEventError, ChannelDestroyed, OtherEvent, StasisStart, parse_event
 from ntpd112.pbx.asterisk_config import TrunkConfigError, load_trunks, parse_trunks, render_trunks
 from ntpd112.store.journal import CallRecord, EventRecord, _from_json, _to_json
-from ntpd112.tasks import BoundedWork, KeyedSerialExecutor, Overloaded, TaskSet
+from ntpd112.tasks import BoundedWork, KeyedSerialExecutor, Overloaded, TaskSet, cancel_and_wait
 
 VALID_ENV = {
     "NTPD112_DATABASE_URL": "postgresql+asyncpg://u:pw@127.0.0.1:5432/db",
@@ -116,6 +117,40 @@ async def test_keyed_executor_keeps_order_within_a_key_and_runs_keys_in_parallel
     assert [item for item in seen if item[0] == "slow"] == [("slow", 0), ("slow", 1), ("slow", 3)]
     assert executor.busy_keys == 0
     await tasks.aclose()
+
+
+async def test_a_task_that_loses_its_cancellation_is_cancelled_again_until_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(task_module, "CANCEL_AGAIN_SECONDS", 0.05)
+    cancellations = 0
+
+    async def watcher_swallowing_a_cancel() -> None:
+        # What aiohttp does to a cancel that races its request timeout: the loop sees a TimeoutError and goes on.
+        nonlocal cancellations
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                cancellations += 1
+                if cancellations > 1:
+                    raise
+
+    async def failing() -> None:
+        raise RuntimeError("taken, not left to the garbage collector's warning")
+
+    watcher, failed = asyncio.create_task(watcher_swallowing_a_cancel()), asyncio.create_task(failing())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait([watcher, failed]), 5)
+    assert watcher.cancelled() and cancellations == 2
+    assert isinstance(failed.exception(), RuntimeError)
+
+    tasks = TaskSet("test")
+    spawned = tasks.spawn(watcher_swallowing_a_cancel())
+    cancellations = 0
+    await asyncio.sleep(0)
+    await asyncio.wait_for(tasks.aclose(), 5)
+    assert spawned.cancelled() and len(tasks) == 0
 
 
 def test_shipped_trunk_table_is_valid_and_renders_identify_sections() -> None:

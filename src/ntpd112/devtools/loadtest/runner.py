@@ -51,6 +51,7 @@ from ntpd112.pbx.ami import AmiClient
 from ntpd112.pbx.ami_actions import CoreShowChannels, Events, Hangup
 from ntpd112.queue.operators import NewOperator, OperatorService
 from ntpd112.store.db import Database
+from ntpd112.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -351,9 +352,7 @@ class LoadTest:
                 left_over = await self._hang_up_left_over_calls(path)
             await self._settle()
         finally:
-            for watcher in watchers:
-                watcher.cancel()
-            await asyncio.gather(*watchers, return_exceptions=True)
+            await cancel_and_wait(watchers)
         ended = time.time()
         self._asterisk_pid_cache = None
         warnings = []
