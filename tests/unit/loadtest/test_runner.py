@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ntpd112.devtools.loadtest.runner import HarnessStalled, within
+from ntpd112.devtools.loadtest.runner import HarnessStalled, settle, within
 
 
 async def _callers_never_end() -> None:
@@ -43,3 +43,24 @@ async def test_a_step_within_its_bound_ends_as_it_would() -> None:
         await asyncio.sleep(0)
         done.append(True)
     assert done == [True]
+
+
+class _BusyService:
+    """Answers its metrics only after two scrapes time out, then with calls still in progress, then idle."""
+
+    def __init__(self) -> None:
+        self.scrapes = 0
+
+    async def metrics(self) -> dict[str, float]:
+        self.scrapes += 1
+        if self.scrapes <= 2:
+            raise TimeoutError
+        if self.scrapes == 3:
+            return {"ntpd112_calls_active": 12.0, "ntpd112_journal_backlog": 9944.0}
+        return {"ntpd112_calls_active": 0.0, "ntpd112_journal_backlog": 0.0}
+
+
+async def test_a_service_too_busy_to_answer_its_metrics_has_not_settled() -> None:
+    service = _BusyService()
+    await settle(service, timeout=10)
+    assert service.scrapes == 4  # waited through the timeouts and the backlog, until it was idle
