@@ -10,6 +10,7 @@ import pytest
 
 from ntpd112.devtools.loadtest import report as maths
 from ntpd112.devtools.loadtest import verdict
+from ntpd112.devtools.loadtest.collect import cpu_pressure, cpu_stall_microseconds
 
 T0 = 1_795_000_000
 
@@ -231,3 +232,19 @@ def test_the_report_gives_the_services_cpu_over_sipps_for_runs_that_measured_bot
     table = verdict.render_table(report_of(runs))
     [row] = [line for line in table.splitlines() if line.startswith("service CPU / SIPp CPU")]
     assert row.split()[5:] == ["-", "2.05", "-"]
+
+
+def test_the_report_says_how_short_of_cpu_the_machine_was_from_the_kernels_pressure_stall_counter() -> None:
+    proc_pressure_cpu = (
+        "some avg10=5.36 avg60=14.41 avg300=28.19 total=1354549518\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+    )
+    assert cpu_stall_microseconds(proc_pressure_cpu) == 1354549518
+    assert cpu_stall_microseconds("full avg10=0.00 total=0\n") is None
+    # Three seconds: tasks waited for a core 0.2 s, then 0.9 s, then 0.1 s of each second.
+    stalls = [(T0, 5_000_000), (T0 + 1, 5_200_000), (T0 + 2, 6_100_000), (T0 + 3, 6_200_000)]
+    assert cpu_pressure(stalls) == maths.CpuPressure(avg_percent=40.0, max_percent=90.0)
+    assert cpu_pressure(stalls[:1]) is None
+    service = run("service", 0, 10).model_copy(update={"cpu_pressure": cpu_pressure(stalls)})
+    table = verdict.render_table(report_of([run("baseline", 0, 10), service]))
+    [row] = [line for line in table.splitlines() if line.startswith("machine short of CPU avg/max %")]
+    assert row.split()[6:] == ["-", "40/90"]

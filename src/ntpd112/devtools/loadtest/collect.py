@@ -1,5 +1,6 @@
 """What a run leaves behind, gathered: SIPp's statistics file, the service's /metrics, the run's calls in the
-database, and CPU and memory of the service, Asterisk, PostgreSQL and SIPp sampled once a second."""
+database, and CPU and memory of the service, Asterisk, PostgreSQL and SIPp sampled once a second, with how short of
+CPU the whole machine was."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import aiohttp
@@ -16,9 +18,38 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import or_, select
 
-from ntpd112.devtools.loadtest.report import TAG_RE, ProcessUsage, RecordFields
+from ntpd112.devtools.loadtest.report import TAG_RE, CpuPressure, ProcessUsage, RecordFields
 from ntpd112.store.db import Database
 from ntpd112.store.models import Call, CallEvent
+
+CPU_PRESSURE_FILE = Path("/proc/pressure/cpu")
+
+
+def cpu_stall_microseconds(text: str) -> int | None:
+    """The `some` total of /proc/pressure/cpu: microseconds in which at least one runnable task waited for a core."""
+    for line in text.splitlines():
+        kind, *fields = line.split()
+        if kind == "some":
+            totals = [field.removeprefix("total=") for field in fields if field.startswith("total=")]
+            return int(totals[0]) if totals and totals[0].isdigit() else None
+    return None
+
+
+def cpu_pressure(stalls: Sequence[tuple[float, int]]) -> CpuPressure | None:
+    """Percent of the time between (epoch seconds, stall microseconds) readings that tasks waited for a core."""
+    if len(stalls) < 2:
+        return None
+    shares = [
+        (stall - earlier_stall) / ((at - earlier) * 1e4)
+        for (earlier, earlier_stall), (at, stall) in pairwise(stalls)
+        if at > earlier
+    ]
+    (first, first_stall), (last, last_stall) = stalls[0], stalls[-1]
+    if not shares or last <= first:
+        return None
+    return CpuPressure(
+        avg_percent=round((last_stall - first_stall) / ((last - first) * 1e4), 1), max_percent=round(max(shares), 1)
+    )
 
 
 def read_lines(path: Path) -> list[str]:
@@ -133,6 +164,7 @@ class ResourceSampler:
     groups: dict[str, Callable[[], list[int]]]
     interval: float = 1.0
     samples: list[Sample] = field(default_factory=list)
+    cpu_stalls: list[tuple[float, int]] = field(default_factory=list)  # (epoch seconds, /proc/pressure/cpu total)
     _processes: dict[int, psutil.Process] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
 
@@ -174,6 +206,12 @@ class ResourceSampler:
                 except psutil.Error:
                     self._processes.pop(pid, None)
             self.samples.append(Sample(now, group, cpu, rss))
+        with contextlib.suppress(OSError):  # a kernel without pressure stall information
+            if (stall := cpu_stall_microseconds(CPU_PRESSURE_FILE.read_text())) is not None:
+                self.cpu_stalls.append((now, stall))
+
+    def cpu_pressure(self, start: float, end: float) -> CpuPressure | None:
+        return cpu_pressure([reading for reading in self.cpu_stalls if start <= reading[0] <= end])
 
     def usage(self, start: float, end: float) -> dict[str, ProcessUsage]:
         usage = {}

@@ -330,6 +330,16 @@ class ProcessUsage(_Model):
     rss_max_mb: float
 
 
+class CpuPressure(_Model):
+    """Linux's pressure stall information for the CPU over a run: the share of time at least one runnable task on
+    the machine waited for a core (`some` in /proc/pressure/cpu), on average and in the worst second. High, every
+    process was short of CPU whatever its own use: on two cores in the surge, intakes over 30 ms came at 83-92 %,
+    those under 10 ms at 33-35 % (BENCHMARKS.md, ninth slice of issue 12)."""
+
+    avg_percent: float
+    max_percent: float
+
+
 class FaultOutcome(_Model):
     """What one injected fault did (devtools/loadtest/faults.py): times are epoch seconds, calls are tags."""
 
@@ -369,6 +379,7 @@ class RunResult(_Model):
     calls: list[CallRow]
     warnings: list[str]  # what else happened to the room during the run (restarts, reconnects)
     fault: FaultOutcome | None = None
+    cpu_pressure: CpuPressure | None = None  # None: the kernel has no /proc/pressure
 
 
 def latency(rows: Sequence[CallRow], intake_ms: Sequence[float] | None) -> Latency:

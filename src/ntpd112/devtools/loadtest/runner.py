@@ -516,4 +516,5 @@ class LoadTest:
             calls=rows,
             warnings=warnings,
             fault=fault,
+            cpu_pressure=self.sampler.cpu_pressure(started, ended),
         )

@@ -340,6 +340,12 @@ def _runs_table(runs: Sequence[RunResult]) -> list[str]:
             ]
         )
     rows.append(["service CPU / SIPp CPU", *(_cpu_per_sipp(r) for r in runs)])
+    rows.append(
+        [
+            "machine short of CPU avg/max %",
+            *(f"{p.avg_percent:.0f}/{p.max_percent:.0f}" if (p := r.cpu_pressure) else "-" for r in runs),
+        ]
+    )
     return _columns(headers, rows)
 
 
