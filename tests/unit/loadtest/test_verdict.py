@@ -4,12 +4,13 @@ every step they name meets them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ntpd112.devtools.loadtest import collect, verdict
 from ntpd112.devtools.loadtest import report as maths
-from ntpd112.devtools.loadtest import verdict
 from ntpd112.devtools.loadtest.collect import cpu_pressure, cpu_stall_microseconds
 
 T0 = 1_795_000_000
@@ -248,3 +249,16 @@ def test_the_report_says_how_short_of_cpu_the_machine_was_from_the_kernels_press
     table = verdict.render_table(report_of([run("baseline", 0, 10), service]))
     [row] = [line for line in table.splitlines() if line.startswith("machine short of CPU avg/max %")]
     assert row.split()[6:] == ["-", "40/90"]
+
+
+def test_the_cpu_stall_counter_is_stamped_when_it_is_read_not_when_the_sample_began(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pressure_file = tmp_path / "cpu"
+    pressure_file.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=7000000\n")
+    monkeypatch.setattr(collect, "CPU_PRESSURE_FILE", pressure_file)
+    clock = iter([100.0, 103.5])  # reading the processes took 3.5 s on a saturated machine
+    monkeypatch.setattr(collect.time, "time", lambda: next(clock))
+    sampler = collect.ResourceSampler({})
+    sampler.sample()
+    assert sampler.cpu_stalls == [(103.5, 7000000)]

@@ -208,7 +208,9 @@ class ResourceSampler:
             self.samples.append(Sample(now, group, cpu, rss))
         with contextlib.suppress(OSError):  # a kernel without pressure stall information
             if (stall := cpu_stall_microseconds(CPU_PRESSURE_FILE.read_text())) is not None:
-                self.cpu_stalls.append((now, stall))
+                # Stamped when read, not with the processes' `now`: on a saturated machine reading them took
+                # seconds, and a counter stamped a second early read as 1,396 % of the time.
+                self.cpu_stalls.append((time.time(), stall))
 
     def cpu_pressure(self, start: float, end: float) -> CpuPressure | None:
         return cpu_pressure([reading for reading in self.cpu_stalls if start <= reading[0] <= end])
