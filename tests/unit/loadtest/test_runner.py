@@ -1,12 +1,15 @@
-"""The load test's bound on a step: a wait nobody foresaw ends the run and says where it waited."""
+"""The load test's bound on a step: a wait nobody foresaw ends the run and says where it waited; the wait for the
+service to settle after a step."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
-from ntpd112.devtools.loadtest.runner import HarnessStalled, settle, within
+from ntpd112.devtools.loadtest.runner import HarnessStalled, within
+from ntpd112.devtools.loadtest.service import ServiceProcess
 
 
 async def _callers_never_end() -> None:
@@ -45,10 +48,11 @@ async def test_a_step_within_its_bound_ends_as_it_would() -> None:
     assert done == [True]
 
 
-class _BusyService:
+class _BusyService(ServiceProcess):
     """Answers its metrics only after two scrapes time out, then with calls still in progress, then idle."""
 
-    def __init__(self) -> None:
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__("postgresql+asyncpg://unused", None, tmp_path)
         self.scrapes = 0
 
     async def metrics(self) -> dict[str, float]:
@@ -60,7 +64,7 @@ class _BusyService:
         return {"ntpd112_calls_active": 0.0, "ntpd112_journal_backlog": 0.0}
 
 
-async def test_a_service_too_busy_to_answer_its_metrics_has_not_settled() -> None:
-    service = _BusyService()
-    await settle(service, timeout=10)
+async def test_a_service_too_busy_to_answer_its_metrics_has_not_settled(tmp_path: Path) -> None:
+    service = _BusyService(tmp_path)
+    await service.settle(timeout=10)
     assert service.scrapes == 4  # waited through the timeouts and the backlog, until it was idle

@@ -80,6 +80,10 @@ def parse_metrics(text: str) -> dict[str, float]:
     return values
 
 
+# A scrape that failed: the service not answering (yet, or any more), or too busy to answer within the timeout.
+SCRAPE_ERRORS = (aiohttp.ClientError, TimeoutError)
+
+
 async def scrape_metrics(url: str) -> dict[str, float]:
     async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as reply:
         reply.raise_for_status()

@@ -25,15 +25,13 @@ import traceback
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from ntpd112.config import Settings
 from ntpd112.devtools.loadtest import faults, verdict
 from ntpd112.devtools.loadtest import report as maths
 from ntpd112.devtools.loadtest.collect import (
+    SCRAPE_ERRORS,
     ResourceSampler,
     RunRecords,
     fetch_records,
@@ -66,7 +64,6 @@ RECORDS_REREAD_SECONDS = 0.25
 # A fault run's service reconciles this often (NTPD112_RECONCILE_INTERVAL), and its records get this much more grace:
 # what the service missed while it was down or cut off comes from Asterisk's CDRs and queue log.
 FAULT_RECONCILE_SECONDS = 5
-SETTLE_SECONDS = 60
 _LOAD_OPERATOR = re.compile(rf"^{OPERATOR_PREFIX}[0-9]{{2}}$")
 # Every wait of a step is bounded (the callers' SIPp by its time limit, AMI actions, the service's settling, the
 # records' grace); this bounds the whole step as well, past the callers' limit. Twice a run waited without end after
@@ -102,28 +99,6 @@ def waiting_at(timeout: BaseException) -> str:
     frames = traceback.extract_tb(cancelled.__traceback__) if cancelled is not None else []
     ours = [frame for frame in frames if f"{os.sep}asyncio{os.sep}" not in frame.filename][1:]
     return " > ".join(f"{frame.name} ({Path(frame.filename).name}:{frame.lineno})" for frame in ours[-4:]) or "?"
-
-
-class MetricsSource(Protocol):
-    async def metrics(self) -> dict[str, float]: ...
-
-
-async def settle(service: MetricsSource, timeout: float = SETTLE_SECONDS) -> None:
-    """Wait until the service has seen every call end and written every record. A service too busy to answer its
-    metrics has not settled: asked again (the first timed-out scrape used to end the wait, and a saturated run then
-    read the records while 9,944 were still queued in the service)."""
-
-    async def idle() -> bool:
-        try:
-            metrics = await service.metrics()
-        except (aiohttp.ClientError, TimeoutError):
-            return False
-        return not metrics.get("ntpd112_calls_active") and not metrics.get("ntpd112_journal_backlog")
-
-    try:
-        await poll(idle, timeout, "the service did not settle")
-    except TimeoutError as error:
-        log.warning(str(error))
 
 
 def call_prefix(run_id: str, path: maths.Path, step: int) -> str:
@@ -417,7 +392,7 @@ class LoadTest:
     async def _watch_service(self) -> None:
         """The service's own count of calls in progress, once a second."""
         while self._service is not None:
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            with contextlib.suppress(*SCRAPE_ERRORS):
                 metrics = await self._service.metrics()
                 self._active_samples.append((time.time(), metrics.get("ntpd112_calls_active", 0.0)))
             await asyncio.sleep(1)
@@ -444,7 +419,10 @@ class LoadTest:
 
     async def _settle(self) -> None:
         if self._service is not None:
-            await settle(self._service)
+            try:
+                await self._service.settle()
+            except TimeoutError as error:
+                log.warning(str(error))
 
     async def _check_records(self, prefix: str, rows: list[maths.CallRow]) -> tuple[RunRecords, maths.RecordsCheck]:
         """A late record is not a missing one: until the grace has passed, read them again. After a fault the

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from ntpd112.devtools.loadtest.collect import scrape_metrics
+from ntpd112.devtools.loadtest.collect import SCRAPE_ERRORS, scrape_metrics
 
 
 def free_tcp_port() -> int:
@@ -104,6 +104,21 @@ class ServiceProcess:
 
         await poll(idle, timeout, "the service did not settle after its first reconciliation", interval=1.0)
 
+    async def settle(self, timeout: float = 60) -> None:
+        """Wait until the service has seen every call of a step end and written every record (TimeoutError past
+        `timeout`). A service too busy to answer its metrics has not settled: asked again (the first timed-out scrape
+        used to end the wait, and a saturated run then read the records while 9,944 were still queued in the
+        service)."""
+
+        async def idle() -> bool:
+            try:
+                metrics = await self.metrics()
+            except SCRAPE_ERRORS:
+                return False
+            return not metrics.get("ntpd112_calls_active") and not metrics.get("ntpd112_journal_backlog")
+
+        await poll(idle, timeout, "the service did not settle")
+
     async def _health(self) -> dict[str, Any] | None:
         """The service's /health document (with each component's state: the harness asks over loopback), or None
         while it does not answer."""
@@ -113,7 +128,7 @@ class ServiceProcess:
                 session.get(f"http://127.0.0.1:{self.port}/health", timeout=aiohttp.ClientTimeout(total=2)) as reply,
             ):
                 health: dict[str, Any] = await reply.json()
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+        except (*SCRAPE_ERRORS, ValueError):  # ValueError: not JSON
             return None
         return health
 
