@@ -14,6 +14,7 @@ import contextlib
 import functools
 import socket
 import uuid
+import wave
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -444,3 +445,33 @@ async def timeline(service: Service, call_id: uuid.UUID) -> list[CallEvent]:
     async with service.database.session() as session:
         statement = select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.at, CallEvent.seq)
         return list((await session.scalars(statement)).all())
+
+
+WAV_HEADER_BYTES = 44  # MixMonitor's WAV: a 44-byte header, then 8 kHz 16-bit mono samples
+
+
+async def recorded_seconds(asterisk: LocalAsterisk, call: Call, at_least: float, timeout: float = 15.0) -> float:
+    """Seconds of audio in the call's recording once it holds at least `at_least` and MixMonitor has closed it: its
+    header then counts every byte in the file (MixMonitor rewrites the header when it closes the file, appended
+    parts included), and the sample rate is 8 kHz mono."""
+    assert call.recording_path is not None
+    path = asterisk.root / "var/spool/asterisk/monitor" / call.recording_path
+    seconds = 0.0
+
+    def closed_with_enough() -> bool:
+        nonlocal seconds
+        try:
+            with wave.open(str(path), "rb") as recording:
+                params = recording.getparams()
+                size = path.stat().st_size
+        except (OSError, EOFError, wave.Error):
+            return False  # not there yet, or its header not yet written
+        assert (params.nchannels, params.sampwidth, params.framerate) == (1, 2, 8000), params
+        seconds = params.nframes / params.framerate
+        return size == WAV_HEADER_BYTES + params.nframes * 2 and seconds >= at_least
+
+    try:
+        await wait_until(closed_with_enough, timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"{path} holds {seconds:.2f} s, not {at_least:.2f} s, or was not closed") from None
+    return seconds

@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 
 from ntpd112.app import Service
+from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.dispatch.desks import NewDesk
 from ntpd112.dispatch.incidents import IncidentChange
 from ntpd112.pbx.ari import AriError
@@ -30,9 +31,18 @@ from ntpd112.routing.defaults import default_table
 from ntpd112.routing.tables import ChainStep, OutsideHours, RoutingTable, Rule
 from ntpd112.routing.windows import TimeWindow
 from ntpd112.store.incidents import IncidentRepository
+from ntpd112.store.models import Call
 from ntpd112.store.tickets import TicketRepository
 from tests.integration.agents import SippAgent, running
-from tests.integration.conftest import calls_from, empty_queue, timeline, unique_mobile_number, user_token, wait_until
+from tests.integration.conftest import (
+    calls_from,
+    empty_queue,
+    recorded_seconds,
+    timeline,
+    unique_mobile_number,
+    user_token,
+    wait_until,
+)
 from tests.integration.sipp import TRUNK_ADDRESSES, SippResult, run_sipp
 
 
@@ -258,6 +268,37 @@ async def test_attended_dispatch_consults_cancels_then_completes(room: Room) -> 
     left = await room.events(call_id, "operator_left")
     assert [e["reason"] for e in left][:1] == ["attended_transfer_completed"]
     assert "caller_requeued" not in types
+
+
+async def test_a_blind_dispatch_nobody_takes_goes_back_to_the_operators_and_one_recording_holds_both_talks(
+    room: Room, local_asterisk: LocalAsterisk
+) -> None:
+    await room.service.routing.publish(routing_table(["damkar-desk"]), "test")
+    async with (
+        running(operator_phone(), desk("damkar-desk1", "agency-busy.xml")),
+        room.call(hold_ms=40000) as (call_id, _),
+    ):
+        await asyncio.sleep(2)  # the first talk
+        await classify(room, call_id, "fire")
+        status, body = await room.post(f"/api/calls/{call_id}/dispatch", {"mode": "blind"})
+        assert status == 202, body
+        await room.wait_for_event(call_id, "caller_requeued")
+        # The only desk is busy: back in the queue, which rings op1 again, and they answer.
+        await room.wait_for_event(call_id, "operator_answered", count=2, timeout=30)
+        await asyncio.sleep(2)  # the second talk, before the block hangs the caller up
+
+    events = await timeline(room.service, call_id)
+    answered = [e.at for e in events if e.type == "operator_answered"]
+    requeued = next(e.at for e in events if e.type == "caller_requeued")
+    ended = next(e.at for e in events if e.type == "ended")
+    talks = (requeued - answered[0]) + (ended - answered[1])
+    async with room.service.database.session() as session:
+        call = await session.get(Call, call_id)
+    assert call is not None
+    # One file: the first talk (with the ring of the busy desk, on hold in dispatch's bridge), then, appended when op1
+    # answered again, the second. A second recording over the first would hold only the second talk.
+    seconds = await recorded_seconds(local_asterisk, call, at_least=talks.total_seconds() * 0.8)
+    assert seconds < talks.total_seconds() + 1, (seconds, talks)
 
 
 async def test_conference_then_the_operator_leaves(room: Room) -> None:

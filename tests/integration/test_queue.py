@@ -18,6 +18,7 @@ from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import (
     calls_from,
     empty_queue,
+    recorded_seconds,
     room_global,
     timeline,
     unique_mobile_number,
@@ -210,6 +211,10 @@ async def test_overflow_to_supervisors_when_no_operator_answers(room: Service, l
     assert "operator_ringing" in types and "operator_no_answer" in types
     assert "overflow" in types
     assert call.operator is None
+    # No operator's answer started the recording (app_queue starts it then); the dialplan did, before ringing the
+    # supervisors, and it holds the supervisor's talk with the caller, not the wait (about 2 s of 4.5).
+    assert call.recording_path is not None and call.recording_path.endswith(f"{call.uniqueid}.wav")
+    assert await recorded_seconds(local_asterisk, call, at_least=1) < 4
 
 
 async def test_session_errors_leave_state_unchanged(room: Service) -> None:

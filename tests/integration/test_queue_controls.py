@@ -27,6 +27,7 @@ from ntpd112.web.common import DEPS
 from tests.integration.agents import SippAgent, running
 from tests.integration.conftest import (
     calls_from,
+    recorded_seconds,
     room_global,
     timeline,
     unique_mobile_number,
@@ -303,7 +304,7 @@ async def test_a_raised_call_is_answered_before_an_earlier_one(room: Service, ht
 
 
 async def test_a_call_pulled_to_the_supervisor_rings_their_phone_and_is_answered_there(
-    room: Service, http: aiohttp.ClientSession
+    room: Service, http: aiohttp.ClientSession, local_asterisk: LocalAsterisk
 ) -> None:
     phone = SippAgent("operator.xml", "127.0.0.31")
     supervisor_phone = SippAgent("operator.xml", "127.0.0.41")
@@ -359,6 +360,8 @@ async def test_a_call_pulled_to_the_supervisor_rings_their_phone_and_is_answered
 
     assert answered.operator_answered_at is not None
     assert ended.talk_seconds is not None and ended.talk_seconds > 0
+    # No operator's answer started the recording (app_queue starts it then): the pull did, before ringing the chief.
+    await recorded_seconds(local_asterisk, ended, at_least=1)
     events = await timeline(room, call.id)
     types = [event.type for event in events]
     assert ended.abandoned_at is None
@@ -421,6 +424,9 @@ async def test_a_pull_nobody_answers_puts_the_call_back_in_its_place(
         await behind.result
 
     assert answered.operator == "op1" and ended.abandoned_at is None
+    # The recording the pull started (nobody answered: nothing in it) stopped when the caller went back to the queue,
+    # and op1's answer appended the talk to the same file.
+    await recorded_seconds(local_asterisk, ended, at_least=1)
     events = await timeline(room, call.id)
     assert event_data(events, "pull_returned") == [{"operator": "op2", "dial_status": "NOANSWER"}]
     types = [event.type for event in events]

@@ -14,6 +14,7 @@ from ntpd112.pbx.asterisk_config import (
     render_ari_general,
     render_include_files,
     render_manager_user,
+    render_queues,
     render_trunks,
 )
 from ntpd112.pbx.names import (
@@ -145,12 +146,13 @@ def _priorities(dialplan: str, context: str, extension: str = "s") -> list[str]:
     """The applications of one extension of a context, in order (`exten => s,1,App(...)` and `same => n,App(...)`)."""
     body = dialplan.split(f"[{context}]\n", 1)[1].split("\n[", 1)[0]
     steps = []
+    inside = False
     for line in body.splitlines():
-        if line.startswith("exten =>") and not line.startswith(f"exten => {extension},"):
+        if line.startswith("exten =>"):
             if steps:
                 break  # the next extension
-            continue
-        if match := re.match(r"\s*(?:exten => \w+,1|same => n(?:\([a-z]+\))?),(.*)$", line):
+            inside = line.startswith(f"exten => {extension},")
+        if inside and (match := re.match(r"\s*(?:exten => \w+,1|same => n(?:\([a-z]+\))?),(.*)$", line)):
             steps.append(match.group(1))
     return steps
 
@@ -188,9 +190,37 @@ def test_the_load_test_baseline_answers_as_the_service_path_does_and_then_queues
     answers = [step for step in emergency if step.startswith("Answer(")]
     assert answers == ["Answer(,i)"]
     assert [step for step in baseline if step.startswith("Answer(")] == answers
-    # The same recording before the answer; the service path's Stasis detour is the only difference.
-    assert emergency[1:4] == baseline[:3]
+    # The same recording and release marks before the answer; the service path's Stasis detour is the only difference.
+    assert emergency[1:5] == baseline[:4]
+    assert "Gosub(ntpd112-record,prepare,1)" in baseline[:4]
     assert baseline[-1] == "Goto(ntpd112-queue,s,1)"
+
+
+def test_the_recording_starts_at_the_callers_first_bridge_and_never_runs_while_they_wait() -> None:
+    dialplan = (DIALPLAN_DIR / "extensions_ntpd112.conf").read_text(encoding="utf-8")
+    # app_queue starts it when an operator answers: MixMonitor(MONITOR_FILENAME.wav, b + MONITOR_OPTIONS), the same
+    # file and options as the dialplan's own start.
+    assert "monitor-format=wav" in render_queues(load_room()).splitlines()
+    prepare = _priorities(dialplan, "ntpd112-record", "prepare")
+    assert prepare[0].startswith("Set(__NTPD112_RECORDING=") and prepare[0].endswith("/${UNIQUEID}.wav)")
+    assert "Set(MONITOR_FILENAME=${NTPD112_RECORDING:0:-4})" in prepare
+    assert "Set(MONITOR_OPTIONS=ai(NTPD112_RECORDING_ID))" in prepare
+    assert "MixMonitor(${NTPD112_RECORDING},b${MONITOR_OPTIONS})" in _priorities(dialplan, "ntpd112-record", "start")
+    assert "StopMixMonitor(${NTPD112_RECORDING_ID})" in _priorities(dialplan, "ntpd112-record", "stop")
+    queue = _priorities(dialplan, "ntpd112-queue")
+    waits = [index for index, step in enumerate(queue) if step.startswith("Queue(")]
+    assert waits and all(queue[index - 1] == "Gosub(ntpd112-record,stop,1)" for index in waits)
+    # Every Dial() that may bridge the caller without app_queue has started the recording before it.
+    dials = 0
+    for context in ("ntpd112-queue", "ntpd112-pull"):
+        steps = _priorities(dialplan, context)
+        for index, step in enumerate(steps):
+            if step.startswith("Dial("):
+                dials += 1
+                recording = [before for before in steps[:index] if before.startswith("Gosub(ntpd112-record,")]
+                assert recording[-1:] == ["Gosub(ntpd112-record,start,1)"], (context, step)
+    assert dials == 3  # the supervisors, the backup number, the pulled-to phone
+    assert not any("MixMonitor(" in step for step in _priorities(dialplan, "ntpd112-emergency"))
 
 
 def test_every_trunk_ends_calls_without_audio_after_the_rooms_media_timeout() -> None:

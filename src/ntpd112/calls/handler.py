@@ -527,7 +527,8 @@ class CallHandler:
         # request (e.g. 16 for the caller's BYE) says how the call really ended.
         final_cause = call.hangup_cause or cause
         ended_at = utcnow()
-        # MixMonitor writes from answer to hangup; on a remote Asterisk the file is not ours to measure.
+        # The longest the recording can be: MixMonitor writes only while the caller is connected to someone (the
+        # dialplan's ntpd112-record), and on a remote Asterisk the file is not ours to measure.
         recorded = (ended_at - call.answered_at).total_seconds() if call.answered_at else None
         self._journal.record_call(
             uniqueid,

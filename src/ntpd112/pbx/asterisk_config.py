@@ -191,6 +191,8 @@ def render_queues(room: RoomConfig) -> str:
             "retry=1",
             f"wrapuptime={queue.wrapup_seconds}",
             f"musicclass={HOLD_MUSIC_CLASS}",
+            # app_queue starts the caller's recording when an operator answers (dialplan ntpd112-record says why).
+            "monitor-format=wav",
             # Nobody to ring (no operator logged in, all paused or unreachable): do not wait, ring the fallback now.
             "joinempty=paused,unavailable,invalid",
             "leavewhenempty=paused,unavailable,invalid",
