@@ -292,6 +292,9 @@ def check_records(
             missing += 1
             problem = "no call record"
         elif len(records) > 1:
+            # Seen only when the callers' SIPp itself stalled (BENCHMARKS.md, issue 12, tenth slice): Asterisk, alone
+            # too, makes a second channel of an INVITE retransmission that arrives after it released the first for
+            # want of an ACK (32 s after its 200 OK), same Call-ID, tag and branch. The service records each channel.
             duplicated += 1
             problem = f"{len(records)} call records"
         elif (problem := timeline_problem(records[0])) is not None:
