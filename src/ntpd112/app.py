@@ -194,7 +194,9 @@ class Service:
         self.callbacks.attach(self.ami)
         self.spy = SpyService(self.database, self.ami, self.hub)
         self.spy.attach(self.ami)
-        QueueEventRecorder(self.journal, self.pulls).attach(self.ami)
+        self.queue_events = QueueEventRecorder(self.journal, self.pulls, on_the_line=self.calls.active.__contains__)
+        self.queue_events.attach(self.ami)
+        self.calls.ended_listeners.append(self.queue_events.call_ended)
         PullEventRecorder(self.journal).attach(self.ami)
         Presence(self.hub, PresenceLog(self.database)).attach(self.ami)
         self.metrics.watch(
@@ -351,6 +353,7 @@ class Service:
         await self.ari.stop()
         await self.routing.stop()
         await self.ami.stop()
+        self.queue_events.stop()  # after AMI and ARI (no event can follow), before the journal writes its last
         await self.intake_lookups.stop()
         await self.journal.stop()
         await self.database.stop()

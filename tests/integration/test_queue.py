@@ -211,6 +211,9 @@ async def test_overflow_to_supervisors_when_no_operator_answers(room: Service, l
     assert "operator_ringing" in types and "operator_no_answer" in types
     assert "overflow" in types
     assert call.operator is None
+    # app_queue reports the caller whose wait ran out as abandoned; they did not hang up: not on the callback list.
+    assert "abandoned" not in types and call.callback_status is None and call.abandoned_at is None, types
+    assert "queue_left" in types
     # No operator's answer started the recording (app_queue starts it then); the dialplan did, before ringing the
     # supervisors, and it holds the supervisor's talk with the caller, not the wait (about 2 s of 4.5).
     assert call.recording_path is not None and call.recording_path.endswith(f"{call.uniqueid}.wav")

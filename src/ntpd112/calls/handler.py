@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,6 +112,8 @@ class CallHandler:
         self._intake_lookups = lookups
         self._priorities = priorities
         self.active: dict[str, ActiveCall] = {}
+        # Told each uniqueid whose call ended, before its end is recorded (queue/events.py: abandons).
+        self.ended_listeners: list[Callable[[str], None]] = []
         self._asterisk_started: str | None = None  # the startup time Asterisk reported at the last resync
 
     # -- events -------------------------------------------------------------------------------------------
@@ -522,6 +525,8 @@ class CallHandler:
         call = self.active.pop(uniqueid, None)
         if call is None:
             return
+        for listener in self.ended_listeners:
+            listener(uniqueid)
         # Quirk: ChannelDestroyed carries the channel's last HANGUPCAUSE, which a dialplan application may have
         # overwritten (0 after Playback, 3 after a failed Dial to an overflow target); the cause of the hangup
         # request (e.g. 16 for the caller's BYE) says how the call really ended.

@@ -6,6 +6,8 @@ call's record: the journal creates the row from the uniqueid alone, and reconcil
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ntpd112.clock import utcnow
@@ -20,6 +22,26 @@ log = get_logger(__name__)
 @dataclass
 class _Waiting:
     ring_attempts: int = 0
+
+
+# Asterisk quirk: app_queue reports a caller whose wait ran out (Queue()'s timeout: the room's overflow wait) or
+# whose queue emptied (leavewhenempty: every operator paused or gone) as a QueueCallerAbandon, exactly like one who
+# hung up; app_queue.c calls record_abandoned() for all three (its queue log does tell them apart: EXITWITHTIMEOUT,
+# EXITEMPTY, ABANDON). Such a caller did not hang up: the dialplan goes on to the overflow, and its UserEvent
+# Ntpd112Overflow follows in the same AMI stream. So a caller the service follows is recorded as abandoned when their
+# call ends, not at the QueueCallerAbandon; taken for abandons, every overflowed caller went onto the callback list and
+# into the abandoned count. Past this long with neither (an event lost to an AMI reconnect) the abandon is recorded:
+# when in doubt, the caller is called back.
+ABANDON_UNCONFIRMED_SECONDS = 10.0
+
+
+@dataclass
+class _Unconfirmed:
+    """A QueueCallerAbandon of a caller still on the line: the caller hanging up, or the overflow, decides."""
+
+    wait: float | None
+    position: str | None
+    timer: asyncio.TimerHandle
 
 
 def _seconds(value: str | None, scale: float = 1.0) -> float | None:
@@ -68,10 +90,28 @@ class PendingPulls:
 
 
 class QueueEventRecorder:
-    def __init__(self, journal: Journal, pulls: PendingPulls | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        pulls: PendingPulls | None = None,
+        on_the_line: Callable[[str], bool] = lambda uniqueid: False,
+    ) -> None:
+        """`on_the_line(uniqueid)`: whether the service follows that caller's call and it has not ended (the call
+        handler then tells `call_ended`)."""
         self._journal = journal
         self._pulls = pulls or PendingPulls()
         self._waiting: dict[str, _Waiting] = {}
+        self._on_the_line = on_the_line
+        self._unconfirmed: dict[str, _Unconfirmed] = {}
+
+    def call_ended(self, uniqueid: str) -> None:
+        """The caller's call ended: an abandon reported while they were on the line was theirs."""
+        self._confirm_abandon(uniqueid)
+
+    def stop(self) -> None:
+        """Record the abandons still undecided: when in doubt, the caller is called back."""
+        for uniqueid in list(self._unconfirmed):
+            self._confirm_abandon(uniqueid)
 
     def attach(self, ami: AmiClient) -> None:
         for name, handler in {
@@ -166,7 +206,17 @@ class QueueEventRecorder:
         if self._pulls.take(uniqueid):
             self._event(uniqueid, "queue_left", {"reason": "pulled", "position": event.get("Position")})
             return
-        record_abandoned(self._journal, uniqueid, _seconds(event.get("HoldTime")), event.get("Position"))
+        wait, position = _seconds(event.get("HoldTime")), event.get("Position")
+        if not self._on_the_line(uniqueid):  # ended already, or a call the service does not follow
+            record_abandoned(self._journal, uniqueid, wait, position)
+            return
+        timer = asyncio.get_running_loop().call_later(ABANDON_UNCONFIRMED_SECONDS, self._confirm_abandon, uniqueid)
+        self._unconfirmed[uniqueid] = _Unconfirmed(wait, position, timer)
+
+    def _confirm_abandon(self, uniqueid: str) -> None:
+        if (abandon := self._unconfirmed.pop(uniqueid, None)) is not None:
+            abandon.timer.cancel()
+            record_abandoned(self._journal, uniqueid, abandon.wait, abandon.position)
 
     async def _left(self, event: dict[str, str]) -> None:
         if (uniqueid := self._ours(event)) is None:
@@ -177,6 +227,10 @@ class QueueEventRecorder:
         kind = event.get("UserEvent", "")
         uniqueid = event.get("Uniqueid")
         if kind == "Ntpd112Overflow" and uniqueid:
+            if (left := self._unconfirmed.pop(uniqueid, None)) is not None:
+                left.timer.cancel()  # not an abandon: the wait ran out, or the queue emptied
+                reason: dict[str, object] = {"reason": "overflow", "position": left.position}
+                self._event(uniqueid, "queue_left", reason, wait_seconds=left.wait)
             self._event(uniqueid, "overflow", {"queue_status": event.get("QueueStatus")})
         elif kind == "Ntpd112Backup" and uniqueid:
             self._event(uniqueid, "overflow_backup", {"supervisors_dial_status": event.get("DialStatus")})
