@@ -6,7 +6,6 @@ call's record: the journal creates the row from the uniqueid alone, and reconcil
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,19 +28,14 @@ class _Waiting:
 # hung up; app_queue.c calls record_abandoned() for all three (its queue log does tell them apart: EXITWITHTIMEOUT,
 # EXITEMPTY, ABANDON). Such a caller did not hang up: the dialplan goes on to the overflow, and its UserEvent
 # Ntpd112Overflow follows in the same AMI stream. So a caller the service follows is recorded as abandoned when their
-# call ends, not at the QueueCallerAbandon; taken for abandons, every overflowed caller went onto the callback list and
-# into the abandoned count. Past this long with neither (an event lost to an AMI reconnect) the abandon is recorded:
-# when in doubt, the caller is called back.
-ABANDON_UNCONFIRMED_SECONDS = 10.0
-
-
+# call ends (the call handler always tells: ChannelDestroyed, or its resync after a reconnect), unless the overflow
+# came first; taken for abandons, every overflowed caller went onto the callback list and into the abandoned count.
 @dataclass
 class _Unconfirmed:
     """A QueueCallerAbandon of a caller still on the line: the caller hanging up, or the overflow, decides."""
 
     wait: float | None
     position: str | None
-    timer: asyncio.TimerHandle
 
 
 def _seconds(value: str | None, scale: float = 1.0) -> float | None:
@@ -94,7 +88,8 @@ class QueueEventRecorder:
         self,
         journal: Journal,
         pulls: PendingPulls | None = None,
-        on_the_line: Callable[[str], bool] = lambda uniqueid: False,
+        *,
+        on_the_line: Callable[[str], bool],
     ) -> None:
         """`on_the_line(uniqueid)`: whether the service follows that caller's call and it has not ended (the call
         handler then tells `call_ended`)."""
@@ -210,12 +205,10 @@ class QueueEventRecorder:
         if not self._on_the_line(uniqueid):  # ended already, or a call the service does not follow
             record_abandoned(self._journal, uniqueid, wait, position)
             return
-        timer = asyncio.get_running_loop().call_later(ABANDON_UNCONFIRMED_SECONDS, self._confirm_abandon, uniqueid)
-        self._unconfirmed[uniqueid] = _Unconfirmed(wait, position, timer)
+        self._unconfirmed[uniqueid] = _Unconfirmed(wait, position)
 
     def _confirm_abandon(self, uniqueid: str) -> None:
         if (abandon := self._unconfirmed.pop(uniqueid, None)) is not None:
-            abandon.timer.cancel()
             record_abandoned(self._journal, uniqueid, abandon.wait, abandon.position)
 
     async def _left(self, event: dict[str, str]) -> None:
@@ -227,8 +220,7 @@ class QueueEventRecorder:
         kind = event.get("UserEvent", "")
         uniqueid = event.get("Uniqueid")
         if kind == "Ntpd112Overflow" and uniqueid:
-            if (left := self._unconfirmed.pop(uniqueid, None)) is not None:
-                left.timer.cancel()  # not an abandon: the wait ran out, or the queue emptied
+            if (left := self._unconfirmed.pop(uniqueid, None)) is not None:  # not an abandon: the wait ran out
                 reason: dict[str, object] = {"reason": "overflow", "position": left.position}
                 self._event(uniqueid, "queue_left", reason, wait_seconds=left.wait)
             self._event(uniqueid, "overflow", {"queue_status": event.get("QueueStatus")})

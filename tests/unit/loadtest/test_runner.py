@@ -1,5 +1,5 @@
 """The load test's bound on a step: a wait nobody foresaw ends the run and says where it waited; the wait for the
-service to settle after a step."""
+service to drain a step's calls and records."""
 
 from __future__ import annotations
 
@@ -66,5 +66,5 @@ class _BusyService(ServiceProcess):
 
 async def test_a_service_too_busy_to_answer_its_metrics_has_not_settled(tmp_path: Path) -> None:
     service = _BusyService(tmp_path)
-    await service.settle(timeout=10)
+    await service.drained(timeout=10)
     assert service.scrapes == 4  # waited through the timeouts and the backlog, until it was idle

@@ -349,7 +349,7 @@ class LoadTest:
                 window = await injection_task  # what the fault took away is back before the room settles
             else:
                 left_over = await self._hang_up_left_over_calls(path)
-            await self._settle()
+            await self._drained()
         finally:
             await cancel_and_wait(watchers)
         ended = time.time()
@@ -417,10 +417,10 @@ class LoadTest:
                 dropped += 1
             await asyncio.sleep(0.2)
 
-    async def _settle(self) -> None:
+    async def _drained(self) -> None:
         if self._service is not None:
             try:
-                await self._service.settle()
+                await self._service.drained()
             except TimeoutError as error:
                 log.warning(str(error))
 

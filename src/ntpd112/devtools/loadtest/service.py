@@ -104,7 +104,7 @@ class ServiceProcess:
 
         await poll(idle, timeout, "the service did not settle after its first reconciliation", interval=1.0)
 
-    async def settle(self, timeout: float = 60) -> None:
+    async def drained(self, timeout: float = 60) -> None:
         """Wait until the service has seen every call of a step end and written every record (TimeoutError past
         `timeout`). A service too busy to answer its metrics has not settled: asked again (the first timed-out scrape
         used to end the wait, and a saturated run then read the records while 9,944 were still queued in the
@@ -117,7 +117,7 @@ class ServiceProcess:
                 return False
             return not metrics.get("ntpd112_calls_active") and not metrics.get("ntpd112_journal_backlog")
 
-        await poll(idle, timeout, "the service did not settle")
+        await poll(idle, timeout, "the service did not drain its calls and records")
 
     async def _health(self) -> dict[str, Any] | None:
         """The service's /health document (with each component's state: the harness asks over loopback), or None
