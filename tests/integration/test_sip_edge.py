@@ -235,3 +235,13 @@ def test_ami_and_ari_listen_on_loopback_only(local_asterisk: LocalAsterisk) -> N
     loopback = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
     assert listening_addresses(settings.ami_port) == {loopback}
     assert listening_addresses(settings.http_port) == {loopback}
+
+
+def test_only_pjsip_s_own_backlog_makes_asterisk_ignore_new_calls(local_asterisk: LocalAsterisk) -> None:
+    # With Asterisk's default ("global") a backlog of events to the service (the ARI app's or AMI's queue over its
+    # high-water mark) made PJSIP ignore every new INVITE, and 112 callers waited seconds for their retransmission to
+    # be answered (asterisk/local/pjsip.conf says why; docs/BENCHMARKS.md, issue 12, eleventh slice). Asterisk takes
+    # an unknown value or a misspelt option with a warning and runs with the default: read what it runs with.
+    settings = local_asterisk.cli("pjsip show settings")
+    trigger = [line for line in settings.splitlines() if "taskprocessor_overload_trigger" in line]
+    assert [line.split(":", 1)[1].strip() for line in trigger] == ["pjsip_only"]
