@@ -186,7 +186,7 @@ def test_records_cpu_and_memory_are_judged_at_their_steps() -> None:
     assert targets[CPU_TARGET].met is None
     sustained = [run("baseline", 0, 40, calls=1200), run("service", 0, 40, calls=1200, cpu=31.0)]
     cpu = found(sustained)[CPU_TARGET]
-    assert (cpu.met, cpu.value, cpu.judged_at) == (False, "31 %", [40])
+    assert (cpu.met, cpu.value, cpu.judged_at, cpu.missed_at) == (False, "31 %", [40], [40])
     light = [run("baseline", 0, 40, calls=1200), run("service", 0, 40, calls=1200, cpu=24.0)]
     assert found(light)[CPU_TARGET].met is True
     assert targets["service memory, 1,000 calls in progress"].met is None
@@ -218,7 +218,9 @@ def test_the_report_renders_the_steps_the_ceilings_and_the_targets_and_as_json_w
         assert label in table, label
     assert "ceiling, service:         80/s (first lost or failed call at 100/s)" in table
     assert "ceiling, Asterisk alone:  no lost or failed call up to the last step (100/s)" in table
-    assert "NOT MET at 5/s, 10/s, 20/s, 40/s, 60/s, 80/s, 100/s" in table
+    # The step that missed, not every step judged (which read as a miss at each).
+    assert "1 lost (worst of 7 steps: 100/s)           NOT MET at 100/s (of 7 steps judged)" in table
+    assert "met at 5/s, 10/s, 20/s, 40/s, 60/s, 80/s, 100/s" in table
     data = json.loads(report.model_dump_json())
     assert set(data["runs"][0]) == set(maths.RunResult.model_fields)
     assert set(data["comparison"]["steps"][0]) == set(verdict.StepComparison.model_fields)
@@ -233,6 +235,17 @@ def test_the_report_gives_the_services_cpu_over_sipps_for_runs_that_measured_bot
     table = verdict.render_table(report_of(runs))
     [row] = [line for line in table.splitlines() if line.startswith("service CPU / SIPp CPU")]
     assert row.split()[5:] == ["-", "2.05", "-"]
+
+
+def test_the_report_counts_the_invites_callers_had_to_send_again() -> None:
+    # 301 retransmissions: a run where PJSIP ignored new calls while the ARI app's event queue was over its
+    # high-water mark (BENCHMARKS.md, eleventh slice). A run whose SIPp statistics were not read shows "-".
+    ignored = run("service", 0, 40).model_copy(update={"sipp": {"Retransmissions": 301.0}})
+    runs = [run("baseline", 0, 40).model_copy(update={"sipp": {"Retransmissions": 0.0}}), ignored]
+    unread = run("service", 1, 60)
+    table = verdict.render_table(report_of([*runs, unread]))
+    [row] = [line for line in table.splitlines() if line.startswith("SIP retransmissions by callers")]
+    assert row.split()[4:] == ["0", "301", "-"]
 
 
 def test_the_report_says_how_short_of_cpu_the_machine_was_from_the_kernels_pressure_stall_counter() -> None:
