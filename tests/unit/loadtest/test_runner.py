@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from ntpd112.devtools.loadtest.runner import HarnessStalled, within
+from ntpd112.devtools.loadtest.runner import HarnessStalled, hang_up_left_over_calls, within
 from ntpd112.devtools.loadtest.service import ServiceProcess
+from ntpd112.pbx.ami import AmiError
+from ntpd112.pbx.ami_actions import Hangup
 
 
 async def _callers_never_end() -> None:
@@ -68,3 +71,39 @@ async def test_a_service_too_busy_to_answer_its_metrics_has_not_settled(tmp_path
     service = _BusyService(tmp_path)
     await service.drained(timeout=10)
     assert service.scrapes == 4  # waited through the timeouts and the backlog, until it was idle
+
+
+class _BusyAsterisk:
+    """An AMI client whose Asterisk lists its channels (or does not answer) and records the hangups asked of it."""
+
+    def __init__(self, channels: list[str] | None) -> None:
+        self.channels = channels  # None: too busy to answer CoreShowChannels
+        self.hung_up: list[str] = []
+
+    async def send(self, action: object) -> object:
+        if isinstance(action, Hangup):
+            self.hung_up.append(action.channel)
+            return None
+        if self.channels is None:
+            raise AmiError("AMI action CoreShowChannels timed out")
+        return [SimpleNamespace(name=name) for name in self.channels]
+
+
+async def test_calls_left_after_a_step_are_counted_and_hung_up_by_name() -> None:
+    ami = _BusyAsterisk(["PJSIP/trunk-telkomsel-00000001", "PJSIP/load01-00000002"])
+    assert await hang_up_left_over_calls(ami, "PJSIP/trunk-telkomsel-") == 1  # type: ignore[arg-type]
+    assert ami.hung_up == ["/^PJSIP/trunk-telkomsel-/"]
+
+
+async def test_no_call_left_hangs_up_nothing() -> None:
+    ami = _BusyAsterisk(["PJSIP/load01-00000002"])
+    assert await hang_up_left_over_calls(ami, "PJSIP/trunk-telkomsel-") == 0  # type: ignore[arg-type]
+    assert ami.hung_up == []
+
+
+async def test_an_asterisk_too_busy_to_list_its_calls_has_the_paths_calls_hung_up_and_the_run_goes_on() -> None:
+    # A saturated Asterisk did not answer CoreShowChannels in time, and the whole `thousand` run ended without a
+    # report (BENCHMARKS.md, eleventh slice).
+    ami = _BusyAsterisk(None)
+    assert await hang_up_left_over_calls(ami, "PJSIP/trunk-telkomsel-") is None  # type: ignore[arg-type]
+    assert ami.hung_up == ["/^PJSIP/trunk-telkomsel-/"]

@@ -46,7 +46,7 @@ from ntpd112.devtools.local_asterisk import LocalAsterisk
 from ntpd112.devtools.sipp import Sipp, SippAgent
 from ntpd112.devtools.tcp_proxy import TcpProxy
 from ntpd112.logs import get_logger
-from ntpd112.pbx.ami import AmiClient
+from ntpd112.pbx.ami import AmiClient, AmiError
 from ntpd112.pbx.ami_actions import CoreShowChannels, Events, Hangup
 from ntpd112.queue.operators import NewOperator, OperatorService
 from ntpd112.store.db import Database
@@ -342,7 +342,7 @@ class LoadTest:
             injection_task = asyncio.create_task(self._injector(caller).run(self.profile.fault_at_seconds))
             watchers.append(injection_task)
         window = None
-        left_over = 0
+        left_over: int | None = 0
         try:
             await caller.wait(limit + 30)
             if injection_task is not None:
@@ -358,7 +358,9 @@ class LoadTest:
         if self._asterisk_pid() != pid_before and self.profile.fault != "asterisk-restart":
             # Not this harness: someone restarted the shared Asterisk without taking the lock.
             warnings.append(f"Asterisk restarted during the run (pid {pid_before} -> {self._asterisk_pid()})")
-        if left_over:
+        if left_over is None:
+            warnings.append("Asterisk was too busy to list its calls after the callers ended; this path's hung up")
+        elif left_over:
             warnings.append(f"{left_over} calls were still in Asterisk after their callers had given up; hung up")
         self._operators_free_at = time.monotonic() + self.room.queue.wrapup_seconds + 1
         return await self._result(path, step, rate, prefix, planned, started, ended, warnings, window)
@@ -367,27 +369,13 @@ class LoadTest:
         """How long the callers' SIPp may run: every call placed, the longest caller's patience, and a margin."""
         return self.profile.calls / rate + self.profile.longest_call_seconds + 90
 
-    async def _hang_up_left_over_calls(self, path: maths.Path) -> int:
+    async def _hang_up_left_over_calls(self, path: maths.Path) -> int | None:
         """Calls of this path still in Asterisk once its callers have ended: SIPp gave up on them (an overloaded
         Asterisk never answered or never took the BYE), and Asterisk would keep them until they time out. Hung up,
         so that the next step or path does not start against them: 1,000 media calls on 2 cores left 1,300
         channels behind, which kept the service of the next path from starting. Not after a fault, whose vanished
         callers the service itself must release."""
-        prefix = f"PJSIP/{TRUNK_ENDPOINT[path]}-"
-
-        left = 0
-
-        async def none_left() -> bool:
-            nonlocal left
-            left = sum(channel.name.startswith(prefix) for channel in await self._ami.send(CoreShowChannels()))
-            return not left
-
-        with contextlib.suppress(TimeoutError):  # BYEs SIPp sent at its end may still be in hand: 2 s for them
-            await poll(none_left, 2, "calls left")
-        if left:
-            log.warning("calls left in asterisk after their callers ended; hanging them up", path=path, calls=left)
-            await self._ami.send(Hangup(f"/^{prefix}/"))  # AMI takes /regex/ for every matching channel
-        return left
+        return await hang_up_left_over_calls(self._ami, f"PJSIP/{TRUNK_ENDPOINT[path]}-")
 
     async def _watch_service(self) -> None:
         """The service's own count of calls in progress, once a second."""
@@ -496,3 +484,30 @@ class LoadTest:
             fault=fault,
             cpu_pressure=self.sampler.cpu_pressure(started, ended),
         )
+
+
+async def hang_up_left_over_calls(ami: AmiClient, prefix: str) -> int | None:
+    """Hang up the channels whose names start with `prefix`; how many there were, None when Asterisk was too busy
+    to list them (it is hung up by name all the same). A saturated Asterisk (1,000 media calls on 2 cores) did not
+    answer CoreShowChannels within AMI's timeout, and the run ended there without a report."""
+    left: int | None = 0
+
+    async def none_left() -> bool:
+        nonlocal left
+        left = sum(channel.name.startswith(prefix) for channel in await ami.send(CoreShowChannels()))
+        return not left
+
+    try:
+        await poll(none_left, 2, "calls left")  # BYEs SIPp sent at its end may still be in hand: 2 s for them
+    except TimeoutError:
+        pass
+    except AmiError as error:
+        log.warning("asterisk did not list its calls; hanging up by name", prefix=prefix, error=str(error))
+        left = None
+    if left != 0:
+        log.warning("calls left in asterisk after their callers ended; hanging them up", prefix=prefix, calls=left)
+        try:
+            await ami.send(Hangup(f"/^{prefix}/"))  # AMI takes /regex/ for every matching channel
+        except AmiError as error:
+            log.warning("asterisk did not take the hangup of the calls left", prefix=prefix, error=str(error))
+    return left
