@@ -142,10 +142,10 @@ def _judge(
     measured = [(rate, value) for rate, value in judged if value is not None]
     if len(measured) < len(judged):
         missing = [rate for rate, value in judged if value is None]
-        value = f"not measured at {_rates(missing)}"
-        return Target(name=name, goal=goal, value=value, met=False, judged_at=rates, missed_at=missing)
-    rate, value = worst(measured)
-    text = show(value) + (f" (worst of {len(measured)} steps: {rate:g}/s)" if len(measured) > 1 else "")
+        text = f"not measured at {_rates(missing)}"
+        return Target(name=name, goal=goal, value=text, met=False, judged_at=rates, missed_at=missing)
+    worst_rate, worst_value = worst(measured)
+    text = show(worst_value) + (f" (worst of {len(measured)} steps: {worst_rate:g}/s)" if len(measured) > 1 else "")
     missed = [rate for rate, value in measured if not meets(value)]
     return Target(name=name, goal=goal, value=text, met=not missed, judged_at=rates, missed_at=missed)
 
