@@ -348,7 +348,7 @@ class LoadTest:
             if injection_task is not None:
                 window = await injection_task  # what the fault took away is back before the room settles
             else:
-                left_over = await self._hang_up_left_over_calls(path)
+                left_over = await hang_up_left_over_calls(self._ami, f"PJSIP/{TRUNK_ENDPOINT[path]}-")
             await self._drained()
         finally:
             await cancel_and_wait(watchers)
@@ -359,7 +359,7 @@ class LoadTest:
             # Not this harness: someone restarted the shared Asterisk without taking the lock.
             warnings.append(f"Asterisk restarted during the run (pid {pid_before} -> {self._asterisk_pid()})")
         if left_over is None:
-            warnings.append("Asterisk was too busy to list its calls after the callers ended; this path's hung up")
+            warnings.append("Asterisk too busy to list its calls after the callers ended; the path's hung up by name")
         elif left_over:
             warnings.append(f"{left_over} calls were still in Asterisk after their callers had given up; hung up")
         self._operators_free_at = time.monotonic() + self.room.queue.wrapup_seconds + 1
@@ -368,14 +368,6 @@ class LoadTest:
     def _callers_limit(self, rate: float) -> float:
         """How long the callers' SIPp may run: every call placed, the longest caller's patience, and a margin."""
         return self.profile.calls / rate + self.profile.longest_call_seconds + 90
-
-    async def _hang_up_left_over_calls(self, path: maths.Path) -> int | None:
-        """Calls of this path still in Asterisk once its callers have ended: SIPp gave up on them (an overloaded
-        Asterisk never answered or never took the BYE), and Asterisk would keep them until they time out. Hung up,
-        so that the next step or path does not start against them: 1,000 media calls on 2 cores left 1,300
-        channels behind, which kept the service of the next path from starting. Not after a fault, whose vanished
-        callers the service itself must release."""
-        return await hang_up_left_over_calls(self._ami, f"PJSIP/{TRUNK_ENDPOINT[path]}-")
 
     async def _watch_service(self) -> None:
         """The service's own count of calls in progress, once a second."""
@@ -487,9 +479,13 @@ class LoadTest:
 
 
 async def hang_up_left_over_calls(ami: AmiClient, prefix: str) -> int | None:
-    """Hang up the channels whose names start with `prefix`; how many there were, None when Asterisk was too busy
-    to list them (it is hung up by name all the same). A saturated Asterisk (1,000 media calls on 2 cores) did not
-    answer CoreShowChannels within AMI's timeout, and the run ended there without a report."""
+    """Calls of a path still in Asterisk once its callers have ended (channels named `prefix`...): SIPp gave up on
+    them (an overloaded Asterisk never answered or never took the BYE), and Asterisk would keep them until they time
+    out. Hung up, so that the next step or path does not start against them: 1,000 media calls on 2 cores left 1,300
+    channels behind, which kept the service of the next path from starting. Not after a fault, whose vanished
+    callers the service itself must release. Returns how many there were; None when Asterisk was too busy to list
+    them (a saturated Asterisk did not answer CoreShowChannels within AMI's timeout, and the run ended there without
+    a report): they are hung up by name all the same."""
     left: int | None = 0
 
     async def none_left() -> bool:
