@@ -101,12 +101,13 @@ class QueueEventRecorder:
 
     def call_ended(self, uniqueid: str) -> None:
         """The caller's call ended: an abandon reported while they were on the line was theirs."""
-        self._confirm_abandon(uniqueid)
+        if (abandon := self._unconfirmed.pop(uniqueid, None)) is not None:
+            record_abandoned(self._journal, uniqueid, abandon.wait, abandon.position)
 
     def stop(self) -> None:
         """Record the abandons still undecided: when in doubt, the caller is called back."""
         for uniqueid in list(self._unconfirmed):
-            self._confirm_abandon(uniqueid)
+            self.call_ended(uniqueid)
 
     def attach(self, ami: AmiClient) -> None:
         for name, handler in {
@@ -206,10 +207,6 @@ class QueueEventRecorder:
             record_abandoned(self._journal, uniqueid, wait, position)
             return
         self._unconfirmed[uniqueid] = _Unconfirmed(wait, position)
-
-    def _confirm_abandon(self, uniqueid: str) -> None:
-        if (abandon := self._unconfirmed.pop(uniqueid, None)) is not None:
-            record_abandoned(self._journal, uniqueid, abandon.wait, abandon.position)
 
     async def _left(self, event: dict[str, str]) -> None:
         if (uniqueid := self._ours(event)) is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from ntpd112.devtools.loadtest.report import FaultOutcome, Path, Percentiles, RunResult
 
@@ -122,9 +122,14 @@ class Target(_Model):
     name: str
     goal: str
     value: str  # the worst step's, and where
-    met: bool | None  # None: no step of this profile is one the target names
     judged_at: list[float]  # the rates of the steps it was judged at
     missed_at: list[float] = []  # the rates of the steps that did not meet it (not measured included)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def met(self) -> bool | None:
+        """None: no step of this profile is one the target names."""
+        return not self.missed_at if self.judged_at else None
 
 
 def _judge(
@@ -138,16 +143,16 @@ def _judge(
     """`judged`: (rate, value) of every step the target names; a step without a value fails it."""
     rates = [rate for rate, _ in judged]
     if not judged:
-        return Target(name=name, goal=goal, value="-", met=None, judged_at=[])
+        return Target(name=name, goal=goal, value="-", judged_at=[])
     measured = [(rate, value) for rate, value in judged if value is not None]
     if len(measured) < len(judged):
         missing = [rate for rate, value in judged if value is None]
         text = f"not measured at {_rates(missing)}"
-        return Target(name=name, goal=goal, value=text, met=False, judged_at=rates, missed_at=missing)
+        return Target(name=name, goal=goal, value=text, judged_at=rates, missed_at=missing)
     worst_rate, worst_value = worst(measured)
     text = show(worst_value) + (f" (worst of {len(measured)} steps: {worst_rate:g}/s)" if len(measured) > 1 else "")
-    missed = [rate for rate, value in measured if not meets(value)]
-    return Target(name=name, goal=goal, value=text, met=not missed, judged_at=rates, missed_at=missed)
+    missed_at = [rate for rate, value in measured if not meets(value)]
+    return Target(name=name, goal=goal, value=text, judged_at=rates, missed_at=missed_at)
 
 
 def _rates(rates: Sequence[float]) -> str:
