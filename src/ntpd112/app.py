@@ -35,6 +35,7 @@ from ntpd112.pbx.asterisk_config import TrunkTable, load_trunks
 from ntpd112.pbx.names import DISPATCH_STASIS_ARG
 from ntpd112.pbx.queue_log import QueueLogFile
 from ntpd112.publish.monthly import MonthlyReports
+from ntpd112.publish.report_files import ReportFiles
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.controls import QueueControls
 from ntpd112.queue.events import PendingPulls, QueueEventRecorder
@@ -210,9 +211,12 @@ class Service:
             gauges={"ntpd112_journal_backlog": ("records waiting for the database", lambda: self.journal.backlog)},
         )
         reports = ReportRepository(self.database, room.queue.wrapup_seconds)
+        self.report_files = ReportFiles(room.reports.logo)
         # The monthly report files, when the room names a directory for them ([reports] monthly_dir).
         self.monthly = (
-            MonthlyReports(reports.build, room.reports, room.reports.monthly_dir, self.routing.table_or_none)
+            MonthlyReports(
+                reports.build, room.reports, room.reports.monthly_dir, self.routing.table_or_none, self.report_files
+            )
             if room.reports.monthly_dir is not None
             else None
         )
@@ -245,6 +249,7 @@ class Service:
                 areas=AreaMap(self.database),
                 reports=reports,
                 report_settings=room.reports,
+                report_files=self.report_files,
                 recordings=Recordings(self.database, settings.recordings_dir),
                 wallboard=WallboardService(
                     WallboardRepository(self.database), self.ami, self.hub, room.queue, room.reports
@@ -349,6 +354,7 @@ class Service:
         await self.webhooks.stop()
         if self.monthly is not None:
             await self.monthly.stop()
+        await self.report_files.stop()
         await self.dispatch.stop()
         await self.ari.stop()
         await self.routing.stop()

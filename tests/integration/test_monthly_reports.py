@@ -30,7 +30,12 @@ async def test_novembers_files_are_written_once(service: Service, monday: None, 
     deps = service.web_app[DEPS]
     first_of_december = wib(DAY + timedelta(days=1), 1)
     monthly = MonthlyReports(
-        deps.reports.build, deps.report_settings, tmp_path, service.routing.table_or_none, lambda: first_of_december
+        deps.reports.build,
+        deps.report_settings,
+        tmp_path,
+        service.routing.table_or_none,
+        deps.report_files,
+        lambda: first_of_december,
     )
     assert await monthly.run_once() == date(2026, 11, 1)
     report = Report.model_validate_json((tmp_path / "laporan-112-2026-11.json").read_bytes())

@@ -14,7 +14,7 @@ import click
 from ntpd112.cli.common import cli_settings, fail, with_database
 
 if TYPE_CHECKING:
-    from ntpd112.reports.export import ReportFormat  # click.Choice below holds the same names
+    from ntpd112.reports.files import ReportFormat  # click.Choice below holds the same names
 
 _DAY = click.DateTime(["%Y-%m-%d"])
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ntpd112.clock import utcnow
 from ntpd112.logs import get_logger
-from ntpd112.reports.export import render
-from ntpd112.reports.monthly import month_due, month_range, monthly_files, next_check
+from ntpd112.publish.report_files import ReportFiles
+from ntpd112.reports.monthly import month_due, month_range, monthly_file_names, monthly_files, next_check
 from ntpd112.reports.rules import Report, ReportRange
 from ntpd112.room.config import ReportSettings
 from ntpd112.routing.tables import RoutingTable
@@ -32,6 +32,7 @@ class MonthlyReports:
         settings: ReportSettings,
         directory: Path,
         current_table: Callable[[], RoutingTable | None],
+        files: ReportFiles,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._build = build
@@ -39,7 +40,7 @@ class MonthlyReports:
         self._directory = directory
         self._current_table = current_table
         self._clock = clock
-        self._files = monthly_files(lambda report: render(report, "pdf", settings.logo))
+        self._files = files
         self._tasks = TaskSet("monthly-reports")
 
     async def start(self) -> None:
@@ -49,7 +50,7 @@ class MonthlyReports:
         await self._tasks.aclose()
 
     def paths(self, month: date) -> list[Path]:
-        return [self._directory / file.name(month) for file in self._files]
+        return [self._directory / name for name in monthly_file_names(month)]
 
     async def run_once(self) -> date | None:
         """Write the due month's files unless they are all there; the month written, else None."""
@@ -60,16 +61,17 @@ class MonthlyReports:
         report = await self._build(
             month_range(month, self._settings.timezone), self._settings, self._current_table(), now
         )
-        await asyncio.to_thread(self._write, month, report)
+        pdf = await self._files.render(report, "pdf")
+        await asyncio.to_thread(self._write, month, report, pdf)
         log.info("monthly report written", month=f"{month:%Y-%m}", directory=str(self._directory))
         return month
 
-    def _write(self, month: date, report: Report) -> None:
+    def _write(self, month: date, report: Report, pdf: bytes) -> None:
         self._directory.mkdir(parents=True, exist_ok=True)
-        for file in self._files:
-            path = self._directory / file.name(month)
+        for name, content in monthly_files(month, report, pdf).items():
+            path = self._directory / name
             partial = path.with_name(f".{path.name}.partial")
-            partial.write_bytes(file.content(report))
+            partial.write_bytes(content)
             partial.replace(path)
 
     async def run(self) -> None:

@@ -6,12 +6,10 @@ changes nothing. A service that was down on the 1st catches up when it comes bac
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ntpd112.reports.export import render
+from ntpd112.reports.files import to_json
 from ntpd112.reports.national import recap_csv, recap_json
 from ntpd112.reports.rules import Report, ReportRange
 
@@ -55,17 +53,17 @@ def month_range(first: date, timezone: str) -> ReportRange:
     return ReportRange(first, last, timezone)
 
 
-@dataclass(frozen=True)
-class MonthlyFile:
-    name: Callable[[date], str]
-    content: Callable[[Report], bytes]
-
-
-def monthly_files(logo_pdf: Callable[[Report], bytes]) -> tuple[MonthlyFile, ...]:
+def monthly_file_names(month: date) -> tuple[str, ...]:
     """The files of a month: the printable PDF, the full report (JSON), the national recap (JSON and CSV)."""
     return (
-        MonthlyFile(lambda m: f"laporan-112-{m:%Y-%m}.pdf", logo_pdf),
-        MonthlyFile(lambda m: f"laporan-112-{m:%Y-%m}.json", lambda r: render(r, "json")),
-        MonthlyFile(lambda m: f"rekap-nasional-112-{m:%Y-%m}.json", recap_json),
-        MonthlyFile(lambda m: f"rekap-nasional-112-{m:%Y-%m}.csv", recap_csv),
+        f"laporan-112-{month:%Y-%m}.pdf",
+        f"laporan-112-{month:%Y-%m}.json",
+        f"rekap-nasional-112-{month:%Y-%m}.json",
+        f"rekap-nasional-112-{month:%Y-%m}.csv",
     )
+
+
+def monthly_files(month: date, report: Report, pdf: bytes) -> dict[str, bytes]:
+    """The month's files by name; the PDF is built by the caller (in a child process: publish/report_files.py)."""
+    contents = (pdf, to_json(report), recap_json(report), recap_csv(report))
+    return dict(zip(monthly_file_names(month), contents, strict=True))

@@ -32,6 +32,7 @@ from ntpd112.errors import RefusedError
 from ntpd112.live import Hub
 from ntpd112.logs import get_logger, traceback_without_values
 from ntpd112.metrics import Metrics
+from ntpd112.publish.report_files import ReportFiles
 from ntpd112.queue.callbacks import CallbackService
 from ntpd112.queue.controls import QueueControls
 from ntpd112.queue.operators import OperatorService
@@ -143,6 +144,7 @@ class WebDeps:
     areas: AreaMap
     reports: ReportRepository
     report_settings: ReportSettings
+    report_files: ReportFiles
     recordings: Recordings
     wallboard: WallboardService
     photos: TicketPhotos

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from ntpd112.clock import utcnow
-from ntpd112.reports.export import MEDIA_TYPES, ReportFormat, file_name, render
+from ntpd112.publish.report_files import ReportFileError
+from ntpd112.reports.files import MEDIA_TYPES, ReportFormat, file_name
 from ntpd112.reports.rules import RangeError, Report, ReportRange
 from ntpd112.web.common import DEPS, ApiError, table_in_force
 from ntpd112.web.endpoints import RouteTable
@@ -32,7 +32,7 @@ class ReportQuery(BaseModel):
     "/api/reports",
     access="supervisor",
     summary="The room's report for whole days (JSON; format=csv, xlsx or pdf: a download)",
-    refusals={400: ("invalid_range",)},
+    refusals={400: ("invalid_range",), 503: ("report_file_failed",)},
     response_model=Report,
 )
 async def get_report(request: web.Request, query: ReportQuery) -> web.Response:
@@ -43,8 +43,10 @@ async def get_report(request: web.Request, query: ReportQuery) -> web.Response:
     except RangeError as error:
         raise ApiError(400, "invalid_range", str(error)) from None
     report = await deps.reports.build(period, settings, table_in_force(request), utcnow())
-    # A file of a year's report takes a while to build: off the event loop, which carries the calls.
-    body = await asyncio.to_thread(render, report, query.format, settings.logo)
+    try:
+        body = await deps.report_files.render(report, query.format)
+    except ReportFileError as error:
+        raise ApiError(503, "report_file_failed", f"{error}; try again") from None
     response = web.Response(body=body)
     response.headers["Content-Type"] = MEDIA_TYPES[query.format]
     if query.format != "json":

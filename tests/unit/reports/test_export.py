@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 
 from openpyxl import load_workbook
 
-from ntpd112.reports.export import _SECTIONS, RECAP_COLUMNS, file_name, render, to_csv, to_xlsx
+from ntpd112.reports.export import render, to_xlsx
+from ntpd112.reports.files import RECAP_COLUMNS, SECTIONS, file_name, to_csv
 from ntpd112.reports.rules import (
     SERVICE_LEVEL_TARGETS,
     AgencyRow,
@@ -67,7 +68,7 @@ def recap_rows(report: Report) -> list[dict[str, str]]:
 def test_every_section_of_the_report_is_in_the_recap() -> None:
     sections = {name for name in Report.model_fields if isinstance(getattr(sample(), name), list | Totals)}
     sections |= {"answer_times", "processing"}
-    assert {s.name for s in _SECTIONS} == sections
+    assert {s.name for s in SECTIONS} == sections
 
 
 def test_the_csv_recap_is_one_flat_row_per_figure() -> None:
@@ -102,7 +103,7 @@ def same(value: object) -> object:
 def test_the_xlsx_carries_the_csv_recap_and_a_sheet_per_section() -> None:
     report = sample()
     workbook = load_workbook(io.BytesIO(to_xlsx(report)))
-    assert workbook.sheetnames == ["recap", *(s.name for s in _SECTIONS)]
+    assert workbook.sheetnames == ["recap", *(s.name for s in SECTIONS)]
     recap = [[same(v) for v in row] for row in workbook["recap"].iter_rows(values_only=True)]
     assert recap == [[same(v) for v in row] for row in csv.reader(io.StringIO(to_csv(report)))]
     hours = list(workbook["by_hour"].iter_rows(values_only=True))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ntpd112.publish.monthly import MonthlyReports
+from ntpd112.publish.report_files import ReportFiles
 from ntpd112.reports.monthly import MAX_SLEEP, month_due, month_range, next_check
 from ntpd112.reports.national import CSV_COLUMNS, INDICATORS, recap_csv, recap_json
 from ntpd112.reports.rules import Report, ReportRange
@@ -80,7 +81,8 @@ def clock() -> Clock:
 
 async def test_the_month_is_written_once_on_the_first(tmp_path: Path, clock: Clock) -> None:
     builds = Builds()
-    monthly = MonthlyReports(builds, ReportSettings(pemda_name="Kab. X"), tmp_path / "out", lambda: None, clock)
+    settings = ReportSettings(pemda_name="Kab. X")
+    monthly = MonthlyReports(builds, settings, tmp_path / "out", lambda: None, ReportFiles(settings.logo), clock)
     assert await monthly.run_once() is None  # 00:30: not yet
     assert not (tmp_path / "out").exists()
 
