@@ -106,6 +106,11 @@ def report_bench(calls: int, month: str, runs: int, reuse: bool) -> None:
     click.echo(f"database: {result.calls:,} calls; {month}: {result.month_calls:,} calls")
     click.echo("report (PostgreSQL): " + ", ".join(f"{s:.2f} s" for s in result.report_seconds))
     click.echo("files: " + ", ".join(f"{name} {s:.2f} s" for name, s in result.render_seconds.items()))
+    click.echo("files beside the event loop (its 1 ms timers late by p50 / p99 / max):")
+    for name, lags in result.beside_loop.items():
+        for where, lag in zip(("in a thread", "in a child (as the service)"), lags, strict=True):
+            late = " / ".join(f"{lag.percentile(share):.1f}" for share in (0.5, 0.99, 1.0))
+            click.echo(f"  {name} {where}: {lag.seconds:.2f} s, late {late} ms")
     click.echo("wallboard queries (PostgreSQL): " + ", ".join(f"{s * 1000:.0f} ms" for s in wallboard.reads))
     for name, times in wallboard.parts.items():
         click.echo(f"  {name}: " + ", ".join(f"{s * 1000:.1f}" for s in times) + " ms")

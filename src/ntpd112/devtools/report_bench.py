@@ -9,6 +9,7 @@ timelines (dispatches included), tickets, escalations and operator presence: dev
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ntpd112.clock import utcnow
 from ntpd112.devtools import report_bench_data as data
 from ntpd112.heap import freeze_startup_objects
+from ntpd112.publish.report_files import ReportFiles
 from ntpd112.reports.export import render
 from ntpd112.reports.rules import ReportRange, report_names
 from ntpd112.reports.wallboard import AVERAGE_DAYS, INCIDENT_WINDOW, today_range
@@ -69,6 +71,33 @@ class BenchResult:
     month_calls: int
     report_seconds: list[float]
     render_seconds: dict[str, float]
+    # XLSX and PDF built beside a running event loop: in a thread of the service, and as the service builds them.
+    beside_loop: dict[str, tuple[LoopLag, LoopLag]]
+
+
+@dataclass(frozen=True)
+class LoopLag:
+    """A file built while the event loop runs 1 ms timers: how long the file took, and how late the timers fired
+    (what each step of a 112 call on that loop waits meanwhile)."""
+
+    seconds: float
+    late_ms: list[float]
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.late_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else 0.0
+
+
+async def loop_lag_while(build: Awaitable[bytes]) -> LoopLag:
+    late_ms: list[float] = []
+    building = asyncio.ensure_future(build)
+    started = perf_counter()
+    while not building.done():
+        tick = perf_counter()
+        await asyncio.sleep(0.001)
+        late_ms.append((perf_counter() - tick - 0.001) * 1000)
+    await building
+    return LoopLag(perf_counter() - started, late_ms)
 
 
 def bench_database_url(database_url: str) -> str:
@@ -137,11 +166,19 @@ async def time_month(bench_url: str, month: date, settings: ReportSettings, runs
             started = perf_counter()
             render(report, file_format)
             render_seconds[file_format] = perf_counter() - started
+        files = ReportFiles(settings.logo)
+        beside_loop = {
+            file_format: (
+                await loop_lag_while(asyncio.to_thread(render, report, file_format, settings.logo)),
+                await loop_lag_while(files.render(report, file_format)),
+            )
+            for file_format in ("xlsx", "pdf")
+        }
         async with database.session() as session:
             total = int(await session.scalar(text("SELECT count(*) FROM calls")) or 0)
     finally:
         await database.stop()
-    return BenchResult(total, report.totals.offered, timings, render_seconds)
+    return BenchResult(total, report.totals.offered, timings, render_seconds, beside_loop)
 
 
 def _next_month(month: date) -> date:
