@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ntpd112.logs import get_logger
 from ntpd112.reports.files import ReportFormat, to_csv, to_json
@@ -99,9 +99,10 @@ class ReportFiles:
             except TimeoutError:
                 self._retire()
                 raise ReportFileError(f"building the {file_format} took over {self._timeout:.0f} s") from None
-            except (ConnectionError, asyncio.IncompleteReadError):
+            except (ConnectionError, asyncio.IncompleteReadError, ValidationError):
+                # Its output ended, or is not a reply: the next file gets a new worker.
                 self._retire()
-                raise ReportFileError(f"the worker building the {file_format} ended") from None
+                raise ReportFileError(f"the worker building the {file_format} failed") from None
             finally:
                 self._idle_timer = asyncio.get_running_loop().call_later(self._idle, self._retire)
 
