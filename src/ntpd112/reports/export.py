@@ -13,7 +13,7 @@ from ntpd112.reports.files import (
     RECAP_COLUMNS,
     SECTIONS,
     ReportFormat,
-    header,
+    recap_header,
     recap_records,
     section_rows,
     to_csv,
@@ -28,7 +28,7 @@ def to_xlsx(report: Report) -> bytes:
     workbook = Workbook(write_only=True)  # streams rows: a year's recap has tens of thousands
     recap = workbook.create_sheet("recap")
     recap.append(RECAP_COLUMNS)
-    head = header(report)
+    head = recap_header(report)
     for record in recap_records(report):
         recap.append([*head, record.section, record.key, record.label, record.metric, record.value])
     for section in SECTIONS:

@@ -101,7 +101,7 @@ def recap_records(report: Report) -> Iterator[RecapRecord]:
                 yield RecapRecord(section.name, key, label, metric, value)
 
 
-def header(report: Report) -> list[str]:
+def recap_header(report: Report) -> list[str]:
     return [report.period_from.isoformat(), report.period_to.isoformat(), report.timezone, report.pemda]
 
 
@@ -109,7 +109,7 @@ def to_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(RECAP_COLUMNS)
-    head = header(report)
+    head = recap_header(report)
     for record in recap_records(report):
         writer.writerow([*head, record.section, record.key, record.label, record.metric, _text(record.value)])
     return out.getvalue()
