@@ -27,7 +27,7 @@ from ntpd112.dispatch.webhooks import TicketNotifier, WebhookSender
 from ntpd112.heap import freeze_startup_objects
 from ntpd112.live import Hub
 from ntpd112.logs import get_logger
-from ntpd112.metrics import Metrics
+from ntpd112.metrics import EventLoopWatch, Metrics
 from ntpd112.pbx.ami import AmiClient
 from ntpd112.pbx.ari import AriClient
 from ntpd112.pbx.ari_models import AriEvent, ChannelDestroyed, StasisEnd, StasisStart
@@ -84,6 +84,7 @@ class Service:
             return Backoff(settings.reconnect_initial_delay, settings.reconnect_max_delay)
 
         self.metrics = Metrics()
+        self.loop_watch = EventLoopWatch(self.metrics.event_loop_late_seconds)
         self.hub = Hub()
         self.database = Database(settings.database_url.get_secret_value())
         self.journal = Journal(
@@ -310,6 +311,7 @@ class Service:
         await self.calls.on_event(event)
 
     async def start(self) -> None:
+        await self.loop_watch.start()
         await self.database.start()
         await self.journal.start()
         await asyncio.to_thread(self.photos.prepare)
@@ -365,6 +367,7 @@ class Service:
         await self.database.stop()
         if self.cdr_database is not self.database:
             await self.cdr_database.stop()
+        await self.loop_watch.stop()
         log.info("ntpd112 stopped")
 
 

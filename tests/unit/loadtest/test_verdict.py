@@ -248,6 +248,32 @@ def test_the_report_counts_the_invites_callers_had_to_send_again() -> None:
     assert row.split()[4:] == ["0", "301", "-"]
 
 
+LATE = "ntpd112_event_loop_late_seconds_bucket"
+
+
+def loop_scrape(counts: dict[str, float]) -> dict[str, float]:
+    """A scrape of the service's lateness histogram: cumulative count per bucket bound (as parse_metrics keys it)."""
+    return {f"{LATE}{{le={bound}}}": count for bound, count in counts.items()}
+
+
+def test_the_event_loops_lateness_in_a_step_is_read_from_the_histograms_growth_between_two_scrapes() -> None:
+    before = loop_scrape({"0.001": 500, "0.005": 500, "0.05": 500, "2.5": 500, "+Inf": 500})
+    # In the step: 100 timers, 90 on time (<= 1 ms), 5 within 5 ms, 4 within 50 ms, 1 past the last bound.
+    after = loop_scrape({"0.001": 590, "0.005": 595, "0.05": 599, "2.5": 599, "+Inf": 600})
+    late = maths.histogram_percentiles(before, after, "ntpd112_event_loop_late_seconds")
+    assert late == maths.Percentiles(n=100, p50=1.0, p95=5.0, p99=50.0, max=2500.0)
+    assert maths.histogram_percentiles(after, after, "ntpd112_event_loop_late_seconds") is None
+    assert maths.histogram_percentiles({}, {}, "ntpd112_event_loop_late_seconds") is None
+
+
+def test_the_report_shows_the_service_event_loops_lateness_as_bucket_bounds() -> None:
+    late = maths.Percentiles(n=300, p50=1.0, p95=2.5, p99=25.0, max=50.0)
+    runs = [run("baseline", 0, 40), run("service", 0, 40).model_copy(update={"event_loop_late_ms": late})]
+    table = verdict.render_table(report_of(runs))
+    [row] = [line for line in table.splitlines() if line.startswith("service event loop late ms")]
+    assert row.split()[6:] == ["-", "<=1", "/", "<=2.5", "/", "<=25"]
+
+
 def test_the_report_says_how_short_of_cpu_the_machine_was_from_the_kernels_pressure_stall_counter() -> None:
     proc_pressure_cpu = (
         "some avg10=5.36 avg60=14.41 avg300=28.19 total=1354549518\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -383,6 +383,33 @@ class RunResult(_Model):
     warnings: list[str]  # what else happened to the room during the run (restarts, reconnects)
     fault: FaultOutcome | None = None
     cpu_pressure: CpuPressure | None = None  # None: the kernel has no /proc/pressure
+    # The service's event loop: how late its 1-in-100-ms timer ran during the step (metrics.EventLoopWatch), ms,
+    # each figure a bucket's upper bound; None on the baseline path.
+    event_loop_late_ms: Percentiles | None = None
+
+
+def histogram_percentiles(
+    before: Mapping[str, float], after: Mapping[str, float], name: str, scale: float = 1000.0
+) -> Percentiles | None:
+    """Percentiles of what the Prometheus histogram `name` counted between two scrapes (parse_metrics' keys), each
+    the upper bound of the bucket it fell in, times `scale`; past the last finite bound, that bound. None when
+    nothing was counted."""
+    prefix = f"{name}_bucket{{le="
+    counts = sorted(
+        (float(key.removeprefix(prefix).removesuffix("}")), value - before.get(key, 0.0))
+        for key, value in after.items()
+        if key.startswith(prefix)
+    )
+    total = counts[-1][1] if counts else 0.0
+    if total <= 0:
+        return None
+    last_bound = max(bound for bound, _ in counts if math.isfinite(bound))
+
+    def at(share: float) -> float:
+        bound = next(bound for bound, count in counts if count >= share * total)
+        return round(min(bound, last_bound) * scale, 2)
+
+    return Percentiles(n=round(total), p50=at(0.5), p95=at(0.95), p99=at(0.99), max=at(1.0))
 
 
 def latency(rows: Sequence[CallRow], intake_ms: Sequence[float] | None) -> Latency:

@@ -122,6 +122,7 @@ class LoadTest:
         self._proxies: dict[str, TcpProxy] = {}
         self._numbers: dict[str, str] = {}
         self._active_samples: list[tuple[float, float]] = []
+        self._step_first_metrics: dict[str, float] = {}  # the service's first scrape in the step
         self.sampler = ResourceSampler(
             {
                 "service": lambda: [self._service.pid] if self._service and self._service.pid else [],
@@ -330,6 +331,7 @@ class LoadTest:
         )
         self._callers.append(caller)
         self._active_samples = []
+        self._step_first_metrics = {}
         self._asterisk_pid_cache = None  # read afresh: the sampler follows Asterisk if someone restarts it
         pid_before = self._asterisk_pid()
         started = time.time()
@@ -375,6 +377,7 @@ class LoadTest:
             with contextlib.suppress(*SCRAPE_ERRORS):
                 metrics = await self._service.metrics()
                 self._active_samples.append((time.time(), metrics.get("ntpd112_calls_active", 0.0)))
+                self._step_first_metrics = self._step_first_metrics or metrics
             await asyncio.sleep(1)
 
     async def _drop_waiting_calls(self, path: maths.Path, after: float) -> None:
@@ -435,16 +438,20 @@ class LoadTest:
         if window is not None and window.fault == "caller-vanish":
             rows = faults.mark_vanished(rows, faults.vanished_calls(rows))
         counts = maths.count(len(planned), rows)
-        records = intake = fault = None
+        records = intake = fault = loop_late = None
         metrics: dict[str, float] = {}
         if path == "service" and self._service is not None:
+            # Before the records' check, whose wait would add a quiet loop to the step's.
+            metrics = await self._service.metrics()
+            loop_late = maths.histogram_percentiles(
+                self._step_first_metrics, metrics, "ntpd112_event_loop_late_seconds"
+            )
             # A call Asterisk refused while it restarted left no trace in it: no record to check (listed apart).
             refused = set(faults.refused_while_down(window, rows)) if window is not None else set()
             found, records = await self._check_records(prefix, [r for r in rows if r.tag not in refused])
             if window is not None:
                 fault = faults.judge(window, rows, found.fields)
             intake = found.intake_ms
-            metrics = await self._service.metrics()
             for name in ("ari_reconnects", "ami_reconnects"):
                 if reconnects := metrics.get(f"ntpd112_{name}_total"):
                     warnings.append(f"the service's {name} so far: {reconnects:g}")
@@ -475,6 +482,7 @@ class LoadTest:
             warnings=warnings,
             fault=fault,
             cpu_pressure=self.sampler.cpu_pressure(started, ended),
+            event_loop_late_ms=loop_late,
         )
 
 

@@ -303,6 +303,12 @@ def _p(values: Percentiles | None) -> str:
     return f"{values.p50:.0f} / {values.p95:.0f} / {values.p99:.0f}"
 
 
+def _bounds(values: Percentiles | None) -> str:
+    if values is None or not values.n:
+        return "-"
+    return f"<={values.p50:g} / <={values.p95:g} / <={values.p99:g}"
+
+
 def _columns(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [headers, *rows]]
@@ -329,6 +335,9 @@ def _runs_table(runs: Sequence[RunResult]) -> list[str]:
         ["time to operator ms p50/95/99", *(_p(r.latency.time_to_operator_ms) for r in runs)],
         ["queue wait ms p50/95/99", *(_p(r.latency.queue_wait_ms) for r in runs)],
         ["intake ms p50/95/99", *(_p(r.latency.intake_ms) for r in runs)],
+        # Every step of every call waits as long as the service's event loop is late: busy with something else, or
+        # the process short of CPU (bucket bounds of the service's own histogram, metrics.EventLoopWatch).
+        ["service event loop late ms p50/95/99", *(_bounds(r.event_loop_late_ms) for r in runs)],
         ["peak calls in progress", *(str(r.peak_active_calls) for r in runs)],
         # A caller resends its INVITE only when Asterisk was slow to take it or ignored it (PJSIP ignores new calls
         # while a taskprocessor is over its high-water mark: asterisk/local/pjsip.conf): each one is a wait of
