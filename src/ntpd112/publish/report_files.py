@@ -99,8 +99,9 @@ class ReportFiles:
             except TimeoutError:
                 self._retire()
                 raise ReportFileError(f"building the {file_format} took over {self._timeout:.0f} s") from None
-            except (ConnectionError, asyncio.IncompleteReadError, ValidationError):
-                # Its output ended, or is not a reply: the next file gets a new worker.
+            except (OSError, asyncio.IncompleteReadError, ValidationError):
+                # It could not start, its pipes broke, its output ended or is not a reply: the next file gets a new
+                # worker.
                 self._retire()
                 raise ReportFileError(f"the worker building the {file_format} failed") from None
             finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from ntpd112.publish import report_files
 from ntpd112.publish.report_files import ReportFileError, ReportFiles
 from ntpd112.reports.files import to_csv, to_json
 from tests.report_pdf import pdf_image_count, printed_totals
@@ -84,5 +85,20 @@ async def test_a_worker_past_its_time_is_replaced() -> None:
         with pytest.raises(ReportFileError, match="took over"):
             await files.render(sample(), "pdf")
         assert files.worker_pid is None
+    finally:
+        await files.stop()
+
+
+async def test_a_worker_that_ends_at_once_is_an_error_and_the_next_file_starts_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = ReportFiles(None)
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(report_files, "WORKER_MODULE", "ntpd112.publish.no_such_worker")
+            with pytest.raises(ReportFileError, match="xlsx failed"):
+                await files.render(sample(), "xlsx")
+        assert files.worker_pid is None
+        assert (await files.render(sample(), "xlsx")).startswith(b"PK")
     finally:
         await files.stop()
