@@ -62,6 +62,7 @@ async def test_112_call_is_answered_queued_and_recorded_with_its_timeline(servic
     assert "P-Asserted-Identity" in events[0].data["headers"]
     assert events[2].data["priority"] == 10  # no history, no flag: the base priority
     assert events[3].data["intake_ms"] > 0
+    assert 0 < events[3].data["continue_ms"] <= events[3].data["intake_ms"]
     assert events[-1].data["cause"] == 16
 
 

@@ -50,6 +50,9 @@ async def test_the_harness_counts_every_call_and_reports_a_dropped_one_as_lost(
     assert service.records is not None and service.records.all_consistent, service.records
     assert service.records.checked == 6
     assert service.latency.intake_ms is not None and service.latency.intake_ms.n >= 5
+    assert service.latency.intake_continue_ms is not None
+    assert service.latency.intake_continue_ms.n == service.latency.intake_ms.n
+    assert service.event_loop_late_ms is not None and service.event_loop_late_ms.n > 0
     assert "service" in service.resources and service.metrics["ntpd112_calls_offered_total"] >= 6
     assert report.targets[0].name == "no lost call, up to 100 calls/s" and report.targets[0].met is False
     assert report.targets[0].judged_at == [PROFILE.rate]

@@ -274,6 +274,15 @@ def test_the_report_shows_the_service_event_loops_lateness_as_bucket_bounds() ->
     assert row.split()[6:] == ["-", "<=1", "/", "<=2.5", "/", "<=25"]
 
 
+def test_the_report_gives_the_part_of_intake_spent_waiting_for_asterisks_continue() -> None:
+    service = run("service", 0, 40, intake_ms=90)
+    split = maths.latency(service.calls, [90.0] * 100, [70.0] * 100)
+    runs = [run("baseline", 0, 40), service.model_copy(update={"latency": split})]
+    table = verdict.render_table(report_of(runs))
+    [row] = [line for line in table.splitlines() if line.startswith("intake: Asterisk's continue ms")]
+    assert row.split()[5:] == ["-", "70", "/", "70", "/", "70"]
+
+
 def test_the_report_says_how_short_of_cpu_the_machine_was_from_the_kernels_pressure_stall_counter() -> None:
     proc_pressure_cpu = (
         "some avg10=5.36 avg60=14.41 avg300=28.19 total=1354549518\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"

@@ -94,6 +94,7 @@ async def scrape_metrics(url: str) -> dict[str, float]:
 class RunRecords:
     timelines: dict[str, list[list[str]]]  # tag -> event types of each call record carrying it
     intake_ms: list[float]
+    continue_ms: list[float]  # the part of intake_ms spent waiting for Asterisk's answer to the continue
     fields: dict[str, list[RecordFields]] = field(default_factory=dict)  # tag -> each record's fields, same order
 
 
@@ -118,11 +119,13 @@ async def fetch_records(database: Database, prefix: str, by_number: Mapping[str,
             .order_by(CallEvent.call_id, CallEvent.at, CallEvent.seq)
         )
         by_call: dict[uuid.UUID, list[str]] = {call_id: [] for call_id in tags}
-        intake_ms = []
+        intake_ms, continue_ms = [], []
         for call_id, event_type, data in events:
             by_call[call_id].append(event_type)
             if event_type == "queued" and isinstance(data, dict) and "intake_ms" in data:
                 intake_ms.append(float(data["intake_ms"]))
+                if "continue_ms" in data:
+                    continue_ms.append(float(data["continue_ms"]))
     timelines: dict[str, list[list[str]]] = {}
     fields: dict[str, list[RecordFields]] = {}
     for call in calls:
@@ -144,7 +147,7 @@ async def fetch_records(database: Database, prefix: str, by_number: Mapping[str,
                 callback_status=call.callback_status,
             )
         )
-    return RunRecords(timelines, intake_ms, fields)
+    return RunRecords(timelines, intake_ms, continue_ms, fields)
 
 
 def postgresql_pids() -> list[int]:

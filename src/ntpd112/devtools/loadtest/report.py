@@ -324,6 +324,9 @@ class Latency(_Model):
     time_to_operator_ms: Percentiles
     queue_wait_ms: Percentiles
     intake_ms: Percentiles | None  # service only: the `queued` events' intake_ms
+    # Service only: the part of intake spent waiting for Asterisk's answer to the continue (`queued` events'
+    # continue_ms); None in reports from before it was recorded.
+    intake_continue_ms: Percentiles | None = None
 
 
 class ProcessUsage(_Model):
@@ -412,7 +415,9 @@ def histogram_percentiles(
     return Percentiles(n=round(total), p50=at(0.5), p95=at(0.95), p99=at(0.99), max=at(1.0))
 
 
-def latency(rows: Sequence[CallRow], intake_ms: Sequence[float] | None) -> Latency:
+def latency(
+    rows: Sequence[CallRow], intake_ms: Sequence[float] | None, continue_ms: Sequence[float] | None = None
+) -> Latency:
     def values(field: str) -> list[float]:
         return [v for r in rows if (v := getattr(r, field)) is not None]
 
@@ -421,4 +426,5 @@ def latency(rows: Sequence[CallRow], intake_ms: Sequence[float] | None) -> Laten
         time_to_operator_ms=percentiles(values("time_to_operator_ms")),
         queue_wait_ms=percentiles(values("queue_wait_ms")),
         intake_ms=percentiles(intake_ms) if intake_ms is not None else None,
+        intake_continue_ms=percentiles(continue_ms) if continue_ms is not None else None,
     )

@@ -438,7 +438,7 @@ class LoadTest:
         if window is not None and window.fault == "caller-vanish":
             rows = faults.mark_vanished(rows, faults.vanished_calls(rows))
         counts = maths.count(len(planned), rows)
-        records = intake = fault = loop_late = None
+        records = intake = continue_ms = fault = loop_late = None
         metrics: dict[str, float] = {}
         if path == "service" and self._service is not None:
             # Before the records' check, whose wait would add a quiet loop to the step's.
@@ -451,7 +451,7 @@ class LoadTest:
             found, records = await self._check_records(prefix, [r for r in rows if r.tag not in refused])
             if window is not None:
                 fault = faults.judge(window, rows, found.fields)
-            intake = found.intake_ms
+            intake, continue_ms = found.intake_ms, found.continue_ms
             for name in ("ari_reconnects", "ami_reconnects"):
                 if reconnects := metrics.get(f"ntpd112_{name}_total"):
                     warnings.append(f"the service's {name} so far: {reconnects:g}")
@@ -466,7 +466,7 @@ class LoadTest:
             duration_s=round(ended - started, 1),
             counts=counts,
             lost_tags=[r.tag for r in rows if r.outcome == "lost"],
-            latency=maths.latency(rows, intake),
+            latency=maths.latency(rows, intake, continue_ms),
             throughput_cps=maths.throughput(rows),
             peak_active_calls=max((n for _, n in active), default=0),
             peak_service_active_calls=(

@@ -335,6 +335,7 @@ def _runs_table(runs: Sequence[RunResult]) -> list[str]:
         ["time to operator ms p50/95/99", *(_p(r.latency.time_to_operator_ms) for r in runs)],
         ["queue wait ms p50/95/99", *(_p(r.latency.queue_wait_ms) for r in runs)],
         ["intake ms p50/95/99", *(_p(r.latency.intake_ms) for r in runs)],
+        ["intake: Asterisk's continue ms p50/95/99", *(_p(r.latency.intake_continue_ms) for r in runs)],
         # Every step of every call waits as long as the service's event loop is late: busy with something else, or
         # the process short of CPU (bucket bounds of the service's own histogram, metrics.EventLoopWatch).
         ["service event loop late ms p50/95/99", *(_bounds(r.event_loop_late_ms) for r in runs)],
