@@ -11,9 +11,6 @@ from prometheus_client.registry import Collector
 
 from ntpd112.tasks import TaskSet
 
-#: The event loop's lateness histogram's buckets, seconds (devtools/loadtest reads them by these bounds).
-LOOP_LATE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-
 
 class _LiveValues(Collector):
     """Values read at scrape time from the adapters (reconnect counts, backlog), so nobody keeps copies."""
@@ -52,7 +49,7 @@ class Metrics:
         self.event_loop_late_seconds = Histogram(
             "ntpd112_event_loop_late_seconds",
             "How late the event loop ran a timer: what every call's next step waited behind other work",
-            buckets=LOOP_LATE_BUCKETS,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
 
