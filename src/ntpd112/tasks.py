@@ -16,8 +16,12 @@ T = TypeVar("T")
 
 
 class TaskSet:
-    def __init__(self, name: str) -> None:
+    """`log_failures=False`: the owner reports its tasks' failures itself (each is still taken, so asyncio never
+    warns that one went unretrieved)."""
+
+    def __init__(self, name: str, *, log_failures: bool = True) -> None:
         self._name = name
+        self._log_failures = log_failures
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Awaitable[Any], *, name: str | None = None) -> asyncio.Task[Any]:
@@ -30,7 +34,7 @@ class TaskSet:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        if not task.cancelled() and task.exception() is not None and self._log_failures:
             log.error("background task failed", owner=self._name, task=task.get_name(), exc_info=task.exception())
 
     def __len__(self) -> int:
@@ -71,10 +75,14 @@ class BoundedWork:
     250 ms limit took up to 15 s to give their connection back, and intake waited for them). While `max_overrunning`
     still run past their limit, new work is refused at once (Overloaded): with 1,000 calls in progress on a saturated
     machine, overrunning lookups piled up behind each other and held the pooled database connections the journal
-    needs (docs/BENCHMARKS.md)."""
+    needs (docs/BENCHMARKS.md).
+
+    A failure within the limit is the caller's, raised to it; one after the limit, which no caller waits for any
+    more, is a warning with its type (a saturated machine's timeouts, not a fault of the code)."""
 
     def __init__(self, name: str, seconds: float, max_overrunning: int) -> None:
-        self._tasks = TaskSet(name)
+        self._name = name
+        self._tasks = TaskSet(name, log_failures=False)
         self._seconds = seconds
         self._max_overrunning = max_overrunning
         self._overrunning = 0
@@ -91,8 +99,10 @@ class BoundedWork:
             task.add_done_callback(self._overrun_ended)
             raise
 
-    def _overrun_ended(self, _: asyncio.Task[Any]) -> None:
+    def _overrun_ended(self, task: asyncio.Task[Any]) -> None:
         self._overrunning -= 1
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("work failed after its limit", owner=self._name, error=type(error).__name__)
 
     async def aclose(self) -> None:
         await self._tasks.aclose()

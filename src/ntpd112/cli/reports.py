@@ -109,8 +109,8 @@ def report_bench(calls: int, month: str, runs: int, reuse: bool) -> None:
     click.echo("files beside the event loop (its 1 ms timers late by p50 / p99 / max):")
     for name, lags in result.beside_loop.items():
         for where, lag in zip(("in a thread", "in a child (as the service)"), lags, strict=True):
-            late = " / ".join(f"{lag.percentile(share):.1f}" for share in (0.5, 0.99, 1.0))
-            click.echo(f"  {name} {where}: {lag.seconds:.2f} s, late {late} ms")
+            late = " / ".join(f"{v:.1f}" for v in (lag.late.p50, lag.late.p99, lag.late.max) if v is not None)
+            click.echo(f"  {name} {where}: {lag.seconds:.2f} s, late {late or '-'} ms")
     click.echo("wallboard queries (PostgreSQL): " + ", ".join(f"{s * 1000:.0f} ms" for s in wallboard.reads))
     for name, times in wallboard.parts.items():
         click.echo(f"  {name}: " + ", ".join(f"{s * 1000:.1f}" for s in times) + " ms")

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ntpd112.clock import utcnow
 from ntpd112.devtools import report_bench_data as data
+from ntpd112.devtools.loadtest.report import Percentiles, percentiles
 from ntpd112.heap import freeze_startup_objects
 from ntpd112.publish.report_files import ReportFiles
 from ntpd112.reports.export import render
@@ -83,9 +84,9 @@ class LoopLag:
     seconds: float
     late_ms: list[float]
 
-    def percentile(self, share: float) -> float:
-        ordered = sorted(self.late_ms)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else 0.0
+    @property
+    def late(self) -> Percentiles:
+        return percentiles(self.late_ms)
 
 
 async def loop_lag_while(build: Awaitable[bytes]) -> LoopLag:

@@ -13,7 +13,9 @@ cores as Asterisk (measured there too: worse for callers than the thread).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -33,8 +35,15 @@ NICENESS = 19
 TIMEOUT_SECONDS = 300.0
 # A supervisor downloading several files pays the worker's start-up once; a quiet room gets the memory back.
 IDLE_SECONDS = 600.0
+# What the worker keeps of the service's environment: enough to find Python, ntpd112 and the locale. Not the
+# service's secrets (the database URL, the ARI and AMI passwords), which the worker has no use for.
+_WORKER_ENVIRONMENT = frozenset({"PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"})
 # A worker told to leave (its input closed) that is still there after this is killed.
 _LEAVE_SECONDS = 5.0
+
+
+def worker_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environment.items() if name in _WORKER_ENVIRONMENT}
 
 
 class ReportFileError(RuntimeError):
@@ -137,6 +146,7 @@ class ReportFiles:
             WORKER_MODULE,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            env=worker_environment(os.environ),
             start_new_session=True,
         )
         log.info("report worker started", pid=self._worker.pid)

@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from types import SimpleNamespace
 
+import aiohttp
 import pytest
 
 from ntpd112.devtools.loadtest.runner import HarnessStalled, hang_up_left_over_calls, within
@@ -31,6 +32,30 @@ async def test_a_step_past_its_bound_is_stopped_and_names_the_await_it_was_stuck
     assert message.startswith("the service path's step at 20 calls/s did not end within 0 s")
     assert "_step (test_runner.py:" in message
     assert message.index("_step (") < message.index("_callers_never_end (")
+
+
+async def test_a_step_stuck_in_a_library_names_its_own_awaits_and_the_librarys_innermost() -> None:
+    # A server that takes the request and never answers: the client waits in aiohttp's read.
+    server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    async def scrape_the_service() -> None:
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as reply:
+            await reply.read()
+
+    async def check_records() -> None:
+        await scrape_the_service()
+
+    try:
+        with pytest.raises(HarnessStalled) as stalled:
+            async with within(0.2, "a step"):
+                await check_records()
+    finally:
+        server.close()
+    where = str(stalled.value).split("waiting in ", 1)[1].split(" > ")
+    # The test's own awaits down to the request, then where aiohttp itself waited (four of its frames before).
+    assert [frame.split(" (")[0] for frame in where[-3:-1]] == ["check_records", "scrape_the_service"]
+    assert "test_runner.py" not in where[-1]
 
 
 async def test_a_timeout_the_step_raises_itself_passes_through() -> None:

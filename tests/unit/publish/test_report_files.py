@@ -46,6 +46,22 @@ async def test_one_worker_builds_the_pdf_with_the_logo_then_the_xlsx(logo: Path)
     assert files.worker_pid is None and not running(worker)
 
 
+async def test_the_worker_gets_none_of_the_services_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NTPD112_DATABASE_URL", "postgresql://ntpd112:s3cret-db@127.0.0.1/ntpd112")
+    monkeypatch.setenv("NTPD112_ARI_PASSWORD", "s3cret-ari")
+    files = ReportFiles(None)
+    try:
+        await files.render(sample(), "xlsx")
+        assert files.worker_pid is not None
+        environment = (await asyncio.to_thread(Path(f"/proc/{files.worker_pid}/environ").read_bytes)).split(b"\0")
+    finally:
+        await files.stop()
+    names = {entry.split(b"=", 1)[0] for entry in environment if entry}
+    assert b"PATH" in names
+    assert not any(name.startswith(b"NTPD112_") for name in names)
+    assert b"s3cret" not in b"\0".join(environment)
+
+
 async def test_json_and_csv_are_built_in_the_service() -> None:
     files = ReportFiles(None)
     assert await files.render(sample(), "json") == to_json(sample())

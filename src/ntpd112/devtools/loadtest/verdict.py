@@ -297,16 +297,11 @@ class Report(_Model):
     targets: list[Target]
 
 
-def _p(values: Percentiles | None) -> str:
+def _p(values: Percentiles | None, bounds: bool = False) -> str:
+    """p50 / p95 / p99; with `bounds`, each figure the upper bound of a histogram's bucket."""
     if values is None or not values.n:
         return "-"
-    return f"{values.p50:.0f} / {values.p95:.0f} / {values.p99:.0f}"
-
-
-def _bounds(values: Percentiles | None) -> str:
-    if values is None or not values.n:
-        return "-"
-    return f"<={values.p50:g} / <={values.p95:g} / <={values.p99:g}"
+    return " / ".join(f"<={v:g}" if bounds else f"{v:.0f}" for v in (values.p50, values.p95, values.p99))
 
 
 def _columns(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -338,7 +333,7 @@ def _runs_table(runs: Sequence[RunResult]) -> list[str]:
         ["intake: Asterisk's continue ms p50/95/99", *(_p(r.latency.intake_continue_ms) for r in runs)],
         # Every step of every call waits as long as the service's event loop is late: busy with something else, or
         # the process short of CPU (bucket bounds of the service's own histogram, metrics.EventLoopWatch).
-        ["service event loop late ms p50/95/99", *(_bounds(r.event_loop_late_ms) for r in runs)],
+        ["service event loop late ms p50/95/99", *(_p(r.event_loop_late_ms, bounds=True) for r in runs)],
         ["peak calls in progress", *(str(r.peak_active_calls) for r in runs)],
         # A caller resends its INVITE only when Asterisk was slow to take it or ignored it (PJSIP ignores new calls
         # while a taskprocessor is over its high-water mark: asterisk/local/pjsip.conf): each one is a wait of
