@@ -4,6 +4,7 @@ logged, and `aclose` cancels and awaits what is left."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Generic, TypeVar
@@ -77,8 +78,9 @@ class BoundedWork:
     machine, overrunning lookups piled up behind each other and held the pooled database connections the journal
     needs (docs/BENCHMARKS.md).
 
-    A failure within the limit is the caller's, raised to it; one after the limit, which no caller waits for any
-    more, is a warning with its type (a saturated machine's timeouts, not a fault of the code)."""
+    A failure within the limit is the caller's, raised to it; one that no caller waits for any more (after the limit,
+    or after the caller was cancelled) is a warning with its type (a saturated machine's timeouts, not a fault of the
+    code)."""
 
     def __init__(self, name: str, seconds: float, max_overrunning: int) -> None:
         self._name = name
@@ -98,11 +100,18 @@ class BoundedWork:
             self._overrunning += 1
             task.add_done_callback(self._overrun_ended)
             raise
+        except asyncio.CancelledError:
+            # The caller stopped waiting (its intake failed): the work goes on, and so does telling its failure.
+            task.add_done_callback(functools.partial(self._report_failure, "work failed after its caller left"))
+            raise
 
     def _overrun_ended(self, task: asyncio.Task[Any]) -> None:
         self._overrunning -= 1
+        self._report_failure("work failed after its limit", task)
+
+    def _report_failure(self, event: str, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and (error := task.exception()) is not None:
-            log.warning("work failed after its limit", owner=self._name, error=type(error).__name__)
+            log.warning(event, owner=self._name, error=type(error).__name__)
 
     async def aclose(self) -> None:
         await self._tasks.aclose()

@@ -338,6 +338,27 @@ async def test_bounded_work_failures_go_to_the_caller_in_time_and_to_a_warning_a
     ]
 
 
+async def test_bounded_work_whose_caller_left_still_tells_its_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = _LogRecorder()
+    monkeypatch.setattr(tasks, "log", recorder)
+    bounded = BoundedWork("lookups", seconds=1.0, max_overrunning=5)
+
+    async def failing() -> None:
+        await asyncio.sleep(0.05)
+        raise ConnectionError("database gone")
+
+    caller = asyncio.create_task(bounded.run(failing()))
+    await asyncio.sleep(0.01)
+    caller.cancel()  # the intake that waited for the lookups failed meanwhile
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await asyncio.sleep(0.1)
+    await bounded.aclose()
+    assert recorder.entries == [
+        ("warning", "work failed after its caller left", {"owner": "lookups", "error": "ConnectionError"})
+    ]
+
+
 async def test_bounded_work_is_refused_at_once_while_as_many_as_allowed_overrun() -> None:
     bounded = BoundedWork("test", seconds=0.05, max_overrunning=2)
     release = asyncio.Event()
